@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Set up everything edgepost needs on a fresh Debian / Raspberry Pi OS machine.
+# Idempotent: re-running only installs what is missing. Used by scripts/demo.sh,
+# scripts/test.sh and CI (.ci/run), so there is exactly one way to set up.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+# --- system packages -------------------------------------------------------
+# mosquitto: the local broker the demo and the tests start themselves.
+# nodejs/npm: runs the real MicroPython VM (WebAssembly build) for firmware tests.
+# socat: pty pairs for serial-link tests.
+need=()
+command -v mosquitto >/dev/null 2>&1 || need+=(mosquitto)
+command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
+command -v socat >/dev/null 2>&1 || need+=(socat)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+if [ "${#need[@]}" -gt 0 ]; then
+    echo "setup: installing system packages: ${need[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
+fi
+# apt may start a system mosquitto; edgepost never relies on it (it runs its own).
+
+# --- Python environment ----------------------------------------------------
+EXTRAS="${EDGEPOST_EXTRAS:-dev,vision,sensors}"
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+stamp=".venv/.edgepost-installed"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ "$(cat "$stamp")" != "$EXTRAS" ]; then
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q -e ".[${EXTRAS}]"
+    echo "$EXTRAS" > "$stamp"
+fi
+
+# --- MicroPython VM (Node.js) for firmware tests -----------------------------
+if [ -f firmware/package.json ]; then
+    if [ ! -d firmware/node_modules ] || [ firmware/package.json -nt firmware/node_modules ]; then
+        (cd firmware && npm install --no-audit --no-fund --silent)
+    fi
+fi
+echo "setup: ready (.venv with extras: $EXTRAS)"
