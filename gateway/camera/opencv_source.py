@@ -1,0 +1,130 @@
+"""OpenCV capture: V4L2 devices (index or path), RTSP/HTTP streams and video files."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import cv2
+
+from gateway.camera.config import PacingMode
+from gateway.camera.frame import Frame, SourceEnded, SourceError
+
+log = logging.getLogger(__name__)
+
+
+def _is_stream(uri: str) -> bool:
+    return "://" in uri
+
+
+def _is_device(uri: str) -> bool:
+    return uri.isdigit() or uri.startswith("/dev/video")
+
+
+class OpenCVSource:
+    """Frames from ``cv2.VideoCapture``.
+
+    Files are finite: ``read()`` raises :class:`SourceEnded` at the end (or rewinds when
+    ``loop``). Their clock ``t`` is the position in the file, so results do not depend on CPU
+    speed; ``pacing=REALTIME`` sleeps so frames arrive at the file's rate like a camera.
+    Devices and streams are live: a failed read raises :class:`SourceError` so that a
+    :class:`~gateway.camera.resilient.ResilientSource` reopens them.
+    """
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        width: int | None = None,
+        height: int | None = None,
+        fps: float | None = None,
+        pacing: PacingMode = PacingMode.REALTIME,
+        loop: bool = False,
+    ) -> None:
+        self.uri = uri
+        self.name = uri
+        self.live = _is_stream(uri) or _is_device(uri)
+        self._width, self._height, self._req_fps = width, height, fps
+        self._pacing = pacing
+        self._loop = loop
+        self._cap: cv2.VideoCapture | None = None
+        self._index = 0
+        self._fps = 0.0
+        self._t0_wall = 0.0
+        self._t0_mono = 0.0
+        self._loop_offset = 0.0
+
+    @property
+    def fps(self) -> float:
+        """Frame rate reported by the media (0 when unknown)."""
+        return self._fps
+
+    def open(self) -> None:
+        """Open the device, stream or file; raise :class:`SourceError` if it cannot be."""
+        if not self.live and not Path(self.uri).is_file():
+            raise SourceError(f"video file {self.uri!r} does not exist")
+        target: int | str = int(self.uri) if self.uri.isdigit() else self.uri
+        cap = cv2.VideoCapture(target)
+        if not cap.isOpened():
+            cap.release()
+            raise SourceError(f"cannot open {self.uri!r} (device missing, URL down or bad file)")
+        if self.live:
+            if self._width:
+                cap.set(cv2.CAP_PROP_FRAME_WIDTH, self._width)
+            if self._height:
+                cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self._height)
+            if self._req_fps:
+                cap.set(cv2.CAP_PROP_FPS, self._req_fps)
+            # Keep the driver's own queue short: we want the newest frame, not a backlog.
+            cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        self._cap = cap
+        self._fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        if not (0.0 < self._fps < 1000.0):
+            self._fps = 0.0
+        self._index = 0
+        self._loop_offset = 0.0
+        self._t0_wall = time.time()
+        self._t0_mono = time.monotonic()
+
+    def read(self) -> Frame:
+        """Return the next frame (see class docstring for the end and failure cases)."""
+        if self._cap is None:
+            raise SourceError(f"{self.uri!r} is not open")
+        ok, img = self._cap.read()
+        if not ok or img is None:
+            if self.live:
+                raise SourceError(f"{self.uri!r} delivered no frame (device gone or stream down)")
+            if self._loop and self._index > 0:
+                self._loop_offset += self._media_t(self._index)
+                self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                self._index = 0
+                ok, img = self._cap.read()
+            if not ok or img is None:
+                raise SourceEnded(f"{self.uri!r} ended after {self._index} frames")
+        mono = time.monotonic()
+        if self.live:
+            t = mono - self._t0_mono
+            wall = time.time()
+        else:
+            t = self._loop_offset + self._media_t(self._index)
+            if self._pacing is PacingMode.REALTIME:
+                delay = self._t0_mono + t - mono
+                if delay > 0:
+                    time.sleep(delay)
+                mono = time.monotonic()
+            wall = self._t0_wall + t
+        frame = Frame(image=img, index=self._index, t=t, wall=wall, mono=mono, source=self.name)
+        self._index += 1
+        return frame
+
+    def _media_t(self, index: int) -> float:
+        # Index / fps is exact for constant-rate files; CAP_PROP_POS_MSEC is not reliable
+        # across backends.
+        return index / self._fps if self._fps else index / 25.0
+
+    def close(self) -> None:
+        """Release the capture; safe to call twice."""
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
