@@ -1,0 +1,139 @@
+"""Load, validate, print and fingerprint the gateway configuration.
+
+Errors name the key path (``mqtt.tls.certfile``) and, for an unknown key, the nearest valid
+one, so a technician can fix a file without reading the source.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from gateway.config.root import GatewayConfig
+
+REDACTED = "********"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; ``str()`` is the full, human-readable explanation."""
+
+
+def load_config(path: Path | None) -> GatewayConfig:
+    """Read a TOML file (or use all defaults when ``path`` is None) and validate it."""
+    if path is None:
+        return parse_config({}, source="built-in defaults")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(raw, source=str(path))
+
+
+def parse_config(raw: dict[str, Any], source: str = "<config>") -> GatewayConfig:
+    """Validate an already-parsed mapping."""
+    try:
+        return GatewayConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = [_describe(err) for err in exc.errors()]
+        noun = "error" if len(lines) == 1 else "errors"
+        raise ConfigError(f"{source}: {len(lines)} configuration {noun}:\n  "
+                          + "\n  ".join(lines)) from None
+
+
+def _describe(err: Any) -> str:
+    loc = tuple(str(p) for p in err["loc"])
+    path = ".".join(loc) or "<root>"
+    if err["type"] == "extra_forbidden":
+        valid = _valid_keys(loc[:-1])
+        hint = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
+        suggestion = f"; did you mean '{'.'.join((*loc[:-1], hint[0]))}'?" if hint else ""
+        return f"{path}: unknown key{suggestion} (valid here: {', '.join(sorted(valid))})"
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"{path}: {msg}"
+
+
+def _valid_keys(parent: tuple[str, ...]) -> list[str]:
+    """Field names of the model found by walking ``parent`` from the root."""
+    model: type[BaseModel] = GatewayConfig
+    for part in parent:
+        field = model.model_fields.get(part)
+        if field is None:
+            return []
+        sub = _model_of(field.annotation)
+        if sub is None:
+            return []
+        model = sub
+    return list(model.model_fields)
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):  # Optional[Model], dict[str, Model], ...
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def effective_config(config: GatewayConfig) -> dict[str, Any]:
+    """The configuration with all defaults filled in and secrets redacted (safe to print)."""
+    return _redact(config.model_dump(mode="python"))
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return REDACTED
+    if isinstance(value, dict):
+        return {k: _redact(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def config_hash(config: GatewayConfig) -> str:
+    """Short fingerprint of the effective configuration (secrets excluded), for the state topic."""
+    canonical = json.dumps(effective_config(config), sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def to_toml(data: dict[str, Any]) -> str:
+    """Render the effective configuration as TOML (tables for sections, None left out)."""
+    out: list[str] = []
+    _emit(out, data, ())
+    return "\n".join(out).strip() + "\n"
+
+
+def _emit(out: list[str], data: dict[str, Any], path: tuple[str, ...]) -> None:
+    scalars = {k: v for k, v in data.items() if not isinstance(v, dict) and v is not None}
+    tables = {k: v for k, v in data.items() if isinstance(v, dict)}
+    if path and (scalars or not tables):
+        out.append(f"\n[{'.'.join(path)}]")
+    for key, value in scalars.items():
+        out.append(f"{key} = {_toml_value(value)}")
+    for key, value in tables.items():
+        _emit(out, value, (*path, key))
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)

@@ -1,0 +1,79 @@
+"""``[mqtt]``: the broker connection of the uplink."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from gateway.config.base import StrictModel
+
+
+class TlsConfig(StrictModel):
+    """TLS to the broker. With ``certfile``/``keyfile`` the gateway authenticates by certificate."""
+
+    ca_file: Path = Field(description="PEM file of the site CA that signed the broker certificate.")
+    certfile: Path | None = Field(default=None, description="PEM client certificate (CN = device id).")
+    keyfile: Path | None = Field(default=None, description="PEM private key of the client certificate.")
+    insecure_skip_hostname_check: bool = Field(
+        default=False, description="Skip the broker host name check (lab use only).")
+
+    @field_validator("ca_file", "certfile", "keyfile")
+    @classmethod
+    def _readable(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return value
+        if not value.is_file():
+            raise ValueError(f"file not found: {value} (provision it with `edgepost provision "
+                             "gateway` or correct the path)")
+        if not os.access(value, os.R_OK):
+            raise ValueError(f"file not readable by this user: {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _pair(self) -> TlsConfig:
+        if (self.certfile is None) != (self.keyfile is None):
+            raise ValueError("certfile and keyfile must be given together")
+        return self
+
+
+class MqttConfig(StrictModel):
+    """Broker address, credentials and publishing behaviour."""
+
+    host: str = Field(default="127.0.0.1", description="Broker host name or address.")
+    port: int = Field(default=1883, ge=1, le=65535, description="Broker port (8883 for TLS).")
+    keepalive_s: int = Field(default=30, ge=5, le=3600,
+                             description="MQTT keep-alive; the LWT fires ~1.5x this after a loss.")
+    connect_timeout_s: float = Field(default=5.0, gt=0, le=120,
+                                     description="Timeout of one TCP/TLS connect attempt.")
+    username: str | None = Field(default=None, description="Username, if the broker wants one.")
+    password: SecretStr | None = Field(
+        default=None, description="Password; never logged. Keep this file owner-readable only.")
+    tls: TlsConfig | None = Field(default=None, description="TLS settings; omit for plain TCP.")
+    topic_prefix: str = Field(default="edgepost/v1",
+                              description="Topic prefix; the device id is the next level.")
+    format: Literal["cbor", "json"] = Field(
+        default="cbor", description="Payload format of events, state and health.")
+    window: int = Field(default=32, ge=1, le=1024,
+                        description="QoS 1 messages in flight before waiting for PUBACKs.")
+    reconnect_min_s: float = Field(default=0.5, gt=0, le=60,
+                                   description="First reconnect delay; doubles per failure.")
+    reconnect_max_s: float = Field(default=60.0, gt=0, le=3600,
+                                   description="Upper bound of the reconnect delay (with jitter).")
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not value or value.startswith("/") or value.endswith("/") or any(c in value for c in "+#"):
+            raise ValueError("topic_prefix must be non-empty, without leading/trailing '/', + or #")
+        return value
+
+    @model_validator(mode="after")
+    def _backoff(self) -> MqttConfig:
+        if self.reconnect_max_s < self.reconnect_min_s:
+            raise ValueError("reconnect_max_s must be >= reconnect_min_s")
+        if self.password is not None and self.username is None:
+            raise ValueError("password given without username")
+        return self

@@ -1,0 +1,22 @@
+"""The whole gateway configuration: one section per concern."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from gateway.config.base import StrictModel
+from gateway.config.demo import DemoConfig
+from gateway.config.device import DeviceConfig
+from gateway.config.health import HealthConfig
+from gateway.config.mqtt import MqttConfig
+from gateway.config.spool import SpoolConfig
+
+
+class GatewayConfig(StrictModel):
+    """Root of the TOML file. Every section is optional; the defaults run the demo."""
+
+    device: DeviceConfig = Field(default_factory=DeviceConfig, description="Identity and place.")
+    mqtt: MqttConfig = Field(default_factory=MqttConfig, description="Broker connection.")
+    spool: SpoolConfig = Field(default_factory=SpoolConfig, description="Durable event spool.")
+    health: HealthConfig = Field(default_factory=HealthConfig, description="Health reports.")
+    demo: DemoConfig = Field(default_factory=DemoConfig, description="Synthetic demo events.")

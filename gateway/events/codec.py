@@ -1,0 +1,244 @@
+"""Encode and decode events: compact CBOR (RFC 8949, default) or JSON on request.
+
+CBOR maps use small integer keys (docs/protocol.md lists them) and are written in canonical
+form, so the same event always gives the same bytes (test vectors depend on that). JSON uses
+field names. Decoding is strict: anything that is not exactly a valid event raises
+:class:`EventDecodeError` with a message that says what is wrong, never another exception.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import io
+import json
+import uuid
+from enum import StrEnum
+from typing import Any
+
+import cbor2
+
+from gateway.events.bodies import BODY_TYPES, Body
+from gateway.events.envelope import SCHEMA_VERSION, Event, Location
+from gateway.events.errors import EventDecodeError, EventValidationError
+from gateway.events.fields import Kind
+from gateway.events.senml import SenMLRecord
+from gateway.events.types import EventType
+
+
+class Format(StrEnum):
+    """Wire format of a payload, with its MQTT 5 content type."""
+
+    CBOR = "cbor"
+    JSON = "json"
+
+    @property
+    def content_type(self) -> str:
+        """MQTT 5 content-type property value."""
+        return "application/cbor" if self is Format.CBOR else "application/json"
+
+    @classmethod
+    def from_content_type(cls, content_type: str | None, payload: bytes) -> Format:
+        """Pick the format from the content type, or sniff it when the publisher set none."""
+        if content_type:
+            if "cbor" in content_type:
+                return cls.CBOR
+            if "json" in content_type:
+                return cls.JSON
+        return cls.JSON if payload[:1] == b"{" else cls.CBOR
+
+
+# Envelope keys in CBOR.
+K_VERSION, K_ID, K_SEQ, K_TS, K_TYPE, K_LOC, K_BODY = range(7)
+ENVELOPE_NAMES = {K_VERSION: "v", K_ID: "id", K_SEQ: "seq", K_TS: "ts", K_TYPE: "type",
+                  K_LOC: "loc", K_BODY: "body"}
+MAX_PAYLOAD = 128 * 1024
+
+
+def encode(event: Event, fmt: Format = Format.CBOR) -> bytes:
+    """Serialise an event; the result is at most ``MAX_PAYLOAD`` bytes."""
+    if fmt is Format.CBOR:
+        doc: dict[Any, Any] = {K_VERSION: SCHEMA_VERSION, K_ID: event.id, K_SEQ: event.seq,
+                               K_TS: event.ts_ms, K_TYPE: int(event.type),
+                               K_BODY: _body_to_wire(event.body, cbor=True)}
+        if event.loc is not None:
+            doc[K_LOC] = [round(event.loc.lat * 1e6), round(event.loc.lon * 1e6)]
+        return cbor2.dumps(doc, canonical=True)
+    jdoc: dict[str, Any] = {"v": SCHEMA_VERSION, "id": str(uuid.UUID(bytes=event.id)),
+                            "seq": event.seq, "ts": event.ts_ms, "type": event.type.label,
+                            "body": _body_to_wire(event.body, cbor=False)}
+    if event.loc is not None:
+        jdoc["loc"] = {"lat": event.loc.lat, "lon": event.loc.lon}
+    return json.dumps(jdoc, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def decode(payload: bytes, fmt: Format | None = None) -> Event:
+    """Parse bytes from the wire into an :class:`Event`; raise ``EventDecodeError`` if invalid."""
+    if not isinstance(payload, bytes | bytearray):
+        raise EventDecodeError("payload must be bytes")
+    if not payload:
+        raise EventDecodeError("empty payload")
+    if len(payload) > MAX_PAYLOAD:
+        raise EventDecodeError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
+    fmt = fmt or Format.from_content_type(None, bytes(payload))
+    doc = load_document(bytes(payload), fmt)
+    try:
+        return _event_from_doc(doc, cbor=fmt is Format.CBOR)
+    except EventValidationError as exc:
+        raise EventDecodeError(f"invalid event: {exc}") from None
+
+
+def load_document(payload: bytes, fmt: Format) -> Any:
+    """Parse CBOR or JSON into plain Python values, mapping every failure to EventDecodeError."""
+    try:
+        if fmt is Format.JSON:
+            return json.loads(payload.decode("utf-8"), parse_constant=_reject_constant)
+        stream = io.BytesIO(payload)
+        doc = cbor2.CBORDecoder(stream).decode()
+        if stream.tell() != len(payload):
+            raise EventDecodeError(f"{len(payload) - stream.tell()} trailing bytes after CBOR item")
+        return doc
+    except EventDecodeError:
+        raise
+    except RecursionError:
+        raise EventDecodeError(f"{fmt.value} nested too deeply") from None
+    except Exception as exc:  # the decoder libraries raise many types on garbage input
+        raise EventDecodeError(f"not valid {fmt.value}: {exc}") from None
+
+
+def dump_document(doc: Any, fmt: Format) -> bytes:
+    """Serialise a plain document (state, health, command replies) in the given format."""
+    if fmt is Format.CBOR:
+        return cbor2.dumps(doc, canonical=True)
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _reject_constant(name: str) -> Any:
+    raise EventDecodeError(f"JSON constant {name} is not allowed")
+
+
+def _body_to_wire(body: Body, cbor: bool) -> dict[Any, Any]:
+    out: dict[Any, Any] = {}
+    for f in dataclasses.fields(body):
+        value = getattr(body, f.name)
+        if value is None:
+            continue
+        kind: Kind = f.metadata["kind"]
+        out[f.metadata["key"] if cbor else f.name] = _value_to_wire(kind, value, cbor)
+    return out
+
+
+def _value_to_wire(kind: Kind, value: Any, cbor: bool) -> Any:
+    if kind is Kind.CONF:
+        return round(value * 1000) if cbor else value
+    if kind is Kind.CONF_LIST:
+        return [round(v * 1000) for v in value] if cbor else list(value)
+    if kind is Kind.ENUM:
+        return int(value) if cbor else value.label
+    if kind is Kind.BYTES:
+        return value if cbor else base64.b64encode(value).decode("ascii")
+    if kind is Kind.SENML:
+        return [r.to_wire(cbor) for r in value]
+    return value
+
+
+def _event_from_doc(doc: Any, cbor: bool) -> Event:
+    if not isinstance(doc, dict):
+        raise EventDecodeError(f"expected a map at the top level, got {type(doc).__name__}")
+    if cbor:
+        unknown = [k for k in doc if k not in ENVELOPE_NAMES]
+        doc = {ENVELOPE_NAMES[k]: v for k, v in doc.items() if k in ENVELOPE_NAMES}
+    else:
+        unknown = [k for k in doc if k not in ENVELOPE_NAMES.values()]
+    if unknown:
+        raise EventDecodeError(f"unknown envelope field(s) {unknown!r}")
+    missing = [n for n in ("v", "id", "seq", "ts", "type", "body") if n not in doc]
+    if missing:
+        raise EventDecodeError(f"missing envelope field(s): {', '.join(missing)}")
+    if doc["v"] != SCHEMA_VERSION or isinstance(doc["v"], bool):
+        raise EventDecodeError(
+            f"schema version {doc['v']!r} is not supported (this decoder reads v{SCHEMA_VERSION})")
+    event_type = _event_type(doc["type"], cbor)
+    return Event(body=_body_from_wire(event_type, doc["body"], cbor), id=_event_id(doc["id"], cbor),
+                 ts_ms=doc["ts"], seq=doc["seq"], loc=_location(doc.get("loc"), cbor))
+
+
+def _event_type(raw: Any, cbor: bool) -> EventType:
+    try:
+        if cbor:
+            if not isinstance(raw, int) or isinstance(raw, bool):
+                raise ValueError(f"event type must be an integer code, got {raw!r}")
+            return EventType(raw)
+        if not isinstance(raw, str):
+            raise ValueError(f"event type must be a name, got {raw!r}")
+        return EventType.from_label(raw)  # type: ignore[return-value]
+    except ValueError as exc:
+        raise EventDecodeError(f"unknown event type: {exc}") from None
+
+
+def _event_id(raw: Any, cbor: bool) -> bytes:
+    if cbor:
+        if not isinstance(raw, bytes) or len(raw) != 16:
+            raise EventDecodeError("event id must be 16 bytes")
+        return raw
+    try:
+        return uuid.UUID(raw).bytes
+    except (TypeError, ValueError, AttributeError):
+        raise EventDecodeError(f"event id {raw!r} is not a UUID") from None
+
+
+def _location(raw: Any, cbor: bool) -> Location | None:
+    if raw is None:
+        return None
+    if cbor:
+        if (not isinstance(raw, list) or len(raw) != 2
+                or not all(isinstance(v, int) and not isinstance(v, bool) for v in raw)):
+            raise EventDecodeError("loc must be [lat_e6, lon_e6] integers")
+        return Location(raw[0] / 1e6, raw[1] / 1e6)
+    if not isinstance(raw, dict) or set(raw) != {"lat", "lon"}:
+        raise EventDecodeError("loc must be {\"lat\": ..., \"lon\": ...}")
+    return Location(raw["lat"], raw["lon"])
+
+
+def _body_from_wire(event_type: EventType, raw: Any, cbor: bool) -> Body:
+    cls = BODY_TYPES[event_type]
+    if not isinstance(raw, dict):
+        raise EventDecodeError(f"{event_type.label} body must be a map")
+    by_key = {(f.metadata["key"] if cbor else f.name): f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in raw.items():
+        f = by_key.get(key) if isinstance(key, int | str) and not isinstance(key, bool) else None
+        if f is None:
+            raise EventDecodeError(f"unknown field {key!r} in {event_type.label} body")
+        kwargs[f.name] = _value_from_wire(f.metadata["kind"], value, cbor, f"{event_type.label}.{f.name}")
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:  # a required field is missing
+        raise EventDecodeError(f"{event_type.label} body: {exc}") from None
+
+
+def _value_from_wire(kind: Kind, value: Any, cbor: bool, name: str) -> Any:
+    if kind is Kind.CONF and cbor:
+        return _permille(value, name)
+    if kind is Kind.CONF_LIST and cbor:
+        if not isinstance(value, list):
+            raise EventDecodeError(f"{name} must be a list")
+        return [_permille(v, name) for v in value]
+    if kind is Kind.BYTES and not cbor:
+        if not isinstance(value, str):
+            raise EventDecodeError(f"{name} must be base64 text")
+        try:
+            return base64.b64decode(value, validate=True)
+        except ValueError:
+            raise EventDecodeError(f"{name} is not valid base64") from None
+    if kind is Kind.SENML:
+        if not isinstance(value, list):
+            raise EventDecodeError(f"{name} must be a list of SenML records")
+        return [SenMLRecord.from_wire(r) for r in value]
+    return value
+
+
+def _permille(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1000:
+        raise EventDecodeError(f"{name} must be an integer permille 0..1000")
+    return value / 1000
