@@ -1,0 +1,323 @@
+"""Configuration models of the vision stack, one per part, mounted per camera by the root config.
+
+All models forbid unknown keys so that a typo in the TOML is an error, not a silent default.
+Coordinates are normalized to the frame: (0, 0) top-left, (1, 1) bottom-right.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gateway.camera.config import CameraSourceConfig
+
+Point = Annotated[tuple[float, float], Field(description="(x, y), normalized 0..1")]
+
+
+class DecoderKind(StrEnum):
+    """Layout of the model's outputs."""
+
+    SSD = "ssd"  # TFLite_Detection_PostProcess: boxes, classes, scores, count
+    YOLO = "yolo"  # raw [1, N, 4(+1)+C] or [1, 4(+1)+C, N] predictions; NMS done here
+
+
+class ResizeMode(StrEnum):
+    """How a frame is fitted to the model input (as the model card says)."""
+
+    STRETCH = "stretch"  # resize to the input size, aspect ratio not kept (SSD MobileNet)
+    LETTERBOX = "letterbox"  # keep aspect ratio, pad with grey (YOLO family)
+
+
+class Anchor(StrEnum):
+    """Which point of a box stands for the object's position in zones and lines."""
+
+    CENTER = "center"
+    BOTTOM = "bottom"  # bottom-centre: where a person or vehicle touches the ground
+
+
+class DetectorConfig(BaseModel):
+    """The TFLite detector: model, runtime and output decoding."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(
+        description="Path to the .tflite file, or an asset name from models/assets.toml."
+    )
+    labels: str | None = Field(
+        default=None, description="Path to the label map (one name per line); None: ids only."
+    )
+    label_offset: int | None = Field(
+        default=None,
+        description=(
+            "Line of the label map that holds class id 0. None: 1 if the first line is '???' "
+            "(TensorFlow COCO label maps, name = labelmap[id + 1]), else 0."
+        ),
+    )
+    decoder: DecoderKind = Field(default=DecoderKind.SSD, description="Output layout: ssd or yolo.")
+    resize: ResizeMode = Field(
+        default=ResizeMode.STRETCH, description="Preprocessing: stretch or letterbox."
+    )
+    input_mean: float = Field(
+        default=127.5, description="Float models: input = (pixel - mean) / std."
+    )
+    input_std: float = Field(default=127.5, gt=0, description="Float models: see input_mean.")
+    bgr_input: bool = Field(
+        default=False, description="Model expects BGR channel order instead of RGB."
+    )
+    num_threads: int = Field(default=1, ge=1, le=16, description="Interpreter CPU threads.")
+    use_xnnpack: bool = Field(
+        default=True, description="Use the XNNPACK CPU delegate where the runtime has it."
+    )
+    min_score: float = Field(
+        default=0.5, ge=0, le=1, description="Default score threshold for every class."
+    )
+    class_thresholds: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per-class score thresholds by label (after aliases), overriding min_score.",
+    )
+    max_detections: int = Field(default=50, ge=1, description="Keep at most this many per frame.")
+    nms_iou: float = Field(
+        default=0.45, gt=0, le=1, description="YOLO: IoU above which a weaker box is suppressed."
+    )
+    yolo_objectness: bool | None = Field(
+        default=None,
+        description="YOLO: rows carry an objectness score (v5 style). None: infer from shape.",
+    )
+
+    @field_validator("class_thresholds")
+    @classmethod
+    def _thresholds_in_range(cls, v: dict[str, float]) -> dict[str, float]:
+        for name, thr in v.items():
+            if not 0.0 <= thr <= 1.0:
+                raise ValueError(f"threshold for {name!r} must be within 0..1, got {thr}")
+        return v
+
+
+class MotionGateConfig(BaseModel):
+    """Cheap low-resolution frame differencing that decides when the detector runs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(default=True, description="False: the detector runs on every slot.")
+    width: int = Field(default=160, ge=16, le=1920, description="Analysis width in pixels.")
+    blur: int = Field(default=5, ge=1, description="Gaussian blur kernel (odd) against noise.")
+    pixel_threshold: int = Field(
+        default=25, ge=1, le=255, description="Grey-level change that marks a pixel as moving."
+    )
+    min_area: float = Field(
+        default=0.002, ge=0, le=1, description="Fraction of unmasked pixels that must move."
+    )
+    background_alpha: float = Field(
+        default=0.05,
+        gt=0,
+        le=1,
+        description="Background model learning rate (running average); lower adapts slower.",
+    )
+    masks: list[list[Point]] = Field(
+        default_factory=list,
+        description="Polygons (normalized) where motion is ignored: trees, clocks, roads beyond.",
+    )
+
+
+class ScheduleConfig(BaseModel):
+    """When the detector runs (the CPU budget)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    frame_stride: int = Field(
+        default=1, ge=1, description="Look at every n-th frame only (1: all frames)."
+    )
+    motion_interval_s: float = Field(
+        default=0.5, ge=0, description="While there is motion, detect at most this often."
+    )
+    refresh_interval_s: float = Field(
+        default=1.5,
+        gt=0,
+        description="While tracks are alive and nothing moves, detect this often anyway.",
+    )
+    idle_interval_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="With no motion and no tracks, detect this often anyway (None: never).",
+    )
+
+
+class TrackerConfig(BaseModel):
+    """IoU tracker with constant-velocity prediction."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    iou_threshold: float = Field(
+        default=0.2, ge=0, le=1, description="Minimum IoU of predicted box and detection."
+    )
+    max_center_distance: float = Field(
+        default=0.6,
+        ge=0,
+        description=(
+            "Fallback match when IoU is low: centre distance in units of the track's box "
+            "diagonal (covers fast objects between sparse detections)."
+        ),
+    )
+    min_hits: int = Field(
+        default=2, ge=1, description="Detections before a track is confirmed (enter event)."
+    )
+    max_age_s: float = Field(
+        default=3.0, gt=0, description="Seconds without a detection before a track ends (exit)."
+    )
+    velocity_smoothing: float = Field(
+        default=0.5, ge=0, le=1, description="Weight of the newest velocity measurement."
+    )
+    class_agnostic: bool = Field(
+        default=True,
+        description="Match detections to tracks regardless of class (class is voted per track).",
+    )
+    edge_exit_margin: float = Field(
+        default=0.0,
+        ge=0,
+        le=0.5,
+        description=(
+            "If > 0, a track whose box last touched the frame edge within this margin ends "
+            "after one missed detection (it left the view) instead of waiting max_age_s."
+        ),
+    )
+
+
+class ZoneConfig(BaseModel):
+    """A polygon of interest and the rules that apply inside it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="Zone name used in events (unique per camera).")
+    polygon: list[Point] = Field(min_length=3, description="Vertices, normalized, in order.")
+    classes: list[str] = Field(
+        default_factory=list, description="Classes the zone applies to (empty: all tracked)."
+    )
+    anchor: Anchor = Field(default=Anchor.BOTTOM, description="Box point tested against the zone.")
+    intrusion: bool = Field(
+        default=False, description="Emit a zone_intrusion event when an object enters the zone."
+    )
+    loiter_s: float | None = Field(
+        default=None, gt=0, description="Emit a loitering event after this dwell (None: off)."
+    )
+    crowd_threshold: int | None = Field(
+        default=None, ge=1, description="Emit a crowd event when this many objects are inside."
+    )
+
+
+class LineConfig(BaseModel):
+    """A counting line; crossing it in either direction is an event."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="Line name used in events (unique per camera).")
+    a: Point = Field(description="First end point, normalized.")
+    b: Point = Field(description="Second end point, normalized.")
+    inbound_side: Point = Field(
+        description=(
+            "Any point on the inbound side of the line: an object moving to this side is "
+            "'inbound', away from it 'outbound'."
+        )
+    )
+    classes: list[str] = Field(
+        default_factory=list, description="Classes counted (empty: all tracked)."
+    )
+    anchor: Anchor = Field(default=Anchor.CENTER, description="Box point that must cross.")
+    hysteresis: float = Field(
+        default=0.02,
+        ge=0,
+        le=0.5,
+        description="Distance (normalized) beyond the line before a side counts; stops jitter.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> LineConfig:
+        if self.a == self.b:
+            raise ValueError(f"line {self.name!r}: a and b must differ")
+        (ax, ay), (bx, by), (px, py) = self.a, self.b, self.inbound_side
+        if abs((bx - ax) * (py - ay) - (by - ay) * (px - ax)) < 1e-9:
+            raise ValueError(f"line {self.name!r}: inbound_side lies on the line")
+        return self
+
+
+class CropConfig(BaseModel):
+    """Optional small JPEG evidence crop attached to events."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(default=False, description="Attach a crop to enter/crossing events.")
+    max_bytes: int = Field(default=16_000, ge=1_000, description="Upper bound of the JPEG size.")
+    max_side: int = Field(default=224, ge=32, description="Longest side of the crop in pixels.")
+    padding: float = Field(default=0.1, ge=0, le=1, description="Margin around the box (ratio).")
+
+
+class RulesConfig(BaseModel):
+    """What counts as an object of interest and which events the camera emits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    classes: list[str] = Field(
+        default_factory=lambda: ["person", "car", "truck", "bus", "motorcycle", "bicycle"],
+        description="Labels (after aliases) that are tracked; all other detections are dropped.",
+    )
+    class_aliases: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Rename model labels for this camera's view, e.g. {'cell phone' = 'car'} for an "
+            "overhead camera where COCO SSD mislabels cars."
+        ),
+    )
+    max_box_area: float = Field(
+        default=0.6, gt=0, le=1, description="Drop boxes larger than this fraction of the frame."
+    )
+    merge_iou: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="After aliasing, merge same-class boxes overlapping more than this (IoU).",
+    )
+    merge_containment: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="Also merge when this fraction of the smaller box lies inside the larger.",
+    )
+    require_zones: list[str] = Field(
+        default_factory=list,
+        description="Only objects that enter one of these zones produce events (empty: all).",
+    )
+    enter_exit: bool = Field(default=True, description="Emit object_enter / object_exit events.")
+    zones: list[ZoneConfig] = Field(default_factory=list, description="Zones of this camera.")
+    lines: list[LineConfig] = Field(default_factory=list, description="Counting lines.")
+
+    @model_validator(mode="after")
+    def _names(self) -> RulesConfig:
+        zone_names = [z.name for z in self.zones]
+        if len(set(zone_names)) != len(zone_names):
+            raise ValueError("zone names must be unique per camera")
+        unknown = set(self.require_zones) - set(zone_names)
+        if unknown:
+            raise ValueError(f"require_zones names unknown zones: {sorted(unknown)}")
+        line_names = [ln.name for ln in self.lines]
+        if len(set(line_names)) != len(line_names):
+            raise ValueError("line names must be unique per camera")
+        return self
+
+
+class VisionCameraConfig(BaseModel):
+    """Everything one camera's pipeline needs: source, detector, gate, tracker, rules."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: CameraSourceConfig = Field(description="Where frames come from.")
+    detector: DetectorConfig = Field(description="Model and decoding.")
+    motion: MotionGateConfig = Field(
+        default_factory=MotionGateConfig, description="Motion gate in front of the detector."
+    )
+    schedule: ScheduleConfig = Field(
+        default_factory=ScheduleConfig, description="When the detector runs."
+    )
+    tracker: TrackerConfig = Field(default_factory=TrackerConfig, description="Tracker.")
+    rules: RulesConfig = Field(default_factory=RulesConfig, description="Classes, zones, lines.")
+    crops: CropConfig = Field(default_factory=CropConfig, description="Evidence crops.")

@@ -1,0 +1,149 @@
+"""TFLite object detector: preprocessing, quantisation, invoke and output decoding."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gateway.vision.config import DecoderKind, DetectorConfig
+from gateway.vision.decoders import RawDetections, decode_ssd, decode_yolo
+from gateway.vision.detection import Detection
+from gateway.vision.labels import LabelMap
+from gateway.vision.preprocess import fit_to_input
+from gateway.vision.runtime import make_interpreter
+
+log = logging.getLogger(__name__)
+
+
+class ModelError(ValueError):
+    """The model file does not fit the configured decoder or input format."""
+
+
+def _dequantize(tensor: np.ndarray, detail: Mapping[str, Any]) -> np.ndarray:
+    scale, zero = detail.get("quantization", (0.0, 0))
+    if tensor.dtype in (np.uint8, np.int8, np.int16) and scale:
+        return (tensor.astype(np.float32) - zero) * scale
+    return tensor.astype(np.float32, copy=False)
+
+
+class Detector:
+    """Runs one TFLite detection model on BGR frames.
+
+    Supports uint8, int8 and float32 inputs: uint8 inputs take raw pixels, int8 inputs the
+    value ``(pixel - input_mean) / input_std`` quantised with the input's (scale, zero_point),
+    float inputs ``(pixel - input_mean) / input_std``. Quantised
+    outputs are dequantised before decoding. ``class_aliases`` renames labels for this camera
+    and thresholds apply to the renamed labels.
+    """
+
+    def __init__(
+        self,
+        cfg: DetectorConfig,
+        *,
+        model_path: str | Path | None = None,
+        class_aliases: Mapping[str, str] | None = None,
+        prefer_runtime: str | None = None,
+    ) -> None:
+        self.cfg = cfg
+        path = str(model_path or cfg.model)
+        self.interpreter, self.runtime = make_interpreter(
+            path, num_threads=cfg.num_threads, use_xnnpack=cfg.use_xnnpack, prefer=prefer_runtime
+        )
+        self.model_path = path
+        inp = self.interpreter.get_input_details()
+        if len(inp) != 1 or len(inp[0]["shape"]) != 4 or inp[0]["shape"][3] != 3:
+            raise ModelError(f"{path}: expected one NHWC RGB input, got {[d['shape'] for d in inp]}")
+        self._input = inp[0]
+        _, self.input_height, self.input_width, _ = (int(v) for v in inp[0]["shape"])
+        self.input_dtype = np.dtype(inp[0]["dtype"])
+        self._outputs = self.interpreter.get_output_details()
+        if cfg.decoder is DecoderKind.SSD and len(self._outputs) != 4:
+            raise ModelError(f"{path}: SSD decoder needs 4 outputs, model has {len(self._outputs)}")
+        if cfg.decoder is DecoderKind.YOLO and len(self._outputs) != 1:
+            raise ModelError(f"{path}: YOLO decoder needs 1 output, model has {len(self._outputs)}")
+        self.labels = LabelMap.load(cfg.labels, cfg.label_offset) if cfg.labels else None
+        self.aliases = dict(class_aliases or {})
+        self._input_lut = self._make_input_lut()
+        # The decoder's own cut-off must be the lowest threshold any class uses.
+        self._decode_min = min([cfg.min_score, *cfg.class_thresholds.values()])
+        self.last_times: dict[str, float] = {"preprocess": 0.0, "invoke": 0.0, "decode": 0.0}
+
+    def _make_input_lut(self) -> np.ndarray | None:
+        # uint8 models (TFLite's quantised detection zoo) are trained to take raw pixels: their
+        # input quantisation is exactly the [-1, 1] normalisation, so no conversion at all.
+        # int8 models get pixel -> stored value per (scale, zero_point) and mean/std,
+        # precomputed for all 256 pixel values so the per-frame conversion is one lookup.
+        if self.input_dtype in (np.float32, np.uint8):
+            return None
+        scale, zero = self._input.get("quantization", (0.0, 0))
+        if not scale:
+            raise ModelError(f"{self.model_path}: {self.input_dtype} input without quantisation")
+        pixels = np.arange(256, dtype=np.float32)
+        real = (pixels - self.cfg.input_mean) / self.cfg.input_std
+        info = np.iinfo(self.input_dtype)
+        return np.clip(np.round(real / scale + zero), info.min, info.max).astype(self.input_dtype)
+
+    def prepare(self, image: np.ndarray) -> tuple[np.ndarray, Any]:
+        """Model-ready input tensor and the transform back to frame coordinates."""
+        resized, transform = fit_to_input(
+            image, self.input_width, self.input_height, self.cfg.resize,
+            to_rgb=not self.cfg.bgr_input,
+        )
+        if self.input_dtype == np.float32:
+            tensor = (resized.astype(np.float32) - self.cfg.input_mean) / self.cfg.input_std
+        elif self._input_lut is not None:
+            tensor = self._input_lut[resized]
+        else:
+            tensor = resized
+        return tensor[None], transform
+
+    def invoke(self, tensor: np.ndarray) -> list[np.ndarray]:
+        """Run the interpreter on a prepared tensor; return dequantised outputs."""
+        self.interpreter.set_tensor(self._input["index"], tensor)
+        self.interpreter.invoke()
+        return [_dequantize(self.interpreter.get_tensor(d["index"]), d) for d in self._outputs]
+
+    def decode(self, outputs: list[np.ndarray]) -> RawDetections:
+        """Apply the configured output decoder."""
+        if self.cfg.decoder is DecoderKind.SSD:
+            return decode_ssd(outputs, self._decode_min)
+        return decode_yolo(
+            outputs[0], (self.input_width, self.input_height), self._decode_min,
+            self.cfg.nms_iou, objectness=self.cfg.yolo_objectness,
+            num_classes=len(self.labels) if self.labels else None,
+            max_detections=self.cfg.max_detections,
+        )
+
+    def label(self, class_id: int) -> str:
+        """Label for a model class id, after this camera's aliases."""
+        name = self.labels.name(class_id) if self.labels else f"class_{class_id}"
+        return self.aliases.get(name, name)
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        """Detect objects in a BGR frame; boxes are normalized to the frame."""
+        t0 = time.perf_counter()
+        tensor, transform = self.prepare(image)
+        t1 = time.perf_counter()
+        outputs = self.invoke(tensor)
+        t2 = time.perf_counter()
+        raw = self.decode(outputs)
+        boxes = transform.to_frame(raw.boxes) if len(raw.boxes) else raw.boxes
+        dets: list[Detection] = []
+        for box, score, cid in zip(boxes, raw.scores, raw.class_ids, strict=True):
+            name = self.label(int(cid))
+            if float(score) < self.cfg.class_thresholds.get(name, self.cfg.min_score):
+                continue
+            x1, y1, x2, y2 = (float(v) for v in box)
+            if x2 <= x1 or y2 <= y1:
+                continue
+            dets.append(Detection((x1, y1, x2, y2), float(score), int(cid), name))
+            if len(dets) >= self.cfg.max_detections:
+                break
+        t3 = time.perf_counter()
+        self.last_times = {"preprocess": t1 - t0, "invoke": t2 - t1, "decode": t3 - t2}
+        return dets
