@@ -1,0 +1,1 @@
+"""The running gateway: composition root, health, state, commands and systemd integration."""

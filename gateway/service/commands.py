@@ -1,0 +1,82 @@
+"""Remote commands on ``<prefix>/<device>/cmd/<name>``; replies on ``.../reply/<name>``.
+
+Handlers run on a worker thread so a slow one (a snapshot) never stalls the uplink. A
+reply echoes the request's MQTT 5 correlation data. Replies go to the device's own reply
+topic, because the broker ACL lets a device write only under its own prefix.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from paho.mqtt.properties import Properties
+
+from gateway.events.codec import Format, dump_document, load_document
+from gateway.events.envelope import now_ms
+from gateway.events.errors import EventDecodeError
+from gateway.events.topics import Topics
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+Send = Callable[..., None]
+
+
+class CommandRouter:
+    """Maps command names to handlers and sends their replies through ``send``."""
+
+    def __init__(self, topics: Topics, fmt: Format, send: Send) -> None:
+        self._topics = topics
+        self._fmt = fmt
+        self._send = send
+        self._handlers: dict[str, Handler] = {}
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cmd")
+        self.register("ping", lambda args: {"pong": True})
+
+    def register(self, name: str, handler: Handler) -> None:
+        """Handle ``cmd/<name>``: ``handler(args) -> reply document``."""
+        self._handlers[name] = handler
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self._handlers)
+
+    def dispatch(self, name: str, payload: bytes, props: Properties | None) -> None:
+        """Called by the uplink for each command message."""
+        correlation = getattr(props, "CorrelationData", None) if props is not None else None
+        self._pool.submit(self._run, name, payload, correlation)
+
+    def _run(self, name: str, payload: bytes, correlation: bytes | None) -> None:
+        handler = self._handlers.get(name)
+        reply: dict[str, Any]
+        if handler is None:
+            reply = {"ok": False, "error": f"unknown command {name!r}; known: {self.names}"}
+        else:
+            try:
+                args = _arguments(payload)
+                reply = {"ok": True, **handler(args)}
+            except (EventDecodeError, ValueError) as exc:
+                reply = {"ok": False, "error": str(exc)}
+            except Exception as exc:
+                log.exception("command %s failed", name)
+                reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        reply["ts"] = now_ms()
+        self._send(self._topics.reply(name), dump_document(reply, self._fmt), qos=1,
+                   correlation=correlation)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _arguments(payload: bytes) -> dict[str, Any]:
+    """Command arguments: empty, or a CBOR/JSON map."""
+    if not payload:
+        return {}
+    fmt = Format.JSON if payload[:1] == b"{" else Format.CBOR
+    doc = load_document(payload, fmt)
+    if not isinstance(doc, dict):
+        raise ValueError("command arguments must be a map")
+    return doc

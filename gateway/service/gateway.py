@@ -1,0 +1,157 @@
+"""Composition root of the gateway: builds the parts from the configuration and supervises them.
+
+Everything that produces events gets the same :class:`EventProducer`; everything that has
+something to say about its health registers a snapshot with :class:`Health`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from typing import Any, Protocol
+
+from gateway.config import GatewayConfig, config_hash
+from gateway.events.codec import Format, dump_document
+from gateway.events.envelope import Location, now_ms
+from gateway.events.topics import Topics
+from gateway.service.commands import CommandRouter
+from gateway.service.demo_source import DemoSource
+from gateway.service.health import Health
+from gateway.service.producer import EventProducer
+from gateway.service.sdnotify import SystemdNotifier
+from gateway.service.state import state_document
+from gateway.uplink.publisher import Uplink
+from gateway.uplink.spool import Spool
+
+log = logging.getLogger(__name__)
+EXPIRE_EVERY_S = 60.0
+
+
+class Component(Protocol):
+    """Something the service starts and stops (a camera pipeline, a serial reader...)."""
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+class GatewayService:
+    """The running gateway: spool + uplink + producers + health + commands."""
+
+    def __init__(self, config: GatewayConfig) -> None:
+        self.config = config
+        self.fmt = Format(config.mqtt.format)
+        self.topics = Topics(config.device.id, config.mqtt.topic_prefix)
+        sc = config.spool
+        self.spool = Spool(sc.path, max_events=sc.max_events, max_bytes=sc.max_bytes,
+                           max_age_s=sc.max_age_s, overflow=sc.overflow, sync=sc.sync)
+        self.health = Health(disk_path=sc.path.parent)
+        self.config_hash = config_hash(config)
+        self.boot_ms = now_ms()
+        self.router = CommandRouter(self.topics, self.fmt, self._send_direct)
+        self.uplink = Uplink(config.mqtt, self.topics, self.spool,
+                             state_payload=self._state_payload,
+                             content_type=self.fmt.content_type, on_command=self.router.dispatch)
+        loc = config.device.location
+        fixed = Location(loc.lat, loc.lon) if loc else None
+        self.producer = EventProducer(self.spool, self.topics, self.fmt, self.health.counters,
+                                      location=lambda: fixed, on_stored=self.uplink.wake)
+        self.components: list[Component] = []
+        if config.demo.enabled:
+            self.components.append(DemoSource(config.demo, self.producer))
+        self.health.register("spool", self._spool_health)
+        self.health.register("uplink", self._uplink_health)
+        self.router.register("health", lambda args: {"health": self.health.report(now_ms())})
+        self.router.register("state", lambda args: self._state_doc(True))
+        self.notifier = SystemdNotifier()
+        self._stop = threading.Event()
+
+    # --- lifecycle -------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the uplink and every component; the broker need not be reachable."""
+        self.spool.expire()
+        self.uplink.start()
+        for component in self.components:
+            component.start()
+        self.notifier.notify("READY=1")
+        log.info("gateway %s started (config %s, %d event(s) in the spool)",
+                 self.topics.device, self.config_hash, self.spool.stats().depth)
+
+    def run(self, stop: threading.Event | None = None, duration_s: float | None = None) -> None:
+        """Start, then publish health and feed the watchdog until ``stop`` is set."""
+        stop = stop or self._stop
+        self.start()
+        try:
+            self._supervise(stop, duration_s)
+        finally:
+            self.stop()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def stop(self) -> None:
+        """Stop the components, then the uplink (which says offline), then close the spool."""
+        self.notifier.notify("STOPPING=1")
+        for component in reversed(self.components):
+            try:
+                component.stop()
+            except Exception:
+                log.exception("stopping %s failed", type(component).__name__)
+        self.uplink.stop()
+        self.router.close()
+        self.spool.close()
+
+    def _supervise(self, stop: threading.Event, duration_s: float | None) -> None:
+        interval = self.config.health.interval_s
+        watchdog = self.notifier.watchdog_s
+        tick = min(interval, watchdog / 3 if watchdog else interval, 1.0)
+        end = time.monotonic() + duration_s if duration_s else None
+        next_health = time.monotonic() + min(interval, 2.0)
+        next_expire = time.monotonic() + EXPIRE_EVERY_S
+        while not stop.wait(tick):
+            now = time.monotonic()
+            if end is not None and now >= end:
+                break
+            # Feed the watchdog only while the uplink thread is alive and looping: a hung
+            # uplink then gets the whole process restarted by systemd.
+            if self.uplink.alive and now - self.uplink.heartbeat < max(5.0, 2 * tick):
+                self.notifier.notify("WATCHDOG=1")
+            if now >= next_health:
+                next_health = now + interval
+                self.publish_health()
+            if now >= next_expire:
+                next_expire = now + EXPIRE_EVERY_S
+                self.spool.expire()
+
+    # --- messages ------------------------------------------------------------------------
+    def publish_health(self) -> dict[str, Any]:
+        """Publish one health report now (QoS 0: the next one replaces a lost one)."""
+        doc = self.health.report(now_ms())
+        self._send_direct(self.topics.health, dump_document(doc, self.fmt), qos=0)
+        return doc
+
+    def _state_doc(self, online: bool) -> dict[str, Any]:
+        return state_document(online, self.config_hash, self.boot_ms)
+
+    def _state_payload(self, online: bool) -> bytes:
+        return dump_document(self._state_doc(online), self.fmt)
+
+    def _send_direct(self, topic: str, payload: bytes, **kw: Any) -> None:
+        self.uplink.send_direct(topic, payload, **kw)
+
+    def _spool_health(self) -> dict[str, Any]:
+        stats = self.spool.stats()
+        doc = dataclasses.asdict(stats)
+        doc["dropped"] = stats.dropped
+        doc["oldest_age_s"] = (round((now_ms() - stats.oldest_ms) / 1000, 1)
+                               if stats.oldest_ms else None)
+        del doc["oldest_ms"]
+        return doc
+
+    def _uplink_health(self) -> dict[str, Any]:
+        s = self.uplink.stats
+        return {"connected": s.connected, "connects": s.connects,
+                "connect_failures": s.connect_failures, "disconnects": s.disconnects,
+                "published": s.published, "acked": s.acked, "rejected": s.rejected,
+                "in_flight": s.in_flight, "last_error": s.last_error}

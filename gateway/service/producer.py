@@ -1,0 +1,60 @@
+"""Turns event bodies into spooled, sequence-numbered, encoded events."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from gateway.events.bodies import Body, body_priority
+from gateway.events.codec import Format, encode
+from gateway.events.envelope import Event, Location
+from gateway.events.topics import Topics
+from gateway.ratelog import RateLimitedLog
+from gateway.service.health import Counters
+from gateway.uplink.spool import Draft, Spool, SpoolError
+
+log = logging.getLogger(__name__)
+
+
+class EventProducer:
+    """The one way components emit events: durable in the spool before ``emit`` returns."""
+
+    def __init__(self, spool: Spool, topics: Topics, fmt: Format, counters: Counters,
+                 location: Callable[[], Location | None] = lambda: None,
+                 on_stored: Callable[[], None] = lambda: None) -> None:
+        self._spool = spool
+        self._topics = topics
+        self._fmt = fmt
+        self._counters = counters
+        self._location = location
+        self._on_stored = on_stored
+        self._ratelog = RateLimitedLog(log)
+
+    def emit(self, body: Body, *, ts_ms: int | None = None, loc: Location | None = None
+             ) -> Event | None:
+        """Store one event; return it with its sequence number, or None if it was not stored."""
+        return self.emit_many([body], ts_ms=ts_ms, loc=loc)[0]
+
+    def emit_many(self, bodies: Sequence[Body], *, ts_ms: int | None = None,
+                  loc: Location | None = None) -> list[Event | None]:
+        """Store several events in one transaction (one disk sync)."""
+        where = loc if loc is not None else self._location()
+        events = [Event.new(b, loc=where, ts_ms=ts_ms) for b in bodies]
+        done: dict[int, Event] = {}
+
+        def builder(i: int) -> Callable[[int], Draft]:
+            def build(seq: int) -> Draft:
+                ev = events[i].with_seq(seq)
+                done[i] = ev
+                return Draft(self._topics.event(ev.type), encode(ev, self._fmt),
+                             self._fmt.content_type, body_priority(ev.body), ev.ts_ms)
+            return build
+
+        try:
+            seqs = self._spool.append_many([builder(i) for i in range(len(events))])
+        except SpoolError as exc:
+            self._counters.inc("spool.write_errors", len(events))
+            self._ratelog.log(logging.ERROR, "write", "event(s) not stored: %s", exc)
+            return [None] * len(events)
+        self._on_stored()
+        return [done[i] if seq is not None else None for i, seq in enumerate(seqs)]

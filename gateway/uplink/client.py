@@ -1,0 +1,44 @@
+"""Build a paho MQTT 5 client from the ``[mqtt]`` configuration (TLS, credentials, LWT)."""
+
+from __future__ import annotations
+
+import ssl
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from gateway.config.mqtt import MqttConfig
+
+
+def publish_properties(content_type: str) -> Properties:
+    """PUBLISH properties naming the payload's content type (JSON is UTF-8 text)."""
+    props = Properties(PacketTypes.PUBLISH)
+    props.ContentType = content_type
+    props.PayloadFormatIndicator = 1 if "json" in content_type else 0
+    return props
+
+
+def make_client(cfg: MqttConfig, client_id: str, will: tuple[str, bytes, str] | None = None
+                ) -> mqtt.Client:
+    """A configured, not yet connected client. ``will`` = (topic, payload, content type)."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                         protocol=mqtt.MQTTv5)
+    client.connect_timeout = cfg.connect_timeout_s
+    # The uplink controls its own window; paho must not queue behind our back.
+    client.max_inflight_messages_set(cfg.window)
+    if cfg.username is not None:
+        client.username_pw_set(cfg.username,
+                               cfg.password.get_secret_value() if cfg.password else None)
+    if cfg.tls is not None:
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(cfg.tls.ca_file))
+        if cfg.tls.certfile is not None:
+            ctx.load_cert_chain(str(cfg.tls.certfile), str(cfg.tls.keyfile))
+        if cfg.tls.insecure_skip_hostname_check:
+            ctx.check_hostname = False
+        client.tls_set_context(ctx)
+    if will is not None:
+        topic, payload, content_type = will
+        client.will_set(topic, payload, qos=1, retain=True,
+                        properties=publish_properties(content_type))
+    return client

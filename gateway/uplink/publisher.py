@@ -1,0 +1,360 @@
+"""The uplink: one thread that owns the MQTT connection and drains the spool in order.
+
+Why one thread: paho's callbacks, the in-flight window and the spool cursor then live in a
+single place, with no locks between the network loop and the feeder. Producers only write
+to the spool and call :meth:`Uplink.wake`.
+
+Delivery rule: an event is sent at QoS 1 and deleted from the spool only when its PUBACK
+arrives. After any disconnect the in-flight set is forgotten and sending restarts from the
+oldest event still in the spool, so order is kept and nothing unacknowledged is lost
+(at-least-once; subscribers de-duplicate by event id).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.properties import Properties
+
+from gateway.config.mqtt import MqttConfig
+from gateway.events.topics import Topics
+from gateway.ratelog import RateLimitedLog
+from gateway.uplink.backoff import Backoff
+from gateway.uplink.client import make_client, publish_properties
+from gateway.uplink.spool import Spool
+
+log = logging.getLogger(__name__)
+
+CommandHandler = Callable[[str, bytes, "Properties | None"], None]
+IDLE_POLL_S = 0.02  # bounds the latency from produce to send when the link is idle
+REMOVE_BATCH = 1000
+REMOVE_MAX_DELAY_S = 0.05
+
+
+@dataclass
+class UplinkStats:
+    """Counters of the connection for health reports."""
+
+    connected: bool = False
+    connects: int = 0
+    connect_failures: int = 0
+    disconnects: int = 0
+    published: int = 0
+    acked: int = 0
+    rejected: int = 0
+    in_flight: int = 0
+    last_error: str | None = None
+    connected_since: float | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Direct:
+    topic: str
+    payload: bytes
+    qos: int
+    retain: bool
+    content_type: str
+    correlation: bytes | None
+
+
+class Uplink:
+    """Publishes spooled events, the retained state (birth + LWT), and direct messages."""
+
+    def __init__(self, cfg: MqttConfig, topics: Topics, spool: Spool, *,
+                 state_payload: Callable[[bool], bytes], content_type: str,
+                 on_command: CommandHandler | None = None) -> None:
+        self.cfg = cfg
+        self.topics = topics
+        self.spool = spool
+        self.stats = UplinkStats()
+        self.heartbeat = time.monotonic()  # the watchdog checks that this keeps moving
+        self._state_payload = state_payload
+        self._content_type = content_type
+        self._on_command = on_command
+        self._backoff = Backoff(cfg.reconnect_min_s, cfg.reconnect_max_s)
+        self._ratelog = RateLimitedLog(log)
+        self._props: dict[str, Properties] = {}
+        self._direct: queue.SimpleQueue[_Direct] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._wake_gen = 0
+        self._thread: threading.Thread | None = None
+        # Owned by the uplink thread only:
+        self._client: mqtt.Client | None = None
+        self._connected = False
+        self._lost: str | None = None
+        self._connack_deadline = 0.0
+        self._next_attempt = 0.0
+        self._inflight: dict[int, int] = {}  # mid -> seq
+        self._acks: list[tuple[int, mqtt.ReasonCode]] = []
+        self._cursor = 0
+        self._caught_up_gen = -1
+        self._to_remove: list[int] = []
+        self._to_reject: list[int] = []
+        self._remove_since = 0.0
+
+    # --- public, any thread --------------------------------------------------------
+    def start(self) -> None:
+        """Start the uplink thread; it connects (and reconnects) on its own."""
+        self._thread = threading.Thread(target=self._run, name="uplink", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Publish the offline state, disconnect cleanly and stop the thread."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wake(self) -> None:
+        """Tell the uplink that new events are in the spool."""
+        self._wake_gen += 1
+        self._wake.set()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def send_direct(self, topic: str, payload: bytes, *, qos: int = 0, retain: bool = False,
+                    content_type: str | None = None, correlation: bytes | None = None) -> None:
+        """Publish outside the spool (health, command replies); dropped while offline."""
+        self._direct.put(_Direct(topic, payload, qos, retain, content_type or self._content_type,
+                                 correlation))
+        self._wake.set()
+
+    # --- the uplink thread ---------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                self.heartbeat = time.monotonic()
+                if self._client is None:
+                    wait = self._next_attempt - time.monotonic()
+                    if wait > 0:
+                        self._wake.wait(min(wait, 0.5))
+                        self._wake.clear()
+                        continue
+                    self._connect()
+                    continue
+                self._step()
+        except Exception:  # a bug here must not silently stop delivery: log, let systemd restart
+            log.exception("uplink thread crashed")
+            raise
+        finally:
+            self._shutdown()
+
+    def _step(self) -> None:
+        client = self._client
+        assert client is not None
+        busy = (self._connected and len(self._inflight) < self.cfg.window
+                and self._caught_up_gen != self._wake_gen)
+        rc = client.loop(timeout=0.0 if busy else IDLE_POLL_S)
+        if rc != mqtt.MQTT_ERR_SUCCESS and self._lost is None:
+            self._lost = mqtt.error_string(rc)
+        if self._lost is not None:
+            self._drop_connection(self._lost)
+            return
+        if not self._connected:
+            if time.monotonic() > self._connack_deadline:
+                self._drop_connection("no CONNACK from the broker in time")
+            return
+        self._process_acks()
+        self._send_direct_queue()
+        self._feed()
+        self._flush_removals(force=False)
+        self._wake.clear()
+
+    def _connect(self) -> None:
+        cfg = self.cfg
+        state = (self.topics.state, self._state_payload(False), self._content_type)
+        try:
+            client = make_client(cfg, self.topics.device, will=state)
+            client.max_inflight_messages_set(cfg.window + 16)  # room for state/health/replies
+            client.on_connect = self._on_connect
+            client.on_disconnect = self._on_disconnect
+            client.on_publish = self._on_publish
+            client.on_message = self._on_message
+            client.connect(cfg.host, cfg.port, keepalive=cfg.keepalive_s, clean_start=True)
+        except Exception as exc:  # OSError, ssl.SSLError, socket.gaierror, ValueError...
+            self._connect_failed(f"{type(exc).__name__}: {exc}")
+            return
+        self._client = client
+        self._lost = None
+        self._connack_deadline = time.monotonic() + cfg.connect_timeout_s
+
+    def _connect_failed(self, why: str) -> None:
+        self.stats.connect_failures += 1
+        self.stats.last_error = why
+        delay = self._backoff.next_delay()
+        self._next_attempt = time.monotonic() + delay
+        self._ratelog.log(
+            logging.WARNING, "connect",
+            "broker %s:%d unreachable (%s); events stay in the spool (%d waiting); "
+            "retrying with backoff (next in %.1f s)",
+            self.cfg.host, self.cfg.port, why, self.spool.stats().depth, delay)
+
+    def _on_connect(self, client: mqtt.Client, userdata: object, flags: object,
+                    reason: mqtt.ReasonCode, properties: Properties | None) -> None:
+        if reason.is_failure:
+            hint = {"Not authorized": " - check the device certificate, username and ACL",
+                    "Bad user name or password": " - check mqtt.username and mqtt.password"}
+            self._lost = f"broker refused the connection: {reason}{hint.get(str(reason), '')}"
+            return
+        self._connected = True
+        self._backoff.reset()
+        self._ratelog.reset("connect")
+        self.stats.connected = True
+        self.stats.connects += 1
+        self.stats.connected_since = time.monotonic()
+        self._inflight.clear()
+        self._cursor = 0  # replay everything still in the spool, oldest first
+        self._caught_up_gen = -1
+        client.publish(self.topics.state, self._state_payload(True), qos=1, retain=True,
+                       properties=self._properties(self._content_type))
+        client.subscribe(self.topics.cmd_filter, qos=1)
+        log.info("connected to broker %s:%d; %d event(s) waiting in the spool",
+                 self.cfg.host, self.cfg.port, self.spool.stats().depth)
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: object,
+                       reason: mqtt.ReasonCode, properties: Properties | None) -> None:
+        if self._lost is None:
+            self._lost = f"disconnected: {reason}"
+
+    def _on_publish(self, client: mqtt.Client, userdata: object, mid: int,
+                    reason: mqtt.ReasonCode, properties: Properties | None) -> None:
+        self._acks.append((mid, reason))
+
+    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        name = msg.topic.rsplit("/", 1)[-1]
+        if self._on_command is not None:
+            try:
+                self._on_command(name, msg.payload, getattr(msg, "properties", None))
+            except Exception:
+                log.exception("command %r failed", name)
+
+    def _drop_connection(self, why: str) -> None:
+        was_connected = self._connected
+        self._process_acks()
+        self._flush_removals(force=True)
+        if self._client is not None:
+            with contextlib.suppress(Exception):  # the socket may already be gone
+                self._client.disconnect()
+        self._client = None
+        self._connected = False
+        self._lost = None
+        self._inflight.clear()
+        self.stats.connected = False
+        self.stats.in_flight = 0
+        self.stats.last_error = why
+        if was_connected:
+            self.stats.disconnects += 1
+            delay = self._backoff.next_delay()
+            self._next_attempt = time.monotonic() + delay
+            log.warning("connection to broker lost (%s); spooling, reconnecting in %.1f s",
+                        why, delay)
+        else:
+            self._connect_failed(why)
+
+    def _process_acks(self) -> None:
+        if not self._acks:
+            return
+        acks, self._acks = self._acks, []
+        for mid, reason in acks:
+            seq = self._inflight.pop(mid, None)
+            if seq is None:
+                continue  # state, health or a reply
+            if reason.is_failure:
+                # Refused for good (e.g. ACL, reason 135): resending cannot help.
+                self._to_reject.append(seq)
+                self.stats.rejected += 1
+                self._ratelog.log(logging.ERROR, f"reject-{reason}",
+                                  "broker refused event #%d: %s - check the broker ACL for %s/#",
+                                  seq, reason, self.topics.base)
+            else:
+                self._to_remove.append(seq)
+                self.stats.acked += 1
+            if not self._remove_since:
+                self._remove_since = time.monotonic()
+        self.stats.in_flight = len(self._inflight)
+
+    def _flush_removals(self, force: bool) -> None:
+        pending = len(self._to_remove) + len(self._to_reject)
+        if not pending:
+            return
+        # Batching deletes keeps the drain fast; a crash before the flush only means those
+        # events are sent again, which subscribers de-duplicate.
+        if (force or pending >= REMOVE_BATCH
+                or time.monotonic() - self._remove_since >= REMOVE_MAX_DELAY_S):
+            self.spool.remove(self._to_remove, self._to_reject)
+            self._to_remove, self._to_reject = [], []
+            self._remove_since = 0.0
+
+    def _feed(self) -> None:
+        room = self.cfg.window - len(self._inflight)
+        gen = self._wake_gen
+        if room <= 0 or self._caught_up_gen == gen:
+            return
+        client = self._client
+        assert client is not None
+        entries = self.spool.read_after(self._cursor, room)
+        if len(entries) < room:
+            self._caught_up_gen = gen
+        for entry in entries:
+            info = client.publish(entry.topic, entry.payload, qos=1,
+                                  properties=self._properties(entry.content_type))
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                self._lost = f"publish failed: {mqtt.error_string(info.rc)}"
+                return
+            self._inflight[info.mid] = entry.seq
+            self._cursor = entry.seq
+            self.stats.published += 1
+        self.stats.in_flight = len(self._inflight)
+
+    def _send_direct_queue(self) -> None:
+        client = self._client
+        assert client is not None
+        while True:
+            try:
+                msg = self._direct.get_nowait()
+            except queue.Empty:
+                return
+            props = self._properties(msg.content_type)
+            if msg.correlation is not None:
+                props = publish_properties(msg.content_type)
+                props.CorrelationData = msg.correlation
+            client.publish(msg.topic, msg.payload, qos=msg.qos, retain=msg.retain,
+                           properties=props)
+
+    def _properties(self, content_type: str) -> Properties:
+        props = self._props.get(content_type)
+        if props is None:
+            props = self._props[content_type] = publish_properties(content_type)
+        return props
+
+    def _shutdown(self) -> None:
+        client = self._client
+        if client is not None and self._connected:
+            # A clean stop does not fire the LWT, so say "offline" ourselves.
+            info = client.publish(self.topics.state, self._state_payload(False), qos=1,
+                                  retain=True, properties=self._properties(self._content_type))
+            deadline = time.monotonic() + 2.0
+            while not info.is_published() and time.monotonic() < deadline:
+                if client.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS:
+                    break
+            self._process_acks()
+            try:
+                client.disconnect()
+                client.loop(timeout=0.1)
+            except Exception:
+                pass
+        self._flush_removals(force=True)
+        self._client = None
+        self._connected = False
+        self.stats.connected = False
+

@@ -1,0 +1,80 @@
+"""Per-stage timings and counters of a camera pipeline, reported as a plain dict."""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class StageStats:
+    """Running totals of one stage's wall time."""
+
+    count: int = 0
+    total_s: float = 0.0
+    max_s: float = 0.0
+    recent: deque[float] = field(default_factory=lambda: deque(maxlen=2048))
+
+    def add(self, seconds: float) -> None:
+        """Record one duration."""
+        self.count += 1
+        self.total_s += seconds
+        self.max_s = max(self.max_s, seconds)
+        self.recent.append(seconds)
+
+    def as_dict(self) -> dict[str, float]:
+        """Mean, p50, p99 and max in milliseconds, plus the count."""
+        recent = np.asarray(self.recent) if self.recent else np.zeros(1)
+        return {
+            "count": self.count,
+            "mean_ms": 1000 * self.total_s / self.count if self.count else 0.0,
+            "p50_ms": float(1000 * np.percentile(recent, 50)),
+            "p99_ms": float(1000 * np.percentile(recent, 99)),
+            "max_ms": 1000 * self.max_s,
+        }
+
+
+@dataclass
+class PipelineHealth:
+    """Counters and stage timings; ``as_dict()`` feeds the health topic."""
+
+    frames: int = 0  # frames that reached the pipeline
+    skipped_stride: int = 0  # frames not looked at (frame_stride)
+    gated: int = 0  # frames looked at where the detector did not run
+    motion_frames: int = 0  # frames in which the gate saw motion
+    detector_runs: int = 0
+    detections: int = 0  # objects kept after filters, summed over runs
+    corrupt_frames: int = 0
+    detector_errors: int = 0
+    callback_errors: int = 0
+    tracks_confirmed: int = 0
+    events: Counter[str] = field(default_factory=Counter)
+    stages: dict[str, StageStats] = field(default_factory=dict)
+    latency: StageStats = field(default_factory=StageStats)  # frame capture -> on_event
+
+    def time(self, stage: str, seconds: float) -> None:
+        """Add a duration to ``stage``."""
+        st = self.stages.get(stage)
+        if st is None:
+            st = self.stages[stage] = StageStats()
+        st.add(seconds)
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain, JSON/CBOR-ready dict."""
+        return {
+            "frames": self.frames,
+            "skipped_stride": self.skipped_stride,
+            "gated": self.gated,
+            "motion_frames": self.motion_frames,
+            "detector_runs": self.detector_runs,
+            "detections": self.detections,
+            "corrupt_frames": self.corrupt_frames,
+            "detector_errors": self.detector_errors,
+            "callback_errors": self.callback_errors,
+            "tracks_confirmed": self.tracks_confirmed,
+            "events": dict(self.events),
+            "stages": {k: v.as_dict() for k, v in self.stages.items()},
+            "latency": self.latency.as_dict(),
+        }

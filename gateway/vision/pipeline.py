@@ -1,0 +1,328 @@
+"""One camera's pipeline: source -> motion gate -> detector -> tracker -> zones/lines -> events.
+
+The pipeline calls ``on_event(VisionEvent)`` with plain dataclasses and knows nothing about
+MQTT or the spool; the gateway's service wires it to the event layer.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from gateway.camera.config import PacingMode
+from gateway.camera.factory import open_source
+from gateway.camera.frame import Frame, FrameSource, SourceEnded, SourceError
+from gateway.camera.latest import LatestFrameGrabber
+from gateway.camera.resilient import ResilientSource
+from gateway.vision.config import VisionCameraConfig
+from gateway.vision.decoders import nms
+from gateway.vision.detection import Detection
+from gateway.vision.detector import Detector
+from gateway.vision.events import (
+    CrowdCount,
+    LineCrossing,
+    Loitering,
+    ObjectEnter,
+    ObjectExit,
+    VisionEvent,
+    ZoneIntrusion,
+)
+from gateway.vision.health import PipelineHealth
+from gateway.vision.motion import MotionGate
+from gateway.vision.render import annotate, crop_jpeg, encode_jpeg
+from gateway.vision.rules import Rules
+from gateway.vision.tracker import Track, Tracker
+
+log = logging.getLogger(__name__)
+
+EventCallback = Callable[[VisionEvent], None]
+
+
+class CameraPipeline:
+    """Processes one camera's frames and reports events through ``on_event``.
+
+    Use :meth:`run` to read the configured source until it ends or :meth:`stop` is called,
+    or feed frames yourself with :meth:`process` (then call :meth:`finish` at the end so
+    open tracks get their exit events). :meth:`health` returns counters and stage timings.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        cfg: VisionCameraConfig,
+        on_event: EventCallback,
+        *,
+        detector: Detector | None = None,
+        model_path: str | Path | None = None,
+        source: FrameSource | None = None,
+        keep_history: int = 500,
+    ) -> None:
+        self.name = name
+        self.cfg = cfg
+        self.on_event = on_event
+        self.detector = detector or Detector(
+            cfg.detector, model_path=model_path, class_aliases=cfg.rules.class_aliases
+        )
+        if detector is not None and cfg.rules.class_aliases and not detector.aliases:
+            detector.aliases = dict(cfg.rules.class_aliases)
+        self.gate = MotionGate(cfg.motion)
+        self.tracker = Tracker(cfg.tracker)
+        self.rules = Rules(cfg.rules)
+        self.health_stats = PipelineHealth()
+        self._source = source
+        self._resilient: ResilientSource | None = None
+        self._grabber: LatestFrameGrabber | None = None
+        self._stop = threading.Event()
+        self._last_detect_t: float | None = None
+        self._entered: set[int] = set()
+        self._history: deque[Track] = deque(maxlen=keep_history)
+        self._last_frame: Frame | None = None
+        self._classes = set(cfg.rules.classes)
+
+    # ----------------------------------------------------------------- frame processing
+    def _should_detect(self, frame: Frame, moving: bool) -> bool:
+        sched = self.cfg.schedule
+        if not self.cfg.motion.enabled or self._last_detect_t is None:
+            return True
+        since = frame.t - self._last_detect_t
+        if moving and since >= sched.motion_interval_s:
+            return True
+        if self.tracker.tracks and since >= sched.refresh_interval_s:
+            return True
+        return sched.idle_interval_s is not None and since >= sched.idle_interval_s
+
+    def _filter(self, dets: list[Detection]) -> list[Detection]:
+        rules = self.cfg.rules
+        kept = [d for d in dets if d.label in self._classes and d.area <= rules.max_box_area]
+        if len(kept) < 2:
+            return kept
+        # Aliasing can leave two boxes of one object under different model classes (SSD's
+        # own NMS is per class), and SSD likes to add a part-box inside the whole: merge them.
+        boxes = np.array([d.box for d in kept], np.float32)
+        scores = np.array([d.score for d in kept], np.float32)
+        names = sorted({d.label for d in kept})
+        ids = np.array([names.index(d.label) for d in kept])
+        keep = nms(boxes, scores, rules.merge_iou, ids, rules.merge_containment)
+        return [kept[i] for i in keep]
+
+    def process(self, frame: Frame) -> list[VisionEvent]:
+        """Run one frame through gate, detector, tracker and rules; return emitted events."""
+        h = self.health_stats
+        img = frame.image
+        if not isinstance(img, np.ndarray) or img.ndim != 3 or img.size == 0 or img.shape[2] != 3:
+            h.corrupt_frames += 1
+            log.warning("camera %s: frame %d is not a BGR image; skipped", self.name, frame.index)
+            return []
+        h.frames += 1
+        if frame.index % self.cfg.schedule.frame_stride:
+            h.skipped_stride += 1
+            return []
+        self._last_frame = frame
+        t0 = time.perf_counter()
+        moving = self.gate.test(img).moving if self.cfg.motion.enabled else True
+        t1 = time.perf_counter()
+        h.time("gate", t1 - t0)
+        if moving:
+            h.motion_frames += 1
+        if not self._should_detect(frame, moving):
+            h.gated += 1
+            return []
+        try:
+            dets = self._filter(self.detector.detect(img))
+        except Exception as exc:  # a broken model or runtime must not kill the camera loop
+            h.detector_errors += 1
+            log.exception("camera %s: detector failed on frame %d: %s", self.name, frame.index,
+                          exc)
+            return []
+        t2 = time.perf_counter()
+        for stage, secs in self.detector.last_times.items():
+            h.time("inference" if stage == "invoke" else stage, secs)
+        h.time("detect_total", t2 - t1)
+        h.detector_runs += 1
+        h.detections += len(dets)
+        self._last_detect_t = frame.t
+        update = self.tracker.update(dets, frame.t)
+        h.tracks_confirmed += len(update.confirmed)
+        t3 = time.perf_counter()
+        h.time("tracking", t3 - t2)
+        events = self._events(frame, update.ended)
+        h.time("rules", time.perf_counter() - t3)
+        self._emit(events, frame)
+        return events
+
+    def _base(self, frame: Frame, tr: Track | None, t: float | None = None) -> dict[str, object]:
+        t = frame.t if t is None else t
+        base: dict[str, object] = {
+            "camera": self.name,
+            "t": t,
+            "wall": frame.wall - (frame.t - t),
+            "capture_mono": frame.mono,
+            "frame_index": frame.index,
+        }
+        if tr is not None:
+            base.update(
+                track_id=tr.track_id, label=tr.label, confidence=round(tr.best_score, 4),
+                box=tuple(round(v, 4) for v in tr.box),
+            )
+        return base
+
+    def _crop(self, frame: Frame, tr: Track) -> bytes | None:
+        return crop_jpeg(frame.image, tr.box, self.cfg.crops) if self.cfg.crops.enabled else None
+
+    def _events(self, frame: Frame, ended: list[Track]) -> list[VisionEvent]:
+        events: list[VisionEvent] = []
+        out = self.rules.update(self.tracker.tracks, frame.t)
+        if self.cfg.rules.enter_exit:
+            for tr in self.tracker.tracks:
+                if tr.confirmed and tr.track_id not in self._entered \
+                        and self.rules.state(tr).eligible:
+                    self._entered.add(tr.track_id)
+                    events.append(ObjectEnter(
+                        **self._base(frame, tr), zones=self.rules.zones_of(tr),
+                        crop_jpeg=self._crop(frame, tr),
+                    ))
+        for hit in out.line_hits:
+            events.append(LineCrossing(
+                **self._base(frame, hit.track), line=hit.line, direction=hit.direction,
+                crop_jpeg=self._crop(frame, hit.track),
+            ))
+        for zh in out.zone_hits:
+            if zh.kind == "intrusion":
+                events.append(ZoneIntrusion(
+                    **self._base(frame, zh.track), zone=zh.zone,
+                    crop_jpeg=self._crop(frame, zh.track),
+                ))
+            else:
+                events.append(Loitering(
+                    **self._base(frame, zh.track), zone=zh.zone, dwell_s=round(zh.dwell_s, 3)
+                ))
+        for ch in out.crowd_hits:
+            events.append(CrowdCount(
+                **self._base(frame, None), zone=ch.zone, count=ch.count,
+                threshold=ch.threshold, track_ids=[tr.track_id for tr in ch.tracks],
+            ))
+        events.extend(self._exits(frame, ended))
+        return events
+
+    def _exits(self, frame: Frame, ended: list[Track]) -> list[VisionEvent]:
+        events: list[VisionEvent] = []
+        for tr in ended:
+            self._history.append(tr)
+            st = self.rules.forget(tr)
+            if tr.track_id not in self._entered:
+                continue
+            self._entered.discard(tr.track_id)
+            events.append(ObjectExit(
+                **self._base(frame, tr, tr.last_t), dwell_s=round(tr.dwell_s, 3),
+                first_t=tr.first_t, zones=list(st.zones_seen), direction=st.last_direction,
+                lines=list(st.lines_crossed),
+            ))
+        return events
+
+    def _emit(self, events: list[VisionEvent], frame: Frame) -> None:
+        for ev in events:
+            self.health_stats.events[ev.kind] += 1
+            try:
+                self.on_event(ev)
+            except Exception:  # a failing consumer must not stop the camera
+                self.health_stats.callback_errors += 1
+                log.exception("camera %s: on_event failed for %s", self.name, ev.kind)
+            self.health_stats.latency.add(time.monotonic() - frame.mono)
+
+    def finish(self) -> list[VisionEvent]:
+        """End all open tracks (source ended or pipeline stopping) and emit their exits."""
+        if self._last_frame is None:
+            return []
+        events = self._exits(self._last_frame, self.tracker.flush())
+        self._emit(events, self._last_frame)
+        return events
+
+    # ----------------------------------------------------------------------- running
+    def _open_source(self) -> FrameSource:
+        src_cfg = self.cfg.source
+        raw = self._source or open_source(src_cfg)
+        self._resilient = ResilientSource(
+            raw, initial_s=src_cfg.reopen_initial_s, max_s=src_cfg.reopen_max_s,
+            max_reopens=src_cfg.max_reopens, stop=self._stop,
+        )
+        source: FrameSource = self._resilient
+        if raw.live or src_cfg.pacing is PacingMode.REALTIME:
+            # Live cameras (and files played like cameras) go through the latest-frame
+            # grabber: if we fall behind, old frames are dropped, never queued.
+            self._grabber = LatestFrameGrabber(self._resilient)
+            source = self._grabber
+        source.open()
+        return source
+
+    def run(self, max_frames: int | None = None) -> None:
+        """Read and process frames until the source ends, gives up, or :meth:`stop`."""
+        try:
+            source = self._open_source()
+        except SourceError as exc:
+            log.error("camera %s: source unusable, pipeline not started: %s", self.name, exc)
+            return
+        n = 0
+        try:
+            while not self._stop.is_set() and (max_frames is None or n < max_frames):
+                t0 = time.perf_counter()
+                try:
+                    frame = source.read()
+                except SourceEnded as exc:
+                    log.info("camera %s: %s", self.name, exc)
+                    break
+                except SourceError as exc:
+                    log.error("camera %s: stopped: %s", self.name, exc)
+                    break
+                self.health_stats.time("read", time.perf_counter() - t0)
+                self.process(frame)
+                n += 1
+        finally:
+            self.finish()
+            source.close()
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to return after the current frame."""
+        self._stop.set()
+
+    # ----------------------------------------------------------------------- reporting
+    def health(self) -> dict[str, object]:
+        """Counters and per-stage timings as a plain dict (see PipelineHealth)."""
+        out = self.health_stats.as_dict()
+        src = self._resilient.health.as_dict() if self._resilient else {}
+        if self._grabber is not None:
+            src["dropped"] = self._grabber.dropped
+        out["source"] = src
+        out["source_reopens"] = src.get("reopens", 0)
+        out["corrupt_frames"] = self.health_stats.corrupt_frames + int(
+            src.get("corrupt_frames", 0)  # type: ignore[call-overload]
+        )
+        out["active_tracks"] = len(self.tracker.tracks)
+        out["runtime"] = self.detector.runtime
+        return out
+
+    def snapshot(self, quality: int = 85) -> bytes | None:
+        """Annotated JPEG of the newest frame (for ``cmd/snapshot``); None before any frame."""
+        if self._last_frame is None:
+            return None
+        img = annotate(
+            self._last_frame.image, tracks=self.tracker.tracks, zones=self.cfg.rules.zones,
+            lines=self.cfg.rules.lines, caption=f"{self.name} t={self._last_frame.t:.1f}s",
+        )
+        return encode_jpeg(img, quality)
+
+    def summary_image(self) -> np.ndarray | None:
+        """The newest frame with every track seen (paths, last boxes), zones and lines."""
+        if self._last_frame is None:
+            return None
+        tracks = [*self._history, *self.tracker.tracks]
+        return annotate(
+            self._last_frame.image, tracks=[t for t in tracks if t.confirmed],
+            zones=self.cfg.rules.zones, lines=self.cfg.rules.lines,
+            caption=f"{self.name}: {self.tracker.total_confirmed} tracks",
+        )
