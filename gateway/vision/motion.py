@@ -22,7 +22,7 @@ class MotionResult:
 class MotionGate:
     """Running-average background model on a small blurred grey image.
 
-    Each frame is shrunk to ``width`` pixels wide (a few thousand pixels: ~0.3 ms), blurred,
+    Each frame is shrunk to ``width`` pixels wide (a few thousand pixels: well under a millisecond), blurred,
     and compared with a background that slowly follows the scene (``background_alpha``), so
     lighting drift and parked objects fade in while anything moving shows up. Pixels under
     ``masks`` never count. The first frame only primes the background and reports motion, so
@@ -40,8 +40,11 @@ class MotionGate:
         h, w = image.shape[:2]
         sw = min(self.cfg.width, w)
         sh = max(1, round(h * sw / w))
-        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-        small = cv2.resize(grey, (sw, sh), interpolation=cv2.INTER_AREA)
+        # Shrink first (bilinear: ~20x cheaper than area averaging at this ratio), then grey;
+        # the blur below removes the aliasing noise that bilinear sampling lets through.
+        small = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_LINEAR)
+        if small.ndim == 3:
+            small = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
         if self._kernel > 1:
             small = cv2.GaussianBlur(small, (self._kernel, self._kernel), 0)
         return small
