@@ -28,12 +28,12 @@ QUANTITIES: dict[int, Quantity] = {
         Quantity(4, "humidity", "%RH", 0.01),
         # Digital inputs: 0/1 state. SenML would use a boolean value ("vb"); kept numeric
         # here and marked with an empty unit so the event layer can choose.
-        Quantity(5, "motion", "", 1),
-        Quantity(6, "smoke", "", 1),
-        Quantity(7, "flame", "", 1),
-        Quantity(8, "tamper", "", 1),
-        Quantity(9, "water_float", "", 1),
-        Quantity(10, "rssi", "dBm", 1),
+        Quantity(5, "motion", "", 1.0),
+        Quantity(6, "smoke", "", 1.0),
+        Quantity(7, "flame", "", 1.0),
+        Quantity(8, "tamper", "", 1.0),
+        Quantity(9, "water_float", "", 1.0),
+        Quantity(10, "rssi", "dBm", 1.0),
     )
 }
 QUANTITY_BY_NAME: dict[str, Quantity] = {q.name: q for q in QUANTITIES.values()}
@@ -55,4 +55,4 @@ ALARM_CODE_BY_NAME: dict[str, int] = {name: code for code, (name, _) in ALARM_KI
 def quantity(code: int) -> Quantity:
     """Return the quantity for ``code``; unknown codes (newer firmware) keep their raw value."""
     known = QUANTITIES.get(code)
-    return known if known is not None else Quantity(code, f"unknown_{code}", "", 1)
+    return known if known is not None else Quantity(code, f"unknown_{code}", "", 1.0)
