@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from gateway.assets.resolve import labels_for, resolve
 from gateway.vision.config import DecoderKind, DetectorConfig
 from gateway.vision.decoders import RawDetections, decode_ssd, decode_yolo
 from gateway.vision.detection import Detection
@@ -48,9 +49,15 @@ class Detector:
         model_path: str | Path | None = None,
         class_aliases: Mapping[str, str] | None = None,
         prefer_runtime: str | None = None,
+        asset_cache: str | Path | None = None,
     ) -> None:
         self.cfg = cfg
-        path = str(model_path or cfg.model)
+        # cfg.model may name a manifest asset: the cached copy is SHA-256 checked first, so a
+        # tampered or truncated model raises AssetVerificationError instead of being loaded.
+        path = str(model_path or resolve(cfg.model, cache_dir=asset_cache))
+        labels_path = cfg.labels or (
+            None if model_path else labels_for(cfg.model, cache_dir=asset_cache)
+        )
         self.interpreter, self.runtime = make_interpreter(
             path, num_threads=cfg.num_threads, use_xnnpack=cfg.use_xnnpack, prefer=prefer_runtime
         )
@@ -66,7 +73,7 @@ class Detector:
             raise ModelError(f"{path}: SSD decoder needs 4 outputs, model has {len(self._outputs)}")
         if cfg.decoder is DecoderKind.YOLO and len(self._outputs) != 1:
             raise ModelError(f"{path}: YOLO decoder needs 1 output, model has {len(self._outputs)}")
-        self.labels = LabelMap.load(cfg.labels, cfg.label_offset) if cfg.labels else None
+        self.labels = LabelMap.load(labels_path, cfg.label_offset) if labels_path else None
         self.aliases = dict(class_aliases or {})
         self._input_lut = self._make_input_lut()
         # The decoder's own cut-off must be the lowest threshold any class uses.

@@ -62,12 +62,14 @@ class CameraPipeline:
         model_path: str | Path | None = None,
         source: FrameSource | None = None,
         keep_history: int = 500,
+        asset_cache: str | Path | None = None,
     ) -> None:
         self.name = name
         self.cfg = cfg
         self.on_event = on_event
         self.detector = detector or Detector(
-            cfg.detector, model_path=model_path, class_aliases=cfg.rules.class_aliases
+            cfg.detector, model_path=model_path, class_aliases=cfg.rules.class_aliases,
+            asset_cache=asset_cache,
         )
         if detector is not None and cfg.rules.class_aliases and not detector.aliases:
             detector.aliases = dict(cfg.rules.class_aliases)

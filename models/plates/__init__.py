@@ -1,0 +1,1 @@
+"""edgepost's own licence-plate models: synthetic data, training, export and evaluation."""

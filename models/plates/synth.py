@@ -1,0 +1,404 @@
+"""Synthetic Chinese licence plates: rendering with real CJK fonts and heavy degradation.
+
+Training-time only (needs Pillow + OpenCV + numpy, no TensorFlow). Plates are drawn at
+1 px per mm following the GA 36 layout (440x140 mm single-row, 480x140 mm new-energy,
+440x220 mm double-row), characters are rendered from system fonts and stretched into the
+regulation character box, then warped and degraded like a camera would.
+
+Fonts (Debian packages): ``fonts-noto-cjk``, ``fonts-wqy-zenhei`` (CJK glyphs),
+``fonts-dejavu-core`` and ``fonts-dejavu-extra`` (condensed Latin glyphs).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from gateway.plates.charset import DIGITS, LETTERS, PROVINCES
+
+CJK_FONTS: list[tuple[str, int]] = [
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc", 2),
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
+    ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc", 2),
+    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
+]
+LATIN_FONTS: list[tuple[str, int]] = [
+    ("/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Bold.ttf", 0),
+    ("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", 0),
+    ("/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed.ttf", 0),
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc", 2),
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
+    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
+]
+
+#: Plate kinds the renderer knows; weights used when a kind is drawn at random.
+KIND_WEIGHTS: dict[str, float] = {
+    "blue": 0.38,
+    "yellow": 0.17,
+    "green": 0.17,
+    "green_large": 0.04,
+    "white_police": 0.08,
+    "black": 0.08,
+    "yellow_special": 0.08,
+}
+ALNUM = LETTERS + DIGITS
+
+
+def available_fonts(fonts: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The subset of ``fonts`` present on this machine."""
+    return [f for f in fonts if os.path.exists(f[0])]
+
+
+def _serial(rng: np.random.Generator, n: int, letter_p: float = 0.3, max_letters: int = 2) -> str:
+    out = []
+    letters = 0
+    for _ in range(n):
+        if letters < max_letters and rng.random() < letter_p:
+            out.append(LETTERS[rng.integers(len(LETTERS))])
+            letters += 1
+        else:
+            out.append(DIGITS[rng.integers(10)])
+    return "".join(out)
+
+
+def random_text(kind: str, rng: np.random.Generator) -> str:
+    """A plausible plate text for ``kind`` (province weighted uniformly)."""
+    prov = PROVINCES[rng.integers(len(PROVINCES))]
+    letter = LETTERS[rng.integers(len(LETTERS))]
+    if kind in ("blue", "yellow", "double_yellow"):
+        return prov + letter + _serial(rng, 5)
+    if kind == "green":  # small new-energy: D/F + 5 (second may be a letter)
+        head = "DF"[rng.integers(2)]
+        second = (LETTERS if rng.random() < 0.3 else DIGITS)
+        tail = second[rng.integers(len(second))] + "".join(DIGITS[rng.integers(10)] for _ in range(4))
+        return prov + letter + head + tail
+    if kind == "green_large":  # large new-energy: 5 digits + D/F
+        return prov + letter + "".join(DIGITS[rng.integers(10)] for _ in range(5)) + "DF"[rng.integers(2)]
+    if kind == "white_police":
+        return prov + letter + _serial(rng, 4, 0.15, 1) + "警"
+    if kind == "yellow_special":
+        return prov + letter + _serial(rng, 4, 0.15, 1) + "学挂"[rng.integers(2)]
+    if kind == "black":
+        r = rng.random()
+        if r < 0.45:
+            return "粤Z" + _serial(rng, 4, 0.2, 1) + "港澳"[rng.integers(2)]
+        if r < 0.7:
+            return prov + letter + "".join(DIGITS[rng.integers(10)] for _ in range(4)) + "领"
+        if r < 0.85:
+            return "使" + "".join(DIGITS[rng.integers(10)] for _ in range(6))
+        return prov + letter + _serial(rng, 5)
+    raise ValueError(kind)
+
+
+@dataclass
+class Plate:
+    """A rendered plate: RGB image at 1 px/mm and its text and kind."""
+
+    image: np.ndarray
+    text: str
+    kind: str
+
+
+class PlateRenderer:
+    """Renders plates with glyphs from the system fonts (cached per font, char and box)."""
+
+    def __init__(self) -> None:
+        self.cjk = available_fonts(CJK_FONTS)
+        self.latin = available_fonts(LATIN_FONTS)
+        if not self.cjk or not self.latin:
+            raise RuntimeError("CJK fonts missing: apt-get install -y fonts-noto-cjk fonts-wqy-zenhei")
+        self._font_cache: dict[tuple[str, int], ImageFont.FreeTypeFont] = {}
+        self._glyph_cache: dict[tuple[str, int, str], np.ndarray] = {}
+
+    def _glyph(self, font: tuple[str, int], ch: str) -> np.ndarray:
+        key = (font[0], font[1], ch)
+        g = self._glyph_cache.get(key)
+        if g is None:
+            f = self._font_cache.get(font)
+            if f is None:
+                f = ImageFont.truetype(font[0], 96, index=font[1])
+                self._font_cache[font] = f
+            im = Image.new("L", (160, 160), 0)
+            ImageDraw.Draw(im).text((20, 10), ch, font=f, fill=255)
+            a = np.asarray(im)
+            ys, xs = np.nonzero(a > 40)
+            g = a[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].copy()
+            self._glyph_cache[key] = g
+        return g
+
+    def _char_mask(self, ch: str, w: int, h: int, rng: np.random.Generator, cjk_font, lat_font) -> np.ndarray:
+        is_cjk = ord(ch) > 0x2E80
+        g = self._glyph(cjk_font if is_cjk else lat_font, ch)
+        if ch == "1" or (not is_cjk and g.shape[1] < g.shape[0] * 0.35):
+            # narrow glyphs keep their width and are centred in the box
+            gw = max(3, int(round(g.shape[1] * h / g.shape[0])))
+            gw = min(gw, w)
+            m = np.zeros((h, w), np.uint8)
+            r = cv2.resize(g, (gw, h), interpolation=cv2.INTER_AREA)
+            x0 = (w - gw) // 2
+            m[:, x0 : x0 + gw] = r
+            return m
+        return cv2.resize(g, (w, h), interpolation=cv2.INTER_AREA)
+
+    def render(self, kind: str, text: str, rng: np.random.Generator, scale: float = 0.5) -> Plate:
+        """Draw ``text`` as a plate of ``kind`` (single-row kinds and ``double_yellow``).
+
+        ``scale`` is pixels per millimetre (0.5 gives a 220x70 single-row plate).
+        """
+        cjk_font = self.cjk[rng.integers(len(self.cjk))]
+        lat_font = self.latin[rng.integers(len(self.latin))]
+        red_last = False
+        if kind == "blue":
+            bg = np.array([rng.integers(0, 40), rng.integers(40, 100), rng.integers(150, 235)])
+            fg = np.array([245, 245, 245])
+        elif kind in ("yellow", "yellow_special", "double_yellow"):
+            bg = np.array([rng.integers(215, 255), rng.integers(165, 215), rng.integers(0, 50)])
+            fg = np.array([15, 15, 15])
+            red_last = kind == "yellow_special" and text[-1] == "学" and rng.random() < 0.5
+        elif kind in ("green", "green_large"):
+            bg = None
+            fg = np.array([10, 10, 10])
+        elif kind == "white_police":
+            bg = np.array([240, 240, 240]) - rng.integers(0, 25)
+            fg = np.array([10, 10, 10])
+            red_last = True
+        elif kind == "black":
+            bg = np.array([15, 15, 15]) + rng.integers(0, 25)
+            fg = np.array([240, 240, 240])
+        else:
+            raise ValueError(kind)
+
+        if kind == "double_yellow":
+            H, W = 220, 440
+        elif kind in ("green", "green_large"):
+            H, W = 140, 480
+        else:
+            H, W = 140, 440
+
+        H, W = int(H * scale), int(W * scale)
+        if bg is None:
+            t = np.linspace(0, 1, H)[:, None]
+            top = np.array([235, 250, 235], float)
+            bot = np.array([40 + rng.integers(0, 40), 190 + rng.integers(0, 40), 90 + rng.integers(0, 40)], float)
+            col = top * (1 - t) + bot * t  # H x 3
+            img = np.repeat(col[:, None, :], W, axis=1).astype(np.float32)
+            if kind == "green_large":
+                img[:, : int(W * 0.27)] = np.array([240, 200, 20])
+        else:
+            img = np.empty((H, W, 3), np.float32)
+            img[:] = bg
+        img += rng.normal(0, 4, (1, 1, 3)).astype(np.float32)
+
+        text_mask = np.zeros((H, W), np.float32)
+        red_mask = np.zeros((H, W), np.float32)
+        boxes: list[tuple[int, int, int, int]] = []
+        if kind == "double_yellow":
+            # top row: province + letter, smaller; bottom row: 5 large characters
+            boxes = [(110, 15, 80, 60), (250, 15, 80, 60)]
+            x = 27
+            for _ in range(5):
+                boxes.append((x, 90, 65, 110))
+                x += 80
+        elif kind in ("green", "green_large"):
+            x = 15
+            for i in range(8):
+                boxes.append((x, 25, 43, 90))
+                x += 43 + (49 if i == 1 else 9)
+        else:
+            x = 15
+            for i in range(7):
+                boxes.append((x, 25, 45, 90))
+                x += 45 + (34 if i == 1 else 12)
+        # small per-plate jitter in character box size (font width varies between makers)
+        sx = rng.uniform(0.9, 1.05)
+        boxes = [(int(bx * scale), int(by * scale), int(bw * scale), int(bh * scale)) for bx, by, bw, bh in boxes]
+        for i, (ch, (bx, by, bw, bh)) in enumerate(zip(text, boxes, strict=True)):
+            w2 = max(4, int(bw * sx))
+            m = self._char_mask(ch, w2, bh, rng, cjk_font, lat_font).astype(np.float32) / 255.0
+            ox = bx + (bw - w2) // 2
+            target = red_mask if (red_last and i == len(text) - 1) else text_mask
+            target[by : by + bh, ox : ox + w2] = np.maximum(target[by : by + bh, ox : ox + w2], m)
+        # separator dot
+        if kind != "double_yellow" and not text.startswith("使"):
+            cx = (boxes[1][0] + boxes[1][2] + boxes[2][0]) // 2
+            cv2.circle(text_mask, (cx, H // 2), max(1, int(5 * scale)), 1.0, -1)
+        # stroke weight variation
+        if rng.random() < 0.5:
+            k = np.ones((2, 2) if scale >= 0.75 else (1, 2), np.uint8)
+            text_mask = (cv2.dilate if rng.random() < 0.5 else cv2.erode)(text_mask, k)
+        # border
+        border = np.zeros((H, W), np.float32)
+        b = max(1, int(4 * scale))
+        cv2.rectangle(border, (b, b), (W - b - 1, H - b - 1), 1.0, max(1, int(3 * scale)))
+        if rng.random() < 0.85:
+            text_mask = np.maximum(text_mask, border)
+        m3 = text_mask[..., None]
+        img = img * (1 - m3) + fg[None, None, :] * m3
+        r3 = red_mask[..., None]
+        img = img * (1 - r3) + np.array([200, 20, 20])[None, None, :] * r3
+        # rivets
+        if rng.random() < 0.6:
+            for rx in (int(W * 0.2), int(W * 0.8)):
+                cv2.circle(img, (rx, int(12 * scale)), max(1, int(5 * scale)), (180, 180, 180), -1)
+        # dirt / uneven illumination
+        if rng.random() < 0.5:
+            gx = np.linspace(-0.5, 0.5, W, dtype=np.float32)[None, :]
+            gy = np.linspace(-0.5, 0.5, H, dtype=np.float32)[:, None]
+            shade = 1 + np.float32(rng.uniform(-0.25, 0.25)) * gx + np.float32(rng.uniform(-0.2, 0.2)) * gy
+            img = img * shade[..., None]
+        return Plate(np.clip(img, 0, 255).astype(np.uint8), text, kind)
+
+    def random_plate(self, rng: np.random.Generator, kind: str | None = None) -> Plate:
+        """A random plate of a random (weighted) or given kind."""
+        if kind is None:
+            kinds = list(KIND_WEIGHTS)
+            p = np.array([KIND_WEIGHTS[k] for k in kinds])
+            kind = kinds[rng.choice(len(kinds), p=p / p.sum())]
+        text = random_text(kind, rng)
+        return self.render(kind, text, rng)
+
+
+# ----------------------------------------------------------------------------- degradation
+
+
+def random_background(h: int, w: int, rng: np.random.Generator, pool: list[np.ndarray] | None = None) -> np.ndarray:
+    """A background patch: a crop of a real image from ``pool`` or a procedural car-body texture."""
+    if pool and rng.random() < 0.6:
+        src = pool[rng.integers(len(pool))]
+        if src.shape[0] > h + 1 and src.shape[1] > w + 1:
+            y = rng.integers(0, src.shape[0] - h)
+            x = rng.integers(0, src.shape[1] - w)
+            return src[y : y + h, x : x + w].copy()
+        return cv2.resize(src, (w, h))
+    H0, W0 = h, w
+    h, w = max(8, h // 3), max(8, w // 3)
+    base = rng.integers(0, 256, 3).astype(np.float32)
+    img = np.empty((h, w, 3), np.float32)
+    img[:] = base
+    gy = np.linspace(-1, 1, h, dtype=np.float32)[:, None, None]
+    img += gy * np.float32(rng.uniform(-60, 60))
+    for _ in range(rng.integers(0, 6)):
+        c = rng.integers(0, 256, 3).tolist()
+        p1 = (int(rng.integers(-w // 2, w)), int(rng.integers(-h // 2, h)))
+        p2 = (int(p1[0] + rng.integers(5, w)), int(p1[1] + rng.integers(2, h)))
+        if rng.random() < 0.5:
+            cv2.rectangle(img, p1, p2, c, -1 if rng.random() < 0.6 else int(rng.integers(1, 4)))
+        else:
+            cv2.line(img, p1, p2, c, int(rng.integers(1, 6)))
+    img += rng.normal(0, rng.uniform(1, 15), img.shape).astype(np.float32)
+    return cv2.resize(np.clip(img, 0, 255).astype(np.uint8), (W0, H0), interpolation=cv2.INTER_LINEAR)
+
+
+def photometric(img: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
+    """Blur, motion blur, low light, gamma, colour cast, glare, noise and JPEG artefacts."""
+    out = img.astype(np.float32)
+    h, w = out.shape[:2]
+    if rng.random() < 0.6 * strength:
+        s = rng.uniform(0.3, 1.0) * max(1.0, min(h, w) / 40)
+        out = cv2.GaussianBlur(out, (0, 0), s)
+    if rng.random() < 0.2 * strength:
+        k = int(rng.integers(3, 7))
+        ker = np.zeros((k, k), np.float32)
+        if rng.random() < 0.5:
+            ker[k // 2, :] = 1.0 / k
+        else:
+            np.fill_diagonal(ker, 1.0 / k)
+        out = cv2.filter2D(out, -1, ker)
+    # low light / overexposure / contrast
+    if rng.random() < 0.5 * strength:
+        gain = rng.uniform(0.2, 1.0) if rng.random() < 0.6 else rng.uniform(1.0, 1.6)
+        out = out * gain
+    if rng.random() < 0.4 * strength:
+        c = rng.uniform(0.5, 1.0)
+        out = (out - out.mean()) * c + out.mean()
+    if rng.random() < 0.3 * strength:
+        g = rng.uniform(0.6, 1.6)
+        out = 255.0 * (np.clip(out, 0, 255) / 255.0) ** g
+    if rng.random() < 0.4 * strength:
+        out = out * rng.uniform(0.8, 1.2, (1, 1, 3))
+    if rng.random() < 0.2 * strength:  # glare blob
+        cy, cx = rng.uniform(0, h), rng.uniform(0, w)
+        sy, sx = rng.uniform(0.2, 0.8) * h, rng.uniform(0.1, 0.5) * w
+        gy, gx = np.mgrid[0:h, 0:w]
+        blob = np.exp(-(((gy - cy) / sy) ** 2 + ((gx - cx) / sx) ** 2))
+        out = out + blob[..., None] * rng.uniform(60, 200)
+    if rng.random() < 0.6 * strength:
+        out = out + rng.normal(0, rng.uniform(2, 14), out.shape)
+    out = np.clip(out, 0, 255).astype(np.uint8)
+    if rng.random() < 0.6 * strength:
+        q = int(rng.integers(15, 90))
+        ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, q])
+        if ok:
+            out = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    return out
+
+
+def plate_crop(
+    plate: Plate,
+    rng: np.random.Generator,
+    pool: list[np.ndarray] | None = None,
+    out_size: tuple[int, int] = (96, 32),
+) -> np.ndarray:
+    """A recognizer training sample: the plate as a localiser would crop it, degraded, resized.
+
+    Returns an RGB ``uint8`` array of shape ``(out_size[1], out_size[0], 3)``.
+    """
+    P = plate.image
+    # target plate size in the camera image
+    wt = rng.uniform(40, 220)
+    f = min(1.0, 2.0 * wt / P.shape[1])
+    if f < 1.0:
+        P = cv2.resize(P, (int(P.shape[1] * f), int(P.shape[0] * f)), interpolation=cv2.INTER_AREA)
+    H, W = P.shape[:2]
+    pad = int(0.4 * H)
+    canvas = random_background(H + 2 * pad, W + 2 * pad, rng, pool)
+    canvas[pad : pad + H, pad : pad + W] = P
+    ht = wt * H / W * rng.uniform(0.85, 1.2)
+    ml, mr = rng.uniform(-0.02, 0.08, 2)
+    mt, mb = rng.uniform(-0.04, 0.15, 2)
+    ow = max(8, int(round(wt * (1 + ml + mr))))
+    oh = max(4, int(round(ht * (1 + mt + mb))))
+    x0, y0 = ml * wt, mt * ht
+    j = 0.05 * ht
+    shear = rng.uniform(-0.18, 0.18) * ht
+    dst = np.array(
+        [
+            [x0 + shear / 2, y0],
+            [x0 + wt + shear / 2, y0],
+            [x0 + wt - shear / 2, y0 + ht],
+            [x0 - shear / 2, y0 + ht],
+        ],
+        np.float32,
+    )
+    dst += rng.uniform(-j, j, dst.shape).astype(np.float32)
+    # small rotation about the centre
+    ang = np.deg2rad(rng.normal(0, 3))
+    c = dst.mean(0)
+    R = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]], np.float32)
+    dst = (dst - c) @ R.T + c
+    src = np.array([[pad, pad], [pad + W, pad], [pad + W, pad + H], [pad, pad + H]], np.float32)
+    M = cv2.getPerspectiveTransform(src, dst)
+    out = cv2.warpPerspective(canvas, M, (ow, oh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    out = photometric(out, rng)
+    return cv2.resize(out, out_size, interpolation=cv2.INTER_AREA if ow > out_size[0] else cv2.INTER_LINEAR)
+
+
+def augment_real(img: np.ndarray, rng: np.random.Generator, out_size: tuple[int, int] = (96, 32)) -> np.ndarray:
+    """Mild geometric + photometric augmentation of a real (tight) plate crop."""
+    h, w = img.shape[:2]
+    sx = rng.uniform(-0.04, 0.04) * w
+    sy = rng.uniform(-0.08, 0.08) * h
+    s = rng.uniform(0.92, 1.06)
+    ang = rng.normal(0, 2)
+    M = cv2.getRotationMatrix2D((w / 2, h / 2), ang, s)
+    M[0, 2] += sx
+    M[1, 2] += sy
+    if rng.random() < 0.3:
+        M[0, 1] += rng.uniform(-0.15, 0.15)
+    out = cv2.warpAffine(img, M, (w, h), borderMode=cv2.BORDER_REPLICATE)
+    out = photometric(out, rng, strength=0.6)
+    return cv2.resize(out, out_size, interpolation=cv2.INTER_AREA if w > out_size[0] else cv2.INTER_LINEAR)

@@ -1,0 +1,217 @@
+"""Train the CTC plate recognizer, export it to full-int8 TFLite and evaluate it.
+
+Usage (training venv with ``.[train]`` + opencv; about 25 minutes on one x86 core)::
+
+    nice -n 10 python -m models.plates.train_recognizer [--steps N] [--synth N]
+
+Data: synthetic plates (``models/plates/synth.py``) plus the *training* split of
+``../shared/plates/dev_crops`` (see ``models/plates/split.py``); the validation split is only
+read by the evaluation at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from gateway.plates.charset import NUM_CLASSES, encode
+from models.plates import split as dsplit
+from models.plates.common import MODELS_DIR, WORK, background_pool, limit_threads
+
+IN_W, IN_H = 96, 32
+MAX_LEN = 8
+
+
+def synth_cache(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``n`` synthetic recognizer samples (images, padded labels, lengths), cached on disk."""
+    path = WORK / f"rec_synth_{n}_{seed}.npz"
+    if path.exists():
+        d = np.load(path)
+        return d["x"], d["y"], d["n"]
+    from models.plates.synth import PlateRenderer, plate_crop
+
+    rng = np.random.default_rng(seed)
+    pool = background_pool()
+    r = PlateRenderer()
+    x = np.empty((n, IN_H, IN_W, 3), np.uint8)
+    y = np.zeros((n, MAX_LEN), np.int32)
+    ln = np.zeros((n,), np.int32)
+    t0 = time.time()
+    for i in range(n):
+        p = r.random_plate(rng)
+        x[i] = plate_crop(p, rng, pool, (IN_W, IN_H))
+        lab = encode(p.text)
+        y[i, : len(lab)] = lab
+        ln[i] = len(lab)
+        if i % 5000 == 0:
+            print(f"synth {i}/{n} {time.time() - t0:.0f}s", flush=True)
+    WORK.mkdir(parents=True, exist_ok=True)
+    np.savez(path, x=x, y=y, n=ln)
+    return x, y, ln
+
+
+def load_real(rows: list[tuple[str, str]]) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    imgs = [dsplit.load_crop_rgb(dsplit.DEFAULT_DEV_CROPS / f) for f, _ in rows]
+    y = np.zeros((len(rows), MAX_LEN), np.int32)
+    ln = np.zeros((len(rows),), np.int32)
+    for i, (_, t) in enumerate(rows):
+        lab = encode(t)
+        y[i, : len(lab)] = lab
+        ln[i] = len(lab)
+    return imgs, y, ln
+
+
+def build_model():
+    """A small all-convolutional CTC recognizer: 32x96 RGB -> 24 time steps x NUM_CLASSES logits."""
+    import keras
+    from keras import layers
+
+    def cbr(x, f, k=3, strides=1, padding="same"):
+        x = layers.Conv2D(f, k, strides=strides, padding=padding, use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        return layers.ReLU()(x)
+
+    inp = keras.Input((IN_H, IN_W, 3), name="image")
+    x = layers.Rescaling(1.0 / 255.0)(inp)
+    x = cbr(x, 32)
+    x = layers.MaxPooling2D(2)(x)  # 16x48
+    x = cbr(x, 64)
+    x = layers.MaxPooling2D(2)(x)  # 8x24
+    x = cbr(x, 96)
+    x = cbr(x, 96)
+    x = layers.MaxPooling2D((2, 1))(x)  # 4x24
+    x = cbr(x, 128)
+    x = cbr(x, 128, k=(4, 1), padding="valid")  # 1x24
+    x = cbr(x, 128, k=(1, 5))
+    x = layers.Dropout(0.15)(x)
+    x = layers.Conv2D(NUM_CLASSES, 1, name="logits")(x)  # 1x24xC
+    out = layers.Reshape((-1, NUM_CLASSES), name="seq")(x)
+    return keras.Model(inp, out, name="plate_recognizer")
+
+
+def ctc_greedy(logits: np.ndarray) -> list[list[int]]:
+    best = logits.argmax(-1)
+    res = []
+    for row in best:
+        seq, prev = [], -1
+        for k in row:
+            if k != prev and k != 0:
+                seq.append(int(k))
+            prev = k
+        res.append(seq)
+    return res
+
+
+def export_int8(model, rep: np.ndarray, out: Path) -> int:
+    import tensorflow as tf
+
+    def gen():
+        for i in range(len(rep)):
+            yield [rep[i : i + 1].astype(np.float32)]
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = gen
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.int8
+    conv.inference_output_type = tf.int8
+    data = conv.convert()
+    out.write_bytes(data)
+    return len(data)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--steps", type=int, default=9000)
+    ap.add_argument("--synth", type=int, default=50000)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--real-frac", type=float, default=0.3, help="share of real training crops per batch")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--out", type=Path, default=MODELS_DIR / "recognizer_int8.tflite")
+    ap.add_argument("--init", type=Path, default=None, help="start from these Keras weights")
+    args = ap.parse_args(argv)
+
+    limit_threads()
+    import tensorflow as tf
+
+    from models.plates.synth import augment_real
+
+    tf.keras.utils.set_random_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    xs, ys, ns = synth_cache(args.synth, args.seed)
+    train_rows, val_rows = dsplit.split()
+    real_imgs, real_y, real_n = load_real(train_rows)
+    val_imgs, val_y, val_n = load_real(val_rows)
+    print(f"synth {len(xs)}  real-train {len(real_imgs)}  real-val {len(val_imgs)}", flush=True)
+
+    import cv2
+
+    model = build_model()
+    model.summary()
+    if args.init:
+        model.load_weights(args.init)
+    sched = tf.keras.optimizers.schedules.CosineDecay(2e-3, args.steps, alpha=0.02, warmup_target=None)
+    opt = tf.keras.optimizers.Adam(sched)
+
+    @tf.function(reduce_retracing=True)
+    def step(x, y, ylen):
+        with tf.GradientTape() as tape:
+            logits = model(x, training=True)  # B,T,C
+            t = tf.shape(logits)[1]
+            loss = tf.nn.ctc_loss(
+                labels=y,
+                logits=logits,
+                label_length=ylen,
+                logit_length=tf.fill([tf.shape(logits)[0]], t),
+                logits_time_major=False,
+                blank_index=0,
+            )
+            loss = tf.reduce_mean(loss)
+        grads = tape.gradient(loss, model.trainable_variables)
+        opt.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        return loss
+
+    n_real = int(args.batch * args.real_frac)
+    n_syn = args.batch - n_real
+    val_x = np.stack([cv2.resize(im, (IN_W, IN_H), interpolation=cv2.INTER_AREA) for im in val_imgs])
+
+    def val_acc(m) -> float:
+        pred = ctc_greedy(m.predict(val_x, verbose=0))
+        ok = sum(int(p == list(val_y[i, : val_n[i]])) for i, p in enumerate(pred))
+        return ok / len(pred)
+
+    t0 = time.time()
+    losses = []
+    for it in range(1, args.steps + 1):
+        si = rng.integers(0, len(xs), n_syn)
+        ri = rng.integers(0, len(real_imgs), n_real)
+        xb = np.concatenate([xs[si], np.stack([augment_real(real_imgs[i], rng, (IN_W, IN_H)) for i in ri])])
+        yb = np.concatenate([ys[si], real_y[ri]])
+        nb = np.concatenate([ns[si], real_n[ri]])
+        losses.append(float(step(tf.constant(xb, tf.float32), tf.constant(yb), tf.constant(nb))))
+        if it % 250 == 0:
+            msg = f"step {it} loss {np.mean(losses[-250:]):.3f} {time.time() - t0:.0f}s"
+            if it % 1000 == 0:
+                # monitoring only: no model selection or early stopping is driven by this number
+                msg += f" val-exact {val_acc(model):.3f}"
+            print(msg, flush=True)
+    WORK.mkdir(parents=True, exist_ok=True)
+    model.save_weights(WORK / "recognizer.weights.h5")
+
+    # representative data: synthetic + real *training* crops only
+    rep = np.concatenate(
+        [xs[rng.integers(0, len(xs), 300)], np.stack([cv2.resize(im, (IN_W, IN_H)) for im in real_imgs[:200]])]
+    )
+    size = export_int8(model, rep, args.out)
+    print(f"exported {args.out} ({size} bytes); float val-exact {val_acc(model):.3f}")
+    from models.plates.evaluate import evaluate_recognizer
+
+    print(json.dumps(evaluate_recognizer(args.out), indent=1))
+
+
+if __name__ == "__main__":
+    main()
