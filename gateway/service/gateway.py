@@ -66,24 +66,29 @@ class GatewayService:
         self.router.register("state", lambda args: self._state_doc(True))
         self.notifier = SystemdNotifier()
         self._stop = threading.Event()
+        self._halt = threading.Event()
+        self._supervisor: threading.Thread | None = None
 
     # --- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
-        """Start the uplink and every component; the broker need not be reachable."""
+        """Start the uplink, every component and the supervisor; the broker need not be up."""
         self.spool.expire()
         self.uplink.start()
         for component in self.components:
             component.start()
+        self._supervisor = threading.Thread(target=self._supervise, name="supervisor",
+                                            daemon=True)
+        self._supervisor.start()
         self.notifier.notify("READY=1")
         log.info("gateway %s started (config %s, %d event(s) in the spool)",
                  self.topics.device, self.config_hash, self.spool.stats().depth)
 
     def run(self, stop: threading.Event | None = None, duration_s: float | None = None) -> None:
-        """Start, then publish health and feed the watchdog until ``stop`` is set."""
+        """Start, wait until ``stop`` is set (or ``duration_s`` passed), then stop."""
         stop = stop or self._stop
         self.start()
         try:
-            self._supervise(stop, duration_s)
+            stop.wait(duration_s)
         finally:
             self.stop()
 
@@ -93,6 +98,9 @@ class GatewayService:
     def stop(self) -> None:
         """Stop the components, then the uplink (which says offline), then close the spool."""
         self.notifier.notify("STOPPING=1")
+        self._halt.set()
+        if self._supervisor is not None:
+            self._supervisor.join(5)
         for component in reversed(self.components):
             try:
                 component.stop()
@@ -102,17 +110,15 @@ class GatewayService:
         self.router.close()
         self.spool.close()
 
-    def _supervise(self, stop: threading.Event, duration_s: float | None) -> None:
+    def _supervise(self) -> None:
+        """Publish health, expire old events, and feed the systemd watchdog."""
         interval = self.config.health.interval_s
         watchdog = self.notifier.watchdog_s
         tick = min(interval, watchdog / 3 if watchdog else interval, 1.0)
-        end = time.monotonic() + duration_s if duration_s else None
         next_health = time.monotonic() + min(interval, 2.0)
         next_expire = time.monotonic() + EXPIRE_EVERY_S
-        while not stop.wait(tick):
+        while not self._halt.wait(tick):
             now = time.monotonic()
-            if end is not None and now >= end:
-                break
             # Feed the watchdog only while the uplink thread is alive and looping: a hung
             # uplink then gets the whole process restarted by systemd.
             if self.uplink.alive and now - self.uplink.heartbeat < max(5.0, 2 * tick):

@@ -1,0 +1,89 @@
+"""Plate colour from the crop's background pixels, refined by the plate type read from the text."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import numpy as np
+
+from gateway.plates.format import PlateType
+
+
+class PlateColour(StrEnum):
+    """Background colour of a plate."""
+
+    BLUE = "blue"
+    YELLOW = "yellow"
+    GREEN = "green"
+    YELLOW_GREEN = "yellow_green"
+    WHITE = "white"
+    BLACK = "black"
+    UNKNOWN = "unknown"
+
+
+def classify_colour(crop_bgr: np.ndarray) -> PlateColour:
+    """Classify a plate crop's background colour from HSV statistics of its central region.
+
+    The background is taken to be the majority of the central area (characters cover less
+    than half of a plate). Returns ``UNKNOWN`` for unusable input.
+    """
+    import cv2
+
+    if not isinstance(crop_bgr, np.ndarray) or crop_bgr.ndim != 3 or min(crop_bgr.shape[:2]) < 4:
+        return PlateColour.UNKNOWN
+    h, w = crop_bgr.shape[:2]
+    centre = crop_bgr[h // 6 : h - h // 6, w // 12 : w - w // 12]
+    hsv = cv2.cvtColor(centre, cv2.COLOR_BGR2HSV).reshape(-1, 3).astype(np.int32)
+    hue, sat, val = hsv[:, 0], hsv[:, 1], hsv[:, 2]
+    n = len(hue)
+    coloured = (sat > 70) & (val > 50)
+    votes = {
+        PlateColour.BLUE: int(np.count_nonzero(coloured & (hue >= 95) & (hue <= 130))),
+        PlateColour.YELLOW: int(np.count_nonzero(coloured & (hue >= 12) & (hue <= 34))),
+        PlateColour.GREEN: int(np.count_nonzero(coloured & (hue > 34) & (hue < 95))),
+    }
+    best = max(votes, key=lambda k: votes[k])
+    if votes[best] > 0.3 * n:
+        return best
+    dark = np.count_nonzero(val < 70)
+    bright = np.count_nonzero((val > 150) & (sat < 60))
+    if dark > 0.45 * n:
+        return PlateColour.BLACK
+    if bright > 0.4 * n:
+        return PlateColour.WHITE
+    if votes[best] > 0.15 * n:
+        return best
+    return PlateColour.UNKNOWN
+
+
+_TYPE_COLOUR = {
+    PlateType.POLICE: PlateColour.WHITE,
+    PlateType.COACH: PlateColour.YELLOW,
+    PlateType.TRAILER: PlateColour.YELLOW,
+    PlateType.HONG_KONG: PlateColour.BLACK,
+    PlateType.MACAU: PlateColour.BLACK,
+    PlateType.CONSULATE: PlateColour.BLACK,
+    PlateType.EMBASSY: PlateColour.BLACK,
+    PlateType.NEW_ENERGY_SMALL: PlateColour.GREEN,
+    PlateType.NEW_ENERGY_LARGE: PlateColour.YELLOW_GREEN,
+}
+
+
+def plate_colour(crop_bgr: np.ndarray, plate_type: PlateType | None) -> PlateColour:
+    """The plate's colour: fixed by the type where the regulations fix it, else measured."""
+    fixed = _TYPE_COLOUR.get(plate_type) if plate_type is not None else None
+    if fixed is not None:
+        return fixed
+    c = classify_colour(crop_bgr)
+    if plate_type is PlateType.STANDARD and c not in (PlateColour.BLUE, PlateColour.YELLOW, PlateColour.BLACK):
+        # a standard layout is blue (small car), yellow (large vehicle) or black (foreign-owned)
+        c = classify_colour_fallback(crop_bgr)
+    return c
+
+
+def classify_colour_fallback(crop_bgr: np.ndarray) -> PlateColour:
+    """Blue vs yellow vs black by mean channel balance (for washed-out standard plates)."""
+    b, g, r = (float(crop_bgr[..., i].mean()) for i in range(3))
+    if max(b, g, r) < 60:
+        return PlateColour.BLACK
+    return PlateColour.BLUE if b > (r + g) / 2 else PlateColour.YELLOW

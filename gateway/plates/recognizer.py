@@ -1,0 +1,115 @@
+"""The plate recognizer: a small int8 CTC model that reads a tight plate crop.
+
+Input: a plate crop as a BGR ``uint8`` image (OpenCV's order), any size; it is resized to the
+model's 96x32 input. Output: a :class:`PlateRead` with text, per-character confidence and the
+top alternatives per character (used by the format rules to resolve confusable characters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from gateway.plates.charset import BLANK_INDEX, INDEX_TO_CHAR
+from gateway.plates.tflite import dequantize, make_interpreter, quantize
+
+DEFAULT_RECOGNIZER = Path(__file__).resolve().parents[2] / "models" / "plates" / "recognizer_int8.tflite"
+
+
+@dataclass(frozen=True)
+class PlateRead:
+    """One read of one plate crop."""
+
+    text: str
+    #: probability of each character of ``text`` (0..1)
+    char_conf: tuple[float, ...]
+    #: per character, the top-3 ``(char, prob)`` alternatives at that character's peak frame
+    alternatives: tuple[tuple[tuple[str, float], ...], ...] = field(default=(), repr=False)
+
+    @property
+    def confidence(self) -> float:
+        """The weakest character's probability (0 when nothing was read)."""
+        return min(self.char_conf) if self.char_conf else 0.0
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def ctc_decode(probs: np.ndarray, top_k: int = 3) -> PlateRead:
+    """Greedy CTC decode of a ``(T, C)`` probability matrix."""
+    best = probs.argmax(-1)
+    chars: list[str] = []
+    confs: list[float] = []
+    alts: list[tuple[tuple[str, float], ...]] = []
+    prev = BLANK_INDEX
+    t = 0
+    T = len(best)
+    while t < T:
+        k = int(best[t])
+        if k == BLANK_INDEX or k == prev:
+            prev = k
+            t += 1
+            continue
+        # a new character: its segment is the run of frames with the same argmax
+        t_end = t
+        while t_end + 1 < T and best[t_end + 1] == k:
+            t_end += 1
+        seg = probs[t : t_end + 1]
+        peak = t + int(seg[:, k].argmax())
+        p = probs[peak]
+        chars.append(INDEX_TO_CHAR[k])
+        confs.append(float(p[k]))
+        order = np.argsort(-p)
+        alts.append(tuple((INDEX_TO_CHAR[int(i)], float(p[i])) for i in order[: top_k + 1] if i != BLANK_INDEX)[:top_k])
+        prev = k
+        t = t_end + 1
+    return PlateRead("".join(chars), tuple(confs), tuple(alts))
+
+
+class PlateRecognizer:
+    """Reads plate crops with the committed int8 TFLite CTC model (one interpreter, not thread-safe)."""
+
+    def __init__(self, model_path: str | Path = DEFAULT_RECOGNIZER, num_threads: int = 1) -> None:
+        self._interp = make_interpreter(model_path, num_threads)
+        self._in = self._interp.get_input_details()[0]
+        self._out = self._interp.get_output_details()[0]
+        _, self.input_height, self.input_width, _ = (int(v) for v in self._in["shape"])
+
+    def preprocess(self, crop_bgr: np.ndarray) -> np.ndarray:
+        """Resize a BGR crop to the model input (RGB, float 0..255) with a batch axis."""
+        import cv2
+
+        h, w = crop_bgr.shape[:2]
+        interp = cv2.INTER_AREA if w > self.input_width else cv2.INTER_LINEAR
+        x = cv2.resize(crop_bgr, (self.input_width, self.input_height), interpolation=interp)
+        x = cv2.cvtColor(x, cv2.COLOR_BGR2RGB)
+        return x[None].astype(np.float32)
+
+    def probabilities(self, crop_bgr: np.ndarray) -> np.ndarray:
+        """The ``(T, C)`` per-frame class probabilities for one crop."""
+        x = quantize(self.preprocess(crop_bgr), self._in)
+        self._interp.set_tensor(self._in["index"], x)
+        self._interp.invoke()
+        logits = dequantize(self._interp.get_tensor(self._out["index"]), self._out)[0]
+        return _softmax(logits)
+
+    def read(self, crop_bgr: np.ndarray) -> PlateRead:
+        """Read one crop. Invalid input (empty, non-3-channel, under 4x4 px) reads as empty text."""
+        if not _usable(crop_bgr):
+            return PlateRead("", ())
+        return ctc_decode(self.probabilities(crop_bgr))
+
+
+def _usable(img: np.ndarray | None) -> bool:
+    return (
+        isinstance(img, np.ndarray)
+        and img.ndim == 3
+        and img.shape[2] == 3
+        and img.shape[0] >= 4
+        and img.shape[1] >= 4
+        and img.dtype == np.uint8
+    )
