@@ -12,7 +12,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from gateway.broker import LocalMosquitto
-from gateway.events import SensorReadings, SenMLRecord, VehiclePassage
+from gateway.events import SenMLRecord, SensorReadings, VehiclePassage
 from gateway.service.gateway import GatewayService
 from tests.conftest import Collector, make_config
 

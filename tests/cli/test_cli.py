@@ -1,0 +1,123 @@
+"""The ``edgepost`` command as a technician uses it: help, config checks, clear failures."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gateway.broker import LocalMosquitto, free_port
+from tests.conftest import REPO
+
+HELP_PATHS = [[], ["gateway"], ["gateway", "run"], ["gateway", "check-config"], ["events"],
+              ["events", "tail"], ["demo"]]
+
+
+def edgepost(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gateway", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("path", HELP_PATHS, ids=lambda p: " ".join(p) or "edgepost")
+def test_help_on_every_level(path: list[str]) -> None:
+    res = edgepost(*path, "--help")
+    assert res.returncode == 0
+    assert "usage: edgepost" in res.stdout and len(res.stdout) > 200
+
+
+def test_group_without_command_prints_its_help() -> None:
+    res = edgepost("gateway")
+    assert res.returncode == 2 and "check-config" in res.stdout
+
+
+def test_check_config_valid_prints_effective(tmp_path: Path) -> None:
+    cfg = tmp_path / "gw.toml"
+    cfg.write_text('[device]\nid = "cp-north-1"\n[mqtt]\nhost = "broker.site"\npassword = "s3cret"\n'
+                   'username = "cp-north-1"\n')
+    res = edgepost("gateway", "check-config", str(cfg))
+    assert res.returncode == 0, res.stderr
+    assert 'id = "cp-north-1"' in res.stdout and 'host = "broker.site"' in res.stdout
+    assert "window = 32" in res.stdout  # defaults filled in
+    assert "s3cret" not in res.stdout and "********" in res.stdout
+
+
+def test_check_config_unknown_key_fails_with_hint(tmp_path: Path) -> None:
+    cfg = tmp_path / "gw.toml"
+    cfg.write_text("[spool]\nmax_event = 5\n")
+    res = edgepost("gateway", "check-config", str(cfg))
+    assert res.returncode == 2
+    assert "spool.max_event: unknown key; did you mean 'spool.max_events'?" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_run_with_missing_certificate_exits_nonzero(tmp_path: Path) -> None:
+    cfg = tmp_path / "gw.toml"
+    cfg.write_text(f'[mqtt]\nport = 8883\n[mqtt.tls]\nca_file = "{tmp_path}/ca.pem"\n')
+    res = edgepost("gateway", "run", "-c", str(cfg), "--duration", "1")
+    assert res.returncode == 2
+    assert f"mqtt.tls.ca_file: file not found: {tmp_path}/ca.pem" in res.stderr
+    assert res.stderr.count("file not found") == 1 and "Traceback" not in res.stderr
+
+
+def test_unreachable_broker_is_one_message_and_the_gateway_keeps_spooling(tmp_path: Path) -> None:
+    port = free_port()
+    cfg = tmp_path / "gw.toml"
+    cfg.write_text(f'[mqtt]\nport = {port}\nreconnect_min_s = 0.1\nreconnect_max_s = 0.2\n'
+                   f'[spool]\npath = "{tmp_path}/spool.sqlite3"\n[demo]\ninterval_s = 0.1\n')
+    res = edgepost("gateway", "run", "-c", str(cfg), "--duration", "3")
+    assert res.returncode == 0, res.stderr
+    # Dozens of attempts in 3 s, but the operator reads one line about it.
+    assert res.stderr.count("unreachable") == 1, res.stderr
+    assert f"broker 127.0.0.1:{port} unreachable" in res.stderr
+    import sqlite3
+
+    depth = sqlite3.connect(tmp_path / "spool.sqlite3").execute(
+        "SELECT COUNT(*) FROM spool").fetchone()[0]
+    assert depth >= 10  # demo events were produced and kept for later
+
+
+def test_unwritable_spool_is_a_clear_startup_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    cfg = tmp_path / "gw.toml"
+    cfg.write_text(f'[spool]\npath = "{blocker}/spool.sqlite3"\n')
+    res = edgepost("gateway", "run", "-c", str(cfg), "--duration", "1")
+    assert res.returncode == 1 and "cannot start" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_events_tail_prints_decoded_deduplicated_events(tmp_path: Path) -> None:
+    import paho.mqtt.client as mqtt
+
+    from gateway.events import Event, Format, VehiclePassage, encode
+
+    with LocalMosquitto() as broker:
+        tail = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "events", "tail", "-p", str(broker.port), "-n", "2",
+             "-W", "20"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        import time
+
+        time.sleep(1.5)  # let it subscribe
+        pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        pub.connect("127.0.0.1", broker.port)
+        pub.loop_start()
+        first = encode(Event.new(VehiclePassage(plate="京A12345", plate_conf=0.9)).with_seq(1))
+        second = Event.new(VehiclePassage(plate="沪B77777", plate_conf=0.8)).with_seq(2)
+        for payload in (first, first, encode(second, Format.JSON)):  # a duplicate in between
+            pub.publish("edgepost/v1/gw-x/event/vehicle_passage", payload, qos=1).wait_for_publish()
+        out, err = tail.communicate(timeout=30)
+        pub.loop_stop()
+        lines = [ln for ln in out.splitlines() if "vehicle_passage" in ln]
+        assert len(lines) == 2, out + err
+        assert "gw-x #1 vehicle_passage plate=京A12345" in lines[0]
+        assert "gw-x #2 vehicle_passage plate=沪B77777" in lines[1]
+
+
+def test_demo_shows_state_health_and_events() -> None:
+    res = edgepost("demo", "--duration", "4", "--interval", "0.5", timeout=60)
+    assert res.returncode == 0, res.stderr
+    out = res.stdout
+    assert '"online": true' in out and '"online": false' in out
+    assert " health " in out and "vehicle_passage plate=" in out
+    assert "event(s) acknowledged by the broker" in out

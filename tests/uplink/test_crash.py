@@ -1,0 +1,97 @@
+"""Power-cut style crashes: ``kill -9`` the gateway process while it produces and publishes."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from gateway.broker import LocalMosquitto
+from tests.conftest import REPO, Collector
+
+KILLS = 20
+
+
+def write_config(path: Path, port: int, spool: Path, demo: bool) -> Path:
+    path.write_text(f"""
+[mqtt]
+port = {port}
+reconnect_min_s = 0.1
+reconnect_max_s = 0.5
+window = 16
+
+[spool]
+path = "{spool}"
+
+[health]
+interval_s = 1.0
+
+[demo]
+enabled = {"true" if demo else "false"}
+interval_s = 0.002
+""")
+    return path
+
+
+def start_gateway(config: Path, log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "gateway", "gateway", "run", "-c", str(config)],
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=log.open("ab"))
+
+
+def spool_counts(spool: Path) -> tuple[int, int]:
+    db = sqlite3.connect(f"file:{spool}?mode=ro", uri=True)
+    try:
+        depth = db.execute("SELECT COUNT(*) FROM spool").fetchone()[0]
+        row = db.execute("SELECT value FROM counters WHERE name = 'last_seq'").fetchone()
+        return depth, (row[0] if row else 0)
+    finally:
+        db.close()
+
+
+def test_kill_9_never_loses_a_spooled_event(broker: LocalMosquitto, tmp_path: Path) -> None:
+    seed = int(os.environ.get("EDGEPOST_KILL_SEED", "20261128"))
+    rng = random.Random(seed)
+    spool = tmp_path / "spool.sqlite3"
+    log = tmp_path / "gateway.log"
+    producing = write_config(tmp_path / "run.toml", broker.port, spool, demo=True)
+    draining = write_config(tmp_path / "drain.toml", broker.port, spool, demo=False)
+    sub = Collector(broker.port, client_id="central-crash", session_expiry_s=3600,
+                    include_status=True).start()
+    offline_seen = 0
+    for i in range(KILLS):
+        proc = start_gateway(producing, log)
+        # Random moments: some kills land during start-up, most mid-stream.
+        time.sleep(rng.uniform(0.4, 1.6))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if i == 0:
+            # The broker publishes the LWT as soon as the TCP connection drops.
+            assert sub.wait_for(lambda c: c.of_kind("state")
+                                and c.of_kind("state")[-1].document["online"] is False, 10)
+            offline_seen += 1
+    depth, last_seq = spool_counts(spool)
+    assert last_seq > 1000, f"too few events were produced ({last_seq}); see {log.read_text()}"
+
+    proc = start_gateway(draining, log)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and spool_counts(spool)[0] > 0:
+            time.sleep(0.1)
+        assert sub.wait_for(lambda c: len(c.events) >= last_seq, timeout=30), (
+            f"received {len(sub.events)} of {last_seq} (seed {seed})")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+
+    seqs = [m.event.seq for m in sub.events]
+    assert sorted(seqs) == list(range(1, last_seq + 1)), f"missing or extra (seed {seed})"
+    assert len(set(seqs)) == len(seqs)
+    assert all(m.gap is None for m in sub.events), "a subscriber saw a sequence gap"
+    assert spool_counts(spool) == (0, last_seq)
+    assert offline_seen == 1
+    sub.stop()
