@@ -74,7 +74,7 @@ def test_kill_9_never_loses_a_spooled_event(broker: LocalMosquitto, tmp_path: Pa
             assert sub.wait_for(lambda c: c.of_kind("state")
                                 and c.of_kind("state")[-1].document["online"] is False, 10)
             offline_seen += 1
-    depth, last_seq = spool_counts(spool)
+    _, last_seq = spool_counts(spool)
     assert last_seq > 1000, f"too few events were produced ({last_seq}); see {log.read_text()}"
 
     proc = start_gateway(draining, log)
