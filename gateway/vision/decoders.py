@@ -135,7 +135,13 @@ def decode_yolo(
         pred = pred[0]
     if pred.ndim != 2:
         raise ValueError(f"YOLO output must be [1, N, K] or [1, K, N], got {output.shape}")
-    transposed = pred.shape[0] < pred.shape[1]
+    row_sizes = (4 + num_classes, 5 + num_classes) if num_classes is not None else ()
+    if pred.shape[1] in row_sizes:
+        transposed = False
+    elif pred.shape[0] in row_sizes:
+        transposed = True
+    else:
+        transposed = pred.shape[0] < pred.shape[1]
     if transposed:  # v8 exports [K, N] with K = 4 + C much smaller than N anchors
         pred = pred.T
     k = pred.shape[1]
