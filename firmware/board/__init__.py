@@ -1,0 +1,1 @@
+"""Board layer: the only firmware code that touches ``machine`` and ``network``."""

@@ -1,0 +1,64 @@
+"""Boot and run a node: load pin map and config, restore state, cycle, feed, sleep."""
+
+import json
+
+from epnode import config
+from epnode.cycle import Node
+from epnode.hmac256 import TagKey
+from epnode.state import SeqStore, restore
+from epnode.transport import MqttTransport, UartTransport
+
+
+def load_pin_map(board) -> tuple:
+    """Return (pin map dict, error or None) from ``<pins_dir>/<board name>.json``."""
+    path = board.pins_dir + board.name + ".json"
+    try:
+        with open(path) as f:
+            return json.load(f), None
+    except (OSError, ValueError) as exc:
+        return {"sensors": {}, "uart": {"id": 0, "tx": 0, "rx": 1}}, "pin map %s: %s" % (
+            path, exc.__class__.__name__)
+
+
+def make_transport(board, cfg: dict, pin_map: dict):
+    """UART (default) or WiFi MQTT transport as configured."""
+    if cfg["transport"] == "mqtt":
+        return MqttTransport(lambda: board.open_mqtt(cfg), cfg["mqtt"]["topic"])
+    u = pin_map["uart"]
+    uart_id = cfg["uart"]["id"] if cfg["uart"]["id"] >= 0 else u["id"]
+    return UartTransport(board.open_uart(uart_id, cfg["uart"]["baud"], u["tx"], u["rx"]))
+
+
+def boot(board) -> Node:
+    """Build the Node for this wake. Problems are printed (no key) and fall back safely."""
+    pin_map, pin_err = load_pin_map(board)
+    pin_sensors = pin_map.get("sensors", {})
+    cfg, errors, provisioned = config.load(board.flash_dir + "node.json", pin_sensors)
+    if pin_err:
+        errors.insert(0, pin_err)
+    for e in errors:
+        print("config:", e)
+    store = SeqStore(board.flash_dir + "seq.bin")
+    state, warm = restore(board.retained_read(), store)
+    board.wdt_start(cfg["wdt_ms"])
+    tagkey = TagKey(cfg["key"]) if provisioned else None
+    transport = make_transport(board, cfg, pin_map) if provisioned else None
+    return Node(board, cfg, provisioned, errors, pin_sensors, transport, tagkey, store, state,
+                warm)
+
+
+def run(board, max_cycles: int = 0) -> Node:
+    """Run cycles until deep sleep resets the chip (ESP32) or ``max_cycles`` are done."""
+    node = boot(board)
+    done = 0
+    while True:
+        healthy, _, sleep_ms = node.cycle()
+        if healthy:
+            board.wdt_feed()
+        board.retained_write(node.state.pack())
+        if node.transport is not None:
+            node.transport.close()
+        done += 1
+        if max_cycles and done >= max_cycles:
+            return node
+        board.deep_sleep(sleep_ms, node.wake_pins())
