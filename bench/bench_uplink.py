@@ -70,21 +70,35 @@ def bare_manual(port: int, data: list[bytes], window: int) -> float:
 
 
 def bare_threaded(port: int, data: list[bytes], window: int) -> float:
-    """The textbook paho publisher: loop_start() and publish everything; paho queues
-    beyond its in-flight window."""
+    """The textbook paho publisher: loop_start() runs the network thread, the caller
+    publishes and blocks on a semaphore so at most ``window`` are unacknowledged."""
+    import threading
+
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bare-threaded",
                          protocol=mqtt.MQTTv5)
     client.max_inflight_messages_set(window)
+    slots = threading.Semaphore(window)
+    done = threading.Event()
+    acked = 0
+
+    def on_publish(c: object, u: object, mid: int, rc: object, p: object) -> None:
+        nonlocal acked
+        acked += 1
+        slots.release()
+        if acked == len(data):
+            done.set()
+
+    client.on_publish = on_publish
     client.connect("127.0.0.1", port)
     client.loop_start()
     while not client.is_connected():
         time.sleep(0.01)
     props = publish_properties(Format.CBOR.content_type)
     t0 = time.perf_counter()
-    infos = [client.publish(TOPIC, p, qos=1, properties=props) for p in data]
-    infos[-1].wait_for_publish(120)
-    while not all(i.is_published() for i in infos[-window:]):
-        time.sleep(0.001)
+    for p in data:
+        slots.acquire()
+        client.publish(TOPIC, p, qos=1, properties=props)
+    done.wait(300)
     elapsed = time.perf_counter() - t0
     client.disconnect()
     client.loop_stop()
