@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from gateway.config import ConfigError, GatewayConfig, config_hash, effective_config, load_config, parse_config
+from gateway.config import (
+    ConfigError,
+    GatewayConfig,
+    config_hash,
+    effective_config,
+    load_config,
+    parse_config,
+)
 from gateway.config.loader import _model_of
 
 
@@ -77,3 +84,11 @@ def test_every_field_is_documented_and_every_model_strict() -> None:
         assert model.model_config.get("extra") == "forbid", model
         for name, field in model.model_fields.items():
             assert field.description, f"{model.__name__}.{name} has no description"
+
+
+def test_configuration_reference_is_current() -> None:
+    from gateway.config.reference import render
+    from tests.conftest import REPO
+
+    assert (REPO / "docs" / "configuration.md").read_text() == render(), (
+        "regenerate: python -m gateway.config.reference > docs/configuration.md")

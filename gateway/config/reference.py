@@ -1,0 +1,66 @@
+"""Render the configuration reference (docs/configuration.md) from the models themselves,
+so the document cannot drift from the code (a test compares them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from gateway.config.loader import _model_of
+from gateway.config.root import GatewayConfig
+
+HEADER = """# Gateway configuration reference
+
+The gateway reads one TOML file (`edgepost gateway run -c FILE`). Every key is optional; the
+defaults run the demo. Unknown keys are errors (with the nearest valid key suggested), so a
+typo never passes silently. `edgepost gateway check-config FILE` validates a file and prints
+the effective configuration with secrets redacted.
+
+This page is generated from the configuration models: `python -m gateway.config.reference >
+docs/configuration.md`.
+"""
+
+
+def render() -> str:
+    """The whole reference as Markdown."""
+    out = [HEADER]
+    _section(out, GatewayConfig, ())
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _section(out: list[str], model: type[BaseModel], path: tuple[str, ...]) -> None:
+    leaves = []
+    subs = []
+    for name, field in model.model_fields.items():
+        sub = _model_of(field.annotation)
+        (subs if sub is not None else leaves).append((name, field, sub))
+    if path:
+        out.append(f"\n## `[{'.'.join(path)}]`\n")
+        out.append((model.__doc__ or "").strip() + "\n")
+    if leaves:
+        out.append("| key | type | default | meaning |")
+        out.append("|---|---|---|---|")
+        for name, field, _ in leaves:
+            out.append(f"| `{name}` | {_type(field.annotation)} | {_default(field)} | "
+                       f"{field.description} |")
+    for name, field, sub in subs:
+        _section(out, sub, (*path, name))
+
+
+def _type(annotation: Any) -> str:
+    text = getattr(annotation, "__name__", None) or str(annotation)
+    return text.replace("typing.", "").replace("pathlib.", "").replace("|", "\\|")
+
+
+def _default(field: Any) -> str:
+    if field.default is PydanticUndefined:
+        return "required" if field.default_factory is None else "(section)"
+    if field.default is None:
+        return "none"
+    return f"`{field.default}`"
+
+
+if __name__ == "__main__":
+    print(render(), end="")
