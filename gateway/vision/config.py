@@ -153,7 +153,7 @@ class TrackerConfig(BaseModel):
         default=0.2, ge=0, le=1, description="Minimum IoU of predicted box and detection."
     )
     max_center_distance: float = Field(
-        default=0.6,
+        default=1.0,
         ge=0,
         description=(
             "Fallback match when IoU is low: centre distance in units of the track's box "

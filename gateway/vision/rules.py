@@ -43,6 +43,7 @@ class _TrackState:
     zones_in: dict[str, float] = field(default_factory=dict)  # zone -> entered at t
     zones_seen: list[str] = field(default_factory=list)
     loiter_done: set[str] = field(default_factory=set)
+    intrusion_done: set[str] = field(default_factory=set)
     line_side: dict[str, tuple[int, Pt]] = field(default_factory=dict)  # side, where seen
     lines_crossed: list[str] = field(default_factory=list)
     last_direction: str | None = None
@@ -93,11 +94,16 @@ class Rules:
                 st.zones_seen.append(z.name)
             if z.name in self.cfg.require_zones:
                 st.eligible = True
-            if z.intrusion and tr.confirmed and st.eligible:
-                out.zone_hits.append(ZoneHit(z.name, tr, "intrusion"))
         elif not inside and z.name in st.zones_in:
             del st.zones_in[z.name]
             st.loiter_done.discard(z.name)
+            st.intrusion_done.discard(z.name)
+        # Reported once per visit, as soon as the track is confirmed (it may have entered
+        # while still tentative).
+        if inside and z.intrusion and tr.confirmed and st.eligible \
+                and z.name not in st.intrusion_done:
+            st.intrusion_done.add(z.name)
+            out.zone_hits.append(ZoneHit(z.name, tr, "intrusion"))
         if inside and z.loiter_s is not None and tr.confirmed and z.name not in st.loiter_done:
             dwell = t - st.zones_in[z.name]
             if dwell >= z.loiter_s and st.eligible:
