@@ -12,7 +12,7 @@ from gateway.broker import LocalMosquitto, free_port
 from tests.conftest import REPO
 
 HELP_PATHS = [[], ["gateway"], ["gateway", "run"], ["gateway", "check-config"], ["events"],
-              ["events", "tail"], ["demo"]]
+              ["events", "tail"], ["models"], ["models", "pull"], ["models", "list"], ["demo"]]
 
 
 def edgepost(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

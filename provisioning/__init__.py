@@ -1,0 +1,2 @@
+"""Technician tooling: site CA and device identities, node flashing and enrolment, gateway
+install, broker configuration and ACLs, inventory (see the provisioning issue)."""
