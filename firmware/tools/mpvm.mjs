@@ -1,11 +1,12 @@
 // Run a MicroPython script on the real MicroPython VM (WebAssembly build) under Node.js.
 //
-// usage: node mpvm.mjs [--heap BYTES] [--mount HOSTDIR:VMDIR]... [--uart PATH]
+// usage: node mpvm.mjs [--heap BYTES] [--mount HOSTDIR:VMDIR]... [--uart PATH | --uart-fd N]
 //                      [--arg JSON] SCRIPT.py
 //
 // * firmware/ (this file's parent folder) is always mounted at /fw and put on sys.path,
 //   so `import epnode` works as on a board.
-// * --uart PATH opens PATH (e.g. a pty slave) for writing; Python code reaches it through
+// * --uart PATH opens PATH (e.g. a pty slave) for writing, --uart-fd N writes to an
+//   inherited descriptor (e.g. a pty master passed by the test); Python code reaches it through
 //   the JS module `hostio` (hostio.uart_write(hexstr)). Bytes cross as hex because the
 //   VM's bytes -> JS conversion is not guaranteed to be a plain byte array.
 // * hostio.arg() returns the --arg JSON string; hostio.now_us() a monotonic clock.
@@ -21,6 +22,7 @@ const firmwareDir = path.resolve(here, "..");
 let heap = 1024 * 1024;
 const mounts = [[firmwareDir, "/fw"]];
 let uartPath = null;
+let uartFdArg = null;
 let argJson = "null";
 let script = null;
 const argv = process.argv.slice(2);
@@ -31,6 +33,7 @@ for (let i = 0; i < argv.length; i++) {
     const [host, vm] = argv[++i].split(":");
     mounts.push([path.resolve(host), vm]);
   } else if (a === "--uart") uartPath = argv[++i];
+  else if (a === "--uart-fd") uartFdArg = parseInt(argv[++i], 10);
   else if (a === "--arg") argJson = argv[++i];
   else script = a;
 }
@@ -57,7 +60,7 @@ function copyTree(hostDir, vmDir) {
 }
 for (const [host, vm] of mounts) copyTree(host, vm);
 
-const uartFd = uartPath ? fs.openSync(uartPath, "w") : null;
+const uartFd = uartPath ? fs.openSync(uartPath, "w") : uartFdArg;
 const t0 = process.hrtime.bigint();
 mp.registerJsModule("hostio", {
   uart_write: (hex) => {
@@ -79,5 +82,5 @@ try {
   process.stderr.write(String(e.message || e) + "\n");
   process.exitCode = 1;
 } finally {
-  if (uartFd !== null) fs.closeSync(uartFd);
+  if (uartPath) fs.closeSync(uartFd);
 }

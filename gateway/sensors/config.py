@@ -1,0 +1,134 @@
+"""Typed configuration of the sensor readers (mounted by the gateway config under [sensors]).
+
+Every model forbids unknown keys, so a typo in the TOML is an error at start-up rather than
+a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class SerialPortConfig(BaseModel):
+    """A serial port, with the reopen policy used when a USB adapter vanishes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    port: str = Field(description="Device path or pyserial URL, e.g. /dev/serial/by-id/... "
+                      "(stable across replugs) or loop://.")
+    baudrate: int = Field(default=9600, gt=0, description="Line speed in baud.")
+    bytesize: Literal[7, 8] = Field(default=8, description="Data bits.")
+    parity: Literal["N", "E", "O"] = Field(default="N", description="Parity: N, E or O.")
+    stopbits: Literal[1, 2] = Field(default=1, description="Stop bits.")
+    read_timeout_s: float = Field(default=0.2, gt=0, le=5,
+                                  description="Read timeout; bounds how fast stop() is honoured.")
+    reopen_initial_s: float = Field(default=0.5, gt=0,
+                                    description="First wait before reopening a lost port.")
+    reopen_max_s: float = Field(default=30.0, gt=0,
+                                description="Longest wait between reopen attempts (backoff cap).")
+    exclusive: bool = Field(default=True,
+                            description="Lock the port so no second process reads it.")
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> SerialPortConfig:
+        if self.reopen_max_s < self.reopen_initial_s:
+            raise ValueError("reopen_max_s must be >= reopen_initial_s")
+        return self
+
+
+class NodeLinkConfig(BaseModel):
+    """One node link: a serial/radio port carrying authenticated node-link frames."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="nodelink", min_length=1,
+                      description="Name of this link in health counters and records.")
+    serial: SerialPortConfig = Field(description="Port of the radio modem or wired link.")
+    key_file: Path = Field(description="TOML or JSON file mapping node id -> hex key; keep it "
+                           "mode 0600. Reloaded when it changes.")
+    key_reload_interval_s: float = Field(default=10.0, gt=0,
+                                         description="How often the key file is checked for "
+                                         "changes.")
+    replay_window: int = Field(default=64, ge=1, le=4096,
+                               description="Out-of-order frames accepted per node (seq window).")
+    replay_state_file: Path | None = Field(
+        default=None, description="Where the highest seq per node is saved so that a gateway "
+        "restart does not re-open old sequence numbers; none = memory only.")
+
+
+class GpsConfig(BaseModel):
+    """NMEA 0183 GPS receiver on a serial port."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    serial: SerialPortConfig = Field(description="Port of the GPS receiver (usually 9600 8N1).")
+    max_fix_age_s: float = Field(default=10.0, gt=0,
+                                 description="A fix older than this is not used for events.")
+    min_satellites: int = Field(default=4, ge=0,
+                                description="Fewer satellites than this: fix not trusted.")
+    time_source: bool = Field(default=True,
+                              description="Offer GPS time when the system clock is not "
+                              "NTP-synchronised.")
+
+
+class ModbusRegisterConfig(BaseModel):
+    """One value read from an instrument: where it is, how to decode and scale it, limits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, description="Measurement name (SenML n), e.g. water_level.")
+    address: int = Field(ge=0, le=65535, description="Register address (0-based, as on the "
+                         "wire; datasheet 4xxxx/3xxxx numbers minus the prefix and one).")
+    function: Literal["holding", "input"] = Field(default="holding",
+                                                  description="Function 3 (holding) or 4 "
+                                                  "(input) registers.")
+    data_type: Literal["uint16", "int16", "uint32", "int32", "float32"] = Field(
+        default="uint16", description="Encoding of the register(s).")
+    word_order: Literal["big", "little"] = Field(
+        default="big", description="For 32-bit types: big = high word first.")
+    scale: float = Field(default=1.0, description="value = raw * scale + offset.")
+    offset: float = Field(default=0.0, description="Added after scaling.")
+    unit: str = Field(default="", description="SenML unit of the scaled value, e.g. m, Cel.")
+    high_limit: float | None = Field(default=None, description="Alarm when value > this.")
+    low_limit: float | None = Field(default=None, description="Alarm when value < this.")
+    hysteresis: float = Field(default=0.0, ge=0,
+                              description="Alarm clears only this far back inside the limit.")
+
+
+class ModbusInstrumentConfig(BaseModel):
+    """A Modbus RTU slave on the bus."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, description="Instrument name in records, e.g. flowmeter-1.")
+    unit_id: int = Field(ge=1, le=247, description="Modbus slave (unit) address.")
+    registers: list[ModbusRegisterConfig] = Field(min_length=1,
+                                                  description="Values to read each poll.")
+
+
+class ModbusConfig(BaseModel):
+    """A Modbus RTU bus polled by one thread."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    serial: SerialPortConfig = Field(description="RS-485 adapter of the bus.")
+    instruments: list[ModbusInstrumentConfig] = Field(min_length=1,
+                                                      description="Instruments on this bus.")
+    poll_interval_s: float = Field(default=10.0, gt=0, description="Time between polls.")
+    timeout_s: float = Field(default=1.0, gt=0, description="Reply timeout per request.")
+    retries: int = Field(default=1, ge=0, le=5, description="Retries per request.")
+
+
+class SensorsConfig(BaseModel):
+    """All sensor readers of a gateway (the ``[sensors]`` table)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    node_links: list[NodeLinkConfig] = Field(default_factory=list,
+                                             description="Node-link ports (radios, wired).")
+    gps: GpsConfig | None = Field(default=None, description="GPS receiver, if fitted.")
+    modbus: list[ModbusConfig] = Field(default_factory=list,
+                                       description="Modbus RTU buses, if any.")
