@@ -37,7 +37,7 @@ board.adc[36] = 750
 board.adc[34] = 1200
 for i in range(args["wakes"]):
     board.digital[27] = 1 if i % 5 == 2 else 0  # motion now and then
-    board.adc[36] = 750 + (i % 7) * 20  # temperature drifts by up to 1.2 C
+    board.adc[36] = 750 + (i % 7) * 20  # TMP36 10 mV/C: 25..37 C in 2 C steps
     board.adc[35] = 1900 - i * 12 # battery drains towards the low limit
     app.run(board, max_cycles=1)
     board.deep_sleep(60000, [])
