@@ -293,12 +293,14 @@ def random_background(h: int, w: int, rng: np.random.Generator, pool: list[np.nd
     return cv2.resize(np.clip(img, 0, 255).astype(np.uint8), (W0, H0), interpolation=cv2.INTER_LINEAR)
 
 
-def photometric(img: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
+def photometric(
+    img: np.ndarray, rng: np.random.Generator, strength: float = 1.0, blur_scale: float | None = None
+) -> np.ndarray:
     """Blur, motion blur, low light, gamma, colour cast, glare, noise and JPEG artefacts."""
     out = img.astype(np.float32)
     h, w = out.shape[:2]
     if rng.random() < 0.6 * strength:
-        s = rng.uniform(0.3, 1.0) * max(1.0, min(h, w) / 40)
+        s = rng.uniform(0.3, 1.0) * (blur_scale if blur_scale is not None else max(1.0, min(h, w) / 40))
         out = cv2.GaussianBlur(out, (0, 0), s)
     if rng.random() < 0.2 * strength:
         k = int(rng.integers(3, 7))
@@ -402,3 +404,132 @@ def augment_real(img: np.ndarray, rng: np.random.Generator, out_size: tuple[int,
     out = cv2.warpAffine(img, M, (w, h), borderMode=cv2.BORDER_REPLICATE)
     out = photometric(out, rng, strength=0.6)
     return cv2.resize(out, out_size, interpolation=cv2.INTER_AREA if w > out_size[0] else cv2.INTER_LINEAR)
+
+
+# ----------------------------------------------------------------------------- localiser scenes
+
+
+def _car_background(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+    """A crude vehicle front/rear: body, window, lights, bumper, grille."""
+    img = random_background(h, w, rng, None).astype(np.float32)
+    body = rng.integers(0, 256, 3).tolist()
+    x0, x1 = int(w * rng.uniform(0, 0.15)), int(w * rng.uniform(0.85, 1))
+    y0, y1 = int(h * rng.uniform(0, 0.3)), int(h * rng.uniform(0.85, 1))
+    cv2.rectangle(img, (x0, y0), (x1, y1), body, -1)
+    wy1 = int(y0 + (y1 - y0) * rng.uniform(0.25, 0.45))
+    cv2.rectangle(img, (x0 + (x1 - x0) // 8, y0), (x1 - (x1 - x0) // 8, wy1), rng.integers(0, 90, 3).tolist(), -1)
+    ly = int(y0 + (y1 - y0) * rng.uniform(0.45, 0.6))
+    lw = int((x1 - x0) * rng.uniform(0.1, 0.2))
+    lc = [int(rng.integers(150, 256)), int(rng.integers(0, 120)), int(rng.integers(0, 80))]
+    if rng.random() < 0.5:
+        lc = [230, 230, 230]
+    cv2.rectangle(img, (x0 + 4, ly), (x0 + 4 + lw, ly + max(3, h // 14)), lc, -1)
+    cv2.rectangle(img, (x1 - 4 - lw, ly), (x1 - 4, ly + max(3, h // 14)), lc, -1)
+    if rng.random() < 0.6:  # grille lines
+        gy0 = ly + h // 12
+        for k in range(int(rng.integers(2, 7))):
+            yy = gy0 + k * max(2, h // 40)
+            cv2.line(img, (x0 + lw + 8, yy), (x1 - lw - 8, yy), rng.integers(0, 256, 3).tolist(), 1)
+    img += rng.normal(0, 5, img.shape).astype(np.float32)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+_DISTRACTOR_TEXT = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789出租车辆公交安全停车限速油电混合动力中国人民保险"
+
+
+def _distractor(img: np.ndarray, rng: np.random.Generator, renderer: PlateRenderer) -> None:
+    """Paint non-plate text / stripes / stickers (negatives for the localiser) in place."""
+    h, w = img.shape[:2]
+    pw = int(w * rng.uniform(0.1, 0.5))
+    ph = int(pw * rng.uniform(0.1, 0.6))
+    x = int(rng.integers(0, max(1, w - pw)))
+    y = int(rng.integers(0, max(1, h - ph)))
+    if ph < 4 or pw < 8:
+        return
+    r = rng.random()
+    if r < 0.6:  # text on a plain patch
+        bgc = rng.integers(0, 256, 3)
+        fgc = 255 - bgc
+        pil = Image.new("RGB", (pw * 4, ph * 4), tuple(int(v) for v in bgc))
+        n = int(rng.integers(2, 10))
+        s = "".join(_DISTRACTOR_TEXT[rng.integers(len(_DISTRACTOR_TEXT))] for _ in range(n))
+        font = ImageFont.truetype(renderer.cjk[0][0], max(8, ph * 3), index=renderer.cjk[0][1])
+        ImageDraw.Draw(pil).text((2, 0), s, font=font, fill=tuple(int(v) for v in fgc))
+        patch = cv2.resize(np.asarray(pil), (pw, ph), interpolation=cv2.INTER_AREA)
+        img[y : y + ph, x : x + pw] = patch
+    elif r < 0.8:  # stripes / barcode-like
+        for k in range(int(rng.integers(3, 12))):
+            xx = x + int(rng.integers(0, pw))
+            cv2.line(img, (xx, y), (xx, y + ph), rng.integers(0, 256, 3).tolist(), int(rng.integers(1, 3)))
+    else:  # solid plate-coloured patch without characters (blue/yellow panel)
+        col = [(20, 70, 200), (240, 190, 20), (60, 200, 90)][rng.integers(3)]
+        cv2.rectangle(img, (x, y), (x + pw, y + ph), col, -1)
+
+
+def localiser_scene(
+    renderer: PlateRenderer,
+    rng: np.random.Generator,
+    size: int = 160,
+    pool: list[np.ndarray] | None = None,
+    real_plates: list[np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A vehicle crop / close-up frame with 0-2 plates; returns (RGB image, plate mask 0/1)."""
+    S = size
+    if pool and rng.random() < 0.45:
+        img = random_background(S, S, rng, pool)
+        if rng.random() < 0.5:  # zoom into a random real region
+            src = pool[rng.integers(len(pool))]
+            sh, sw = src.shape[:2]
+            cs = int(rng.integers(min(sh, sw) // 6, min(sh, sw)))
+            y, x = rng.integers(0, sh - cs + 1), rng.integers(0, sw - cs + 1)
+            img = cv2.resize(src[y : y + cs, x : x + cs], (S, S), interpolation=cv2.INTER_AREA)
+    else:
+        img = _car_background(S, S, rng)
+    img = img.copy()
+    for _ in range(int(rng.integers(0, 3))):
+        _distractor(img, rng, renderer)
+    mask = np.zeros((S, S), np.uint8)
+    r = rng.random()
+    n_plates = 0 if r < 0.15 else (1 if r < 0.9 else 2)
+    for _ in range(n_plates):
+        if real_plates and rng.random() < 0.3:
+            P = real_plates[rng.integers(len(real_plates))]
+        else:
+            kind = "double_yellow" if rng.random() < 0.08 else None
+            P = renderer.random_plate(rng, kind).image if kind is None else renderer.render(
+                kind, random_text("blue", rng), rng
+            ).image
+        ph0, pw0 = P.shape[:2]
+        wt = S * rng.uniform(0.12, 0.6)
+        ht = wt * ph0 / pw0 * rng.uniform(0.8, 1.2)
+        cx = rng.uniform(wt / 2, S - wt / 2)
+        cy = rng.uniform(ht / 2, S - ht / 2)
+        shear = rng.uniform(-0.2, 0.2) * ht
+        dst = np.array(
+            [
+                [cx - wt / 2 + shear / 2, cy - ht / 2],
+                [cx + wt / 2 + shear / 2, cy - ht / 2],
+                [cx + wt / 2 - shear / 2, cy + ht / 2],
+                [cx - wt / 2 - shear / 2, cy + ht / 2],
+            ],
+            np.float32,
+        )
+        dst += rng.uniform(-0.06 * ht, 0.06 * ht, dst.shape).astype(np.float32)
+        ang = np.deg2rad(rng.normal(0, 5))
+        c = dst.mean(0)
+        R = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]], np.float32)
+        dst = (dst - c) @ R.T + c
+        f = min(1.0, 2.0 * wt / pw0)
+        if f < 1.0:
+            P = cv2.resize(P, (max(2, int(pw0 * f)), max(2, int(ph0 * f))), interpolation=cv2.INTER_AREA)
+        ph1, pw1 = P.shape[:2]
+        src = np.array([[0, 0], [pw1, 0], [pw1, ph1], [0, ph1]], np.float32)
+        M = cv2.getPerspectiveTransform(src, dst)
+        warped = cv2.warpPerspective(P, M, (S, S), flags=cv2.INTER_LINEAR)
+        m = np.zeros((S, S), np.uint8)
+        cv2.fillConvexPoly(m, np.round(dst).astype(np.int32), 1)
+        inner = cv2.warpPerspective(np.ones((ph1, pw1), np.uint8), M, (S, S), flags=cv2.INTER_NEAREST)
+        img[inner > 0] = warped[inner > 0]
+        mask = np.maximum(mask, m)
+    img = photometric(img, rng, strength=0.8, blur_scale=1.2)
+    return img, mask
