@@ -195,16 +195,16 @@ class Uplink:
         self._next_attempt = time.monotonic() + delay
         self._ratelog.log(
             logging.WARNING, "connect",
-            "broker %s:%d unreachable (%s); events stay in the spool (%d waiting); "
+            "broker %s:%d %s (%s); events stay in the spool (%d waiting); "
             "retrying with backoff (next in %.1f s)",
-            self.cfg.host, self.cfg.port, why, self.spool.stats().depth, delay)
+            self.cfg.host, self.cfg.port,
+            "refused the connection" if "refused the connection" in why else "unreachable",
+            why.removeprefix("broker refused the connection: "), self.spool.stats().depth, delay)
 
     def _on_connect(self, client: mqtt.Client, userdata: object, flags: object,
                     reason: mqtt.ReasonCode, properties: Properties | None) -> None:
         if reason.is_failure:
-            hint = {"Not authorized": " - check the device certificate, username and ACL",
-                    "Bad user name or password": " - check mqtt.username and mqtt.password"}
-            self._lost = f"broker refused the connection: {reason}{hint.get(str(reason), '')}"
+            self._lost = f"broker refused the connection: {reason}{self._credentials_hint()}"
             return
         self._connected = True
         self._backoff.reset()
@@ -220,6 +220,17 @@ class Uplink:
         client.subscribe(self.topics.cmd_filter, qos=1)
         log.info("connected to broker %s:%d; %d event(s) waiting in the spool",
                  self.cfg.host, self.cfg.port, self.spool.stats().depth)
+
+    def _credentials_hint(self) -> str:
+        """What a technician should check when the broker refuses this gateway."""
+        checks = []
+        if self.cfg.username is not None:
+            checks.append("mqtt.username and mqtt.password")
+        if self.cfg.tls is not None and self.cfg.tls.certfile is not None:
+            checks.append(f"the client certificate (CN must be {self.topics.device!r})")
+        if not checks:
+            checks.append("whether the broker requires a username or a client certificate")
+        return " - check " + " and ".join(checks) + ", and the broker's ACL"
 
     def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: object,
                        reason: mqtt.ReasonCode, properties: Properties | None) -> None:
