@@ -219,3 +219,20 @@ def test_pipeline_survives_corrupt_frames_and_dead_camera(
     assert not runner.is_alive()
     assert dead.health()["source"]["gave_up"] is True
     assert "giving up" in caplog.text
+
+
+def test_pipeline_on_realtime_source_uses_latest_frame(shared: Path, ssd_config) -> None:
+    cfg = VisionCameraConfig(
+        source=CameraSourceConfig(uri=str(shared / CAR_VIDEO), pacing=PacingMode.REALTIME),
+        detector=ssd_config,
+        rules=RulesConfig(classes=["person"]),
+    )
+    pipe = CameraPipeline("rt", cfg, lambda e: None)
+    t0 = time.monotonic()
+    pipe.run(max_frames=15)
+    elapsed = time.monotonic() - t0
+    h = pipe.health()
+    assert h["frames"] == 15
+    assert "dropped" in h["source"]  # went through the latest-frame grabber
+    assert elapsed >= 14 / 12.5 - 0.1  # paced like a camera
+    assert pipe.snapshot() is not None and pipe.snapshot()[:3] == b"\xff\xd8\xff"
