@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from enum import StrEnum
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from gateway.plates.format import PlateType
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class PlateColour(StrEnum):
@@ -28,6 +30,7 @@ def classify_colour(crop_bgr: np.ndarray) -> PlateColour:
     than half of a plate). Returns ``UNKNOWN`` for unusable input.
     """
     import cv2
+    import numpy as np
 
     if not isinstance(crop_bgr, np.ndarray) or crop_bgr.ndim != 3 or min(crop_bgr.shape[:2]) < 4:
         return PlateColour.UNKNOWN

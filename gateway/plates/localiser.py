@@ -1,0 +1,227 @@
+"""Plate localisation: the project's int8 TFLite segmentation model plus a classical fallback.
+
+Both take a BGR ``uint8`` image (a vehicle crop, or a whole close-up frame) and return
+:class:`PlateBox` candidates in that image's pixel coordinates, best first. Candidates are
+only *places*: a plate is reported only after the recognizer and the format rules accept it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gateway.plates.tflite import dequantize, make_interpreter, quantize
+
+DEFAULT_LOCALISER = Path(__file__).resolve().parents[2] / "models" / "plates" / "localiser_int8.tflite"
+
+
+@dataclass(frozen=True)
+class PlateBox:
+    """A plate candidate: axis-aligned box, rotation of the plate inside it, score and origin."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    score: float
+    #: rotation of the plate's long axis in degrees (positive = clockwise in image coordinates)
+    angle: float = 0.0
+    #: "model" or "classical"
+    source: str = "model"
+    #: the rotated rectangle's long and short side (px), 0 when unknown
+    rect_w: float = 0.0
+    rect_h: float = 0.0
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+    @property
+    def area(self) -> int:
+        return max(0, self.width) * max(0, self.height)
+
+    @property
+    def double_row(self) -> bool:
+        """Aspect typical of a two-row (440x220 mm) rear plate."""
+        if self.rect_w > 0 and self.rect_h > 0:
+            return self.rect_w / self.rect_h < 2.3
+        return self.height > 0 and self.width / self.height < 2.3
+
+    def iou(self, other: PlateBox) -> float:
+        """Intersection over union with ``other``."""
+        ix = max(0, min(self.x1, other.x1) - max(self.x0, other.x0))
+        iy = max(0, min(self.y1, other.y1) - max(self.y0, other.y0))
+        inter = ix * iy
+        union = self.area + other.area - inter
+        return inter / union if union > 0 else 0.0
+
+
+def _usable(img: np.ndarray | None) -> bool:
+    return isinstance(img, np.ndarray) and img.ndim == 3 and img.shape[2] == 3 and min(img.shape[:2]) >= 8
+
+
+def _boxes_from_mask(
+    prob: np.ndarray, threshold: float, min_area: int, source: str, scale: float
+) -> list[PlateBox]:
+    """Connected components of ``prob > threshold`` -> boxes (coordinates divided by ``scale``)."""
+    import cv2
+
+    binary = (prob > threshold).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    out: list[PlateBox] = []
+    for i in range(1, n):
+        x, y, w, h, area = (int(v) for v in stats[i])
+        if area < min_area or w < 6 or h < 3:
+            continue
+        comp = labels[y : y + h, x : x + w] == i
+        score = float(prob[y : y + h, x : x + w][comp].mean())
+        ys, xs = np.nonzero(comp)
+        pts = np.stack([xs + x, ys + y], 1).astype(np.float32)
+        (_, _), (rw, rh), ang = cv2.minAreaRect(pts)
+        if rw < rh:
+            ang -= 90.0
+            rw, rh = rh, rw
+        ang = float((ang + 90.0) % 180.0 - 90.0)
+        out.append(
+            PlateBox(
+                int(x / scale), int(y / scale), int(np.ceil((x + w) / scale)), int(np.ceil((y + h) / scale)),
+                score, ang, source, float(rw + 1) / scale, float(rh + 1) / scale,
+            )
+        )
+    return out
+
+
+class PlateLocaliser:
+    """The int8 TFLite plate-pixel model (stride-4 output, dynamic input size)."""
+
+    def __init__(
+        self,
+        model_path: str | Path = DEFAULT_LOCALISER,
+        num_threads: int = 1,
+        threshold: float = 0.5,
+        min_area: int = 40,
+    ) -> None:
+        self._interp = make_interpreter(model_path, num_threads)
+        self._in = self._interp.get_input_details()[0]
+        self._shape: tuple[int, int] | None = None
+        self.threshold = threshold
+        self.min_area = min_area
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        h, w = x.shape[1:3]
+        if self._shape != (h, w):
+            self._interp.resize_tensor_input(self._in["index"], [1, h, w, 3])
+            self._interp.allocate_tensors()
+            self._in = self._interp.get_input_details()[0]
+            self._shape = (h, w)
+        out = self._interp.get_output_details()[0]
+        self._interp.set_tensor(self._in["index"], quantize(x, self._in))
+        self._interp.invoke()
+        return dequantize(self._interp.get_tensor(out["index"]), out)[0, ..., 0]
+
+    def probability_map(self, image_bgr: np.ndarray, input_size: int = 160) -> tuple[np.ndarray, float]:
+        """Plate probability at the resized image's resolution, and the resize scale used."""
+        import cv2
+
+        h, w = image_bgr.shape[:2]
+        scale = input_size / max(h, w)
+        nw = max(16, int(round(w * scale / 8)) * 8)
+        nh = max(16, int(round(h * scale / 8)) * 8)
+        x = cv2.resize(image_bgr, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        x = cv2.cvtColor(x, cv2.COLOR_BGR2RGB)[None].astype(np.float32)
+        logits = self._run(x)
+        prob = 1.0 / (1.0 + np.exp(-logits))
+        prob = cv2.resize(prob, (nw, nh), interpolation=cv2.INTER_LINEAR)
+        # scale per axis may differ by rounding; use the mean for mapping back
+        return prob, (nw / w + nh / h) / 2
+
+    def locate(self, image_bgr: np.ndarray, input_size: int = 160) -> list[PlateBox]:
+        """Plate boxes in ``image_bgr`` (best first). ``input_size``: longest side fed to the model
+        (160 for vehicle crops, 320 for whole close-up frames)."""
+        if not _usable(image_bgr):
+            return []
+        prob, scale = self.probability_map(image_bgr, input_size)
+        boxes = _boxes_from_mask(prob, self.threshold, self.min_area, "model", scale)
+        return sorted(boxes, key=lambda b: -b.score)
+
+
+class ClassicalLocaliser:
+    """Colour + vertical-edge plate finder (no model): raises recall on clear, frontal plates.
+
+    Blue, yellow and green backgrounds are found by HSV masks; white and black plates by the
+    density of vertical edges (character strokes) in a horizontally closed edge map. Boxes
+    must have a plate-like aspect and enough stroke edges inside.
+    """
+
+    def __init__(self, work_width: int = 480, max_candidates: int = 6) -> None:
+        self.work_width = work_width
+        self.max_candidates = max_candidates
+
+    def locate(self, image_bgr: np.ndarray) -> list[PlateBox]:
+        """Candidate plate boxes (best first) in ``image_bgr`` coordinates."""
+        import cv2
+
+        if not _usable(image_bgr):
+            return []
+        h0, w0 = image_bgr.shape[:2]
+        scale = min(1.0, self.work_width / w0)
+        img = cv2.resize(image_bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image_bgr
+        h, w = img.shape[:2]
+        hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV)
+        gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+        sob = np.abs(cv2.Sobel(gray, cv2.CV_16S, 1, 0, ksize=3)).astype(np.float32)
+        edges = (sob > max(40.0, float(np.percentile(sob, 90)))).astype(np.uint8)
+        masks = [
+            cv2.inRange(hsv, (100, 90, 50), (125, 255, 255)),  # blue
+            cv2.inRange(hsv, (15, 90, 90), (34, 255, 255)),  # yellow
+            cv2.inRange(hsv, (35, 50, 80), (85, 255, 255)),  # green
+        ]
+        kx = max(3, w // 40)
+        ky = max(1, h // 80)
+        closed_edges = cv2.morphologyEx(edges * 255, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (kx, ky)))
+        masks.append(cv2.morphologyEx(closed_edges, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (kx // 2 + 1, max(1, ky)))))
+        cands: list[PlateBox] = []
+        for mi, m in enumerate(masks):
+            if mi < 3:
+                m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, w // 60), max(3, h // 60))))
+            contours, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+            for c in contours:
+                x, y, bw, bh = cv2.boundingRect(c)
+                if bw < 16 or bh < 5 or bw * bh < 120 or bw > 0.95 * w:
+                    continue
+                aspect = bw / bh
+                if not 1.6 <= aspect <= 6.5:
+                    continue
+                fill = cv2.contourArea(c) / float(bw * bh)
+                if fill < 0.45:
+                    continue
+                ed = float(edges[y : y + bh, x : x + bw].mean())
+                if ed < 0.08:
+                    continue
+                # stroke transitions along the middle row: characters give many
+                row = edges[y + bh // 2, x : x + bw]
+                transitions = int(np.count_nonzero(np.diff(row.astype(np.int8)) != 0))
+                if transitions < 8:
+                    continue
+                colour_bonus = 0.15 if mi < 3 else 0.0
+                score = min(1.0, 0.3 + colour_bonus + 0.5 * min(1.0, ed / 0.3) * min(1.0, fill))
+                cands.append(
+                    PlateBox(int(x / scale), int(y / scale), int((x + bw) / scale), int((y + bh) / scale), score, 0.0, "classical")
+                )
+        cands.sort(key=lambda b: -b.score)
+        return nms(cands, 0.5)[: self.max_candidates]
+
+
+def nms(boxes: list[PlateBox], iou: float = 0.4) -> list[PlateBox]:
+    """Greedy non-maximum suppression (input order = priority)."""
+    keep: list[PlateBox] = []
+    for b in boxes:
+        if all(b.iou(k) < iou for k in keep):
+            keep.append(b)
+    return keep

@@ -1,0 +1,173 @@
+"""The plate chain for one frame: vehicle box -> plate candidates -> reads -> validated observations.
+
+:class:`PlateReader` is what the camera pipeline calls per vehicle track and frame; its
+:class:`~gateway.plates.voting.PlateObservation` results go into that track's
+:class:`~gateway.plates.voting.PlateVoter`. A candidate becomes an observation only if the
+recognizer reads a text that fits a mainland format (after position-based correction) with
+every character above the configured confidence — so text on signs, stickers, noise or
+non-Chinese plates gives nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gateway.plates.colour import plate_colour
+from gateway.plates.config import PlatesConfig
+from gateway.plates.format import correct
+from gateway.plates.localiser import (
+    DEFAULT_LOCALISER,
+    ClassicalLocaliser,
+    PlateBox,
+    PlateLocaliser,
+    nms,
+)
+from gateway.plates.recognizer import DEFAULT_RECOGNIZER, PlateRead, PlateRecognizer
+from gateway.plates.voting import PlateObservation
+
+Box = tuple[int, int, int, int]
+
+
+def _clip_box(b: Box, w: int, h: int) -> Box:
+    x0, y0, x1, y1 = b
+    return max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+
+
+def plate_crop(frame_bgr: np.ndarray, box: PlateBox, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """Cut a plate candidate out of ``frame_bgr`` with the margins the recognizer was trained with,
+    straightening a rotated plate. ``offset`` maps ``box`` (crop coordinates) into the frame."""
+    import cv2
+
+    fh, fw = frame_bgr.shape[:2]
+    ox, oy = offset
+    x0, y0, x1, y1 = box.x0 + ox, box.y0 + oy, box.x1 + ox, box.y1 + oy
+    w, h = x1 - x0, y1 - y0
+    if abs(box.angle) > 3.0 and box.rect_w > 0 and box.rect_h > 0:
+        # rotate a padded region about the plate centre so its long axis is horizontal
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        pad = int(max(w, h) * 0.7) + 2
+        rx0, ry0, rx1, ry1 = _clip_box((int(cx - pad), int(cy - pad), int(cx + pad), int(cy + pad)), fw, fh)
+        region = frame_bgr[ry0:ry1, rx0:rx1]
+        if region.size == 0:
+            return region
+        M = cv2.getRotationMatrix2D((cx - rx0, cy - ry0), box.angle, 1.0)
+        region = cv2.warpAffine(region, M, (region.shape[1], region.shape[0]), borderMode=cv2.BORDER_REPLICATE)
+        pw, ph = box.rect_w * 1.06, box.rect_h * 1.16
+        lcx, lcy = cx - rx0, cy - ry0
+        bx = _clip_box(
+            (int(lcx - pw / 2), int(lcy - ph / 2), int(np.ceil(lcx + pw / 2)), int(np.ceil(lcy + ph / 2))),
+            region.shape[1], region.shape[0],
+        )
+        return region[bx[1] : bx[3], bx[0] : bx[2]]
+    mx, my = int(round(0.03 * w)), int(round(0.08 * h))
+    cx0, cy0, cx1, cy1 = _clip_box((x0 - mx, y0 - my, x1 + mx, y1 + my), fw, fh)
+    return frame_bgr[cy0:cy1, cx0:cx1]
+
+
+class PlateReader:
+    """Localise and read plates; one instance per camera thread (interpreters are not shared)."""
+
+    def __init__(self, config: PlatesConfig | None = None) -> None:
+        self.config = config or PlatesConfig()
+        rc, lc = self.config.recognizer, self.config.localiser
+        self.recognizer = PlateRecognizer(rc.model_path or DEFAULT_RECOGNIZER, rc.num_threads)
+        self.localiser = PlateLocaliser(lc.model_path or DEFAULT_LOCALISER, lc.num_threads, lc.threshold, lc.min_area)
+        self.classical = ClassicalLocaliser(max_candidates=lc.max_candidates)
+
+    # ------------------------------------------------------------------ single crops
+    def read_plate_crop(self, crop_bgr: np.ndarray, t: float = 0.0, box: Box | None = None) -> PlateObservation | None:
+        """Read a crop that is (supposed to be) one plate; None unless a valid, confident read."""
+        try:
+            read = self.recognizer.read(crop_bgr)
+        except Exception:  # a broken crop must never break the pipeline
+            return None
+        return self._validate(read, crop_bgr, t, box)
+
+    def _validate(self, read: PlateRead, crop_bgr: np.ndarray, t: float, box: Box | None) -> PlateObservation | None:
+        if not read.text:
+            return None
+        text, ptype = correct(read.text, read.alternatives)
+        if ptype is None or len(text) != len(read.char_conf):
+            return None
+        conf = tuple(read.char_conf)
+        if min(conf) < self.config.recognizer.min_char_confidence:
+            return None
+        area = float((box[2] - box[0]) * (box[3] - box[1])) if box else float(crop_bgr.shape[0] * crop_bgr.shape[1])
+        return PlateObservation(text, conf, ptype, plate_colour(crop_bgr, ptype), t, box, area)
+
+    # ------------------------------------------------------------------ vehicles and frames
+    def read_vehicle(self, frame_bgr: np.ndarray, vehicle_box: Box | None = None, t: float = 0.0) -> list[PlateObservation]:
+        """Plates on one vehicle. ``vehicle_box`` (x0, y0, x1, y1) in frame pixels; None = whole image.
+
+        Returns validated observations (best first, one per distinct text; usually 0 or 1).
+        Never raises on bad input: unusable images give ``[]``.
+        """
+        if not isinstance(frame_bgr, np.ndarray) or frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3 or frame_bgr.size == 0:
+            return []
+        fh, fw = frame_bgr.shape[:2]
+        lc = self.config.localiser
+        if vehicle_box is None:
+            vb: Box = (0, 0, fw, fh)
+        else:
+            x0, y0, x1, y1 = (int(v) for v in vehicle_box)
+            px, py = int((x1 - x0) * lc.vehicle_pad), int((y1 - y0) * lc.vehicle_pad)
+            vb = _clip_box((x0 - px, y0 - py, x1 + px, y1 + py), fw, fh)
+        crop = frame_bgr[vb[1] : vb[3], vb[0] : vb[2]]
+        if crop.shape[0] < 8 or crop.shape[1] < 8:
+            return []
+        size = lc.vehicle_input_size if vehicle_box is not None else lc.frame_input_size
+        return self._read_region(frame_bgr, crop, (vb[0], vb[1]), size, t)
+
+    def read_frame(self, frame_bgr: np.ndarray, t: float = 0.0) -> list[PlateObservation]:
+        """Plates anywhere in a whole close-up frame (lane camera)."""
+        return self.read_vehicle(frame_bgr, None, t)
+
+    def _read_region(
+        self, frame: np.ndarray, crop: np.ndarray, offset: tuple[int, int], size: int, t: float
+    ) -> list[PlateObservation]:
+        lc = self.config.localiser
+        try:
+            cands = self.localiser.locate(crop, size)
+        except Exception:
+            cands = []
+        results = self._read_candidates(frame, cands[: lc.max_candidates], offset, t)
+        if not results and lc.classical_fallback:
+            extra = [b for b in self.classical.locate(crop) if all(b.iou(c) < 0.5 for c in cands)]
+            results = self._read_candidates(frame, nms(extra, 0.4)[: lc.max_candidates], offset, t)
+        best: dict[str, PlateObservation] = {}
+        for o in results:
+            if o.text not in best or o.confidence > best[o.text].confidence:
+                best[o.text] = o
+        return sorted(best.values(), key=lambda o: -o.confidence)
+
+    def _read_candidates(
+        self, frame: np.ndarray, boxes: list[PlateBox], offset: tuple[int, int], t: float
+    ) -> list[PlateObservation]:
+        out: list[PlateObservation] = []
+        for b in boxes:
+            if b.double_row:
+                continue  # located, but the single-row reader cannot read two-row plates
+            pc = plate_crop(frame, b, offset)
+            if pc.size == 0 or pc.shape[0] < 6 or pc.shape[1] < 16:
+                continue
+            fb = (b.x0 + offset[0], b.y0 + offset[1], b.x1 + offset[0], b.y1 + offset[1])
+            obs = self.read_plate_crop(pc, t, fb)
+            if obs is not None:
+                out.append(obs)
+        return out
+
+    def locate(self, frame_bgr: np.ndarray, vehicle_box: Box | None = None) -> list[PlateBox]:
+        """Plate candidates only (model first, then classical), in frame coordinates — also two-row plates."""
+        if not isinstance(frame_bgr, np.ndarray) or frame_bgr.ndim != 3 or frame_bgr.size == 0:
+            return []
+        fh, fw = frame_bgr.shape[:2]
+        vb = _clip_box(vehicle_box, fw, fh) if vehicle_box else (0, 0, fw, fh)
+        crop = frame_bgr[vb[1] : vb[3], vb[0] : vb[2]]
+        size = self.config.localiser.vehicle_input_size if vehicle_box else self.config.localiser.frame_input_size
+        boxes = self.localiser.locate(crop, size)
+        if self.config.localiser.classical_fallback:
+            boxes = nms(boxes + self.classical.locate(crop), 0.4)
+        return [
+            PlateBox(b.x0 + vb[0], b.y0 + vb[1], b.x1 + vb[0], b.y1 + vb[1], b.score, b.angle, b.source, b.rect_w, b.rect_h)
+            for b in boxes
+        ]

@@ -1,0 +1,33 @@
+"""Fixtures for the plate tests: real interpreters over the committed models and ../shared data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared"
+DEV_CROPS = SHARED / "plates" / "dev_crops"
+MEDIA = SHARED / "media" / "images"
+SSD = SHARED / "models" / "coco_ssd_mobilenet_v1"
+
+
+def need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"reference data not present: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def recognizer():
+    from gateway.plates.recognizer import PlateRecognizer
+
+    return PlateRecognizer()
+
+
+@pytest.fixture(scope="session")
+def reader():
+    from gateway.plates.reader import PlateReader
+
+    return PlateReader()
