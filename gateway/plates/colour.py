@@ -78,7 +78,11 @@ def plate_colour(crop_bgr: np.ndarray, plate_type: PlateType | None) -> PlateCol
     if fixed is not None:
         return fixed
     c = classify_colour(crop_bgr)
-    if plate_type is PlateType.STANDARD and c not in (PlateColour.BLUE, PlateColour.YELLOW, PlateColour.BLACK):
+    if plate_type is PlateType.STANDARD and c not in (
+        PlateColour.BLUE,
+        PlateColour.YELLOW,
+        PlateColour.BLACK,
+    ):
         # a standard layout is blue (small car), yellow (large vehicle) or black (foreign-owned)
         c = classify_colour_fallback(crop_bgr)
     return c

@@ -14,7 +14,8 @@ class RecognizerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model_path: Path | None = Field(
-        default=None, description="Recognizer .tflite; None uses the committed models/plates/recognizer_int8.tflite."
+        default=None,
+        description="Recognizer .tflite; None uses the committed models/plates/recognizer_int8.tflite.",
     )
     num_threads: int = Field(default=1, ge=1, le=4, description="TFLite interpreter threads.")
     min_char_confidence: float = Field(
@@ -28,23 +29,38 @@ class LocaliserConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model_path: Path | None = Field(
-        default=None, description="Localiser .tflite; None uses the committed models/plates/localiser_int8.tflite."
+        default=None,
+        description="Localiser .tflite; None uses the committed models/plates/localiser_int8.tflite.",
     )
     num_threads: int = Field(default=1, ge=1, le=4, description="TFLite interpreter threads.")
     vehicle_input_size: int = Field(
-        default=160, ge=64, le=640, multiple_of=8, description="Longest side of a vehicle crop fed to the model (px)."
+        default=160,
+        ge=64,
+        le=640,
+        multiple_of=8,
+        description="Longest side of a vehicle crop fed to the model (px).",
     )
     frame_input_size: int = Field(
-        default=320, ge=64, le=1280, multiple_of=8, description="Longest side of a whole frame fed to the model (px)."
+        default=320,
+        ge=64,
+        le=1280,
+        multiple_of=8,
+        description="Longest side of a whole frame fed to the model (px).",
     )
     threshold: float = Field(default=0.5, gt=0.0, lt=1.0, description="Plate-pixel probability threshold.")
     min_area: int = Field(default=40, ge=1, description="Smallest plate region, in model-input pixels.")
     classical_fallback: bool = Field(
-        default=True, description="Also try the colour/edge finder when the model's candidates give no valid read."
+        default=True,
+        description="Also try the colour/edge finder when the model's candidates give no valid read.",
     )
-    max_candidates: int = Field(default=4, ge=1, le=16, description="Candidates read per vehicle crop, best first.")
+    max_candidates: int = Field(
+        default=4, ge=1, le=16, description="Candidates read per vehicle crop, best first."
+    )
     vehicle_pad: float = Field(
-        default=0.05, ge=0.0, le=0.5, description="Vehicle box enlarged by this share of its size on each side."
+        default=0.05,
+        ge=0.0,
+        le=0.5,
+        description="Vehicle box enlarged by this share of its size on each side.",
     )
 
 
@@ -53,16 +69,24 @@ class VotingConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_reads: int = Field(default=30, ge=1, le=1000, description="Reads kept per track (the weakest are dropped).")
-    min_reads: int = Field(default=1, ge=1, description="Reads needed before a plate is put in the vehicle event.")
-    certain_reads: int = Field(default=3, ge=1, description="Agreeing reads that make a vote certain (preview event).")
+    max_reads: int = Field(
+        default=30, ge=1, le=1000, description="Reads kept per track (the weakest are dropped)."
+    )
+    min_reads: int = Field(
+        default=1, ge=1, description="Reads needed before a plate is put in the vehicle event."
+    )
+    certain_reads: int = Field(
+        default=3, ge=1, description="Agreeing reads that make a vote certain (preview event)."
+    )
     certain_confidence: float = Field(
         default=0.85, ge=0.0, le=1.0, description="Voted confidence a certain vote needs on every character."
     )
     min_confidence: float = Field(
         default=0.55, ge=0.0, le=1.0, description="Reads with a weaker character than this are not voted."
     )
-    preview_events: bool = Field(default=False, description="Send an early plate event as soon as a vote is certain.")
+    preview_events: bool = Field(
+        default=False, description="Send an early plate event as soon as a vote is certain."
+    )
 
 
 class WatchListConfig(BaseModel):
@@ -73,9 +97,12 @@ class WatchListConfig(BaseModel):
     enabled: bool = Field(default=False, description="Match every voted plate against the compiled list.")
     compiled_path: Path | None = Field(default=None, description="Compiled (hashed) list file, JSON.")
     key_file: Path | None = Field(
-        default=None, description="File holding the site watch-list key (raw bytes, >= 16); readable by the service only."
+        default=None,
+        description="File holding the site watch-list key (raw bytes, >= 16); readable by the service only.",
     )
-    match_priority: int = Field(default=2, ge=0, le=9, description="Event priority given to a match (at least).")
+    match_priority: int = Field(
+        default=2, ge=0, le=9, description="Event priority given to a match (at least)."
+    )
 
 
 class PrivacyConfig(BaseModel):
@@ -86,7 +113,9 @@ class PrivacyConfig(BaseModel):
     mode: Literal["clear", "hash"] = Field(
         default="clear", description="'clear' sends the text; 'hash' sends HMAC-SHA256(site key, plate) only."
     )
-    key_file: Path | None = Field(default=None, description="File holding the privacy key (raw bytes, >= 16).")
+    key_file: Path | None = Field(
+        default=None, description="File holding the privacy key (raw bytes, >= 16)."
+    )
     hash_bytes: int = Field(default=16, ge=8, le=32, description="Bytes of the HMAC kept in the event.")
 
 
@@ -97,7 +126,9 @@ class EvidenceConfig(BaseModel):
 
     send_crop: bool = Field(default=False, description="Attach a JPEG crop of the best plate read.")
     max_bytes: int = Field(default=6000, ge=500, le=100_000, description="Upper bound on the JPEG size.")
-    max_width: int = Field(default=240, ge=32, le=1024, description="Crop is downscaled to at most this width (px).")
+    max_width: int = Field(
+        default=240, ge=32, le=1024, description="Crop is downscaled to at most this width (px)."
+    )
 
 
 class PlatesConfig(BaseModel):
@@ -107,9 +138,12 @@ class PlatesConfig(BaseModel):
 
     enabled: bool = Field(default=True, description="Read plates on vehicle tracks of this camera.")
     frame_mode: bool = Field(
-        default=False, description="Also search the whole frame (close-up lane camera) instead of vehicle boxes only."
+        default=False,
+        description="Also search the whole frame (close-up lane camera) instead of vehicle boxes only.",
     )
-    recognizer: RecognizerConfig = Field(default_factory=RecognizerConfig, description="Reader model settings.")
+    recognizer: RecognizerConfig = Field(
+        default_factory=RecognizerConfig, description="Reader model settings."
+    )
     localiser: LocaliserConfig = Field(default_factory=LocaliserConfig, description="Plate finder settings.")
     voting: VotingConfig = Field(default_factory=VotingConfig, description="Per-track voting settings.")
     watchlist: WatchListConfig = Field(default_factory=WatchListConfig, description="Edge watch list.")

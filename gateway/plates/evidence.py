@@ -21,5 +21,7 @@ def evidence_jpeg(crop_bgr: np.ndarray, max_bytes: int = 6000, max_width: int = 
             ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, q])
             if ok and len(buf) <= max_bytes:
                 return buf.tobytes()
-        img = cv2.resize(img, (max(1, img.shape[1] // 2), max(1, img.shape[0] // 2)), interpolation=cv2.INTER_AREA)
+        img = cv2.resize(
+            img, (max(1, img.shape[1] // 2), max(1, img.shape[0] // 2)), interpolation=cv2.INTER_AREA
+        )
     return None

@@ -90,8 +90,15 @@ def _boxes_from_mask(
         ang = float((ang + 90.0) % 180.0 - 90.0)
         out.append(
             PlateBox(
-                int(x / scale), int(y / scale), int(np.ceil((x + w) / scale)), int(np.ceil((y + h) / scale)),
-                score, ang, source, float(rw + 1) / scale, float(rh + 1) / scale,
+                int(x / scale),
+                int(y / scale),
+                int(np.ceil((x + w) / scale)),
+                int(np.ceil((y + h) / scale)),
+                score,
+                ang,
+                source,
+                float(rw + 1) / scale,
+                float(rh + 1) / scale,
             )
         )
     return out
@@ -131,8 +138,8 @@ class PlateLocaliser:
 
         h, w = image_bgr.shape[:2]
         scale = input_size / max(h, w)
-        nw = max(16, int(round(w * scale / 8)) * 8)
-        nh = max(16, int(round(h * scale / 8)) * 8)
+        nw = max(16, round(w * scale / 8) * 8)
+        nh = max(16, round(h * scale / 8) * 8)
         x = cv2.resize(image_bgr, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
         x = cv2.cvtColor(x, cv2.COLOR_BGR2RGB)[None].astype(np.float32)
         logits = self._run(x)
@@ -169,9 +176,13 @@ class ClassicalLocaliser:
 
         if not _usable(image_bgr):
             return []
-        h0, w0 = image_bgr.shape[:2]
+        w0 = image_bgr.shape[1]
         scale = min(1.0, self.work_width / w0)
-        img = cv2.resize(image_bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image_bgr
+        img = (
+            cv2.resize(image_bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            if scale < 1
+            else image_bgr
+        )
         h, w = img.shape[:2]
         hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV)
         gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
@@ -184,12 +195,24 @@ class ClassicalLocaliser:
         ]
         kx = max(3, w // 40)
         ky = max(1, h // 80)
-        closed_edges = cv2.morphologyEx(edges * 255, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (kx, ky)))
-        masks.append(cv2.morphologyEx(closed_edges, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (kx // 2 + 1, max(1, ky)))))
+        closed_edges = cv2.morphologyEx(
+            edges * 255, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (kx, ky))
+        )
+        masks.append(
+            cv2.morphologyEx(
+                closed_edges,
+                cv2.MORPH_OPEN,
+                cv2.getStructuringElement(cv2.MORPH_RECT, (kx // 2 + 1, max(1, ky))),
+            )
+        )
         cands: list[PlateBox] = []
         for mi, m in enumerate(masks):
             if mi < 3:
-                m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, w // 60), max(3, h // 60))))
+                m = cv2.morphologyEx(
+                    m,
+                    cv2.MORPH_CLOSE,
+                    cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, w // 60), max(3, h // 60))),
+                )
             contours, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
             for c in contours:
                 x, y, bw, bh = cv2.boundingRect(c)
@@ -212,7 +235,15 @@ class ClassicalLocaliser:
                 colour_bonus = 0.15 if mi < 3 else 0.0
                 score = min(1.0, 0.3 + colour_bonus + 0.5 * min(1.0, ed / 0.3) * min(1.0, fill))
                 cands.append(
-                    PlateBox(int(x / scale), int(y / scale), int((x + bw) / scale), int((y + bh) / scale), score, 0.0, "classical")
+                    PlateBox(
+                        int(x / scale),
+                        int(y / scale),
+                        int((x + bw) / scale),
+                        int((y + bh) / scale),
+                        score,
+                        0.0,
+                        "classical",
+                    )
                 )
         cands.sort(key=lambda b: -b.score)
         return nms(cands, 0.5)[: self.max_candidates]

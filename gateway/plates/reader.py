@@ -51,15 +51,18 @@ def plate_crop(frame_bgr: np.ndarray, box: PlateBox, offset: tuple[int, int] = (
         if region.size == 0:
             return region
         M = cv2.getRotationMatrix2D((cx - rx0, cy - ry0), box.angle, 1.0)
-        region = cv2.warpAffine(region, M, (region.shape[1], region.shape[0]), borderMode=cv2.BORDER_REPLICATE)
+        region = cv2.warpAffine(
+            region, M, (region.shape[1], region.shape[0]), borderMode=cv2.BORDER_REPLICATE
+        )
         pw, ph = box.rect_w * 1.06, box.rect_h * 1.16
         lcx, lcy = cx - rx0, cy - ry0
         bx = _clip_box(
             (int(lcx - pw / 2), int(lcy - ph / 2), int(np.ceil(lcx + pw / 2)), int(np.ceil(lcy + ph / 2))),
-            region.shape[1], region.shape[0],
+            region.shape[1],
+            region.shape[0],
         )
         return region[bx[1] : bx[3], bx[0] : bx[2]]
-    mx, my = int(round(0.03 * w)), int(round(0.08 * h))
+    mx, my = round(0.03 * w), round(0.08 * h)
     cx0, cy0, cx1, cy1 = _clip_box((x0 - mx, y0 - my, x1 + mx, y1 + my), fw, fh)
     return frame_bgr[cy0:cy1, cx0:cx1]
 
@@ -71,11 +74,15 @@ class PlateReader:
         self.config = config or PlatesConfig()
         rc, lc = self.config.recognizer, self.config.localiser
         self.recognizer = PlateRecognizer(rc.model_path or DEFAULT_RECOGNIZER, rc.num_threads)
-        self.localiser = PlateLocaliser(lc.model_path or DEFAULT_LOCALISER, lc.num_threads, lc.threshold, lc.min_area)
+        self.localiser = PlateLocaliser(
+            lc.model_path or DEFAULT_LOCALISER, lc.num_threads, lc.threshold, lc.min_area
+        )
         self.classical = ClassicalLocaliser(max_candidates=lc.max_candidates)
 
     # ------------------------------------------------------------------ single crops
-    def read_plate_crop(self, crop_bgr: np.ndarray, t: float = 0.0, box: Box | None = None) -> PlateObservation | None:
+    def read_plate_crop(
+        self, crop_bgr: np.ndarray, t: float = 0.0, box: Box | None = None
+    ) -> PlateObservation | None:
         """Read a crop that is (supposed to be) one plate; None unless a valid, confident read."""
         try:
             read = self.recognizer.read(crop_bgr)
@@ -83,7 +90,9 @@ class PlateReader:
             return None
         return self._validate(read, crop_bgr, t, box)
 
-    def _validate(self, read: PlateRead, crop_bgr: np.ndarray, t: float, box: Box | None) -> PlateObservation | None:
+    def _validate(
+        self, read: PlateRead, crop_bgr: np.ndarray, t: float, box: Box | None
+    ) -> PlateObservation | None:
         if not read.text:
             return None
         text, ptype = correct(read.text, read.alternatives)
@@ -92,17 +101,28 @@ class PlateReader:
         conf = tuple(read.char_conf)
         if min(conf) < self.config.recognizer.min_char_confidence:
             return None
-        area = float((box[2] - box[0]) * (box[3] - box[1])) if box else float(crop_bgr.shape[0] * crop_bgr.shape[1])
+        area = (
+            float((box[2] - box[0]) * (box[3] - box[1]))
+            if box
+            else float(crop_bgr.shape[0] * crop_bgr.shape[1])
+        )
         return PlateObservation(text, conf, ptype, plate_colour(crop_bgr, ptype), t, box, area)
 
     # ------------------------------------------------------------------ vehicles and frames
-    def read_vehicle(self, frame_bgr: np.ndarray, vehicle_box: Box | None = None, t: float = 0.0) -> list[PlateObservation]:
+    def read_vehicle(
+        self, frame_bgr: np.ndarray, vehicle_box: Box | None = None, t: float = 0.0
+    ) -> list[PlateObservation]:
         """Plates on one vehicle. ``vehicle_box`` (x0, y0, x1, y1) in frame pixels; None = whole image.
 
         Returns validated observations (best first, one per distinct text; usually 0 or 1).
         Never raises on bad input: unusable images give ``[]``.
         """
-        if not isinstance(frame_bgr, np.ndarray) or frame_bgr.ndim != 3 or frame_bgr.shape[2] != 3 or frame_bgr.size == 0:
+        if (
+            not isinstance(frame_bgr, np.ndarray)
+            or frame_bgr.ndim != 3
+            or frame_bgr.shape[2] != 3
+            or frame_bgr.size == 0
+        ):
             return []
         fh, fw = frame_bgr.shape[:2]
         lc = self.config.localiser
@@ -163,11 +183,25 @@ class PlateReader:
         fh, fw = frame_bgr.shape[:2]
         vb = _clip_box(vehicle_box, fw, fh) if vehicle_box else (0, 0, fw, fh)
         crop = frame_bgr[vb[1] : vb[3], vb[0] : vb[2]]
-        size = self.config.localiser.vehicle_input_size if vehicle_box else self.config.localiser.frame_input_size
+        size = (
+            self.config.localiser.vehicle_input_size
+            if vehicle_box
+            else self.config.localiser.frame_input_size
+        )
         boxes = self.localiser.locate(crop, size)
         if self.config.localiser.classical_fallback:
             boxes = nms(boxes + self.classical.locate(crop), 0.4)
         return [
-            PlateBox(b.x0 + vb[0], b.y0 + vb[1], b.x1 + vb[0], b.y1 + vb[1], b.score, b.angle, b.source, b.rect_w, b.rect_h)
+            PlateBox(
+                b.x0 + vb[0],
+                b.y0 + vb[1],
+                b.x1 + vb[0],
+                b.y1 + vb[1],
+                b.score,
+                b.angle,
+                b.source,
+                b.rect_w,
+                b.rect_h,
+            )
             for b in boxes
         ]

@@ -50,7 +50,7 @@ def ctc_decode(probs: np.ndarray, top_k: int = 3) -> PlateRead:
     T = len(best)
     while t < T:
         k = int(best[t])
-        if k == BLANK_INDEX or k == prev:
+        if k in (BLANK_INDEX, prev):
             prev = k
             t += 1
             continue
@@ -64,7 +64,11 @@ def ctc_decode(probs: np.ndarray, top_k: int = 3) -> PlateRead:
         chars.append(INDEX_TO_CHAR[k])
         confs.append(float(p[k]))
         order = np.argsort(-p)
-        alts.append(tuple((INDEX_TO_CHAR[int(i)], float(p[i])) for i in order[: top_k + 1] if i != BLANK_INDEX)[:top_k])
+        alts.append(
+            tuple((INDEX_TO_CHAR[int(i)], float(p[i])) for i in order[: top_k + 1] if i != BLANK_INDEX)[
+                :top_k
+            ]
+        )
         prev = k
         t = t_end + 1
     return PlateRead("".join(chars), tuple(confs), tuple(alts))
@@ -83,7 +87,7 @@ class PlateRecognizer:
         """Resize a BGR crop to the model input (RGB, float 0..255) with a batch axis."""
         import cv2
 
-        h, w = crop_bgr.shape[:2]
+        w = crop_bgr.shape[1]
         interp = cv2.INTER_AREA if w > self.input_width else cv2.INTER_LINEAR
         x = cv2.resize(crop_bgr, (self.input_width, self.input_height), interpolation=interp)
         x = cv2.cvtColor(x, cv2.COLOR_BGR2RGB)

@@ -132,7 +132,12 @@ class CompiledWatchList:
         d = json.loads(data)
         if not isinstance(d, dict) or d.get("version") != 1:
             raise ValueError("not a version-1 compiled watch list")
-        return cls(1, {str(k): [int(i) for i in v] for k, v in d["tokens"].items()}, list(d["masks"]), list(d["meta"]))
+        return cls(
+            1,
+            {str(k): [int(i) for i in v] for k, v in d["tokens"].items()},
+            list(d["masks"]),
+            list(d["meta"]),
+        )
 
 
 def compile_watchlist(entries: list[WatchEntry], key: bytes) -> CompiledWatchList:
@@ -207,7 +212,12 @@ class WatchList:
             look("E|" + dele, 1, fuzzy)  # read has one extra character
         look("D|" + t, 1, fuzzy)  # read is missing one character
         out = [
-            WatchMatch(self._c.meta[i]["label"], MatchKind(self._c.meta[i]["kind"]), int(self._c.meta[i]["priority"]), d)
+            WatchMatch(
+                self._c.meta[i]["label"],
+                MatchKind(self._c.meta[i]["kind"]),
+                int(self._c.meta[i]["priority"]),
+                d,
+            )
             for i, d in hits.items()
         ]
         return sorted(out, key=lambda m: (-m.priority, m.distance, m.label))

@@ -73,7 +73,7 @@ def random_text(kind: str, rng: np.random.Generator) -> str:
         return prov + letter + _serial(rng, 5)
     if kind == "green":  # small new-energy: D/F + 5 (second may be a letter)
         head = "DF"[rng.integers(2)]
-        second = (LETTERS if rng.random() < 0.3 else DIGITS)
+        second = LETTERS if rng.random() < 0.3 else DIGITS
         tail = second[rng.integers(len(second))] + "".join(DIGITS[rng.integers(10)] for _ in range(4))
         return prov + letter + head + tail
     if kind == "green_large":  # large new-energy: 5 digits + D/F
@@ -135,7 +135,7 @@ class PlateRenderer:
         g = self._glyph(cjk_font if is_cjk else lat_font, ch)
         if ch == "1" or (not is_cjk and g.shape[1] < g.shape[0] * 0.35):
             # narrow glyphs keep their width and are centred in the box
-            gw = max(3, int(round(g.shape[1] * h / g.shape[0])))
+            gw = max(3, round(g.shape[1] * h / g.shape[0]))
             gw = min(gw, w)
             m = np.zeros((h, w), np.uint8)
             r = cv2.resize(g, (gw, h), interpolation=cv2.INTER_AREA)
@@ -183,7 +183,9 @@ class PlateRenderer:
         if bg is None:
             t = np.linspace(0, 1, H)[:, None]
             top = np.array([235, 250, 235], float)
-            bot = np.array([40 + rng.integers(0, 40), 190 + rng.integers(0, 40), 90 + rng.integers(0, 40)], float)
+            bot = np.array(
+                [40 + rng.integers(0, 40), 190 + rng.integers(0, 40), 90 + rng.integers(0, 40)], float
+            )
             col = top * (1 - t) + bot * t  # H x 3
             img = np.repeat(col[:, None, :], W, axis=1).astype(np.float32)
             if kind == "green_large":
@@ -215,7 +217,9 @@ class PlateRenderer:
                 x += 45 + (34 if i == 1 else 12)
         # small per-plate jitter in character box size (font width varies between makers)
         sx = rng.uniform(0.9, 1.05)
-        boxes = [(int(bx * scale), int(by * scale), int(bw * scale), int(bh * scale)) for bx, by, bw, bh in boxes]
+        boxes = [
+            (int(bx * scale), int(by * scale), int(bw * scale), int(bh * scale)) for bx, by, bw, bh in boxes
+        ]
         for i, (ch, (bx, by, bw, bh)) in enumerate(zip(text, boxes, strict=True)):
             w2 = max(4, int(bw * sx))
             m = self._char_mask(ch, w2, bh, rng, cjk_font, lat_font).astype(np.float32) / 255.0
@@ -265,7 +269,9 @@ class PlateRenderer:
 # ----------------------------------------------------------------------------- degradation
 
 
-def random_background(h: int, w: int, rng: np.random.Generator, pool: list[np.ndarray] | None = None) -> np.ndarray:
+def random_background(
+    h: int, w: int, rng: np.random.Generator, pool: list[np.ndarray] | None = None
+) -> np.ndarray:
     """A background patch: a crop of a real image from ``pool`` or a procedural car-body texture."""
     if pool and rng.random() < 0.6:
         src = pool[rng.integers(len(pool))]
@@ -362,8 +368,8 @@ def plate_crop(
     ht = wt * H / W * rng.uniform(0.85, 1.2)
     ml, mr = rng.uniform(-0.02, 0.08, 2)
     mt, mb = rng.uniform(-0.04, 0.15, 2)
-    ow = max(8, int(round(wt * (1 + ml + mr))))
-    oh = max(4, int(round(ht * (1 + mt + mb))))
+    ow = max(8, round(wt * (1 + ml + mr)))
+    oh = max(4, round(ht * (1 + mt + mb)))
     x0, y0 = ml * wt, mt * ht
     j = 0.05 * ht
     shear = rng.uniform(-0.18, 0.18) * ht
@@ -389,7 +395,9 @@ def plate_crop(
     return cv2.resize(out, out_size, interpolation=cv2.INTER_AREA if ow > out_size[0] else cv2.INTER_LINEAR)
 
 
-def augment_real(img: np.ndarray, rng: np.random.Generator, out_size: tuple[int, int] = (96, 32)) -> np.ndarray:
+def augment_real(
+    img: np.ndarray, rng: np.random.Generator, out_size: tuple[int, int] = (96, 32)
+) -> np.ndarray:
     """Mild geometric + photometric augmentation of a real (tight) plate crop."""
     h, w = img.shape[:2]
     sx = rng.uniform(-0.04, 0.04) * w
@@ -417,7 +425,9 @@ def _car_background(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     y0, y1 = int(h * rng.uniform(0, 0.3)), int(h * rng.uniform(0.85, 1))
     cv2.rectangle(img, (x0, y0), (x1, y1), body, -1)
     wy1 = int(y0 + (y1 - y0) * rng.uniform(0.25, 0.45))
-    cv2.rectangle(img, (x0 + (x1 - x0) // 8, y0), (x1 - (x1 - x0) // 8, wy1), rng.integers(0, 90, 3).tolist(), -1)
+    cv2.rectangle(
+        img, (x0 + (x1 - x0) // 8, y0), (x1 - (x1 - x0) // 8, wy1), rng.integers(0, 90, 3).tolist(), -1
+    )
     ly = int(y0 + (y1 - y0) * rng.uniform(0.45, 0.6))
     lw = int((x1 - x0) * rng.uniform(0.1, 0.2))
     lc = [int(rng.integers(150, 256)), int(rng.integers(0, 120)), int(rng.integers(0, 80))]
@@ -458,7 +468,7 @@ def _distractor(img: np.ndarray, rng: np.random.Generator, renderer: PlateRender
         patch = cv2.resize(np.asarray(pil), (pw, ph), interpolation=cv2.INTER_AREA)
         img[y : y + ph, x : x + pw] = patch
     elif r < 0.8:  # stripes / barcode-like
-        for k in range(int(rng.integers(3, 12))):
+        for _ in range(int(rng.integers(3, 12))):
             xx = x + int(rng.integers(0, pw))
             cv2.line(img, (xx, y), (xx, y + ph), rng.integers(0, 256, 3).tolist(), int(rng.integers(1, 3)))
     else:  # solid plate-coloured patch without characters (blue/yellow panel)
@@ -496,9 +506,11 @@ def localiser_scene(
             P = real_plates[rng.integers(len(real_plates))]
         else:
             kind = "double_yellow" if rng.random() < 0.08 else None
-            P = renderer.random_plate(rng, kind).image if kind is None else renderer.render(
-                kind, random_text("blue", rng), rng
-            ).image
+            P = (
+                renderer.random_plate(rng, kind).image
+                if kind is None
+                else renderer.render(kind, random_text("blue", rng), rng).image
+            )
         ph0, pw0 = P.shape[:2]
         wt = S * rng.uniform(0.12, 0.6)
         ht = wt * ph0 / pw0 * rng.uniform(0.8, 1.2)

@@ -45,7 +45,9 @@ def scene_cache(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     for i in range(n):
         img, mask = localiser_scene(r, rng, SIZE, pool, real)
         x[i] = img
-        m[i] = cv2.resize(mask.astype(np.float32), (SIZE // STRIDE, SIZE // STRIDE), interpolation=cv2.INTER_AREA)
+        m[i] = cv2.resize(
+            mask.astype(np.float32), (SIZE // STRIDE, SIZE // STRIDE), interpolation=cv2.INTER_AREA
+        )
         if i % 2000 == 0:
             print(f"scene {i}/{n} {time.time() - t0:.0f}s", flush=True)
     WORK.mkdir(parents=True, exist_ok=True)
@@ -53,7 +55,7 @@ def scene_cache(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return x, m
 
 
-def build_model(dynamic: bool = True):  # noqa: C901
+def build_model(dynamic: bool = True):
     """Encoder to stride 8 with dilated context, one skip back to stride 4, 1-channel logits."""
     import keras
     from keras import layers

@@ -204,7 +204,10 @@ def main(argv: list[str] | None = None) -> None:
 
     # representative data: synthetic + real *training* crops only
     rep = np.concatenate(
-        [xs[rng.integers(0, len(xs), 300)], np.stack([cv2.resize(im, (IN_W, IN_H)) for im in real_imgs[:200]])]
+        [
+            xs[rng.integers(0, len(xs), 300)],
+            np.stack([cv2.resize(im, (IN_W, IN_H)) for im in real_imgs[:200]]),
+        ]
     )
     size = export_int8(model, rep, args.out)
     print(f"exported {args.out} ({size} bytes); float val-exact {val_acc(model):.3f}")

@@ -39,8 +39,23 @@ def test_valid_formats(text: str, ptype: PlateType) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "皖A1234", "皖A123456", "AA12345", "皖112345", "皖A1234O", "皖AI2345", "京A12警34", "使A12345", "沪A12A4领",
-     "粤A1234港", "皖AB12345", "皖A12345A", "HELLO", "12345678"],
+    [
+        "",
+        "皖A1234",
+        "皖A123456",
+        "AA12345",
+        "皖112345",
+        "皖A1234O",
+        "皖AI2345",
+        "京A12警34",
+        "使A12345",
+        "沪A12A4领",
+        "粤A1234港",
+        "皖AB12345",
+        "皖A12345A",
+        "HELLO",
+        "12345678",
+    ],
 )
 def test_invalid_formats(text: str) -> None:
     assert not is_valid(text)

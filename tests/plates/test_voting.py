@@ -7,7 +7,9 @@ from gateway.plates.format import PlateType, classify
 from gateway.plates.voting import PlateObservation, PlateVoter
 
 
-def obs(text: str, conf: float | list[float] = 0.9, colour: PlateColour = PlateColour.BLUE, area: float = 0) -> PlateObservation:
+def obs(
+    text: str, conf: float | list[float] = 0.9, colour: PlateColour = PlateColour.BLUE, area: float = 0
+) -> PlateObservation:
     c = tuple(conf) if isinstance(conf, list) else (conf,) * len(text)
     return PlateObservation(text, c, classify(text), colour, area=area)
 

@@ -40,7 +40,9 @@ def test_compiled_list_holds_no_plate_text(wl) -> None:
     assert all(len(t) == 32 and int(t, 16) >= 0 for t in d["tokens"])  # hex HMAC tokens only
     clear = json.dumps({"masks": d["masks"], "meta": d["meta"]}, ensure_ascii=False)
     for frag in ["皖", "京", "沪", "苏", "12345", "88888", "A", "D", "E"]:
-        assert frag not in clear.replace("case-", "").replace("exact", "").replace("wildcard", "").replace("fuzzy", "")
+        assert frag not in clear.replace("case-", "").replace("exact", "").replace("wildcard", "").replace(
+            "fuzzy", ""
+        )
 
 
 def test_exact(wl) -> None:
@@ -95,7 +97,10 @@ def test_wrong_key_matches_nothing(wl) -> None:
 
 
 def test_priority_order_and_empty() -> None:
-    entries = [WatchEntry("皖A12345", MatchKind.EXACT, "low", 1), WatchEntry("皖A1234?", MatchKind.WILDCARD, "high", 5)]
+    entries = [
+        WatchEntry("皖A12345", MatchKind.EXACT, "low", 1),
+        WatchEntry("皖A1234?", MatchKind.WILDCARD, "high", 5),
+    ]
     w = WatchList(compile_watchlist(entries, KEY), KEY)
     assert [m.label for m in w.match("皖A12345")] == ["high", "low"]
     assert w.match("") == []

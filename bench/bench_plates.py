@@ -1,0 +1,158 @@
+"""Plate models benchmark: median latency on one core, model sizes, accuracy table.
+
+    .venv/bin/python bench/bench_plates.py            # print the markdown report
+    .venv/bin/python bench/bench_plates.py --write    # also write bench/results/plates.md
+
+Latency is measured with the TFLite interpreter at ``num_threads=1`` after warm-up;
+"invoke" is the interpreter call alone, "full" adds resize/colour conversion/quantization
+and decoding as the gateway runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from gateway.plates.localiser import DEFAULT_LOCALISER, ClassicalLocaliser, PlateLocaliser  # noqa: E402
+from gateway.plates.recognizer import DEFAULT_RECOGNIZER, PlateRecognizer  # noqa: E402
+from models.plates import split as dsplit  # noqa: E402
+from models.plates.evaluate import composite_scenes, evaluate_localiser, evaluate_recognizer  # noqa: E402
+
+
+def _median_ms(fn, n: int) -> float:
+    for _ in range(min(20, n)):
+        fn()
+    ts = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts) * 1000.0
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def run(n: int) -> str:
+    rec = PlateRecognizer(num_threads=1)
+    loc = PlateLocaliser(num_threads=1)
+    cls = ClassicalLocaliser()
+    _, val = dsplit.split()
+    crops = [dsplit.load_crop_bgr(dsplit.DEFAULT_DEV_CROPS / f) for f, _ in val]
+    scenes = [s[0] for s in composite_scenes(20)]
+
+    x = rec.preprocess(crops[0])
+    from gateway.plates.tflite import quantize
+
+    xq = quantize(x, rec._in)
+
+    def rec_invoke() -> None:
+        rec._interp.set_tensor(rec._in["index"], xq)
+        rec._interp.invoke()
+        rec._interp.get_tensor(rec._out["index"])
+
+    i = iter(range(10**9))
+    rec_invoke_ms = _median_ms(rec_invoke, n)
+    rec_full_ms = _median_ms(lambda: rec.read(crops[next(i) % len(crops)]), n)
+    loc_full_ms = _median_ms(lambda: loc.locate(scenes[next(i) % len(scenes)], 160), n)
+    # invoke-only at 160x160 (the model input for a vehicle crop)
+    loc._run(np.zeros((1, 160, 160, 3), np.float32))
+    xin = quantize(np.zeros((1, 160, 160, 3), np.float32), loc._in)
+    out = loc._interp.get_output_details()[0]
+
+    def loc_invoke() -> None:
+        loc._interp.set_tensor(loc._in["index"], xin)
+        loc._interp.invoke()
+        loc._interp.get_tensor(out["index"])
+
+    loc_invoke_ms = _median_ms(loc_invoke, n)
+    frame = np.ascontiguousarray(np.tile(scenes[0], (3, 3, 1))[:720, :1280])
+    loc_frame_ms = _median_ms(lambda: loc.locate(frame, 320), max(20, n // 5))
+    cls_ms = _median_ms(lambda: cls.locate(scenes[next(i) % len(scenes)]), n)
+
+    acc = evaluate_recognizer()
+    locacc = evaluate_localiser(100)
+    rs, ls = DEFAULT_RECOGNIZER.stat().st_size, DEFAULT_LOCALISER.stat().st_size
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Plate models benchmark",
+        "",
+        f"- date: {now}",
+        f"- machine: {_cpu()}, {os.cpu_count()} logical cores, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.machine()} (shared build machine: other jobs were running)",
+        "- command: `.venv/bin/python bench/bench_plates.py --write`",
+        f"- runtime: TFLite interpreter from `{type(rec._interp).__module__}`, num_threads=1, "
+        f"{n} timed runs after warm-up",
+        "",
+        "## Speed (median, one core)",
+        "",
+        "| stage | input | invoke only | full call |",
+        "|---|---|---|---|",
+        f"| recognizer (int8 CTC) | 96x32 plate crop | {rec_invoke_ms:.3f} ms "
+        f"| {rec_full_ms:.3f} ms (`read`) |",
+        f"| localiser (int8 seg.) | vehicle crop -> 160 px | {loc_invoke_ms:.3f} ms "
+        f"| {loc_full_ms:.3f} ms (`locate`) |",
+        f"| localiser (int8 seg.) | 1280x720 frame -> 320 px | - | {loc_frame_ms:.3f} ms (`locate`) |",
+        f"| classical fallback | vehicle crop 260x200 | - | {cls_ms:.3f} ms |",
+        "",
+        "## Size",
+        "",
+        "| model | bytes |",
+        "|---|---|",
+        f"| models/plates/recognizer_int8.tflite | {rs} |",
+        f"| models/plates/localiser_int8.tflite | {ls} |",
+        "",
+        "## Accuracy",
+        "",
+        "| measure | set | value |",
+        "|---|---|---|",
+        f"| plate exact match | dev_crops validation split (n={acc['n']}, never trained on) "
+        f"| {acc['exact_match'] * 100:.1f} % |",
+        f"| character accuracy | same | {acc['char_accuracy'] * 100:.2f} % |",
+        f"| localiser recall (IoU>=0.5), model only | {locacc['n']} composite scenes "
+        f"(validation crops on real photos) | {locacc['model_recall_iou50'] * 100:.0f} % |",
+        f"| localiser recall (IoU>=0.5), model + classical | same "
+        f"| {locacc['with_classical_recall_iou50'] * 100:.0f} % |",
+        f"| end-to-end exact read | same | {locacc['end_to_end_exact'] * 100:.0f} % |",
+        f"| wrong reads (reported text != truth) | same | {locacc['wrong_reads']} |",
+        "",
+        f"Validation misses ({len(acc['errors'])}): "
+        + (", ".join(f"{t}->{p or '(none)'}" for _, t, p in acc["errors"][:30]) or "none"),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--n", type=int, default=300, help="timed runs per stage")
+    ap.add_argument("--write", action="store_true", help="write bench/results/plates.md")
+    args = ap.parse_args()
+    md = run(args.n)
+    print(md)
+    if args.write:
+        out = REPO / "bench" / "results" / "plates.md"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(md, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

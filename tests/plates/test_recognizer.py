@@ -1,0 +1,50 @@
+"""The committed int8 recognizer on the never-trained validation split of dev_crops."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from models.plates import split as dsplit
+from tests.plates.conftest import DEV_CROPS, need
+
+
+def test_split_is_fixed_and_large_enough() -> None:
+    need(DEV_CROPS)
+    train, val = dsplit.split(DEV_CROPS)
+    assert len(val) >= 100
+    assert not {f for f, _ in train} & {f for f, _ in val}
+    assert all(dsplit.is_validation(f) for f, _ in val)
+    assert len(val) == 121 and len(train) == 383  # the documented split
+
+
+def test_validation_exact_match_at_least_95_percent(recognizer) -> None:
+    need(DEV_CROPS)
+    from models.plates.evaluate import evaluate_recognizer
+
+    res = evaluate_recognizer(rows=dsplit.split(DEV_CROPS)[1])
+    print(f"\nvalidation n={res['n']} exact={res['exact_match']:.4f} char={res['char_accuracy']:.4f}")
+    for e in res["errors"]:
+        print("  miss", e)
+    assert res["exact_match"] >= 0.95
+    assert res["char_accuracy"] >= 0.98
+
+
+def test_read_gives_per_character_confidence(recognizer) -> None:
+    need(DEV_CROPS)
+    _, val = dsplit.split(DEV_CROPS)
+    f, _ = val[0]
+    r = recognizer.read(dsplit.load_crop_bgr(DEV_CROPS / f))
+    assert len(r.char_conf) == len(r.text)
+    assert all(0.0 <= c <= 1.0 for c in r.char_conf)
+    assert len(r.alternatives) == len(r.text)
+    assert 0.0 <= r.confidence <= 1.0
+
+
+def test_model_is_small_int8() -> None:
+    from gateway.plates.recognizer import DEFAULT_RECOGNIZER
+    from gateway.plates.tflite import make_interpreter
+
+    assert DEFAULT_RECOGNIZER.stat().st_size < 600_000
+    it = make_interpreter(DEFAULT_RECOGNIZER)
+    assert it.get_input_details()[0]["dtype"] == np.int8
+    assert it.get_output_details()[0]["dtype"] == np.int8
