@@ -75,8 +75,13 @@ class NmeaParser:
         if msg.status != "A" or msg.datestamp is None or msg.timestamp is None:
             self.counters.add("no_fix")
             return None
-        self._date = msg.datestamp
-        gps_time = datetime.combine(msg.datestamp, msg.timestamp).replace(tzinfo=UTC)
+        day = msg.datestamp
+        if day.year < 2000:
+            # RMC has a 2-digit year and pynmea2 pivots 69..99 to 19xx; GPS time cannot
+            # be before 1980 and receivers of this century mean 20xx.
+            day = day.replace(year=day.year + 100)
+        self._date = day
+        gps_time = datetime.combine(day, msg.timestamp).replace(tzinfo=UTC)
         gga = self._gga
         same = gga is not None and gga.timestamp == msg.timestamp
         return GpsFix(
