@@ -15,7 +15,6 @@ import sys
 import time
 
 import machine
-
 from epnode import frames
 from epnode.boardapi import Board
 

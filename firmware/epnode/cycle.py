@@ -74,7 +74,7 @@ class Node:
         if self.sensor_errors:
             ok = False
 
-        bits, changes = schedule.alarm_changes(values, st.alarm_bits, cfg)
+        _bits, changes = schedule.alarm_changes(values, st.alarm_bits, cfg)
         sent_bits = st.alarm_bits
         for i in range(0, len(changes), frames.MAX_ALARMS):
             chunk = changes[i:i + frames.MAX_ALARMS]

@@ -24,13 +24,13 @@ def read_all(board, cfg: dict, pin_sensors: dict) -> tuple:
         try:
             if spec["type"] == "digital":
                 pull = spec.get("pull", "none")
-                level = sample_digital(lambda: board.read_digital(pin, pull), board.sleep_ms, n)
+                level = sample_digital(lambda p=pin, u=pull: board.read_digital(p, u), board.sleep_ms, n)
                 values[q] = 1 if level == spec.get("active", 1) else 0
             else:
                 total = 0
                 for _ in range(n):
                     total += board.read_adc_mv(pin)
                 values[q] = linear(total // n, spec["map"])
-        except Exception as exc:  # noqa: BLE001 - one bad sensor must not stop the cycle
+        except Exception as exc:
             errors.append("%s: %s" % (name, exc.__class__.__name__))
     return values, errors

@@ -46,7 +46,7 @@ def unpack(data: bytes):
     """Return a NodeState from RTC memory bytes, or None if absent or corrupt."""
     if len(data) < _HEAD_LEN + 2 or data[:2] != MAGIC:
         return None
-    magic, ver, seq, ceiling, last, bits, failures, n = struct.unpack(_HEAD, data[:_HEAD_LEN])
+    _magic, ver, seq, ceiling, last, bits, failures, n = struct.unpack(_HEAD, data[:_HEAD_LEN])
     end = _HEAD_LEN + 3 * n
     if ver != STATE_VERSION or len(data) < end + 2:
         return None

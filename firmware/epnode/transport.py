@@ -19,7 +19,7 @@ class UartTransport:
             flush = getattr(self.uart, "flush", None)
             if flush is not None:
                 flush()
-        except Exception:  # noqa: BLE001 - hardware errors vary by port
+        except Exception:
             self.errors += 1
             return False
         ok = n == len(frame)
@@ -55,7 +55,7 @@ class MqttTransport:
                 self.client = client
             client.publish(self.topic, frame, False, self.qos)
             return True
-        except Exception:  # noqa: BLE001 - OSError, MQTTException, WiFi errors
+        except Exception:
             self.errors += 1
             self.close()
             return False
@@ -67,5 +67,5 @@ class MqttTransport:
         if c is not None:
             try:
                 c.disconnect()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass

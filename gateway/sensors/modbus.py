@@ -7,6 +7,7 @@ stops the other instruments or the other readers.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import struct
 import threading
@@ -127,10 +128,8 @@ class ModbusPoller:
 
     def _close(self) -> None:
         if self._client is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing a dead port may fail any way
                 self._client.close()
-            except Exception:  # noqa: BLE001 - closing a dead port may fail any way
-                pass
             self._client = None
 
     def _connect(self) -> bool:
@@ -138,7 +137,7 @@ class ModbusPoller:
             self._client = self._client_factory(self.cfg)
         try:
             ok = bool(self._client.connect())
-        except Exception:  # noqa: BLE001 - pymodbus wraps serial errors inconsistently
+        except Exception:
             ok = False
         if not ok:
             self.counters.add("open_failures")
@@ -179,7 +178,7 @@ class ModbusPoller:
             if rr.isError():
                 raise RuntimeError(f"exception response {rr}")
             raw = decode_registers(rr.registers, reg.data_type, reg.word_order)
-        except Exception as exc:  # noqa: BLE001 - ModbusException, IO errors, bad replies
+        except Exception as exc:
             self.counters.add(f"read_errors.{inst.name}")
             if inst.name not in self._down:
                 self._down.add(inst.name)

@@ -7,6 +7,7 @@ line per outage (not per retry) and counts opens, losses and failed attempts.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -120,10 +121,8 @@ class SerialPortReader:
             finally:
                 self._connected.clear()
                 self._port = None
-                try:
+                with contextlib.suppress(serial.SerialException, OSError):
                     port.close()
-                except (serial.SerialException, OSError):
-                    pass
 
     def _pump(self, port: Any) -> None:
         while not self._stop.is_set():

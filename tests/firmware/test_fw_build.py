@@ -7,11 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from fwvm import FIRMWARE
 
 sys.path.insert(0, str(FIRMWARE / "tools"))
-import typecheck  # noqa: E402
+import typecheck
 
 SOURCES = sorted(
     p for p in FIRMWARE.rglob("*.py")

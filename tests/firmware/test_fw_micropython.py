@@ -10,7 +10,6 @@ import json
 import re
 
 import pytest
-
 from fwvm import MP_TESTS, run_mpvm
 
 MODULES = sorted(p.stem for p in MP_TESTS.glob("mp_test_*.py"))

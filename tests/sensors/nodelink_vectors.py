@@ -31,8 +31,7 @@ def _reading(name: str, raw: int) -> dict:
 
 def _alarm(kind: str, raised: bool, raw: int) -> dict:
     code = ALARM_CODE_BY_NAME[kind]
-    q = QUANTITY_BY_NAME[[n for n, qq in QUANTITY_BY_NAME.items()
-                          if qq.code == ALARM_KINDS[code][1]][0]]
+    q = next(qq for qq in QUANTITY_BY_NAME.values() if qq.code == ALARM_KINDS[code][1])
     return {"kind": kind, "code": code, "raised": raised, "raw": raw, "unit": q.unit,
             "value": round(raw * q.scale, 6)}
 

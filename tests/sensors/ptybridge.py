@@ -6,6 +6,7 @@ copies bytes between the two masters.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import threading
@@ -41,7 +42,5 @@ class PtyBridge:
         self._stop.set()
         self._thread.join(2)
         for fd in (self._ma, self._sa, self._mb, self._sb):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import tty
@@ -56,10 +57,8 @@ def test_port_vanishes_and_comes_back(tmp_path: Path) -> None:
     finally:
         reader.stop()
         for fd in (master, slave):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
     assert not reader._thread.is_alive()  # type: ignore[union-attr]
 
 

@@ -98,7 +98,7 @@ def test_vectors_decode():
             raw = cobs.decode(wire[1:-1])
             assert binascii.hexlify(raw).decode() == v["raw_hex"]
             ftype, node_id, seq, payload = frames.parse_raw(
-                raw, lambda nid: key if nid == f["node_id"] else None)
+                raw, lambda nid, k=key, want=f["node_id"]: k if nid == want else None)
             assert (node_id, seq) == (f["node_id"], f["seq"]), v["name"]
             entries = frames.parse_payload(ftype, payload)
             if f["type"] == "readings":
@@ -125,7 +125,7 @@ def test_vectors_rejects():
         try:
             raw = cobs.decode(wire[1:-1])
             ftype, _, _, payload = frames.parse_raw(
-                raw, lambda nid: key if nid == v["node_id"] else None)
+                raw, lambda nid, k=key, want=v["node_id"]: k if nid == want else None)
             frames.parse_payload(ftype, payload)
         except ValueError as exc:
             msg = str(exc)
