@@ -6,26 +6,35 @@ capture timestamps. :func:`open_source` builds the right source from a
 source with backoff; :class:`LatestFrameGrabber` keeps only the newest frame of a live source.
 """
 
-from gateway.camera.config import CameraSourceConfig, PacingMode, SourceKind
-from gateway.camera.factory import open_source
-from gateway.camera.frame import Frame, FrameSource, SourceEnded, SourceError
-from gateway.camera.imageio import ImageDecodeError, detect_image_format, read_image
-from gateway.camera.latest import LatestFrameGrabber
-from gateway.camera.resilient import ResilientSource, SourceHealth
+# Names resolve lazily (PEP 562) so that importing the configuration models, as the gateway's
+# config loader does, does not pull in OpenCV, NumPy or a TFLite runtime.
+from __future__ import annotations
 
-__all__ = [
-    "CameraSourceConfig",
-    "Frame",
-    "FrameSource",
-    "ImageDecodeError",
-    "LatestFrameGrabber",
-    "PacingMode",
-    "ResilientSource",
-    "SourceEnded",
-    "SourceError",
-    "SourceHealth",
-    "SourceKind",
-    "detect_image_format",
-    "open_source",
-    "read_image",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "CameraSourceConfig": "gateway.camera.config",
+    "Frame": "gateway.camera.frame",
+    "FrameSource": "gateway.camera.frame",
+    "ImageDecodeError": "gateway.camera.imageio",
+    "LatestFrameGrabber": "gateway.camera.latest",
+    "PacingMode": "gateway.camera.config",
+    "ResilientSource": "gateway.camera.resilient",
+    "SourceEnded": "gateway.camera.frame",
+    "SourceError": "gateway.camera.frame",
+    "SourceHealth": "gateway.camera.resilient",
+    "SourceKind": "gateway.camera.config",
+    "detect_image_format": "gateway.camera.imageio",
+    "open_source": "gateway.camera.factory",
+    "read_image": "gateway.camera.imageio",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -67,13 +67,16 @@ def _describe(err: Any) -> str:
 def _valid_keys(parent: tuple[str, ...]) -> list[str]:
     """Field names of the model found by walking ``parent`` from the root."""
     model: type[BaseModel] = GatewayConfig
-    for part in parent:
-        field = model.model_fields.get(part)
+    parts = list(parent)
+    while parts:
+        field = model.model_fields.get(parts.pop(0))
         if field is None:
             return []
         sub = _model_of(field.annotation)
         if sub is None:
             return []
+        if getattr(field.annotation, "__origin__", None) is dict and parts:
+            parts.pop(0)  # the user's key in a table of models, e.g. the camera name
         model = sub
     return list(model.model_fields)
 

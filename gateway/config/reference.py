@@ -37,7 +37,9 @@ def _section(out: list[str], model: type[BaseModel], path: tuple[str, ...]) -> N
         sub = _model_of(field.annotation)
         (subs if sub is not None else leaves).append((name, field, sub))
     if path:
-        out.append(f"\n## `[{'.'.join(path)}]`\n")
+        dotted = ".".join(p.removesuffix("[]") for p in path)
+        header = f"[[{dotted}]]" if path[-1].endswith("[]") else f"[{dotted}]"
+        out.append(f"\n## `{header}`\n")
         out.append((model.__doc__ or "").strip() + "\n")
     if leaves:
         out.append("| key | type | default | meaning |")
@@ -46,7 +48,13 @@ def _section(out: list[str], model: type[BaseModel], path: tuple[str, ...]) -> N
             out.append(f"| `{name}` | {_type(field.annotation)} | {_default(field)} | "
                        f"{field.description} |")
     for name, field, sub in subs:
-        _section(out, sub, (*path, name))
+        origin = getattr(field.annotation, "__origin__", None)
+        if origin is dict:  # a table of named sections, e.g. [cameras.<name>]
+            _section(out, sub, (*path, name, "<name>"))
+        elif origin is list:  # an array of tables, e.g. [[cameras.<name>.rules.zones]]
+            _section(out, sub, (*path, f"{name}[]"))
+        else:
+            _section(out, sub, (*path, name))
 
 
 def _type(annotation: Any) -> str:

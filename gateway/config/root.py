@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from gateway.config.base import StrictModel
 from gateway.config.demo import DemoConfig
@@ -10,6 +10,8 @@ from gateway.config.device import DeviceConfig
 from gateway.config.health import HealthConfig
 from gateway.config.mqtt import MqttConfig
 from gateway.config.spool import SpoolConfig
+from gateway.events.topics import NAME_RE
+from gateway.vision.config import VisionCameraConfig
 
 
 class GatewayConfig(StrictModel):
@@ -20,3 +22,15 @@ class GatewayConfig(StrictModel):
     spool: SpoolConfig = Field(default_factory=SpoolConfig, description="Durable event spool.")
     health: HealthConfig = Field(default_factory=HealthConfig, description="Health reports.")
     demo: DemoConfig = Field(default_factory=DemoConfig, description="Synthetic demo events.")
+    cameras: dict[str, VisionCameraConfig] = Field(
+        default_factory=dict,
+        description="Cameras by name ([cameras.<name>]): source, detector, motion gate, "
+        "tracker, zones and lines. The name appears in events as `camera`.")
+
+    @field_validator("cameras")
+    @classmethod
+    def _camera_names(cls, value: dict[str, VisionCameraConfig]) -> dict[str, VisionCameraConfig]:
+        for name in value:
+            if not NAME_RE.match(name):
+                raise ValueError(f"camera name {name!r}: use lower-case letters, digits, - or _")
+        return value

@@ -110,7 +110,14 @@ def dump_document(doc: Any, fmt: Format) -> bytes:
     """Serialise a plain document (state, health, command replies) in the given format."""
     if fmt is Format.CBOR:
         return cbor2.dumps(doc, canonical=True)
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), default=_json_bytes).encode()
+
+
+def _json_bytes(value: Any) -> str:
+    """Byte strings (e.g. a snapshot JPEG) travel as base64 in JSON documents."""
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def _reject_constant(name: str) -> Any:

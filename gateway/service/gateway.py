@@ -16,6 +16,7 @@ from gateway.config import GatewayConfig, config_hash
 from gateway.events.codec import Format, dump_document
 from gateway.events.envelope import Location, now_ms
 from gateway.events.topics import Topics
+from gateway.service.cameras import CameraComponent
 from gateway.service.commands import CommandRouter
 from gateway.service.demo_source import DemoSource
 from gateway.service.health import Health
@@ -60,8 +61,14 @@ class GatewayService:
         self.components: list[Component] = []
         if config.demo.enabled:
             self.components.append(DemoSource(config.demo, self.producer))
+        self.cameras = [CameraComponent(name, cam, self.producer, self.health.counters)
+                        for name, cam in config.cameras.items()]
+        self.components.extend(self.cameras)
         self.health.register("spool", self._spool_health)
         self.health.register("uplink", self._uplink_health)
+        if self.cameras:
+            self.health.register("cameras", lambda: {c.name: c.health() for c in self.cameras})
+            self.router.register("snapshot", self._snapshot)
         self.router.register("health", lambda args: {"health": self.health.report(now_ms())})
         self.router.register("state", lambda args: self._state_doc(True))
         self.notifier = SystemdNotifier()
@@ -136,6 +143,17 @@ class GatewayService:
         doc = self.health.report(now_ms())
         self._send_direct(self.topics.health, dump_document(doc, self.fmt), qos=0)
         return doc
+
+    def _snapshot(self, args: dict[str, Any]) -> dict[str, Any]:
+        """``cmd/snapshot``: annotated JPEG of a camera's newest frame (``{"camera": name}``)."""
+        name = args.get("camera", self.cameras[0].name)
+        camera = next((c for c in self.cameras if c.name == name), None)
+        if camera is None:
+            raise ValueError(f"no camera {name!r}; cameras: {[c.name for c in self.cameras]}")
+        jpeg = camera.pipeline.snapshot() if camera.pipeline is not None else None
+        if jpeg is None:
+            raise ValueError(f"camera {name!r} has no frame yet")
+        return {"camera": name, "jpeg": jpeg}
 
     def _state_doc(self, online: bool) -> dict[str, Any]:
         return state_document(online, self.config_hash, self.boot_ms)

@@ -5,56 +5,45 @@ The entry point is :class:`~gateway.vision.pipeline.CameraPipeline`, configured 
 :mod:`gateway.vision.events` dataclasses through an ``on_event`` callback.
 """
 
-from gateway.vision.config import (
-    Anchor,
-    CropConfig,
-    DecoderKind,
-    DetectorConfig,
-    LineConfig,
-    MotionGateConfig,
-    ResizeMode,
-    RulesConfig,
-    ScheduleConfig,
-    TrackerConfig,
-    VisionCameraConfig,
-    ZoneConfig,
-)
-from gateway.vision.detection import Detection
-from gateway.vision.detector import Detector, ModelError
-from gateway.vision.events import (
-    CrowdCount,
-    LineCrossing,
-    Loitering,
-    ObjectEnter,
-    ObjectExit,
-    VisionEvent,
-    ZoneIntrusion,
-)
-from gateway.vision.pipeline import CameraPipeline, EventCallback
+# Names resolve lazily (PEP 562) so that importing the configuration models, as the gateway's
+# config loader does, does not pull in OpenCV, NumPy or a TFLite runtime.
+from __future__ import annotations
 
-__all__ = [
-    "Anchor",
-    "CameraPipeline",
-    "CropConfig",
-    "CrowdCount",
-    "DecoderKind",
-    "Detection",
-    "Detector",
-    "DetectorConfig",
-    "EventCallback",
-    "LineConfig",
-    "LineCrossing",
-    "Loitering",
-    "ModelError",
-    "MotionGateConfig",
-    "ObjectEnter",
-    "ObjectExit",
-    "ResizeMode",
-    "RulesConfig",
-    "ScheduleConfig",
-    "TrackerConfig",
-    "VisionCameraConfig",
-    "VisionEvent",
-    "ZoneConfig",
-    "ZoneIntrusion",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Anchor": "gateway.vision.config",
+    "CameraPipeline": "gateway.vision.pipeline",
+    "CropConfig": "gateway.vision.config",
+    "CrowdCount": "gateway.vision.events",
+    "DecoderKind": "gateway.vision.config",
+    "Detection": "gateway.vision.detection",
+    "Detector": "gateway.vision.detector",
+    "DetectorConfig": "gateway.vision.config",
+    "EventCallback": "gateway.vision.pipeline",
+    "LineConfig": "gateway.vision.config",
+    "LineCrossing": "gateway.vision.events",
+    "Loitering": "gateway.vision.events",
+    "ModelError": "gateway.vision.detector",
+    "MotionGateConfig": "gateway.vision.config",
+    "ObjectEnter": "gateway.vision.events",
+    "ObjectExit": "gateway.vision.events",
+    "ResizeMode": "gateway.vision.config",
+    "RulesConfig": "gateway.vision.config",
+    "ScheduleConfig": "gateway.vision.config",
+    "TrackerConfig": "gateway.vision.config",
+    "VisionCameraConfig": "gateway.vision.config",
+    "VisionEvent": "gateway.vision.events",
+    "ZoneConfig": "gateway.vision.config",
+    "ZoneIntrusion": "gateway.vision.events",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -114,10 +114,24 @@ def test_events_tail_prints_decoded_deduplicated_events(tmp_path: Path) -> None:
         assert "gw-x #2 vehicle_passage plate=沪B77777" in lines[1]
 
 
-def test_demo_shows_state_health_and_events() -> None:
-    res = edgepost("demo", "--duration", "4", "--interval", "0.5", timeout=60)
+def test_synthetic_demo_shows_state_health_and_events() -> None:
+    res = edgepost("demo", "--synthetic", "--duration", "4", "--interval", "0.5", timeout=60)
     assert res.returncode == 0, res.stderr
     out = res.stdout
     assert '"online": true' in out and '"online": false' in out
     assert " health " in out and "vehicle_passage plate=" in out
     assert "event(s) acknowledged by the broker" in out
+
+
+def test_demo_runs_the_sample_videos_and_writes_summaries(tmp_path: Path) -> None:
+    from tests.vision.conftest import shared_dir
+
+    res = edgepost("demo", "--mirror", str(shared_dir()), "--out", str(tmp_path), timeout=240)
+    assert res.returncode == 0, res.stderr
+    # 6 people (enter + exit each) in the hall video; 4 cars cross the gate line.
+    assert "received {'object': 20, 'line_crossing': 4}" in res.stdout, res.stdout[-3000:]
+    assert res.stdout.count("line_crossing line=gate direction=inbound") == 2
+    assert res.stdout.count("line_crossing line=gate direction=outbound") == 2
+    for camera in ("hall", "lane"):
+        image = (tmp_path / f"summary-{camera}.jpg").read_bytes()
+        assert image[:2] == b"\xff\xd8" and len(image) > 10_000

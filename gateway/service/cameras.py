@@ -1,0 +1,113 @@
+"""One camera as a service component: its pipeline on its own thread, events to the spool.
+
+A camera that cannot start (model missing or tampered, source unusable) or that dies is
+reported once, as a ``device_fault`` event and in health, and the rest of the gateway keeps
+running.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from gateway.events.bodies import DeviceFault
+from gateway.events.types import Severity
+from gateway.service.health import Counters
+from gateway.service.producer import EventProducer
+from gateway.service.vision_events import to_body
+from gateway.vision.config import VisionCameraConfig
+
+log = logging.getLogger(__name__)
+
+
+class CameraComponent:
+    """Runs one :class:`~gateway.vision.pipeline.CameraPipeline` and emits its events."""
+
+    def __init__(self, name: str, cfg: VisionCameraConfig, producer: EventProducer,
+                 counters: Counters, asset_cache: Path | None = None) -> None:
+        self.name = name
+        self.cfg = cfg
+        self._producer = producer
+        self._counters = counters
+        self._asset_cache = asset_cache
+        self.pipeline: Any = None
+        self.error: str | None = None
+        self.finished = threading.Event()
+        self._stopping = False
+        self.latencies_ms: list[float] = []  # capture -> durable in the spool
+        self._thread = threading.Thread(target=self._run, name=f"camera-{name}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping = True
+        if self.pipeline is not None:
+            self.pipeline.stop()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        from gateway.vision.pipeline import CameraPipeline
+
+        try:
+            try:
+                self.pipeline = CameraPipeline(self.name, self.cfg, self._on_event,
+                                               asset_cache=self._asset_cache)
+            except Exception as exc:  # ModelError, AssetError, OSError: all mean "cannot start"
+                self._fault("start_failed", f"camera {self.name} not started: {exc}")
+                return
+            self.pipeline.run()
+            source = self.pipeline.health().get("source", {})
+            if not source.get("ended") and not self._stopping:
+                why = source.get("last_error") or "source could not be opened"
+                self._fault("source_dead", f"camera {self.name} stopped: {why}")
+        except Exception as exc:  # a bug in one camera must not take the gateway down
+            log.exception("camera %s crashed", self.name)
+            self._fault("crashed", f"camera {self.name} crashed: {type(exc).__name__}: {exc}")
+        finally:
+            self.finished.set()
+
+    def _fault(self, code: str, message: str) -> None:
+        self.error = message
+        self._counters.inc(f"camera.{self.name}.{code}")
+        log.error("%s", message)
+        self._producer.emit(DeviceFault(component=f"camera/{self.name}", code=code,
+                                        severity=Severity.ERROR, message=message[:256]))
+
+    def _on_event(self, ev: Any) -> None:
+        body = to_body(ev)
+        if body is None:
+            return
+        stored = self._producer.emit(body, ts_ms=int(ev.wall * 1000))
+        if stored is not None and ev.capture_mono:
+            self.latencies_ms.append((time.monotonic() - ev.capture_mono) * 1000)
+            del self.latencies_ms[:-1000]
+
+    def health(self) -> dict[str, Any]:
+        """The pipeline's counters and timings, plus capture-to-spool latency."""
+        doc: dict[str, Any] = {"error": self.error} if self.error else {}
+        if self.pipeline is not None:
+            doc.update(plain(self.pipeline.health()))
+        if self.latencies_ms:
+            lat = sorted(self.latencies_ms)
+            doc["spool_latency_ms"] = {"p50": round(lat[len(lat) // 2], 1),
+                                       "p99": round(lat[min(len(lat) - 1,
+                                                            math.ceil(len(lat) * 0.99) - 1)], 1)}
+        return doc
+
+
+def plain(value: Any) -> Any:
+    """Convert NumPy scalars and tuples so the document encodes as CBOR/JSON."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        return value.item()
+    if isinstance(value, float):
+        return round(value, 3)
+    return value
