@@ -56,3 +56,12 @@ def test_vm_is_micropython() -> None:
     assert proc.stdout.split() == ["micropython", "webassembly"]
     # an exception in the script must fail the run (the package's own CLI exits 0)
     assert proc.returncode == 1 and "ValueError: probe" in proc.stderr
+
+
+def test_bench_cycle_script_runs() -> None:
+    """The benchmark's VM script stays working (bench/bench_nodelink.py depends on it)."""
+    proc = run_mpvm(MP_TESTS / "bench_cycle.py", "5")
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("BENCH "))
+    res = json.loads(line[6:])
+    assert res["n"] == 5 and res["wake_us"] > 0 and res["frame_len"] <= 48

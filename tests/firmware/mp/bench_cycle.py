@@ -48,7 +48,7 @@ for i in range(N):
     t_read.append(t1 - t0)
     t_tag.append(t3 - t2)
     t_enc.append((t2 - t1) + (t4 - t3))
-for i in range(N):
+for _ in range(N):
     board.clock += 60  # every wake is due to report readings
     t0 = now()
     app.run(board, max_cycles=1)
