@@ -290,3 +290,17 @@ def test_pico_w_pin_map():
     app.run(b, max_cycles=1)
     assert b.uart_args == (0, 9600, 0, 1)
     assert dict(_decode(b.uart.out[1])[3])[TEMPERATURE] == 2700
+
+
+def test_logic_never_imports_hardware_and_board_layer_needs_it():
+    import sys
+
+    for name in ("epnode.app", "epnode.cycle", "epnode.transport", "epnode.state"):
+        assert name in sys.modules or __import__(name)
+    assert "machine" not in sys.modules and "network" not in sys.modules
+    try:
+        import board.hw  # noqa: F401 - the real board layer: only importable on hardware
+    except ImportError as exc:
+        assert "machine" in str(exc), exc
+        return
+    raise AssertionError("board.hw imported without machine")
