@@ -115,7 +115,7 @@ class HardwareBoard(Board):
                     raise OSError("wifi: no connection")
                 self.wdt_feed()  # joining may take seconds; the cycle is not hung
                 time.sleep_ms(100)
-        client_id = "node-%d" % cfg["node_id"]
+        client_id = f"node-{cfg['node_id']}"
         return MQTTClient(client_id, m["host"], port=m["port"], keepalive=60)
 
     # -- sleep ----------------------------------------------------------------------

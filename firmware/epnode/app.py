@@ -16,8 +16,8 @@ def load_pin_map(board) -> tuple:
         with open(path) as f:
             return json.load(f), None
     except (OSError, ValueError) as exc:
-        return {"sensors": {}, "uart": {"id": 0, "tx": 0, "rx": 1}}, "pin map %s: %s" % (
-            path, exc.__class__.__name__)
+        fallback = {"sensors": {}, "uart": {"id": 0, "tx": 0, "rx": 1}}
+        return fallback, f"pin map {path}: {exc.__class__.__name__}"
 
 
 def make_transport(board, cfg: dict, pin_map: dict):

@@ -34,7 +34,8 @@ _INT_RANGES = {
     "seq_block": (16, 65536),
 }
 
-KNOWN = ("node_id", "key", "board") + tuple(DEFAULTS)
+# MicroPython (1.27) has no star-unpacking inside tuple/list displays.
+KNOWN = ("node_id", "key", "board") + tuple(DEFAULTS)  # noqa: RUF005
 
 
 def _is_int(v) -> bool:
@@ -49,7 +50,7 @@ def _int_map(value, default: dict, name: str, errors: list) -> dict:
     for k in value:
         v = value[k]
         if k not in default or not _is_int(v) or not -32768 <= v <= 32767:
-            errors.append("%s.%s: unknown or not a 16-bit integer" % (name, k))
+            errors.append(f"{name}.{k}: unknown or not a 16-bit integer")
         else:
             out[k] = v
     return out
@@ -100,7 +101,7 @@ def validate(raw, pin_sensors: dict) -> tuple:
             if _is_int(v) and lo <= v <= hi:
                 cfg[k] = v
             else:
-                errors.append("%s: must be an integer %d..%d" % (k, lo, hi))
+                errors.append(f"{k}: must be an integer {lo}..{hi}")
 
     for k in ("thresholds", "limits", "hysteresis"):
         if k in raw:
@@ -115,7 +116,7 @@ def validate(raw, pin_sensors: dict) -> tuple:
     cfg["sensors"] = [n for n in cfg["sensors"] if n in pin_sensors]
     for n in cfg["sensors"]:
         if pin_sensors[n].get("quantity") not in QUANTITY_CODES:
-            errors.append("pin map sensor %s: unknown quantity" % n)
+            errors.append(f"pin map sensor {n}: unknown quantity")
 
     if "pins" in raw:
         p = raw["pins"]
@@ -129,7 +130,7 @@ def validate(raw, pin_sensors: dict) -> tuple:
         if isinstance(u, dict) and _is_int(u.get("id", -1)) and u.get("baud", 9600) in BAUDS:
             cfg["uart"] = {"id": u.get("id", -1), "baud": u.get("baud", 9600)}
         else:
-            errors.append("uart: needs id (int) and baud in %s" % (BAUDS,))
+            errors.append(f"uart: needs id (int) and baud in {BAUDS}")
 
     t = raw.get("transport", "uart")
     if t == "mqtt":
@@ -163,5 +164,6 @@ def load(path: str, pin_sensors: dict) -> tuple:
             raw = json.load(f)
     except (OSError, ValueError) as exc:
         cfg, errors, _ = validate({}, pin_sensors)
-        return cfg, ["config file %s: %s" % (path, exc.__class__.__name__)] + errors, False
+        errors.insert(0, f"config file {path}: {exc.__class__.__name__}")
+        return cfg, errors, False
     return validate(raw, pin_sensors)

@@ -50,7 +50,7 @@ def _i16(v: int) -> int:
 def readings_payload(readings: list) -> bytes:
     """Payload of a READINGS frame from a list of (quantity_code, raw_int) pairs."""
     if not 1 <= len(readings) <= MAX_READINGS:
-        raise ValueError("readings: need 1..%d entries" % MAX_READINGS)
+        raise ValueError(f"readings: need 1..{MAX_READINGS} entries")
     out = bytearray([len(readings)])
     for q, v in readings:
         out.extend(struct.pack(">Bh", q, _i16(v)))
@@ -60,7 +60,7 @@ def readings_payload(readings: list) -> bytes:
 def alarm_payload(alarms: list) -> bytes:
     """Payload of an ALARM frame from a list of (kind, state 0/1, raw_value) triples."""
     if not 1 <= len(alarms) <= MAX_ALARMS:
-        raise ValueError("alarms: need 1..%d entries" % MAX_ALARMS)
+        raise ValueError(f"alarms: need 1..{MAX_ALARMS} entries")
     out = bytearray([len(alarms)])
     for kind, state, v in alarms:
         out.extend(struct.pack(">BBh", kind, 1 if state else 0, _i16(v)))
@@ -92,16 +92,16 @@ def parse_raw(raw: bytes, key_for) -> tuple:
     Returns (type, node_id, seq, payload); raises ValueError("reason: ...") otherwise.
     """
     if len(raw) < HEADER_LEN + TAG_LEN + CRC_LEN + 1:
-        raise ValueError("short: %d bytes" % len(raw))
+        raise ValueError(f"short: {len(raw)} bytes")
     body_tag = raw[:-CRC_LEN]
     if crc16(body_tag) != struct.unpack(">H", raw[-CRC_LEN:])[0]:
         raise ValueError("crc: mismatch")
     hdr, node_id, seq = struct.unpack(">BHI", raw[:HEADER_LEN])
     if hdr >> 4 != VERSION:
-        raise ValueError("version: %d" % (hdr >> 4))
+        raise ValueError(f"version: {hdr >> 4}")
     key = key_for(node_id)
     if key is None:
-        raise ValueError("unknown_node: %d" % node_id)
+        raise ValueError(f"unknown_node: {node_id}")
     body = body_tag[:-TAG_LEN]
     if key.tag(body, TAG_LEN) != body_tag[-TAG_LEN:]:
         raise ValueError("tag: mismatch")
@@ -112,14 +112,14 @@ def parse_payload(ftype: int, payload: bytes) -> list:
     """Decode a payload into a list of tuples (see the *_payload builders)."""
     if ftype == T_STATUS:
         if len(payload) != 4:
-            raise ValueError("payload: status length %d" % len(payload))
+            raise ValueError(f"payload: status length {len(payload)}")
         return [struct.unpack(">BBBB", payload)]
     if ftype == T_READINGS:
         size, fmt, limit = 3, ">Bh", MAX_READINGS
     elif ftype == T_ALARM:
         size, fmt, limit = 4, ">BBh", MAX_ALARMS
     else:
-        raise ValueError("type: %d" % ftype)
+        raise ValueError(f"type: {ftype}")
     if not payload or not 1 <= payload[0] <= limit or len(payload) != 1 + payload[0] * size:
         raise ValueError("payload: bad count/length")
     return [struct.unpack(fmt, payload[1 + i * size : 1 + (i + 1) * size]) for i in range(payload[0])]

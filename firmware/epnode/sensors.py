@@ -32,5 +32,5 @@ def read_all(board, cfg: dict, pin_sensors: dict) -> tuple:
                     total += board.read_adc_mv(pin)
                 values[q] = linear(total // n, spec["map"])
         except Exception as exc:
-            errors.append("%s: %s" % (name, exc.__class__.__name__))
+            errors.append(f"{name}: {exc.__class__.__name__}")
     return values, errors

@@ -65,7 +65,7 @@ class MqttTransport:
         c = self.client
         self.client = None
         if c is not None:
-            try:
+            try:  # noqa: SIM105 - MicroPython has no contextlib
                 c.disconnect()
             except Exception:
                 pass

@@ -42,7 +42,7 @@ def test_short_key_refused():
 
 def test_cobs_roundtrip_random():
     random.seed(1)
-    for n in list(range(0, 20)) + [253, 254, 255, 508, 600]:
+    for n in list(range(20)) + [253, 254, 255, 508, 600]:  # noqa: RUF005 - MicroPython
         for _ in range(5):
             data = bytes([random.getrandbits(8) if random.getrandbits(2) else 0
                           for _ in range(n)])
@@ -58,7 +58,7 @@ def test_cobs_rejects_malformed():
             cobs.decode(bad)
         except ValueError:
             continue
-        raise AssertionError("accepted %r" % bad)
+        raise AssertionError(f"accepted {bad!r}")
 
 
 def _payload(fields):
@@ -111,7 +111,8 @@ def test_vectors_decode():
                     (a["code"], a["raised"], a["raw"]) for a in f["alarms"]]
             else:
                 s = f["status"]
-                assert entries == [(s["wake_code"], s["flags_byte"]) + tuple(s["firmware"])]
+                want = (s["wake_code"], s["flags_byte"]) + tuple(s["firmware"])  # noqa: RUF005
+                assert entries == [want]
 
 
 def test_vectors_rejects():

@@ -1,0 +1,12 @@
+import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
+const chunks = [];
+const mp = await loadMicroPython({heapsize: 1024*1024, linebuffer: false, stdout: (l)=>{chunks.push(typeof l === "string" ? l : Buffer.from(l).toString("latin1"))}, stderr: (l)=>{chunks.push("E:"+l)}});
+mp.replInit();
+const feed = (s) => { for (const c of s) { const r = mp.replProcessChar(c.charCodeAt(0)); if (r) chunks.push(`[ret ${r}]`);} };
+feed("\x01");
+feed("import os\nprint(os.statvfs('/'))\n\x04");
+feed("1/0\x04");
+feed("\x05A\x01");
+feed("\x02");
+feed("\x03\x04");
+console.log(JSON.stringify(chunks.join("")));
