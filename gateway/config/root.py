@@ -11,6 +11,7 @@ from gateway.config.health import HealthConfig
 from gateway.config.mqtt import MqttConfig
 from gateway.config.spool import SpoolConfig
 from gateway.events.topics import NAME_RE
+from gateway.sensors.config import SensorsConfig
 from gateway.vision.config import VisionCameraConfig
 
 
@@ -26,6 +27,9 @@ class GatewayConfig(StrictModel):
         default_factory=dict,
         description="Cameras by name ([cameras.<name>]): source, detector, motion gate, "
         "tracker, zones and lines. The name appears in events as `camera`.")
+    sensors: SensorsConfig = Field(
+        default_factory=SensorsConfig,
+        description="Serial sensor readers: node links (radio/UART), GPS, Modbus RTU buses.")
 
     @field_validator("cameras")
     @classmethod

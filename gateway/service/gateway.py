@@ -22,6 +22,7 @@ from gateway.service.demo_source import DemoSource
 from gateway.service.health import Health
 from gateway.service.producer import EventProducer
 from gateway.service.sdnotify import SystemdNotifier
+from gateway.service.sensors import SensorsComponent
 from gateway.service.state import state_document
 from gateway.uplink.publisher import Uplink
 from gateway.uplink.spool import Spool
@@ -56,14 +57,21 @@ class GatewayService:
                              content_type=self.fmt.content_type, on_command=self.router.dispatch)
         loc = config.device.location
         fixed = Location(loc.lat, loc.lon) if loc else None
+        self.sensors: SensorsComponent | None = None
         self.producer = EventProducer(self.spool, self.topics, self.fmt, self.health.counters,
-                                      location=lambda: fixed, on_stored=self.uplink.wake)
+                                      location=lambda: self._location(fixed),
+                                      on_stored=self.uplink.wake)
         self.components: list[Component] = []
         if config.demo.enabled:
             self.components.append(DemoSource(config.demo, self.producer))
         self.cameras = [CameraComponent(name, cam, self.producer, self.health.counters)
                         for name, cam in config.cameras.items()]
         self.components.extend(self.cameras)
+        sc = config.sensors
+        if sc.node_links or sc.gps or sc.modbus:
+            self.sensors = SensorsComponent(sc, self.producer)
+            self.components.append(self.sensors)
+            self.health.register("sensors", self.sensors.health)
         self.health.register("spool", self._spool_health)
         self.health.register("uplink", self._uplink_health)
         if self.cameras:
@@ -143,6 +151,11 @@ class GatewayService:
         doc = self.health.report(now_ms())
         self._send_direct(self.topics.health, dump_document(doc, self.fmt), qos=0)
         return doc
+
+    def _location(self, fixed: Location | None) -> Location | None:
+        """Where events happen: the GPS fix when there is one, else the configured place."""
+        fix = self.sensors.location() if self.sensors is not None else None
+        return fix or fixed
 
     def _snapshot(self, args: dict[str, Any]) -> dict[str, Any]:
         """``cmd/snapshot``: annotated JPEG of a camera's newest frame (``{"camera": name}``)."""
