@@ -1,4 +1,4 @@
-"""Node-link frames: build and parse (format in docs/nodelink.md).
+"""Node-link frames: build and parse (format in docs/protocol.md, part 2).
 
 Raw frame, big-endian::
 

@@ -1,4 +1,4 @@
-"""Quantity codes and alarm kinds of the node link (docs/nodelink.md, section 4).
+"""Quantity codes and alarm kinds of the node link (docs/protocol.md, part 2, section 2.4).
 
 Values travel as signed 16-bit integers in a fixed unit per quantity, so the node never
 needs floating point and a reading costs 3 bytes on the wire.

@@ -1,4 +1,4 @@
-"""Node-link frame format: build and check frames (spec: docs/nodelink.md).
+"""Node-link frame format: build and check frames (spec: docs/protocol.md, part 2).
 
 Raw frame, big-endian::
 
