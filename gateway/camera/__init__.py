@@ -6,13 +6,9 @@ capture timestamps. :func:`open_source` builds the right source from a
 source with backoff; :class:`LatestFrameGrabber` keeps only the newest frame of a live source.
 """
 
-# Names resolve lazily (PEP 562) so that importing the configuration models, as the gateway's
-# config loader does, does not pull in OpenCV, NumPy or a TFLite runtime.
-from __future__ import annotations
+from gateway.lazy import lazy_exports
 
-import importlib
-from typing import Any
-
+# Resolved on first use (gateway/lazy.py explains why).
 _EXPORTS = {
     "CameraSourceConfig": "gateway.camera.config",
     "Frame": "gateway.camera.frame",
@@ -32,9 +28,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -5,13 +5,9 @@ Readers hand plain records (``gateway.sensors.records``) to callbacks; they neve
 the event or uplink layers. Entry point for the service: :class:`SensorReaders`.
 """
 
-# Names resolve lazily (PEP 562) so that importing the configuration models, as the gateway's
-# config loader does, does not pull in pyserial, pynmea2 or pymodbus.
-from __future__ import annotations
+from gateway.lazy import lazy_exports
 
-import importlib
-from typing import Any
-
+# Resolved on first use (gateway/lazy.py explains why).
 _EXPORTS = {
     "GpsConfig": "gateway.sensors.config",
     "GpsFix": "gateway.sensors.records",
@@ -43,9 +39,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
