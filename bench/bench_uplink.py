@@ -23,12 +23,12 @@ import paho.mqtt.client as mqtt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gateway.broker import LocalMosquitto  # noqa: E402
-from gateway.config import parse_config  # noqa: E402
-from gateway.events import Event, Format, Location, Topics, VehiclePassage, encode  # noqa: E402
-from gateway.events.types import Direction, PlateColour  # noqa: E402
-from gateway.uplink import Draft, Spool, Uplink  # noqa: E402
-from gateway.uplink.client import publish_properties  # noqa: E402
+from gateway.broker import LocalMosquitto
+from gateway.config import parse_config
+from gateway.events import Event, Format, Location, Topics, VehiclePassage, encode
+from gateway.events.types import Direction, PlateColour
+from gateway.uplink import Draft, Spool, Uplink
+from gateway.uplink.client import publish_properties
 
 TOPIC = "edgepost/v1/gw-bench/event/vehicle_passage"
 
