@@ -1,0 +1,107 @@
+"""Fixtures of the HIL suite: rig, broker, events, gateway, node.
+
+The rig file comes from ``--rig FILE``, else ``$EDGEPOST_HIL_RIG``, else the simulated rig
+(hil_tests/rigs/simulated.toml), so plain ``pytest hil_tests`` runs in CI.
+Everything a test starts is stopped by PID when it ends; on a failure the gateway log and
+the node console tails are printed with the report.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hil_tests.rig.broker_external import ExternalBroker
+from hil_tests.rig.broker_local import LocalBroker
+from hil_tests.rig.events_probe import EventsProbe
+from hil_tests.rig.model import RigFileError, RigSpec, load_rig
+from hil_tests.rig.node_sim import SimulatedNode
+from hil_tests.rig.rig import Gateway, Rig
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_RIG = HERE / "rigs" / "simulated.toml"
+RIG_ENV = "EDGEPOST_HIL_RIG"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--rig", default=None,
+                     help=f"HIL rig description file (default ${RIG_ENV}, else {DEFAULT_RIG})")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "needs_plates: needs plate reading in the gateway pipeline (issue 7); "
+        "fails until the gateway publishes vehicle_passage events with a plate")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    rep = yield
+    setattr(item, f"rep_{rep.when}", rep)
+    return rep
+
+
+def _failed(request: pytest.FixtureRequest) -> bool:
+    rep = getattr(request.node, "rep_call", None)
+    return rep is None or rep.failed
+
+
+@pytest.fixture(scope="session")
+def rig_spec(request: pytest.FixtureRequest) -> RigSpec:
+    path = request.config.getoption("--rig", None) or os.environ.get(RIG_ENV) or DEFAULT_RIG
+    try:
+        return load_rig(Path(path))
+    except RigFileError as exc:
+        pytest.exit(str(exc), returncode=4)
+
+
+@pytest.fixture
+def rig(rig_spec: RigSpec, tmp_path: Path) -> Iterator[Rig]:
+    """The rig for one test: its resources, made on demand and all closed afterwards."""
+    r = Rig(rig_spec, tmp_path)
+    try:
+        yield r
+    finally:
+        r.close()
+
+
+@pytest.fixture
+def broker(rig: Rig) -> LocalBroker | ExternalBroker:
+    """The rig's broker, running; ``broker.stop()``/``start()`` make an outage."""
+    b = rig.make_broker()
+    b.start()
+    return b
+
+
+@pytest.fixture
+def events(rig: Rig, broker: LocalBroker | ExternalBroker) -> EventsProbe:
+    """A subscriber to everything the gateway under test publishes (events, state, health)."""
+    return rig.make_events(broker)
+
+
+@pytest.fixture
+def gateway(request: pytest.FixtureRequest, rig: Rig, broker: LocalBroker | ExternalBroker,
+            events: EventsProbe) -> Iterator[Gateway]:
+    """The gateway under test, configured for the rig, not yet started (``start()``)."""
+    gw = rig.make_gateway(broker, events)
+    yield gw
+    if _failed(request):
+        print(f"\n----- gateway log tail -----\n{gw.log_tail()}")
+        print(f"----- last health -----\n{events.latest_health()}")
+
+
+@pytest.fixture
+def node(request: pytest.FixtureRequest, rig: Rig, gateway: Gateway) -> Iterator[SimulatedNode]:
+    """The rig's first node, provisioned (node.json + the gateway's key file), powered off.
+
+    Provisioning writes the key into the gateway's node key file directly: the provisioning
+    tool (issue 5) is not available yet.
+    """
+    n = rig.make_node()
+    n.provision(rig.keyfile)
+    yield n
+    if _failed(request):
+        print(f"\n----- node {n.name} console tail -----\n" + "\n".join(n.console.lines[-40:]))
