@@ -99,6 +99,7 @@ class Uplink:
         self._acks: list[tuple[int, mqtt.ReasonCode]] = []
         self._cursor = 0
         self._ahead: collections.deque[SpoolEntry] = collections.deque()
+        self._ahead_generation = 0
         self._caught_up_gen = -1
         self._to_remove: list[int] = []
         self._to_reject: list[int] = []
@@ -265,6 +266,7 @@ class Uplink:
         self._connected = False
         self._lost = None
         self._inflight.clear()
+        self.spool.sent_upto = 0  # nothing is on the wire any more
         self.stats.connected = False
         self.stats.in_flight = 0
         self.stats.last_error = why
@@ -281,6 +283,7 @@ class Uplink:
         if not self._acks:
             return
         acks, self._acks = self._acks, []
+        newly_acked = len(self._to_remove)
         for mid, reason in acks:
             seq = self._inflight.pop(mid, None)
             if seq is None:
@@ -297,6 +300,9 @@ class Uplink:
                 self.stats.acked += 1
             if not self._remove_since:
                 self._remove_since = time.monotonic()
+        if len(self._to_remove) > newly_acked:
+            # Tell the spool at once, so overflow frees these before dropping anything.
+            self.spool.note_acked(self._to_remove[newly_acked:])
         self.stats.in_flight = len(self._inflight)
 
     def _flush_removals(self, force: bool) -> None:
@@ -320,13 +326,22 @@ class Uplink:
             gen = self._wake_gen
             if self._caught_up_gen == gen:
                 return
+            self._ahead_generation = self.spool.drop_generation
             self._ahead = collections.deque(self.spool.read_after(self._cursor, PREFETCH))
             if len(self._ahead) < PREFETCH:
                 self._caught_up_gen = gen
+        batch = [self._ahead.popleft() for _ in range(min(room, len(self._ahead)))]
+        if not batch:
+            return
+        if not self.spool.claim(batch[-1].seq, self._ahead_generation):
+            # Overflow dropped events since the read-ahead: those copies must not be sent
+            # (health already counts them as dropped). Read again from the spool.
+            self._ahead.clear()
+            self._caught_up_gen = -1
+            return
         client = self._client
         assert client is not None
-        while room > 0 and self._ahead:
-            entry = self._ahead.popleft()
+        for entry in batch:
             info = client.publish(entry.topic, entry.payload, qos=1,
                                   properties=self._properties(entry.content_type))
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
@@ -335,7 +350,6 @@ class Uplink:
             self._inflight[info.mid] = entry.seq
             self._cursor = entry.seq
             self.stats.published += 1
-            room -= 1
         self.stats.in_flight = len(self._inflight)
 
     def _send_direct_queue(self) -> None:

@@ -87,6 +87,16 @@ class Spool:
         self.max_age_ms = int(max_age_s * 1000)
         self.overflow = overflow
         self._lock = threading.Lock()
+        # Bumped whenever events are dropped, so a reader holding read-ahead copies knows
+        # to re-read instead of sending events that health already counts as dropped.
+        self.drop_generation = 0
+        # Acknowledged by the broker, delete still batched: free space, never "dropped".
+        self._acked_pending: set[int] = set()
+        # The uplink has handed every event up to this seq to the broker (0 while offline).
+        # Overflow never drops those: they are on the wire and will most likely be delivered,
+        # so counting them as dropped would be wrong. The bounds can therefore be exceeded by
+        # at most the in-flight window.
+        self.sent_upto = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = self._open(sync)
         self._counters = self._load_counters()
@@ -190,6 +200,13 @@ class Spool:
         excess_b = self._bytes + size - self.max_bytes
         if excess_n <= 0 and excess_b <= 0:
             return True
+        if self._acked_pending:
+            # Delivered events whose batched delete has not run yet make room first.
+            freed = self._delete_acked_pending()
+            excess_n -= freed[0]
+            excess_b -= freed[1]
+            if excess_n <= 0 and excess_b <= 0:
+                return True
         if self.overflow == "drop_newest" or size > self.max_bytes:
             return False
         # Oldest first among events of the same or lower priority than the newcomer:
@@ -197,7 +214,8 @@ class Spool:
         victims: list[int] = []
         freed_n = freed_b = 0
         rows = self._db.execute(
-            "SELECT seq, size FROM spool WHERE priority <= ? ORDER BY priority, seq", (priority,))
+            "SELECT seq, size FROM spool WHERE priority <= ? AND seq > ? ORDER BY priority, seq",
+            (priority, self.sent_upto))
         for seq, vsize in rows:
             if freed_n >= excess_n and freed_b >= excess_b:
                 break
@@ -210,12 +228,42 @@ class Spool:
         self._depth -= freed_n
         self._bytes -= freed_b
         self._counters["dropped_overflow"] += freed_n
+        self.drop_generation += 1
         _ratelog.log(logging.WARNING, "overflow", "spool full (%d events, %d bytes): dropping the "
                      "oldest events (policy drop_oldest); the drop counter is in health",
                      self.max_events, self.max_bytes)
         return True
 
+    def _delete_acked_pending(self) -> tuple[int, int]:
+        n = b = 0
+        for seq in self._acked_pending:
+            row = self._db.execute("DELETE FROM spool WHERE seq = ? RETURNING size",
+                                   (seq,)).fetchone()
+            if row is not None:
+                n += 1
+                b += row[0]
+        self._acked_pending.clear()
+        self._depth -= n
+        self._bytes -= b
+        return n, b
+
     # --- draining ------------------------------------------------------------------
+    def claim(self, upto_seq: int, generation: int) -> bool:
+        """Mark events up to ``upto_seq`` as handed to the broker, unless anything was dropped
+        since the caller read them (``generation``); then it must read again."""
+        with self._lock:
+            if generation != self.drop_generation:
+                return False
+            self.sent_upto = max(self.sent_upto, upto_seq)
+            return True
+
+    def note_acked(self, seqs: Iterable[int]) -> None:
+        """Record broker acknowledgements now; :meth:`remove` deletes them later in a batch."""
+        with self._lock:
+            new = set(seqs) - self._acked_pending
+            self._acked_pending |= new
+            self._counters["acked"] += len(new)
+
     def read_after(self, seq: int, limit: int) -> list[SpoolEntry]:
         """Up to ``limit`` events with a sequence number above ``seq``, in order."""
         with self._lock:
@@ -239,7 +287,9 @@ class Spool:
                     if row is not None:
                         removed_n += 1
                         removed_b += row[0]
-                self._counters["acked"] += len(acked)
+                noted = self._acked_pending.intersection(acked)
+                self._acked_pending.difference_update(acked)
+                self._counters["acked"] += len(acked) - len(noted)  # noted ones were counted
                 self._counters["rejected"] += len(rejected)
                 self._save_counters("acked", "rejected")
                 self._db.execute("COMMIT")
@@ -260,6 +310,8 @@ class Spool:
                 rows = self._db.execute(
                     "DELETE FROM spool WHERE created_ms < ? RETURNING size", (cutoff,)).fetchall()
                 self._counters["dropped_expired"] += len(rows)
+                if rows:
+                    self.drop_generation += 1
                 self._save_counters("dropped_expired")
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
