@@ -22,12 +22,14 @@ class Console:
     def __init__(self, name: str) -> None:
         self.name = name
         self.lines: list[str] = []
+        self.times: list[float] = []  # time.monotonic() when each line arrived
         self._cursor = 0
         self._cond = threading.Condition()
 
     def feed(self, line: str) -> None:
         with self._cond:
             self.lines.append(line.rstrip("\r\n"))
+            self.times.append(time.monotonic())
             self._cond.notify_all()
 
     def feed_lines(self, stream: Iterable[str]) -> None:
@@ -59,6 +61,13 @@ class Console:
                     raise ConsoleTimeout(f"{self.name}: no line matching {rx.pattern!r} within "
                                          f"{timeout:.1f} s; console tail:\n{tail}")
                 self._cond.wait(min(left, 0.2))
+
+    def findall_timed(self, pattern: str) -> list[tuple[float, re.Match[str]]]:
+        """(arrival time, match) for every line matching ``pattern`` so far."""
+        rx = re.compile(pattern)
+        with self._cond:
+            return [(t, m) for t, line in zip(self.times, self.lines, strict=True)
+                    if (m := rx.search(line))]
 
     def findall(self, pattern: str) -> list[re.Match[str]]:
         """Every match of ``pattern`` in the whole console so far (cursor unchanged)."""

@@ -151,6 +151,10 @@ class SimulatedNode:
         """Node sequence numbers of every frame that went out completely (console SENT)."""
         return [int(m.group(1)) for m in self.console.findall(r"^SENT seq=(\d+)")]
 
+    def sent_times(self) -> dict[int, float]:
+        """seq -> time.monotonic() when the frame was completely on the wire."""
+        return {int(m.group(1)): t for t, m in self.console.findall_timed(r"^SENT seq=(\d+)")}
+
     def sent_frames(self) -> dict[int, int]:
         """seq -> frame type for every complete frame (TX followed by SENT)."""
         types = {int(m.group(2)): int(m.group(1))

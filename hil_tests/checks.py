@@ -1,0 +1,57 @@
+"""Assertions shared by the scenarios (no loss, no duplicates, order, drained spool)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from hil_tests.rig.events_probe import EventsProbe
+from hil_tests.rig.node_sim import SimulatedNode
+
+DATA_TYPES = (1, 2)  # READINGS, ALARM: the frames that become events (STATUS does not)
+
+
+def wait_drained(events: EventsProbe, within: float) -> int:
+    """Wait until the gateway's spool is empty and every stored event has arrived.
+
+    Returns the last gateway seq. Uses the gateway's own health (spool depth, last_seq).
+    """
+    def drained(p: EventsProbe) -> bool:
+        h = p.latest_health().get("spool", {})
+        seqs = {m.event.seq for m in p.events()}  # type: ignore[union-attr]
+        return (h.get("depth") == 0 and bool(seqs)
+                and h.get("last_seq") == max(seqs) == len(seqs))
+
+    try:
+        events.wait_for(drained, within, "spool drained and every stored event received")
+    except AssertionError:
+        seqs = sorted(m.event.seq for m in events.events())  # type: ignore[union-attr]
+        missing = sorted(set(range(1, (max(seqs) if seqs else 0) + 1)) - set(seqs))
+        raise AssertionError(
+            f"not drained within {within:.0f} s: spool {events.latest_health().get('spool')}, "
+            f"received {len(seqs)} events, missing gateway seqs {missing[:10]}"
+            f"{'...' if len(missing) > 10 else ''}") from None
+    return int(events.latest_health()["spool"]["last_seq"])
+
+
+def node_events(events: EventsProbe, node: SimulatedNode) -> list:
+    """Bodies of sensor events from ``node``."""
+    return [m.event.body for m in events.events()  # type: ignore[union-attr]
+            if m.event.type.label in ("sensor_readings", "sensor_alarm")  # type: ignore[union-attr]
+            and m.event.body.node == node.name]  # type: ignore[union-attr]
+
+
+def assert_node_frames_exactly_once(events: EventsProbe, node: SimulatedNode,
+                                    seqs: set[int] | None = None) -> None:
+    """Every data frame the node completed (``seqs``: those to check) is an event, once."""
+    bodies = node_events(events, node)
+    sent = {s: t for s, t in node.sent_frames().items() if t in DATA_TYPES}
+    want = set(sent) if seqs is None else set(seqs) & set(sent)
+    got = {b.node_seq for b in bodies}
+    lost = sorted(want - got)
+    assert not lost, f"node frames lost: node seqs {lost[:10]} sent completely but never published"
+    keys = Counter((b.node_seq, getattr(b, "sensor", None), getattr(b, "state", None))
+                   for b in bodies)
+    doubled = sorted(k[0] for k, n in keys.items() if n > 1)
+    assert not doubled, f"gateway double-published node frames: node seqs {doubled[:10]}"
+    phantom = sorted(got - set(sent))
+    assert not phantom, f"events for node seqs the node never completed: {phantom[:10]}"
