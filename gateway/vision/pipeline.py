@@ -35,6 +35,7 @@ from gateway.vision.events import (
 )
 from gateway.vision.health import PipelineHealth
 from gateway.vision.motion import MotionGate
+from gateway.vision.observer import TrackObserver
 from gateway.vision.render import annotate, crop_jpeg, encode_jpeg
 from gateway.vision.rules import Rules
 from gateway.vision.tracker import Track, Tracker
@@ -63,6 +64,7 @@ class CameraPipeline:
         source: FrameSource | None = None,
         keep_history: int = 500,
         asset_cache: str | Path | None = None,
+        observer: TrackObserver | None = None,
     ) -> None:
         self.name = name
         self.cfg = cfg
@@ -86,6 +88,7 @@ class CameraPipeline:
         self._history: deque[Track] = deque(maxlen=keep_history)
         self._last_frame: Frame | None = None
         self._classes = set(cfg.rules.classes)
+        self.observer = observer
 
     # ----------------------------------------------------------------- frame processing
     def _should_detect(self, frame: Frame, moving: bool) -> bool:
@@ -153,10 +156,22 @@ class CameraPipeline:
         h.tracks_confirmed += len(update.confirmed)
         t3 = time.perf_counter()
         h.time("tracking", t3 - t2)
+        if self.observer is not None:
+            self._observe(frame)
+            t3 = time.perf_counter()
         events = self._events(frame, update.ended)
         h.time("rules", time.perf_counter() - t3)
         self._emit(events, frame)
         return events
+
+    def _observe(self, frame: Frame) -> None:
+        t0 = time.perf_counter()
+        try:
+            self.observer.observe(frame, [t for t in self.tracker.tracks if t.confirmed])  # type: ignore[union-attr]
+        except Exception:  # extra analysis must never stop the camera
+            self.health_stats.callback_errors += 1
+            log.exception("camera %s: track observer failed", self.name)
+        self.health_stats.time("observer", time.perf_counter() - t0)
 
     def _base(self, frame: Frame, tr: Track | None, t: float | None = None) -> dict[str, object]:
         t = frame.t if t is None else t
@@ -225,6 +240,12 @@ class CameraPipeline:
                 first_t=tr.first_t, zones=list(st.zones_seen), direction=st.last_direction,
                 lines=list(st.lines_crossed),
             ))
+            if self.observer is not None:
+                try:
+                    events.extend(self.observer.track_ended(frame, tr, st.last_direction))
+                except Exception:
+                    self.health_stats.callback_errors += 1
+                    log.exception("camera %s: track observer failed at track end", self.name)
         return events
 
     def _emit(self, events: list[VisionEvent], frame: Frame) -> None:
