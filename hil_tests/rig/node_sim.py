@@ -58,6 +58,7 @@ class SimulatedNode:
         self.power = SimulatedPower(self._start_process, self._kill_process)
         self.key: bytes | None = None
         self.boots = 0
+        self._cut_type: int | None = None
         self._proc: subprocess.Popen[str] | None = None
         self._reader: threading.Thread | None = None
         self._pins = json.loads((FIRMWARE / "board" / "pins" / f"{spec.board}.json").read_text())
@@ -98,8 +99,14 @@ class SimulatedNode:
     def power_on(self) -> None:
         self.power.on()
 
-    def power_off(self, mid_frame: bool = False) -> None:
+    def power_off(self, mid_frame: bool = False, frame_type: int | None = None) -> None:
+        """Cut the supply; ``mid_frame``: halfway through the next frame (of ``frame_type``)."""
+        self._cut_type = frame_type
         self.power.off(mid_frame=mid_frame)
+
+    def arm_power_cut(self, frame_type: int | None = None) -> None:
+        """Make the supply fail halfway through the next frame (of ``frame_type``)."""
+        self.cut_path.write_text("" if frame_type is None else str(frame_type))
 
     def power_cycle(self) -> None:
         self.power.cycle()
@@ -131,7 +138,8 @@ class SimulatedNode:
         if proc is None:
             return
         if mid_frame and proc.poll() is None:
-            self.cut_path.write_text("cut")
+            if not self.cut_path.exists():
+                self.arm_power_cut(self._cut_type)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout)
         if proc.poll() is None:

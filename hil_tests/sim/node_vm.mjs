@@ -113,7 +113,13 @@ const t0 = process.hrtime.bigint();
 mp.registerJsModule("hostio", {
   uart_write: (hex) => {
     const buf = Buffer.from(hex, "hex");
+    let armed = false;
     if (cutPath && fs.existsSync(cutPath)) {
+      // file content: empty = cut the next frame; a number = cut the next frame of that type
+      const want = fs.readFileSync(cutPath, "utf8").trim();
+      armed = want === "" || (buf.length > 2 && (buf[2] & 0x0f) === parseInt(want, 10));
+    }
+    if (armed) {
       const half = Math.max(1, Math.floor(buf.length / 2));
       writeAll(buf.subarray(0, half));
       process.stdout.write(`POWER CUT after ${half}/${buf.length} bytes\n`);
