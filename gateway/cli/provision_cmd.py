@@ -264,8 +264,151 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _add_node_parsers(ps: Any) -> None:
-    pass
+    nd = ps.add_parser(
+        "node", help="enrol a MicroPython sensor node on USB serial",
+        description="Identify the board (raw REPL), make or keep its key, write node.json, compile "
+        "the firmware with mpy-cross, copy what differs, verify SHA-256 read back from the board, "
+        "run a self-test on the node, then record it in the inventory and the node key registry. "
+        "Safe to re-run.")
+    nd.add_argument("node_id", type=int, help="node id 1..65534 (in every frame it sends)")
+    nd.add_argument("--port", required=True, help="serial port, e.g. /dev/ttyUSB0 or /dev/serial/by-id/...")
+    nd.add_argument("--name", help="human name, e.g. reservoir-north-pir")
+    nd.add_argument("--gateway", help="gateway that reads this node (its registry gets the key)")
+    nd.add_argument("--registry", type=Path, help="node key registry file to update (overrides --gateway)")
+    nd.add_argument("--board", choices=["esp32", "pico_w"], help="force the pin map")
+    nd.add_argument("--sensors", help="comma-separated sensors from the pin map, e.g. pir,battery")
+    nd.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
+                    help="extra node.json field, e.g. --set wake_interval_s=120; repeatable")
+    nd.add_argument("--baud", type=int, default=115200)
+    nd.add_argument("--dry-run", action="store_true", help="identify and plan; write nothing")
+    nd.add_argument("--rotate-key", action="store_true", help="give the node a new key")
+    nd.add_argument("--no-compile", action="store_true", help="copy .py sources instead of .mpy")
+    nd.set_defaults(func=cmd_node)
+
+    fl = ps.add_parser(
+        "flash", help="write the MicroPython runtime onto a blank ESP32 (esptool) or Pico (UF2)",
+        description="ESP32: erase and write the firmware .bin with esptool over --port. Pico: copy "
+        "the .uf2 onto the RPI-RP2 drive (hold BOOTSEL while plugging in). Then run `provision node`.")
+    fl.add_argument("board", choices=["esp32", "pico"])
+    fl.add_argument("--firmware", type=Path, required=True, help="MicroPython .bin (ESP32) or .uf2 (Pico)")
+    fl.add_argument("--port", help="ESP32 serial port")
+    fl.add_argument("--drive", type=Path, help="Pico bootloader drive (default: found automatically)")
+    fl.add_argument("--baud", type=int, default=460800)
+    fl.add_argument("--no-erase", action="store_true", help="ESP32: do not erase flash first")
+    fl.add_argument("--dry-run", action="store_true", help="show what would run")
+    fl.set_defaults(func=cmd_flash)
+
+
+def cmd_node(args: argparse.Namespace) -> int:
+    import json
+
+    from provisioning.node import NodeError, NodeOptions, provision_node
+
+    settings: dict[str, Any] = {}
+    for item in args.set:
+        k, sep, v = item.partition("=")
+        if not sep:
+            return _err(f"--set {item!r}: use KEY=VALUE")
+        try:
+            settings[k] = json.loads(v)
+        except json.JSONDecodeError:
+            settings[k] = v
+    if {"key", "node_id"} & set(settings):
+        return _err("--set cannot change node_id or key")
+    site = _site(args).ensure()
+    opts = NodeOptions(node_id=args.node_id, port=args.port, name=args.name, gateway=args.gateway,
+                       board=args.board, sensors=args.sensors.split(",") if args.sensors else None,
+                       settings=settings, baudrate=args.baud, dry_run=args.dry_run,
+                       rotate_key=args.rotate_key, compile_mpy=not args.no_compile)
+    try:
+        res = provision_node(site, opts, progress=_say, registry=args.registry)
+    except NodeError as exc:
+        return _err(str(exc))
+    if res.dry_run:
+        _say(f"dry run done: {len(res.written)} files would be written, {len(res.removed)} removed")
+    else:
+        _say(f"node {args.node_id} enrolled ({res.pin_map}); press the board's reset button to start it")
+    return 0
+
+
+def cmd_flash(args: argparse.Namespace) -> int:
+    from provisioning.flash import FlashError, flash_esp32, flash_pico
+
+    try:
+        if args.board == "esp32":
+            if not args.port:
+                return _err("--port is required for esp32")
+            flash_esp32(args.port, args.firmware, baud=args.baud, erase=not args.no_erase,
+                        dry_run=args.dry_run, progress=_say)
+        else:
+            flash_pico(args.firmware, drive=args.drive, dry_run=args.dry_run, progress=_say)
+    except FlashError as exc:
+        return _err(str(exc))
+    return 0
 
 
 def _add_bundle_parsers(ps: Any) -> None:
-    pass
+    bd = ps.add_parser("bundle", help="signed update bundles (Ed25519)")
+    bd.set_defaults(group_parser=bd)
+    bs = bd.add_subparsers(title="bundle commands", metavar="COMMAND")
+    cr = bs.add_parser("create", help="sign files into a bundle with the site signing key")
+    cr.add_argument("sources", nargs="+", type=Path, help="files or folders (folders: their contents)")
+    cr.add_argument("-o", "--output", type=Path, required=True)
+    cr.add_argument("--target", choices=["gateway", "node"], required=True)
+    cr.add_argument("--version", required=True, help="dotted version, e.g. 1.4.0")
+    cr.set_defaults(func=cmd_bundle_create)
+    for name, hlp in (("verify", "check signature, hashes and version (as a device does)"),
+                      ("install", "verify, then install into --dest (device side)")):
+        v = bs.add_parser(name, help=hlp)
+        v.add_argument("bundle", type=Path)
+        v.add_argument("--pubkey", type=Path, help="site bundle.pub (default: site/signing/bundle.pub)")
+        v.add_argument("--target", choices=["gateway", "node"])
+        v.add_argument("--force", action="store_true", help="allow installing an older or equal version")
+        if name == "verify":
+            v.add_argument("--installed", help="version installed on the device")
+            v.set_defaults(func=cmd_bundle_verify)
+        else:
+            v.add_argument("--dest", type=Path, required=True, help="install folder (versions + current)")
+            v.set_defaults(func=cmd_bundle_install)
+
+
+def _pubkey(args: argparse.Namespace) -> Path:
+    return args.pubkey or _site(args).signing_dir / "bundle.pub"
+
+
+def cmd_bundle_create(args: argparse.Namespace) -> int:
+    from provisioning.bundle import BundleError, create_bundle, load_signing_key
+
+    key_path = _site(args).signing_dir / "bundle.key"
+    if not key_path.exists():
+        return _err(f"no signing key at {key_path}: run `edgepost provision ca init`")
+    try:
+        m = create_bundle(args.output, args.sources, args.target, args.version, load_signing_key(key_path))
+    except (BundleError, FileNotFoundError, PermissionError) as exc:
+        return _err(str(exc))
+    _say(f"signed {args.output}: {m.target} {m.version}, {len(m.files)} files")
+    return 0
+
+
+def cmd_bundle_verify(args: argparse.Namespace) -> int:
+    from provisioning.bundle import BundleError, load_public_key, verify_bundle
+
+    try:
+        m = verify_bundle(args.bundle, load_public_key(_pubkey(args)), target=args.target,
+                          installed=args.installed, force=args.force)
+    except (BundleError, FileNotFoundError) as exc:
+        return _err(str(exc))
+    _say(f"OK: {m.target} {m.version}, {len(m.files)} files, signature and hashes verified")
+    return 0
+
+
+def cmd_bundle_install(args: argparse.Namespace) -> int:
+    from provisioning.bundle import BundleError, install_bundle, load_public_key
+
+    try:
+        m = install_bundle(args.bundle, load_public_key(_pubkey(args)), args.dest,
+                           target=args.target or "gateway", force=args.force)
+    except (BundleError, FileNotFoundError) as exc:
+        return _err(str(exc))
+    _say(f"installed {m.target} {m.version} into {args.dest}/{m.version} (current -> {m.version})")
+    return 0

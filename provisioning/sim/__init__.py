@@ -1,0 +1,1 @@
+"""Simulated hardware for provisioning tests and the simulated HIL rig."""
