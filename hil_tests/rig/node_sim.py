@@ -123,7 +123,8 @@ class SimulatedNode:
                "--sim", str(SIM), "--flash", str(self.flash), "--uart-fd", str(self.link.node_fd),
                "--baud", str(self.link.baudrate), "--inputs", str(self.inputs_path),
                "--cut-file", str(self.cut_path),
-               "--arg", json.dumps({"board": self.spec.board, "time_scale": self.spec.time_scale}),
+               "--arg", json.dumps({"board": self.spec.board, "time_scale": self.spec.time_scale,
+                                    "fault": os.environ.get("HIL_FAULT", "")}),
                str(SIM / "sim_node.py")]
         self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                       text=True, pass_fds=(self.link.node_fd,), cwd=FIRMWARE)

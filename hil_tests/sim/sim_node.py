@@ -117,6 +117,11 @@ class SimBoard(Board):
         print("WAKE cause=" + CAUSES.get(cause, "other"))
 
 
+if args.get("fault") == "seq_not_persisted":  # break-it demonstration (docs/hil.md)
+    from epnode import state
+
+    state.SeqStore.write = lambda self, ceiling: None
+
 board = SimBoard(args.get("board", "esp32"))
 print("BOOT cause=power_on board=" + board.name)
 app.run(board)
