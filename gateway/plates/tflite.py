@@ -13,16 +13,19 @@ class RuntimeMissingError(ImportError):
 
 
 def make_interpreter(model_path: str | Path, num_threads: int = 1) -> Any:
-    """An allocated interpreter from ``ai_edge_litert`` (preferred) or ``tflite_runtime``."""
+    """An allocated interpreter from ``ai_edge_litert`` (preferred), ``tflite_runtime`` or TensorFlow."""
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
         try:
             from tflite_runtime.interpreter import Interpreter
-        except ImportError as exc:  # pragma: no cover - depends on the installed extras
-            raise RuntimeMissingError(
-                "no TFLite runtime: install the 'vision' extra (pip install 'edgepost[vision]')"
-            ) from exc
+        except ImportError:
+            try:  # a training environment: full TensorFlow carries the interpreter too
+                from tensorflow.lite import Interpreter  # type: ignore[no-redef]
+            except ImportError as exc:  # pragma: no cover - depends on the installed extras
+                raise RuntimeMissingError(
+                    "no TFLite runtime: install the 'vision' extra (pip install 'edgepost[vision]')"
+                ) from exc
     path = Path(model_path)
     if not path.is_file():
         raise FileNotFoundError(f"model not found: {path}")

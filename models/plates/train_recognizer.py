@@ -133,6 +133,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--out", type=Path, default=MODELS_DIR / "recognizer_int8.tflite")
     ap.add_argument("--init", type=Path, default=None, help="start from these Keras weights")
+    ap.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (cosine decay)")
+    ap.add_argument("--tag", default="recognizer", help="name of the saved weights under the work folder")
     args = ap.parse_args(argv)
 
     limit_threads()
@@ -154,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
     model.summary()
     if args.init:
         model.load_weights(args.init)
-    sched = tf.keras.optimizers.schedules.CosineDecay(2e-3, args.steps, alpha=0.02, warmup_target=None)
+    sched = tf.keras.optimizers.schedules.CosineDecay(args.lr, args.steps, alpha=0.02, warmup_target=None)
     opt = tf.keras.optimizers.Adam(sched)
 
     @tf.function(reduce_retracing=True)
@@ -200,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
                 msg += f" val-exact {val_acc(model):.3f}"
             print(msg, flush=True)
     WORK.mkdir(parents=True, exist_ok=True)
-    model.save_weights(WORK / "recognizer.weights.h5")
+    model.save_weights(WORK / f"{args.tag}.weights.h5")
 
     # representative data: synthetic + real *training* crops only
     rep = np.concatenate(
