@@ -34,13 +34,14 @@ def board_hashes(port: str, paths: list[str]) -> dict[str, str | None]:
         return board_fs.remote_hashes(repl, paths)
 
 
-def test_node_enrolment_end_to_end(board: SimulatedBoard, tmp_path: Path,
-                                   capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+def test_node_enrolment_end_to_end(board: SimulatedBoard, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                   caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     site = tmp_path / "site"
     t0 = time.monotonic()
-    rc = run_provision(site, "node", "17", "--port", board.port, "--board", "esp32", "--name", "res-north-pir",
-                       "--sensors", "pir,battery", "--gateway", "cp-north-1", "--set", "wake_interval_s=120")
+    rc = run_provision(site, "node", "17", "--port", board.port, "--board", "esp32",
+                       "--name", "res-north-pir", "--sensors", "pir,battery", "--gateway", "cp-north-1",
+                       "--set", "wake_interval_s=120")
     first_s = time.monotonic() - t0
     out = capsys.readouterr()
     assert rc == 0, out.err
@@ -68,7 +69,8 @@ def test_node_enrolment_end_to_end(board: SimulatedBoard, tmp_path: Path,
     assert dev.details["gateway"] == "cp-north-1" and dev.details["micropython"] == "1.27.0"
 
     # What is on the board is what we built (checked over a fresh connection).
-    on_board = board_hashes(board.port, ["/node.json", "/main.py", "/epnode/frames.mpy", "/epnode/frames.py"])
+    on_board = board_hashes(board.port, ["/node.json", "/main.py", "/epnode/frames.mpy",
+                                         "/epnode/frames.py"])
     import hashlib
     assert on_board["/node.json"] == hashlib.sha256(node_json.read_bytes()).hexdigest()
     assert on_board["/main.py"] is not None and on_board["/epnode/frames.mpy"] is not None
@@ -76,8 +78,8 @@ def test_node_enrolment_end_to_end(board: SimulatedBoard, tmp_path: Path,
 
     # Idempotent: same key, nothing copied, still verified.
     t0 = time.monotonic()
-    assert run_provision(site, "node", "17", "--port", board.port, "--board", "esp32", "--name", "res-north-pir",
-                         "--sensors", "pir,battery", "--gateway", "cp-north-1",
+    assert run_provision(site, "node", "17", "--port", board.port, "--board", "esp32",
+                         "--name", "res-north-pir", "--sensors", "pir,battery", "--gateway", "cp-north-1",
                          "--set", "wake_interval_s=120") == 0
     rerun_s = time.monotonic() - t0
     out = capsys.readouterr().out
@@ -142,8 +144,10 @@ def test_silent_port_is_not_micropython(tmp_path: Path, capsys: pytest.CaptureFi
 
 def test_version_and_mpy_checks() -> None:
     old = BoardInfo("micropython", (1, 19, 1), "esp32", "ESP32 module", 6, None, None)
-    with pytest.raises(NodeError, match="unsupported MicroPython version 1.19.1"):
+    with pytest.raises(NodeError, match=r"unsupported MicroPython version 1\.19\.1"):
         check_board(old, None, None)
-    ok = BoardInfo("micropython", MIN_VERSION, "rp2", "Raspberry Pi Pico W with RP2040", 6 | (3 << 8), None, None)
+    ok = BoardInfo("micropython", MIN_VERSION, "rp2", "Raspberry Pi Pico W with RP2040", 6 | (3 << 8),
+                   None, None)
     assert check_board(ok, None, None) == "pico_w"
-    assert check_board(BoardInfo("micropython", (1, 24, 0), "esp32", "ESP32", 6, None, None), None, None) == "esp32"
+    esp = BoardInfo("micropython", (1, 24, 0), "esp32", "ESP32", 6, None, None)
+    assert check_board(esp, None, None) == "esp32"
