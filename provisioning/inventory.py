@@ -7,6 +7,7 @@ created 0600 anyway: it maps device ids to places and serial numbers.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import json
 import os
@@ -91,7 +92,7 @@ class Inventory:
             "FROM devices WHERE kind = ? AND name = ?", (kind, name)).fetchone()
         return self._row(row) if row else None
 
-    def list(self, kind: str | None = None, status: str | None = None) -> list[Device]:
+    def list(self, kind: str | None = None, status: str | None = None) -> builtins.list[Device]:
         sql = ("SELECT kind, name, status, cert_serial, created_at, updated_at, revoked_at, details "
                "FROM devices WHERE 1=1")
         args: list[str] = []
@@ -105,7 +106,8 @@ class Inventory:
 
     @staticmethod
     def _row(row: tuple[Any, ...]) -> Device:
-        return Device(*row[:7], details=json.loads(row[7]))
+        kind, name, status, serial, created, updated, revoked = row[:7]
+        return Device(kind, name, status, serial, created, updated, revoked, json.loads(row[7]))
 
     def upsert(self, kind: str, name: str, *, cert_serial: str | None = None,
                details: dict[str, Any] | None = None) -> Device:
@@ -147,7 +149,7 @@ class Inventory:
             db.execute("INSERT OR IGNORE INTO revoked_serials VALUES (?, ?, ?, ?)",
                        (serial, kind, name, _now()))
 
-    def revoked_serials(self) -> list[tuple[int, dt.datetime]]:
+    def revoked_serials(self) -> builtins.list[tuple[int, dt.datetime]]:
         """Every revoked serial with its revocation time, for the CRL."""
         return [(int(s, 16), dt.datetime.fromisoformat(t))
                 for s, t in self._db.execute("SELECT serial, revoked_at FROM revoked_serials")]

@@ -284,6 +284,8 @@ def _run(site: Site, opts: NodeOptions, repl: RawRepl, step: _Steps, registry: P
     step.detail(f"node {frame.node_id} built an authenticated STATUS frame the gateway accepts; "
                 f"sensors {result.get('sensors')}")
 
+    if registry.resolve().is_relative_to(site.root.resolve()):
+        site.private(registry.parent)  # a gateway folder made here holds keys: owner-only
     changed = set_node_key(registry, opts.node_id, key, opts.name)
     NodeKeyRegistry.from_file(registry)  # exactly what the gateway will load
     step.detail(f"registry {registry} {'updated' if changed else 'already current'}")

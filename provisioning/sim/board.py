@@ -9,6 +9,7 @@ pty and that process. Run ``python -m provisioning.sim.board`` to get one for ma
 
 from __future__ import annotations
 
+import io
 import os
 import select
 import shutil
@@ -73,6 +74,7 @@ class SimulatedBoard:
     def _from_vm(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
         out = self.proc.stdout
+        assert isinstance(out, io.BufferedReader)
         while not self._stop.is_set():
             data = out.read1(4096)
             if not data:
