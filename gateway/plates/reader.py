@@ -54,7 +54,7 @@ def plate_crop(frame_bgr: np.ndarray, box: PlateBox, offset: tuple[int, int] = (
         region = cv2.warpAffine(
             region, M, (region.shape[1], region.shape[0]), borderMode=cv2.BORDER_REPLICATE
         )
-        pw, ph = box.rect_w * 1.06, box.rect_h * 1.16
+        pw, ph = box.rect_w * 1.06, box.rect_h * 1.10
         lcx, lcy = cx - rx0, cy - ry0
         bx = _clip_box(
             (int(lcx - pw / 2), int(lcy - ph / 2), int(np.ceil(lcx + pw / 2)), int(np.ceil(lcy + ph / 2))),
@@ -62,7 +62,7 @@ def plate_crop(frame_bgr: np.ndarray, box: PlateBox, offset: tuple[int, int] = (
             region.shape[0],
         )
         return region[bx[1] : bx[3], bx[0] : bx[2]]
-    mx, my = round(0.03 * w), round(0.08 * h)
+    mx, my = round(0.03 * w), round(0.05 * h)
     cx0, cy0, cx1, cy1 = _clip_box((x0 - mx, y0 - my, x1 + mx, y1 + my), fw, fh)
     return frame_bgr[cy0:cy1, cx0:cx1]
 

@@ -145,6 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     tf.keras.utils.set_random_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     xs, ys, ns = synth_cache(args.synth, args.seed)
+    pool = background_pool()
     train_rows, val_rows = dsplit.split()
     real_imgs, real_y, real_n = load_real(train_rows)
     val_imgs, val_y, val_n = load_real(val_rows)
@@ -191,7 +192,7 @@ def main(argv: list[str] | None = None) -> None:
     for it in range(1, args.steps + 1):
         si = rng.integers(0, len(xs), n_syn)
         ri = rng.integers(0, len(real_imgs), n_real)
-        xb = np.concatenate([xs[si], np.stack([augment_real(real_imgs[i], rng, (IN_W, IN_H)) for i in ri])])
+        xb = np.concatenate([xs[si], np.stack([augment_real(real_imgs[i], rng, (IN_W, IN_H), pool) for i in ri])])
         yb = np.concatenate([ys[si], real_y[ri]])
         nb = np.concatenate([ns[si], real_n[ri]])
         losses.append(float(step(tf.constant(xb, tf.float32), tf.constant(yb), tf.constant(nb))))
