@@ -45,7 +45,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     check.set_defaults(func=cmd_check_rig)
 
 
+def _suite_on_path() -> bool:
+    """Make ``hil_tests`` importable (it lives in the repository, not in the package)."""
+    if not (SUITE / "conftest.py").is_file():
+        print(f"edgepost: the HIL suite is not at {SUITE}: run from a checkout of the "
+              "repository (pip install -e .)", file=sys.stderr)
+        return False
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    return True
+
+
 def cmd_check_rig(args: argparse.Namespace) -> int:
+    if not _suite_on_path():
+        return 4
     from hil_tests.rig.model import RigFileError, load_rig
 
     try:
@@ -62,6 +75,8 @@ def cmd_check_rig(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
+    if not _suite_on_path():
+        return 4
     from hil_tests.rig.model import RigFileError, load_rig
 
     rig = args.rig.resolve()
@@ -79,8 +94,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     pargs += args.pytest_args
     print(f"# hil: rig {spec.rig.name!r} ({rig}), JUnit XML -> {junit}", flush=True)
     os.environ.setdefault("PYTHONPATH", str(REPO))
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
     t0 = time.monotonic()
     rc = pytest.main(pargs)
     wall = time.monotonic() - t0
