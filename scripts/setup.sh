@@ -28,7 +28,7 @@ fi
 # apt may start a system mosquitto; edgepost never relies on it (it runs its own).
 
 # --- Python environment ----------------------------------------------------
-EXTRAS="${EDGEPOST_EXTRAS:-dev,vision,sensors}"
+EXTRAS="${EDGEPOST_EXTRAS:-dev,vision,sensors,provision}"
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi

@@ -39,7 +39,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--site", type=Path, default=None, help=f"site directory (default ${ENV_SITE} or ./site)")
     ps = p.add_subparsers(title="provision commands", metavar="COMMAND")
 
-    ca = ps.add_parser("ca", help="site certificate authority")
+    ca = ps.add_parser(
+        "ca", help="site certificate authority",
+        description="The site certificate authority (ECDSA P-256) that signs every gateway, "
+        "broker and subscriber certificate, and the Ed25519 key that signs update bundles. "
+        "Both live in the site directory with owner-only permissions.")
     ca.set_defaults(group_parser=ca)
     cas = ca.add_subparsers(title="ca commands", metavar="COMMAND")
     init = cas.add_parser("init", help="create the site CA (ECDSA P-256) and the bundle signing key",
@@ -95,10 +99,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     rv.add_argument("--kind", choices=["gateway", "subscriber"])
     rv.set_defaults(func=cmd_revoke)
 
-    crl = ps.add_parser("crl", help="re-issue the CRL (it must not expire: the broker would refuse everyone)")
+    crl = ps.add_parser(
+        "crl", help="re-issue the CRL (it must not expire: the broker would refuse everyone)",
+        description="Re-issue the certificate revocation list and copy it to the broker. "
+        "Mosquitto refuses every client once the CRL has expired, so run this at least yearly.")
     crl.set_defaults(func=cmd_crl)
 
-    ls = ps.add_parser("list", help="show the inventory")
+    ls = ps.add_parser("list", help="show the inventory",
+                       description="List every gateway, subscriber and node in the site "
+                       "inventory with its state (active, revoked) and last enrolment.")
     ls.add_argument("--kind", choices=["gateway", "subscriber", "broker", "node"])
     ls.set_defaults(func=cmd_list)
 
@@ -348,7 +357,11 @@ def cmd_flash(args: argparse.Namespace) -> int:
 
 
 def _add_bundle_parsers(ps: Any) -> None:
-    bd = ps.add_parser("bundle", help="signed update bundles (Ed25519)")
+    bd = ps.add_parser(
+        "bundle", help="signed update bundles (Ed25519)",
+        description="Signed update bundles for gateways and nodes: a manifest of SHA-256 file "
+        "hashes signed with the site's Ed25519 key. A device refuses an unsigned or tampered "
+        "bundle and never downgrades unless forced.")
     bd.set_defaults(group_parser=bd)
     bs = bd.add_subparsers(title="bundle commands", metavar="COMMAND")
     cr = bs.add_parser("create", help="sign files into a bundle with the site signing key")

@@ -12,7 +12,9 @@ from gateway.broker import LocalMosquitto, free_port
 from tests.conftest import REPO
 
 HELP_PATHS = [[], ["gateway"], ["gateway", "run"], ["gateway", "check-config"], ["events"],
-              ["events", "tail"], ["models"], ["models", "pull"], ["models", "list"], ["demo"]]
+              ["events", "tail"], ["models"], ["models", "pull"], ["models", "list"],
+              ["provision"], ["provision", "ca"], ["provision", "gateway"], ["provision", "node"],
+              ["provision", "broker"], ["provision", "bundle"], ["demo"]]
 
 
 def edgepost(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
