@@ -32,7 +32,7 @@ from gateway.plates.config import (
     WatchListConfig,
 )
 from gateway.plates.format import PlateType, classify, correct, is_valid
-from gateway.plates.privacy import plate_hash
+from gateway.plates.privacy import plate_digest, plate_hash
 from gateway.plates.voting import PlateObservation, PlateVote, PlateVoter
 from gateway.plates.watchlist import (
     CompiledWatchList,
@@ -108,6 +108,7 @@ __all__ = [
     "is_valid",
     "levenshtein",
     "plate_colour",
+    "plate_digest",
     "plate_hash",
     "voting_kwargs",
 ]

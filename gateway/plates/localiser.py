@@ -92,18 +92,21 @@ def _boxes_from_mask(
         comp = labels[y : y + h, x : x + w] == i
         p = prob[y : y + h, x : x + w]
         score = float(p[comp].mean())
+        # angle from the whole component (more pixels, steadier); extent from its core
+        ys, xs = np.nonzero(comp)
+        (_, _), (fw, fh), ang = cv2.minAreaRect(np.stack([xs, ys], 1).astype(np.float32))
+        if fw < fh:
+            ang -= 90.0
+        ang = float((ang + 90.0) % 180.0 - 90.0)
         core = comp & (p > max(threshold, extent_threshold))
         if np.count_nonzero(core) >= max(8, area // 5):
             comp = core
         ys, xs = np.nonzero(comp)
-        pts = np.stack([xs + x, ys + y], 1).astype(np.float32)
+        (_, _), (rw, rh), _a = cv2.minAreaRect(np.stack([xs, ys], 1).astype(np.float32))
+        if rw < rh:
+            rw, rh = rh, rw
         x, y = x + int(xs.min()), y + int(ys.min())
         w, h = int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
-        (_, _), (rw, rh), ang = cv2.minAreaRect(pts)
-        if rw < rh:
-            ang -= 90.0
-            rw, rh = rh, rw
-        ang = float((ang + 90.0) % 180.0 - 90.0)
         out.append(
             PlateBox(
                 int(x / scale),

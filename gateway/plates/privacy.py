@@ -8,6 +8,15 @@ import hmac
 PLATE_HASH_PREFIX = "hmac-sha256:"
 
 
+def plate_digest(text: str, key: bytes, n_bytes: int = 16) -> bytes:
+    """The raw keyed hash: ``HMAC-SHA256(key, "plate|" + text)[:n_bytes]`` (see :func:`plate_hash`)."""
+    if not 8 <= n_bytes <= 32:
+        raise ValueError("n_bytes must be between 8 and 32")
+    if len(key) < 16:
+        raise ValueError("privacy key must be at least 16 bytes")
+    return hmac.new(key, ("plate|" + text.strip().upper()).encode("utf-8"), hashlib.sha256).digest()[:n_bytes]
+
+
 def plate_hash(text: str, key: bytes, n_bytes: int = 16) -> str:
     """``"hmac-sha256:" + hex(HMAC-SHA256(key, "plate|" + text)[:n_bytes])``.
 
@@ -17,9 +26,4 @@ def plate_hash(text: str, key: bytes, n_bytes: int = 16) -> str:
     the key stays on the gateway (key file readable by the service only) and with the
     authority allowed to resolve hashes. ``n_bytes`` between 8 and 32.
     """
-    if not 8 <= n_bytes <= 32:
-        raise ValueError("n_bytes must be between 8 and 32")
-    if len(key) < 16:
-        raise ValueError("privacy key must be at least 16 bytes")
-    digest = hmac.new(key, ("plate|" + text.strip().upper()).encode("utf-8"), hashlib.sha256).digest()
-    return PLATE_HASH_PREFIX + digest[:n_bytes].hex()
+    return PLATE_HASH_PREFIX + plate_digest(text, key, n_bytes).hex()

@@ -1,22 +1,54 @@
-"""Turn a track's :class:`PlateVote` into the plate fields of a vehicle event.
+"""Turn a track's :class:`PlateVote` into the plate fields of a ``vehicle_passage`` event.
 
-Applies the privacy option (clear text or keyed hash) and the watch list (flag + priority),
-and optionally attaches a bounded JPEG crop. The result is a plain dict of JSON/CBOR-safe
-values for the event model; it holds no plate text when privacy mode is ``hash``.
+Applies the privacy option (clear text or keyed hash) and the watch list (flag), and
+optionally attaches a bounded JPEG crop. :meth:`PlateReporter.fields` returns a dict whose
+keys are the plate fields of ``gateway.events.bodies.VehiclePassage`` (``plate`` or
+``plate_hash``, ``plate_conf``, ``char_conf``, ``plate_colour``, ``plate_type``,
+``watch_match``, ``crop``); the two enum fields are given as the **member names** of the
+event enums (``"BLUE"``, ``"NEW_ENERGY"``, ...) so this package stays independent of the
+events package: ``VehiclePassage(plate_colour=PlateColour[f["plate_colour"]], ...)``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
+from gateway.plates.colour import PlateColour
 from gateway.plates.config import PlatesConfig
-from gateway.plates.evidence import evidence_jpeg
-from gateway.plates.privacy import plate_hash
+from gateway.plates.format import PlateType
+from gateway.plates.privacy import plate_digest
 from gateway.plates.voting import PlateVote
 from gateway.plates.watchlist import WatchList, WatchMatch
+
+if TYPE_CHECKING:
+    import numpy as np
+
+#: plate colour -> member name of the event enum ``PlateColour``
+EVENT_COLOUR: dict[PlateColour, str] = {
+    PlateColour.BLUE: "BLUE",
+    PlateColour.YELLOW: "YELLOW",
+    PlateColour.GREEN: "GREEN",
+    PlateColour.YELLOW_GREEN: "GREEN",  # large new-energy plates: yellow-green
+    PlateColour.WHITE: "WHITE",
+    PlateColour.BLACK: "BLACK",
+    PlateColour.UNKNOWN: "UNKNOWN",
+}
+#: plate type -> member name of the event enum ``PlateType``
+EVENT_TYPE: dict[PlateType | None, str] = {
+    PlateType.STANDARD: "STANDARD",
+    PlateType.NEW_ENERGY_SMALL: "NEW_ENERGY",
+    PlateType.NEW_ENERGY_LARGE: "NEW_ENERGY",
+    PlateType.POLICE: "POLICE",
+    PlateType.COACH: "LEARNER",
+    PlateType.TRAILER: "TRAILER",
+    PlateType.HONG_KONG: "HK_MACAO",
+    PlateType.MACAU: "HK_MACAO",
+    PlateType.CONSULATE: "EMBASSY",
+    PlateType.EMBASSY: "EMBASSY",
+    None: "UNKNOWN",
+}
 
 
 def read_key(path: Path) -> bytes:
@@ -37,7 +69,7 @@ class PlateReporter:
 
     @classmethod
     def from_config(cls, config: PlatesConfig) -> PlateReporter:
-        """Load keys and the compiled watch list named in ``config``."""
+        """Load keys and the compiled watch list named in ``config`` (raises on missing files)."""
         wl = None
         if config.watchlist.enabled:
             if not config.watchlist.compiled_path or not config.watchlist.key_file:
@@ -50,30 +82,29 @@ class PlateReporter:
             pk = read_key(config.privacy.key_file)
         return cls(config, wl, pk)
 
+    def matches(self, vote: PlateVote) -> list[WatchMatch]:
+        """Watch-list entries the voted plate matches (labels, priority, distance)."""
+        return self.watchlist.match(vote.text) if self.watchlist else []
+
     def fields(self, vote: PlateVote, crop_bgr: np.ndarray | None = None) -> dict:
-        """Event fields: plate or plate_hash, confidences, colour, type, watch-list flag, priority."""
+        """``VehiclePassage`` plate fields for ``vote`` (see the module doc for the names)."""
         out: dict = {
-            "plate_confidence": round(vote.confidence, 3),
-            "plate_char_conf": [round(c, 3) for c in vote.char_conf],
-            "plate_colour": str(vote.colour),
-            "plate_type": str(vote.plate_type) if vote.plate_type else None,
-            "plate_reads": vote.n_reads,
-            "plate_agree": vote.n_agree,
+            "plate_conf": round(vote.confidence, 3),
+            "char_conf": tuple(round(c, 3) for c in vote.char_conf),
+            "plate_colour": EVENT_COLOUR[vote.colour],
+            "plate_type": EVENT_TYPE.get(vote.plate_type, "UNKNOWN"),
+            "watch_match": bool(self.matches(vote)),
         }
         if self.config.privacy.mode == "hash":
-            assert self.privacy_key is not None
-            out["plate_hash"] = plate_hash(vote.text, self.privacy_key, self.config.privacy.hash_bytes)
+            if self.privacy_key is None:
+                raise ValueError("privacy mode 'hash' without a key")
+            out["plate_hash"] = plate_digest(vote.text, self.privacy_key, self.config.privacy.hash_bytes)
         else:
             out["plate"] = vote.text
-        matches: list[WatchMatch] = self.watchlist.match(vote.text) if self.watchlist else []
-        out["watchlist"] = bool(matches)
-        out["priority"] = 0
-        if matches:
-            out["watchlist_labels"] = [m.label for m in matches]
-            out["watchlist_fuzzy"] = any(m.distance > 0 for m in matches)
-            out["priority"] = max(self.config.watchlist.match_priority, max(m.priority for m in matches))
         if self.config.evidence.send_crop and crop_bgr is not None:
+            from gateway.plates.evidence import evidence_jpeg
+
             jpg = evidence_jpeg(crop_bgr, self.config.evidence.max_bytes, self.config.evidence.max_width)
             if jpg is not None:
-                out["plate_jpeg"] = jpg
+                out["crop"] = jpg
         return out

@@ -532,7 +532,7 @@ def localiser_scene(
                 else renderer.render(kind, random_text("blue", rng), rng).image
             )
         ph0, pw0 = P.shape[:2]
-        wt = S * rng.uniform(0.12, 0.6)
+        wt = S * rng.uniform(0.12, 0.72)
         ht = wt * ph0 / pw0 * rng.uniform(0.8, 1.2)
         cx = rng.uniform(wt / 2, S - wt / 2)
         cy = rng.uniform(ht / 2, S - ht / 2)
@@ -547,7 +547,7 @@ def localiser_scene(
             np.float32,
         )
         dst += rng.uniform(-0.06 * ht, 0.06 * ht, dst.shape).astype(np.float32)
-        ang = np.deg2rad(rng.normal(0, 5))
+        ang = np.deg2rad(float(np.clip(rng.normal(0, 7), -20, 20)))
         c = dst.mean(0)
         R = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]], np.float32)
         dst = (dst - c) @ R.T + c

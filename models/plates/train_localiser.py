@@ -89,6 +89,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--out", type=Path, default=MODELS_DIR / "localiser_int8.tflite")
+    ap.add_argument("--init", type=Path, default=None, help="start from these Keras weights")
+    ap.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (cosine decay)")
+    ap.add_argument("--tag", default="localiser", help="name of the saved weights under the work folder")
     args = ap.parse_args(argv)
 
     limit_threads()
@@ -100,7 +103,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"scenes {len(xs)}, plate pixel share {float(ms.mean()):.3f}", flush=True)
     model = build_model()
     model.summary()
-    sched = tf.keras.optimizers.schedules.CosineDecay(3e-3, args.steps, alpha=0.02)
+    if args.init:
+        model.load_weights(args.init)
+    sched = tf.keras.optimizers.schedules.CosineDecay(args.lr, args.steps, alpha=0.02)
     opt = tf.keras.optimizers.Adam(sched)
 
     @tf.function(reduce_retracing=True)
@@ -129,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
         losses.append(float(step(tf.constant(xb, tf.float32), tf.constant(yb.astype(np.float32)))))
         if it % 250 == 0:
             print(f"step {it} loss {np.mean(losses[-250:]):.4f} {time.time() - t0:.0f}s", flush=True)
-    model.save_weights(WORK / "localiser.weights.h5")
+    model.save_weights(WORK / f"{args.tag}.weights.h5")
 
     def gen():
         for i in rng.integers(0, len(xs), 200):
