@@ -431,7 +431,7 @@ def augment_real(
     else:
         out = cv2.warpAffine(img, M, (W2, H2), borderMode=cv2.BORDER_REPLICATE)
     out = photometric(out, rng, strength=0.6)
-    return cv2.resize(out, out_size, interpolation=cv2.INTER_AREA if W2 > out_size[0] else cv2.INTER_LINEAR)
+    return cv2.resize(out, out_size, interpolation=cv2.INTER_AREA if out_size[0] < W2 else cv2.INTER_LINEAR)
 
 
 # ----------------------------------------------------------------------------- localiser scenes

@@ -192,7 +192,8 @@ def main(argv: list[str] | None = None) -> None:
     for it in range(1, args.steps + 1):
         si = rng.integers(0, len(xs), n_syn)
         ri = rng.integers(0, len(real_imgs), n_real)
-        xb = np.concatenate([xs[si], np.stack([augment_real(real_imgs[i], rng, (IN_W, IN_H), pool) for i in ri])])
+        real_b = np.stack([augment_real(real_imgs[i], rng, (IN_W, IN_H), pool) for i in ri])
+        xb = np.concatenate([xs[si], real_b])
         yb = np.concatenate([ys[si], real_y[ri]])
         nb = np.concatenate([ns[si], real_n[ri]])
         losses.append(float(step(tf.constant(xb, tf.float32), tf.constant(yb), tf.constant(nb))))
