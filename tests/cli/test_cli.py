@@ -14,7 +14,7 @@ from tests.conftest import REPO
 HELP_PATHS = [[], ["gateway"], ["gateway", "run"], ["gateway", "check-config"], ["events"],
               ["events", "tail"], ["models"], ["models", "pull"], ["models", "list"],
               ["provision"], ["provision", "ca"], ["provision", "gateway"], ["provision", "node"],
-              ["provision", "broker"], ["provision", "bundle"], ["demo"]]
+              ["provision", "broker"], ["provision", "bundle"], ["hil"], ["hil", "run"], ["demo"]]
 
 
 def edgepost(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
