@@ -10,7 +10,6 @@ pty and that process. Run ``python -m provisioning.sim.board`` to get one for ma
 from __future__ import annotations
 
 import contextlib
-
 import io
 import os
 import select
