@@ -38,6 +38,7 @@ class CameraComponent:
         self.error: str | None = None
         self.finished = threading.Event()
         self._stopping = False
+        self.plates: Any = None
         self.latencies_ms: list[float] = []  # capture -> durable in the spool
         self._thread = threading.Thread(target=self._run, name=f"camera-{name}", daemon=True)
 
@@ -56,7 +57,8 @@ class CameraComponent:
         try:
             try:
                 self.pipeline = CameraPipeline(self.name, self.cfg, self._on_event,
-                                               asset_cache=self._asset_cache)
+                                               asset_cache=self._asset_cache,
+                                               observer=self._plate_observer())
             except Exception as exc:  # ModelError, AssetError, OSError: all mean "cannot start"
                 self._fault("start_failed", f"camera {self.name} not started: {exc}")
                 return
@@ -70,6 +72,20 @@ class CameraComponent:
             self._fault("crashed", f"camera {self.name} crashed: {type(exc).__name__}: {exc}")
         finally:
             self.finished.set()
+
+    def _plate_observer(self) -> Any:
+        """The plate stage, if configured; a camera without it still counts vehicles."""
+        plates = self.cfg.plates
+        if plates is None or not plates.enabled:
+            return None
+        from gateway.service.plate_observer import PlateObserver
+
+        try:
+            self.plates = PlateObserver(self.name, plates)
+        except Exception as exc:  # missing model or key file: report, run without plates
+            self._fault("plates_unavailable", f"camera {self.name}: plate reading off: {exc}")
+            return None
+        return self.plates
 
     def _fault(self, code: str, message: str) -> None:
         self.error = message
@@ -92,6 +108,8 @@ class CameraComponent:
         doc: dict[str, Any] = {"error": self.error} if self.error else {}
         if self.pipeline is not None:
             doc.update(plain(self.pipeline.health()))
+        if self.plates is not None:
+            doc["plate_reads"] = self.plates.reads
         if self.latencies_ms:
             lat = sorted(self.latencies_ms)
             doc["spool_latency_ms"] = {"p50": round(lat[len(lat) // 2], 1),

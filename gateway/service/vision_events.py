@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from gateway.events.bodies import Body, Crowd, LineCrossing, Loitering, ObjectEvent, ZoneIntrusion
-from gateway.events.types import Direction, Phase
+from gateway.events.bodies import (
+    Body,
+    Crowd,
+    LineCrossing,
+    Loitering,
+    ObjectEvent,
+    VehiclePassage,
+    ZoneIntrusion,
+)
+from gateway.events.types import Direction, Phase, PlateColour, PlateType
 from gateway.vision import events as ve
 
 DIRECTIONS = {"inbound": Direction.INBOUND, "outbound": Direction.OUTBOUND}
@@ -31,6 +39,13 @@ def to_body(ev: ve.VisionEvent) -> Body | None:
     if isinstance(ev, ve.Loitering):
         return Loitering(zone=ev.zone, cls=cls, track_id=track, dwell_ms=round(ev.dwell_s * 1000),
                          camera=ev.camera, crop=ev.crop_jpeg)
+    if isinstance(ev, ve.VehiclePlate):
+        p = dict(ev.plate)
+        p["plate_colour"] = PlateColour[str(p.get("plate_colour", "UNKNOWN"))]
+        p["plate_type"] = PlateType[str(p.get("plate_type", "UNKNOWN"))]
+        return VehiclePassage(**p, vehicle_class=cls, conf=conf, track_id=track, camera=ev.camera,
+                              direction=DIRECTIONS.get(ev.direction or "", Direction.UNKNOWN),
+                              zone=ev.zones[0] if ev.zones else None)
     if isinstance(ev, ve.CrowdCount):
         return Crowd(cls=cls, count=ev.count, threshold=ev.threshold, zone=ev.zone, camera=ev.camera)
     return None

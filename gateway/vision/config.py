@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gateway.camera.config import CameraSourceConfig
+from gateway.plates.config import PlatesConfig
 
 Point = Annotated[tuple[float, float], Field(description="(x, y), normalized 0..1")]
 
@@ -321,3 +322,6 @@ class VisionCameraConfig(BaseModel):
     tracker: TrackerConfig = Field(default_factory=TrackerConfig, description="Tracker.")
     rules: RulesConfig = Field(default_factory=RulesConfig, description="Classes, zones, lines.")
     crops: CropConfig = Field(default_factory=CropConfig, description="Evidence crops.")
+    plates: PlatesConfig | None = Field(
+        default=None,
+        description="Read licence plates on this camera's vehicle tracks (omit: no plate reading).")

@@ -91,3 +91,17 @@ class CrowdCount(VisionEvent):
     count: int
     threshold: int
     track_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(kw_only=True)
+class VehiclePlate(VisionEvent):
+    """A vehicle track ended with a plate read voted over its frames (once per track).
+
+    ``plate`` holds the plate fields of a ``vehicle_passage`` event as the plate stage built
+    them (clear text or keyed hash, confidences, colour, type, watch-list flag, crop).
+    """
+
+    kind: ClassVar[str] = "vehicle_plate"
+    direction: str | None = None
+    zones: list[str] = field(default_factory=list)
+    plate: dict[str, object] = field(default_factory=dict, repr=False)
