@@ -89,7 +89,7 @@ def run(broker: LocalMosquitto, tmp_path: Path, cam: dict) -> list:
             time.sleep(0.1)
         assert service.cameras[0].error is None, service.cameras[0].error
         assert sub.wait_for(lambda c: any(m.event.type.label == "vehicle_passage"
-                                          for m in c.events), 20), [m.event for m in c.events]
+                                          for m in c.events), 20), [m.event for m in sub.events]
         time.sleep(0.3)
         return [m.event.body for m in sub.events if m.event.type.label == "vehicle_passage"]
     finally:
