@@ -33,13 +33,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--rig", default=None,
                      help=f"HIL rig description file (default ${RIG_ENV}, else {DEFAULT_RIG})")
     parser.addoption("--hil-plates", choices=("run", "deselect"), default=None,
-                     help="needs_plates scenarios: run them, or deselect them (and say so). "
-                     f"Default ${PLATES_ENV}, else deselect: plate reading is not in the "
-                     "gateway pipeline yet (issue 7); `edgepost hil run` runs them.")
+                     help="needs_plates scenarios: run them (default), or deselect them on a "
+                     f"rig without a plate-capable camera (and say so). Default ${PLATES_ENV}.")
 
 
 def _plates_mode(config: pytest.Config) -> str:
-    return config.getoption("--hil-plates", None) or os.environ.get(PLATES_ENV) or "deselect"
+    return config.getoption("--hil-plates", None) or os.environ.get(PLATES_ENV) or "run"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -61,14 +60,14 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_sep("-", "HIL scenarios deselected (needs_plates)", yellow=True)
         for nodeid in dropped:
             terminalreporter.write_line(
-                f"DESELECTED {nodeid}: plate reading is not wired into the gateway yet; "
-                f"run with --hil-plates=run or {PLATES_ENV}=run (it fails until it is)")
+                f"DESELECTED {nodeid}: deselected on request (--hil-plates=deselect or "
+                f"{PLATES_ENV}=deselect); this rig's plate reading is not checked")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "needs_plates: needs plate reading in the gateway pipeline (issue 7); "
-        "fails until the gateway publishes vehicle_passage events with a plate")
+        "markers", "needs_plates: needs a camera or stimulus with readable plates; a rig "
+        "without one can deselect it with --hil-plates=deselect")
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -26,8 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     run = hsub.add_parser(
         "run", help="run the scenarios and print a report",
         description="Run every scenario of hil_tests/ against the rig, print pass/fail and "
-        "time per scenario, and write JUnit XML. Scenarios marked needs_plates run too and "
-        "are reported on their own line (they fail until plate reading is in the gateway). "
+        "time per scenario, and write JUnit XML. Scenarios marked needs_plates need a camera "
+        "or stimulus with readable plates; --skip-plates deselects them on a rig without one. "
         "Exit status: 0 all passed, 1 a scenario failed, 4 the rig file is invalid.")
     run.add_argument("--rig", type=Path, default=DEFAULT_RIG,
                      help=f"rig description (default {DEFAULT_RIG.relative_to(REPO)})")
@@ -121,7 +121,7 @@ def report(junit: Path, rig: str, wall: float, skipped_plates: bool) -> str:
     root = ET.parse(junit).getroot()
     plates = _plate_tests()
     rows = []
-    counts = {"PASS": 0, "FAIL": 0, "SKIP": 0, "NOT YET": 0}
+    counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
     for case in root.iter("testcase"):
         name = case.get("name", "?")
         secs = float(case.get("time", 0))
@@ -130,7 +130,7 @@ def report(junit: Path, rig: str, wall: float, skipped_plates: bool) -> str:
             fail = case.find("error")
         skip = case.find("skipped")
         if fail is not None:
-            verdict = "NOT YET" if name in plates else "FAIL"
+            verdict = "FAIL"
             why = (fail.get("message") or "").splitlines()[0][:150]
         elif skip is not None:
             verdict, why = "SKIP", (skip.get("message") or "")[:150]
@@ -142,8 +142,5 @@ def report(junit: Path, rig: str, wall: float, skipped_plates: bool) -> str:
     lines = ["", f"HIL report: rig {rig!r}, {len(rows)} scenario(s), wall {wall:.1f} s", *rows]
     if skipped_plates:
         lines.append(f"  DESELECTED: {', '.join(sorted(plates))} ({PLATES_MARK}: --skip-plates)")
-    if counts["NOT YET"]:
-        lines.append(f"  NOT YET = marked {PLATES_MARK}: the gateway does not publish plate "
-                     "events yet (issue 7); counted as a failure.")
     lines.append("  " + ", ".join(f"{k.lower()}: {v}" for k, v in counts.items()))
     return "\n".join(lines)
