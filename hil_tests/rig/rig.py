@@ -98,11 +98,23 @@ class Rig:
     def make_gateway(self, broker: Broker, events: EventsProbe) -> Gateway:
         g = self.spec.gateway
 
+        links = [f"nodelink:{link['name']}"
+                 for link in self.gateway_config(broker)["sensors"]["node_links"]]
+
         def wait_online(timeout: float) -> None:
             since = events.mark()
             events.wait_for(lambda p: any(m.kind == "state" and m.document.get("online")
                                           for m in p.messages[since:]), timeout,
                             "gateway state online")
+            # Online is not enough: frames a node sends before the gateway has opened its
+            # serial port are lost, as on a real UART with no receiver. Wait for the ports.
+            def ports_open(p: EventsProbe) -> bool:
+                return any(m.kind == "health" and all(
+                    m.document.get("sensors", {}).get(name, {}).get("opened", 0) >= 1
+                    for name in links) for m in p.messages[since:])
+
+            if links:
+                events.wait_for(ports_open, timeout, f"node link ports open ({links})")
 
         gw: Gateway
         if isinstance(g, ProcessGatewaySpec):
