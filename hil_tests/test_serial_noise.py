@@ -6,6 +6,7 @@ longer than any legal frame) land on the line while the node sleeps between wake
 
 from __future__ import annotations
 
+import contextlib
 import random
 
 import pytest
@@ -34,14 +35,21 @@ def test_serial_noise_is_counted_and_frames_survive(rig, node, gateway, events,
     node.power_off()
     wait_drained(events, rig.spec.timing.drain_timeout_s)
 
-    health = events.latest_health()["sensors"][f"nodelink:{node.name}"]
+    key = f"nodelink:{node.name}"
+    sent = len(node.sent_seqs())
+    # Health is periodic: wait for a report taken after the last frame was decoded (or time
+    # out and judge the newest one).
+    with contextlib.suppress(AssertionError):
+        events.expect_health(lambda d: d["sensors"][key].get("frames_ok", 0) >= sent, 10,
+                             "health after the last frame")
+    health = events.latest_health()["sensors"][key]
     record_property("noise_bytes", injected)
     record_property("nodelink_health", health)
     assert health.get("garbage_bytes", 0) >= injected * 0.9, \
         f"garbage not counted: injected {injected} bytes, health {health}"
     assert any(k.startswith("rejected_") and v > 0 for k, v in health.items()), health
     assert health.get("rejected_oversize", 0) >= 1, f"oversize run not counted: {health}"
-    assert health["frames_ok"] == len(node.sent_seqs()), \
-        f"valid frames lost in the noise: sent {len(node.sent_seqs())}, decoded {health}"
+    assert health["frames_ok"] == sent, \
+        f"valid frames lost in the noise: sent {sent}, decoded {health}"
     assert_node_frames_exactly_once(events, node)
     events.assert_complete_and_ordered()
