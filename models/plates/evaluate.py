@@ -52,7 +52,9 @@ if __name__ == "__main__":
     print(json.dumps(evaluate_recognizer(p), ensure_ascii=False, indent=1))
 
 
-def composite_scenes(n: int = 100, seed: int = 5, size: tuple[int, int] = (200, 260)):
+def composite_scenes(
+    n: int = 100, seed: int = 5, size: tuple[int, int] = (200, 260), rows: list[tuple[str, str]] | None = None
+):
     """Deterministic semi-real scenes for localiser evaluation (no TensorFlow, no Pillow).
 
     Each scene is a crop of a real photo from ``../shared/media/images`` (no Chinese plates
@@ -71,7 +73,7 @@ def composite_scenes(n: int = 100, seed: int = 5, size: tuple[int, int] = (200, 
             im = cv2.imdecode(np.fromfile(str(p), np.uint8), cv2.IMREAD_COLOR)
             if im is not None and min(im.shape[:2]) >= 200:
                 bgs.append(im)
-    _, val = dsplit.split()
+    val = rows if rows is not None else dsplit.split()[1]
     H, W = size
     for i in range(n):
         f, text = val[i % len(val)]
