@@ -19,7 +19,7 @@ class RecognizerConfig(BaseModel):
     )
     num_threads: int = Field(default=1, ge=1, le=4, description="TFLite interpreter threads.")
     min_char_confidence: float = Field(
-        default=0.55, ge=0.0, le=1.0, description="A read whose weakest character is below this is discarded."
+        default=0.7, ge=0.0, le=1.0, description="A read whose weakest character is below this is discarded."
     )
 
 
