@@ -58,3 +58,32 @@ def test_whole_frame_mode(reader) -> None:
     assert o.box is not None
     assert PlateBox(*o.box, score=1).iou(PlateBox(540, 500, 760, 556, score=1)) >= 0.6
     assert str(o.colour) == "blue"
+
+
+def _double_row_plate(w: int) -> np.ndarray:
+    """A yellow 440x220 mm two-row plate drawn with OpenCV glyphs (province glyph as a block)."""
+    import cv2
+
+    p = np.zeros((110, 220, 3), np.uint8)
+    p[:] = (20, 200, 245)
+    cv2.rectangle(p, (2, 2), (217, 107), (10, 10, 10), 2)
+    cv2.rectangle(p, (60, 10), (95, 42), (10, 10, 10), -1)
+    cv2.putText(p, "A", (120, 40), cv2.FONT_HERSHEY_DUPLEX, 1.1, (10, 10, 10), 3)
+    cv2.putText(p, "12345", (14, 98), cv2.FONT_HERSHEY_DUPLEX, 1.9, (10, 10, 10), 4)
+    return cv2.resize(p, (w, w // 2), interpolation=cv2.INTER_AREA)
+
+
+def test_double_row_plate_is_located_not_read(reader) -> None:
+    import cv2
+
+    from gateway.plates.localiser import PlateBox
+
+    for w, (x, y) in [(90, (80, 110)), (70, (40, 130)), (110, (60, 90)), (80, (120, 120))]:
+        scene = np.full((240, 320, 3), 70, np.uint8)
+        cv2.rectangle(scene, (20, 20), (300, 230), (150, 40, 40), -1)
+        scene[y : y + w // 2, x : x + w] = _double_row_plate(w)
+        gt = PlateBox(x, y, x + w, y + w // 2, score=1.0)
+        boxes = reader.locate(scene, (0, 0, 320, 240))
+        best = max(boxes, key=lambda b: b.iou(gt))
+        assert best.iou(gt) >= 0.6 and best.double_row, best
+        assert reader.read_vehicle(scene, (0, 0, 320, 240)) == []
