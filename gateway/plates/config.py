@@ -56,6 +56,13 @@ class LocaliserConfig(BaseModel):
     max_candidates: int = Field(
         default=4, ge=1, le=16, description="Candidates read per vehicle crop, best first."
     )
+    refine: bool = Field(
+        default=True, description="Second localiser pass zoomed on the two best candidates (tighter boxes)."
+    )
+    retry_trims: bool = Field(
+        default=True,
+        description="When a candidate gives no valid read, retry it trimmed at the left/right end.",
+    )
     vehicle_pad: float = Field(
         default=0.05,
         ge=0.0,

@@ -176,6 +176,40 @@ class PlateLocaliser:
         boxes = _boxes_from_mask(prob, self.threshold, self.min_area, "model", scale)
         return sorted(boxes, key=lambda b: -b.score)
 
+    def refine(self, image_bgr: np.ndarray, box: PlateBox, input_size: int = 160) -> PlateBox:
+        """Second pass on a zoomed region around ``box`` (plate at ~half the model input's width),
+        for a tighter box when the plate was small in the first pass. Returns ``box`` unchanged
+        when the second pass finds no overlapping plate."""
+        h, w = image_bgr.shape[:2]
+        mx, my = box.width * 0.5, box.height * 1.5
+        rx0, ry0 = max(0, int(box.x0 - mx)), max(0, int(box.y0 - my))
+        rx1, ry1 = min(w, int(box.x1 + mx)), min(h, int(box.y1 + my))
+        if rx1 - rx0 < 16 or ry1 - ry0 < 8:
+            return box
+        cands = self.locate(image_bgr[ry0:ry1, rx0:rx1], input_size)
+        mapped = [
+            PlateBox(
+                c.x0 + rx0,
+                c.y0 + ry0,
+                c.x1 + rx0,
+                c.y1 + ry0,
+                c.score,
+                c.angle,
+                box.source,
+                c.rect_w,
+                c.rect_h,
+            )
+            for c in cands
+        ]
+        mapped = [m for m in mapped if m.iou(box) >= 0.3]
+        if not mapped:
+            return box
+        best = max(mapped, key=lambda m: m.score * (0.5 + m.iou(box)))
+        return PlateBox(
+            best.x0, best.y0, best.x1, best.y1, max(best.score, box.score), best.angle, box.source,
+            best.rect_w, best.rect_h,
+        )  # fmt: skip
+
 
 class ClassicalLocaliser:
     """Colour + vertical-edge plate finder (no model): raises recall on clear, frontal plates.

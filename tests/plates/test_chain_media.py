@@ -95,3 +95,32 @@ def test_chain_on_media_images(ssd, reader) -> None:
     # no photo here holds a readable mainland plate: at most a stray read across all 26
     invented = sum(len(r[2]) + len(r[3]) for r in report)
     assert invented <= 1, report
+
+
+def test_mainland_plate_on_a_real_car_is_read(ssd, reader) -> None:
+    """The real car photo with validation-split plates pasted over its own (Danish) plate:
+    detector -> vehicle crop -> localiser -> reader must give the pasted text."""
+    import cv2
+
+    from models.plates import split as dsplit
+    from tests.plates.conftest import DEV_CROPS
+
+    need(DEV_CROPS)
+    img = _load(MEDIA / "paddledet_car.jpg")
+    assert img is not None
+    # the Danish plate: it must not be read as a mainland plate
+    vehicles = detect_vehicles(ssd, img)
+    assert len(vehicles) >= 1
+    box = max(vehicles, key=lambda v: v[1])[2]
+    assert reader.read_vehicle(img, box) == []
+    _, val = dsplit.split(DEV_CROPS)
+    ok = 0
+    for f, text in val[10:20]:
+        plate = dsplit.load_crop_bgr(DEV_CROPS / f)
+        plate = cv2.resize(plate, (3703 - 2964, 1919 - 1717), interpolation=cv2.INTER_CUBIC)
+        scene = img.copy()
+        scene[1717:1919, 2964:3703] = plate
+        reads = reader.read_vehicle(scene, box)
+        ok += [o.text for o in reads][:1] == [text]
+    print(f"\npasted plates read on the real car: {ok}/10")
+    assert ok >= 7
