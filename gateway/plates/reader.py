@@ -10,6 +10,8 @@ non-Chinese plates gives nothing.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from gateway.plates.colour import plate_colour
@@ -26,6 +28,8 @@ from gateway.plates.recognizer import DEFAULT_RECOGNIZER, PlateRead, PlateRecogn
 from gateway.plates.voting import PlateObservation
 
 Box = tuple[int, int, int, int]
+
+log = logging.getLogger(__name__)
 
 
 def _clip_box(b: Box, w: int, h: int) -> Box:
@@ -87,6 +91,17 @@ class PlateReader:
             lc.model_path or DEFAULT_LOCALISER, lc.num_threads, lc.threshold, lc.min_area
         )
         self.classical = ClassicalLocaliser(max_candidates=lc.max_candidates)
+        #: failures inside the plate stage (counted for health; each kind logged once)
+        self.errors = 0
+        self._logged: set[str] = set()
+
+    def _failed(self, where: str, exc: Exception) -> None:
+        self.errors += 1
+        key = f"{where}:{type(exc).__name__}"
+        if key not in self._logged:
+            self._logged.add(key)
+            log.warning("plate %s failed (%s: %s); input skipped, counted in PlateReader.errors", where,
+                        type(exc).__name__, exc)  # fmt: skip
 
     # ------------------------------------------------------------------ single crops
     def read_plate_crop(
@@ -95,7 +110,8 @@ class PlateReader:
         """Read a crop that is (supposed to be) one plate; None unless a valid, confident read."""
         try:
             read = self.recognizer.read(crop_bgr)
-        except Exception:  # a broken crop must never break the pipeline
+        except Exception as exc:  # a broken crop must never break the pipeline
+            self._failed("recognizer", exc)
             return None
         return self._validate(read, crop_bgr, t, box)
 
@@ -157,14 +173,20 @@ class PlateReader:
         lc = self.config.localiser
         try:
             cands = self.localiser.locate(crop, size)
-        except Exception:
+        except Exception as exc:
+            self._failed("localiser", exc)
             cands = []
         cands = cands[: lc.max_candidates]
         if lc.refine:
             cands = [self._refine(crop, b, i) for i, b in enumerate(cands)]
         results = self._read_candidates(frame, cands, offset, t)
         if not results and lc.classical_fallback:
-            extra = [b for b in self.classical.locate(crop) if all(b.iou(c) < 0.5 for c in cands)]
+            try:
+                found = self.classical.locate(crop)
+            except Exception as exc:
+                self._failed("classical", exc)
+                found = []
+            extra = [b for b in found if all(b.iou(c) < 0.5 for c in cands)]
             results = self._read_candidates(frame, nms(extra, 0.4)[: lc.max_candidates], offset, t)
         best: dict[str, PlateObservation] = {}
         for o in results:
@@ -178,7 +200,8 @@ class PlateReader:
             return box
         try:
             return self.localiser.refine(crop, box, self.config.localiser.vehicle_input_size)
-        except Exception:
+        except Exception as exc:
+            self._failed("refine", exc)
             return box
 
     def _read_candidates(

@@ -74,3 +74,16 @@ def test_none_and_wrong_types(reader) -> None:
     assert reader.read_vehicle(None) == []  # type: ignore[arg-type]
     assert reader.read_vehicle("not an image") == []  # type: ignore[arg-type]
     assert reader.locate(np.zeros((0, 0, 3), np.uint8)) == []
+
+
+def test_garbage_is_handled_without_internal_failures() -> None:
+    """Bad input is rejected up front, not by exceptions caught deep in the stage."""
+    from gateway.plates.reader import PlateReader
+
+    r = PlateReader()
+    for img in GARBAGE.values():
+        r.read_plate_crop(img)
+        r.read_vehicle(img)
+        r.read_frame(img)
+        r.locate(img)
+    assert r.errors == 0
