@@ -72,25 +72,42 @@ _TYPE_COLOUR = {
 }
 
 
+def _text_is_light(crop_bgr: np.ndarray) -> bool:
+    """True when the characters are lighter than the background (blue/black plates).
+
+    Otsu splits the central area in two; characters cover the smaller share of a plate.
+    """
+    import cv2
+
+    h, w = crop_bgr.shape[:2]
+    centre = crop_bgr[h // 5 : h - h // 5, w // 10 : w - w // 10]
+    gray = cv2.cvtColor(centre, cv2.COLOR_BGR2GRAY)
+    _, th = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return float(th.mean()) / 255.0 < 0.5
+
+
 def plate_colour(crop_bgr: np.ndarray, plate_type: PlateType | None) -> PlateColour:
-    """The plate's colour: fixed by the type where the regulations fix it, else measured."""
+    """The plate's colour: fixed by the type where the regulations fix it, else measured.
+
+    A ``STANDARD`` plate is blue, yellow (dark text) or black (light text on an unsaturated
+    dark background): unless the background is clearly blue, text polarity decides, which
+    is robust to colour casts from street lights and white balance.
+    """
     fixed = _TYPE_COLOUR.get(plate_type) if plate_type is not None else None
     if fixed is not None:
         return fixed
-    c = classify_colour(crop_bgr)
-    if plate_type is PlateType.STANDARD and c not in (
-        PlateColour.BLUE,
-        PlateColour.YELLOW,
-        PlateColour.BLACK,
-    ):
-        # a standard layout is blue (small car), yellow (large vehicle) or black (foreign-owned)
-        c = classify_colour_fallback(crop_bgr)
-    return c
-
-
-def classify_colour_fallback(crop_bgr: np.ndarray) -> PlateColour:
-    """Blue vs yellow vs black by mean channel balance (for washed-out standard plates)."""
-    b, g, r = (float(crop_bgr[..., i].mean()) for i in range(3))
-    if max(b, g, r) < 60:
+    measured = classify_colour(crop_bgr)
+    if plate_type is not PlateType.STANDARD or measured is PlateColour.BLUE:
+        return measured
+    light_text = _text_is_light(crop_bgr)
+    if measured is PlateColour.BLACK and light_text and _blue_share(crop_bgr) < 0.1:
         return PlateColour.BLACK
-    return PlateColour.BLUE if b > (r + g) / 2 else PlateColour.YELLOW
+    return PlateColour.BLUE if light_text else PlateColour.YELLOW
+
+
+def _blue_share(crop_bgr: np.ndarray) -> float:
+    import cv2
+
+    hsv = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2HSV)
+    hue, sat = hsv[..., 0], hsv[..., 1]
+    return float(((hue >= 95) & (hue <= 130) & (sat > 40)).mean())
