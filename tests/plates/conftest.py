@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:  # plain `pytest` (not `python -m pytest`) must find models/ and tests/
+    sys.path.insert(0, str(REPO))
 SHARED = REPO.parent / "shared"
 DEV_CROPS = SHARED / "plates" / "dev_crops"
 MEDIA = SHARED / "media" / "images"
