@@ -8,10 +8,18 @@ import sys
 from collections.abc import Sequence
 
 from gateway import __version__
-from gateway.cli import demo_cmd, events_cmd, gateway_cmd, hil_cmd, models_cmd, provision_cmd
+from gateway.cli import (
+    demo_cmd,
+    events_cmd,
+    gateway_cmd,
+    hil_cmd,
+    models_cmd,
+    plates_cmd,
+    provision_cmd,
+)
 
 # Groups are listed here once; each module owns its own arguments.
-GROUPS = [gateway_cmd, events_cmd, models_cmd, provision_cmd, hil_cmd, demo_cmd]
+GROUPS = [gateway_cmd, events_cmd, models_cmd, plates_cmd, provision_cmd, hil_cmd, demo_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

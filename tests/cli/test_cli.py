@@ -14,7 +14,8 @@ from tests.conftest import REPO
 HELP_PATHS = [[], ["gateway"], ["gateway", "run"], ["gateway", "check-config"], ["events"],
               ["events", "tail"], ["models"], ["models", "pull"], ["models", "list"],
               ["provision"], ["provision", "ca"], ["provision", "gateway"], ["provision", "node"],
-              ["provision", "broker"], ["provision", "bundle"], ["hil"], ["hil", "run"], ["demo"]]
+              ["provision", "broker"], ["provision", "bundle"], ["hil"], ["hil", "run"],
+              ["plates"], ["plates", "compile-watchlist"], ["plates", "read"], ["demo"]]
 
 
 def edgepost(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -137,3 +138,29 @@ def test_demo_runs_the_sample_videos_and_writes_summaries(tmp_path: Path) -> Non
     for camera in ("hall", "lane"):
         image = (tmp_path / f"summary-{camera}.jpg").read_bytes()
         assert image[:2] == b"\xff\xd8" and len(image) > 10_000
+
+
+def test_watchlist_compiles_to_tokens_that_match_without_clear_text(tmp_path: Path) -> None:
+    from gateway.plates.watchlist import WatchList
+
+    key = tmp_path / "watch.key"
+    key.write_bytes(b"site-watch-key-0123456789")
+    clear = tmp_path / "list.csv"
+    clear.write_text("pattern,kind,label,priority\n京A12345,exact,case-17,3\n沪B*,wildcard,case-18,2\n"
+                     "粤C54321,fuzzy,case-19,2\n", encoding="utf-8")
+    out = tmp_path / "compiled.json"
+    res = edgepost("plates", "compile-watchlist", str(clear), "--key", str(key), "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "compiled 3 entries" in res.stdout and "京A12345" not in res.stdout
+    text = out.read_text(encoding="utf-8")
+    for plate in ("京A12345", "沪B", "粤C54321"):
+        assert plate not in text  # the gateway never holds the list in clear
+    wl = WatchList.load(out, key.read_bytes())
+    assert [m.label for m in wl.match("京A12345")] == ["case-17"]
+    assert [m.label for m in wl.match("沪B99999")] == ["case-18"]
+    assert [m.label for m in wl.match("粤C54320")] == ["case-19"]  # one character off
+    assert wl.match("京A12346") == []
+    bad = tmp_path / "bad.csv"
+    bad.write_text("pattern,kind\n京A12345,sometimes\n", encoding="utf-8")
+    res = edgepost("plates", "compile-watchlist", str(bad), "--key", str(key), "-o", str(out))
+    assert res.returncode == 2 and "line 2" in res.stderr and "京A12345" not in res.stderr
