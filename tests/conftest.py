@@ -63,7 +63,7 @@ class Collector:
 
     def start(self) -> Collector:
         self.sub.start()
-        assert self.sub.connected.wait(10), "subscriber could not connect"
+        assert self.sub.subscribed.wait(10), "subscriber could not connect and subscribe"
         return self
 
     def stop(self) -> None:

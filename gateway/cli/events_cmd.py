@@ -91,9 +91,12 @@ def cmd_tail(args: argparse.Namespace) -> int:
 
     sub = EventSubscriber(options_from_args(args), on_message)
     sub.start()
-    if not sub.connected.wait(5):
+    if sub.subscribed.wait(5):
+        print(f"# subscribed to {', '.join(sub.filters())} on {args.host}:{args.port}",
+              file=sys.stderr, flush=True)
+    else:
         print(f"edgepost: waiting for broker {args.host}:{args.port} (not reachable yet)...",
-              file=sys.stderr)
+              file=sys.stderr, flush=True)
     try:
         end = time.monotonic() + args.timeout if args.timeout else None
         while not done.wait(0.2):

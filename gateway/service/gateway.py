@@ -191,4 +191,5 @@ class GatewayService:
         return {"connected": s.connected, "connects": s.connects,
                 "connect_failures": s.connect_failures, "disconnects": s.disconnects,
                 "published": s.published, "acked": s.acked, "rejected": s.rejected,
-                "in_flight": s.in_flight, "last_error": s.last_error}
+                "in_flight": s.in_flight, "commands_ready": s.commands_ready,
+                "last_error": s.last_error}

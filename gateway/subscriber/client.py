@@ -79,6 +79,7 @@ class EventSubscriber:
         self.dedup = Deduplicator(opts.dedup_capacity)
         self.seqs = SequenceTracker()
         self.connected = threading.Event()
+        self.subscribed = threading.Event()  # the broker granted the subscriptions
         self.bad = 0
         self._lock = threading.Lock()
         cid = opts.client_id or f"edgepost-sub-{uuid.uuid4().hex[:8]}"
@@ -94,6 +95,7 @@ class EventSubscriber:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_msg
+        self.client.on_subscribe = self._on_subscribe
         self.client.reconnect_delay_set(0.2, 5)
 
     def filters(self) -> list[str]:
@@ -125,9 +127,17 @@ class EventSubscriber:
         client.subscribe([(f, 1) for f in self.filters()])
         self.connected.set()
 
+    def _on_subscribe(self, client: mqtt.Client, userdata: object, mid: int,
+                      reasons: list[mqtt.ReasonCode], properties: Properties | None) -> None:
+        if any(r.is_failure for r in reasons):
+            log.error("broker refused subscription(s) %s: %s", self.filters(), reasons)
+            return
+        self.subscribed.set()
+
     def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: Any,
                        reason: mqtt.ReasonCode, properties: Properties | None) -> None:
         self.connected.clear()
+        self.subscribed.clear()
 
     def _on_msg(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         received = self.classify(msg.topic, msg.payload, getattr(msg, "properties", None))

@@ -53,6 +53,7 @@ class UplinkStats:
     acked: int = 0
     rejected: int = 0
     in_flight: int = 0
+    commands_ready: bool = False  # the broker granted the cmd/+ subscription
     last_error: str | None = None
     connected_since: float | None = field(default=None, repr=False)
 
@@ -185,6 +186,7 @@ class Uplink:
             client.on_disconnect = self._on_disconnect
             client.on_publish = self._on_publish
             client.on_message = self._on_message
+            client.on_subscribe = self._on_subscribe
             client.connect(cfg.host, cfg.port, keepalive=cfg.keepalive_s, clean_start=True)
         except Exception as exc:  # OSError, ssl.SSLError, socket.gaierror, ValueError...
             self._connect_failed(f"{type(exc).__name__}: {exc}")
@@ -238,6 +240,14 @@ class Uplink:
             checks.append("whether the broker requires a username or a client certificate")
         return " - check " + " and ".join(checks) + ", and the broker's ACL"
 
+    def _on_subscribe(self, client: mqtt.Client, userdata: object, mid: int,
+                      reasons: list[mqtt.ReasonCode], properties: Properties | None) -> None:
+        ok = bool(reasons) and not any(r.is_failure for r in reasons)
+        self.stats.commands_ready = ok
+        if not ok:
+            log.error("broker refused the command subscription %s: %s - check the ACL",
+                      self.topics.cmd_filter, reasons)
+
     def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: object,
                        reason: mqtt.ReasonCode, properties: Properties | None) -> None:
         if self._lost is None:
@@ -268,6 +278,7 @@ class Uplink:
         self._inflight.clear()
         self.spool.sent_upto = 0  # nothing is on the wire any more
         self.stats.connected = False
+        self.stats.commands_ready = False
         self.stats.in_flight = 0
         self.stats.last_error = why
         if was_connected:

@@ -99,9 +99,8 @@ def test_events_tail_prints_decoded_deduplicated_events(tmp_path: Path) -> None:
         tail = subprocess.Popen(
             [sys.executable, "-m", "gateway", "events", "tail", "-p", str(broker.port), "-n", "2",
              "-W", "20"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        import time
-
-        time.sleep(1.5)  # let it subscribe
+        assert tail.stderr is not None
+        assert tail.stderr.readline().startswith("# subscribed to edgepost/v1/+/event/#")
         pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
         pub.connect("127.0.0.1", broker.port)
         pub.loop_start()

@@ -144,14 +144,19 @@ def test_command_reply_echoes_correlation(broker: LocalMosquitto, tmp_path: Path
         replies.append(msg)
         got.set()
 
+    subscribed = threading.Event()
     client.on_message = on_message
+    client.on_subscribe = lambda *args: subscribed.set()
     client.connect("127.0.0.1", broker.port)
     client.subscribe("edgepost/v1/gw-demo/reply/#", qos=1)
     client.loop_start()
     try:
+        assert subscribed.wait(10)
+        # Commands are not queued for a gateway (clean session): send once it subscribed.
         deadline = time.monotonic() + 10
-        while not service.uplink.stats.connected and time.monotonic() < deadline:
+        while not service.uplink.stats.commands_ready and time.monotonic() < deadline:
             time.sleep(0.05)
+        assert service.uplink.stats.commands_ready
         props = Properties(PacketTypes.PUBLISH)
         props.CorrelationData = uuid.uuid4().bytes
         client.publish("edgepost/v1/gw-demo/cmd/ping", b"", qos=1, properties=props)
