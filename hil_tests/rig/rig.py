@@ -22,9 +22,11 @@ from hil_tests.rig.model import (
     ProcessGatewaySpec,
     PtyLinkSpec,
     RigSpec,
+    SerialConsoleSpec,
     UsbRelayPowerSpec,
     shared_path,
 )
+from hil_tests.rig.node_board import BoardNode
 from hil_tests.rig.node_sim import SimulatedNode
 from hil_tests.rig.power_gpio import GpioPower
 from hil_tests.rig.power_none import NoPower
@@ -129,13 +131,18 @@ class Rig:
     def node_spec(self, name: str | None = None) -> NodeSpec:
         return next(n for n in self.spec.nodes if name is None or n.name == name)
 
-    def make_node(self, name: str | None = None) -> SimulatedNode:
+    def make_node(self, name: str | None = None) -> SimulatedNode | BoardNode:
+        """The node's driver: simulated (VM + pty) or a real board on a serial console."""
         spec = self.node_spec(name)
-        if spec.kind != "simulated":
-            raise NotImplementedError(
-                "hardware nodes: see docs/hil.md (console over pyserial, power and stimulus "
-                "switches); this driver is not written yet")
-        node = SimulatedNode(spec, self.links[spec.name], self.workdir / f"node-{spec.name}")
+        node: SimulatedNode | BoardNode
+        if spec.kind == "simulated":
+            node = SimulatedNode(spec, self.links[spec.name], self.workdir / f"node-{spec.name}")
+        elif isinstance(spec.console, SerialConsoleSpec):
+            node = BoardNode(spec, self.workdir / f"node-{spec.name}",
+                             power=make_power(spec.power, f"node {spec.name}"))
+        else:
+            raise NotImplementedError(f"node {spec.name}: no driver for console kind "
+                                      f"{spec.console.kind!r}")
         self._closers.insert(0, node)
         return node
 
