@@ -96,11 +96,25 @@ class BoardNode:
                 why = f"cannot be opened ({text})"
             raise BoardNodeError(f"node {self.name}: console port {self.port} {why}") from None
 
-    def start_console(self) -> None:
-        """Open the console port and read it into ``self.console`` on a thread."""
+    def start_console(self, wait_s: float = 0.0) -> None:
+        """Open the console port and read it into ``self.console`` on a thread.
+
+        ``wait_s``: retry that long (a board's own USB-serial chip re-enumerates after its
+        supply comes back).
+        """
         if self._reader is not None and self._reader.is_alive():
             return
-        self._serial = ser = self._open()
+        self.stop_console()  # a reader that died with an unplugged port leaves it open
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                ser = self._open()
+                break
+            except BoardNodeError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.2)
+        self._serial = ser
         self._stop.clear()
         self._reader = threading.Thread(target=self._read, args=(ser,), daemon=True,
                                         name=f"console-{self.name}")
@@ -223,12 +237,13 @@ class BoardNode:
 
     def power_on(self) -> None:
         """Switch the supply on (or, without a switch, start the firmware by a soft reset)."""
-        self.start_console()
         if self.has_power_switch:
             self.power.on()
+            self.start_console(wait_s=10.0)
             self.boots += 1
             self.console.feed(f"# rig: power on (boot {self.boots})")
         else:
+            self.start_console()
             self.console.feed("# rig: no power switch: the board runs from its USB console; "
                               "soft reset instead of power on")
             self._soft_reset()
@@ -256,8 +271,8 @@ class BoardNode:
     def power_cycle(self) -> None:
         if not self.has_power_switch:
             raise self._no_switch("power_cycle")
-        self.start_console()
         self.power.cycle()
+        self.start_console(wait_s=10.0)
         self._powered = True
         self.boots += 1
         self.console.feed(f"# rig: power cycle (boot {self.boots})")
