@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import base64
+import json
 import time
 import uuid
 from typing import Any
@@ -44,18 +44,10 @@ def render_line(device: str, event: Event) -> str:
 def render_json(device: str, event: Event) -> str:
     """One JSON line: the JSON wire form plus the device id (bytes fields as base64)."""
     text = encode(event, Format.JSON).decode()
-    return '{"device":' + _json_str(device) + "," + text[1:]
-
-
-def _json_str(s: str) -> str:
-    import json
-
-    return json.dumps(s, ensure_ascii=False)
+    return '{"device":' + json.dumps(device, ensure_ascii=False) + "," + text[1:]
 
 
 def event_uuid(event: Event) -> str:
     """The event id in canonical UUID spelling."""
     return str(uuid.UUID(bytes=event.id))
 
-
-__all__ = ["base64", "event_uuid", "iso_ms", "render_json", "render_line"]
