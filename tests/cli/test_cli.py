@@ -115,6 +115,22 @@ def test_events_tail_prints_decoded_deduplicated_events(tmp_path: Path) -> None:
         assert "gw-x #1 vehicle_passage plate=京A12345" in lines[0]
         assert "gw-x #2 vehicle_passage plate=沪B77777" in lines[1]
 
+        # --json: one JSON document per event, with the device added.
+        tail = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "events", "tail", "-p", str(broker.port), "-n", "1",
+             "-W", "20", "--json"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        assert tail.stderr is not None and tail.stderr.readline().startswith("# subscribed")
+        pub.loop_start()
+        pub.publish("edgepost/v1/gw-x/event/vehicle_passage", first, qos=1).wait_for_publish()
+        out, err = tail.communicate(timeout=30)
+        pub.loop_stop()
+        import json
+
+        doc = json.loads(out.strip().splitlines()[-1])
+        assert doc["device"] == "gw-x" and doc["seq"] == 1
+        assert doc["body"] == {"plate": "京A12345", "plate_conf": 0.9}
+
 
 def test_synthetic_demo_shows_state_health_and_events() -> None:
     res = edgepost("demo", "--synthetic", "--duration", "4", "--interval", "0.5", timeout=60)
