@@ -34,9 +34,10 @@ class PlateObserver:
         self.reporter = reporter or PlateReporter.from_config(cfg)
         self._voters: dict[int, PlateVoter] = {}
         self._crops: dict[int, tuple[float, Any]] = {}  # track -> (confidence, plate crop)
+        self._previewed: set[int] = set()
         self.reads = 0
 
-    def observe(self, frame: Frame, tracks: list[Track]) -> None:
+    def observe(self, frame: Frame, tracks: list[Track]) -> list[VisionEvent]:
         image = frame.image
         h, w = image.shape[:2]
         vehicles = [t for t in tracks if t.label in self.classes]
@@ -51,6 +52,22 @@ class PlateObserver:
                 owner = _owner(obs.box, vehicles, w, h)
                 if owner is not None:
                     self._add(owner.track_id, obs, image)
+        return self._previews(frame, vehicles) if self.cfg.voting.preview_events else []
+
+    def _previews(self, frame: Frame, tracks: list[Track]) -> list[VisionEvent]:
+        """An early event for a track whose read is already certain (once per track); the
+        final event at the track's end follows it and supersedes it."""
+        out: list[VisionEvent] = []
+        for tr in tracks:
+            voter = self._voters.get(tr.track_id)
+            if voter is None or tr.track_id in self._previewed:
+                continue
+            vote = voter.vote()
+            if vote is not None and vote.certain:
+                self._previewed.add(tr.track_id)
+                fields = {**self.reporter.fields(vote), "preview": True}
+                out.append(self._event(frame, tr, None, fields))
+        return out
 
     def _add(self, track_id: int, obs: Any, image: Any) -> None:
         self.reads += 1
@@ -64,6 +81,7 @@ class PlateObserver:
             self._crops[track_id] = (obs.confidence, image[y0:y1, x0:x1].copy())
 
     def track_ended(self, frame: Frame, track: Track, direction: str | None) -> list[VisionEvent]:
+        self._previewed.discard(track.track_id)
         voter = self._voters.pop(track.track_id, None)
         crop = self._crops.pop(track.track_id, (0.0, None))[1]
         if voter is None or track.label not in self.classes:
@@ -71,12 +89,16 @@ class PlateObserver:
         vote = voter.vote()
         if vote is None:
             return []
-        fields = self.reporter.fields(vote, crop_bgr=crop)
-        return [VehiclePlate(camera=self.camera, t=track.last_t,
-                             wall=frame.wall - (frame.t - track.last_t), capture_mono=frame.mono,
-                             frame_index=frame.index, track_id=track.track_id, label=track.label,
-                             confidence=round(track.best_score, 4), direction=direction,
-                             plate=fields)]
+        return [self._event(frame, track, direction, self.reporter.fields(vote, crop_bgr=crop))]
+
+    def _event(self, frame: Frame, track: Track, direction: str | None,
+               fields: dict[str, Any]) -> VehiclePlate:
+        t = min(track.last_t, frame.t)
+        return VehiclePlate(camera=self.camera, t=t, wall=frame.wall - (frame.t - t),
+                            capture_mono=frame.mono, frame_index=frame.index,
+                            track_id=track.track_id, label=track.label,
+                            confidence=round(track.best_score, 4), direction=direction,
+                            plate=fields)
 
 
 def _owner(box: tuple[int, int, int, int] | None, tracks: list[Track], w: int, h: int

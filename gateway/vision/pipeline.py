@@ -156,22 +156,26 @@ class CameraPipeline:
         h.tracks_confirmed += len(update.confirmed)
         t3 = time.perf_counter()
         h.time("tracking", t3 - t2)
+        early: list[VisionEvent] = []
         if self.observer is not None:
-            self._observe(frame)
+            early = self._observe(frame)
             t3 = time.perf_counter()
-        events = self._events(frame, update.ended)
+        events = early + self._events(frame, update.ended)
         h.time("rules", time.perf_counter() - t3)
         self._emit(events, frame)
         return events
 
-    def _observe(self, frame: Frame) -> None:
+    def _observe(self, frame: Frame) -> list[VisionEvent]:
         t0 = time.perf_counter()
+        events: list[VisionEvent] = []
         try:
-            self.observer.observe(frame, [t for t in self.tracker.tracks if t.confirmed])  # type: ignore[union-attr]
+            live = [t for t in self.tracker.tracks if t.confirmed]
+            events = self.observer.observe(frame, live)  # type: ignore[union-attr]
         except Exception:  # extra analysis must never stop the camera
             self.health_stats.callback_errors += 1
             log.exception("camera %s: track observer failed", self.name)
         self.health_stats.time("observer", time.perf_counter() - t0)
+        return events
 
     def _base(self, frame: Frame, tr: Track | None, t: float | None = None) -> dict[str, object]:
         t = frame.t if t is None else t

@@ -88,8 +88,11 @@ def run(broker: LocalMosquitto, tmp_path: Path, cam: dict) -> list:
         while not service.cameras[0].finished.is_set() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert service.cameras[0].error is None, service.cameras[0].error
-        assert sub.wait_for(lambda c: any(m.event.type.label == "vehicle_passage"
-                                          for m in c.events), 20), [m.event for m in sub.events]
+        # The camera has finished, so every event is in the spool: wait until it drained.
+        while service.spool.stats().depth and time.monotonic() < deadline + 20:
+            time.sleep(0.05)
+        assert sub.wait_for(lambda c: sum(m.event.type.label == "vehicle_passage"
+                                          for m in c.events) >= 1, 20), [m.event for m in sub.events]
         time.sleep(0.3)
         return [m.event.body for m in sub.events if m.event.type.label == "vehicle_passage"]
     finally:
@@ -124,3 +127,11 @@ def test_privacy_mode_sends_only_the_keyed_hash(broker: LocalMosquitto, tmp_path
     assert p.plate is None
     expected = hmac.new(key, f"plate|{text}".encode(), hashlib.sha256).digest()[:16]
     assert p.plate_hash == expected
+
+
+def test_preview_then_final_event_when_configured(broker: LocalMosquitto, tmp_path: Path,
+                                                  scene: tuple[Path, str]) -> None:
+    folder, text = scene
+    passages = run(broker, tmp_path, camera(folder, {"voting": {"preview_events": True}}))
+    assert [(p.preview, p.plate) for p in passages] == [(True, text), (None, text)]
+    assert passages[0].track_id == passages[1].track_id
