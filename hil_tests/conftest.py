@@ -18,6 +18,7 @@ from hil_tests.rig.broker_external import ExternalBroker
 from hil_tests.rig.broker_local import LocalBroker
 from hil_tests.rig.events_probe import EventsProbe
 from hil_tests.rig.model import RigFileError, RigSpec, load_rig
+from hil_tests.rig.node_board import BoardNode
 from hil_tests.rig.node_sim import SimulatedNode
 from hil_tests.rig.rig import Gateway, Rig
 
@@ -127,7 +128,8 @@ def gateway(request: pytest.FixtureRequest, rig: Rig, broker: LocalBroker | Exte
 
 
 @pytest.fixture
-def node(request: pytest.FixtureRequest, rig: Rig, gateway: Gateway) -> Iterator[SimulatedNode]:
+def node(request: pytest.FixtureRequest, rig: Rig, gateway: Gateway
+         ) -> Iterator[SimulatedNode | BoardNode]:
     """The rig's first node, provisioned (node.json + the gateway's key file), powered off.
 
     Provisioning writes the key into the gateway's node key file directly: the provisioning
