@@ -15,8 +15,53 @@ import sys
 import time
 
 import machine
-from epnode import frames
+from epnode import cobs, frames
 from epnode.boardapi import Board
+
+CAUSE_NAMES = {frames.W_POWER_ON: "power_on", frames.W_TIMER: "timer", frames.W_PIN: "pin",
+               frames.W_WATCHDOG: "watchdog", frames.W_SOFT: "soft"}
+
+
+def cause_name(cause: int) -> str:
+    """Console spelling of a wake cause (the HIL rig reads it)."""
+    return CAUSE_NAMES.get(cause, "other")
+
+
+class ConsoleUart:
+    """The node-link UART, announcing each frame on the USB console.
+
+    ``TX`` before and ``SENT`` once the bytes are out (after ``flush``) let a test rig
+    match what it sees on the link with what the node sent (docs/hil.md). The cost is one
+    short console line per frame.
+    """
+
+    def __init__(self, uart) -> None:
+        self._uart = uart
+
+    def write(self, data: bytes) -> int:
+        try:
+            raw = cobs.decode(bytes(data[1:-1]))
+            ftype, seq = raw[0] & 0x0F, int.from_bytes(raw[3:7], "big")
+        except Exception:  # never let console output stop a frame
+            ftype, seq = -1, -1
+        print(f"TX type={ftype} seq={seq} len={len(data)}")
+        n = self._uart.write(data)
+        flush = getattr(self._uart, "flush", None)
+        if flush is not None:
+            flush()
+        print(f"SENT seq={seq}")
+        return n
+
+    def flush(self) -> None:
+        flush = getattr(self._uart, "flush", None)
+        if flush is not None:
+            flush()
+
+    def read(self, n: int = -1):
+        return self._uart.read(n) if n >= 0 else self._uart.read()
+
+    def any(self) -> int:
+        return self._uart.any()
 
 _RP2_RETAINED = bytearray()
 
@@ -98,7 +143,8 @@ class HardwareBoard(Board):
 
     # -- links ----------------------------------------------------------------------
     def open_uart(self, uart_id: int, baud: int, tx: int, rx: int):
-        return machine.UART(uart_id, baudrate=baud, tx=machine.Pin(tx), rx=machine.Pin(rx))
+        return ConsoleUart(machine.UART(uart_id, baudrate=baud, tx=machine.Pin(tx),
+                                        rx=machine.Pin(rx)))
 
     def open_mqtt(self, cfg: dict):
         import network
@@ -120,6 +166,7 @@ class HardwareBoard(Board):
 
     # -- sleep ----------------------------------------------------------------------
     def deep_sleep(self, ms: int, wake_pins: list) -> None:
+        print(f"SLEEP ms={ms}")
         if self.name == "esp32":
             import esp32  # type: ignore[import-not-found,unused-ignore]
 
@@ -134,6 +181,8 @@ class HardwareBoard(Board):
             trig = machine.Pin.IRQ_RISING if active else machine.Pin.IRQ_FALLING
             machine.Pin(p, machine.Pin.IN).irq(handler=self._pin_wake, trigger=trig)
         machine.lightsleep(ms)
+        # rp2 keeps running after light sleep (the ESP32 reboots and main.py says WAKE).
+        print("WAKE cause=" + cause_name(frames.W_PIN if self._woke_by_pin else frames.W_TIMER))
 
     def _pin_wake(self, pin) -> None:
         self._woke_by_pin = True

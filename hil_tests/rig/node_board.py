@@ -45,8 +45,10 @@ from hil_tests.rig.power_base import PowerSwitchUnavailable
 from hil_tests.rig.power_none import NoPower
 
 PINS = REPO / "firmware" / "board" / "pins"
-# Console lines that only the simulated board prints (hil_tests/sim/sim_node.py).
-SIM_ONLY = ("BOOT", "TX", "SENT", "SLEEP", "WAKE", "POWER CUT")
+# Console lines the real board layer does not print: the simulated board's power-cut note
+# (hil_tests/sim/sim_node.py). BOOT, TX, SENT, SLEEP and WAKE come from firmware/main.py and
+# firmware/board/hw.py on hardware too.
+SIM_ONLY = ("POWER CUT",)
 SOFT_REBOOT = re.compile(r"soft reboot")
 
 
@@ -264,9 +266,9 @@ class BoardNode:
 
     def arm_power_cut(self, frame_type: int | None = None) -> None:
         raise BoardNodeError(
-            f"node {self.name}: a mid-frame power cut on hardware is timed by the console's "
-            "TX line, which the real firmware does not print (only the simulated board does); "
-            "this needs a frame tap on the node link")
+            f"node {self.name}: a power cut halfway through a frame needs the simulated board "
+            "(it cuts inside its UART write); on hardware a relay cannot be timed to a frame "
+            "from the console's TX line (USB latency): this needs a frame tap on the node link")
 
     def power_cycle(self) -> None:
         if not self.has_power_switch:
@@ -318,8 +320,8 @@ class BoardNode:
     def _sim_only(self, what: str) -> BoardNodeError:
         return BoardNodeError(
             f"node {self.name}: {what} relies on console lines only the simulated board prints "
-            f"({', '.join(SIM_ONLY)}; hil_tests/sim/sim_node.py); the real firmware prints only "
-            "'config: ...' problems. On hardware this needs a frame tap on the node link.")
+            f"({', '.join(SIM_ONLY)}; hil_tests/sim/sim_node.py). On hardware this needs a "
+            "relay timed from a frame tap on the node link.")
 
     def expect(self, pattern: str | re.Pattern[str], timeout: float = 10.0) -> re.Match[str]:
         text = pattern if isinstance(pattern, str) else pattern.pattern
@@ -331,16 +333,30 @@ class BoardNode:
         return self.console.expect(pattern, timeout)
 
     def sent_seqs(self) -> list[int]:
-        raise self._sim_only("sent_seqs()")
+        """Node sequence numbers of every frame that went out completely (console SENT)."""
+        return [int(m.group(1)) for m in self.console.findall(r"^SENT seq=(\d+)")]
 
     def sent_times(self) -> dict[int, float]:
-        raise self._sim_only("sent_times()")
+        """seq -> time.monotonic() when the frame was completely on the wire."""
+        return {int(m.group(1)): t for t, m in self.console.findall_timed(r"^SENT seq=(\d+)")}
 
     def sent_frames(self) -> dict[int, int]:
-        raise self._sim_only("sent_frames()")
+        """seq -> frame type for every complete frame (TX followed by SENT)."""
+        types = {int(m.group(2)): int(m.group(1))
+                 for m in self.console.findall(r"^TX type=(\d+) seq=(\d+)")}
+        return {s: types[s] for s in self.sent_seqs() if s in types}
 
     def wait_frames(self, n: int, timeout: float = 30.0) -> None:
-        raise self._sim_only("wait_frames()")
+        """Wait until ``n`` more frames than now have gone out."""
+        if self._reader is None:
+            self.start_console()
+        want = len(self.sent_seqs()) + n
+        deadline = time.monotonic() + timeout
+        while len(self.sent_seqs()) < want:
+            if time.monotonic() > deadline:
+                raise BoardNodeError(f"node {self.name}: {n} frames not announced on the console "
+                                     f"within {timeout} s (is firmware/main.py the one on it?)")
+            time.sleep(0.05)
 
     def close(self) -> None:
         self.stop_console()
