@@ -33,7 +33,6 @@ class Collector:
 
     def __init__(self, port: int, **opts: Any) -> None:
         self.messages: list[Received] = []
-        self.raw_events = 0
         self._cond = threading.Condition()
         self.sub = EventSubscriber(SubscriberOptions(port=port, **opts), self._on)
 

@@ -107,9 +107,6 @@ class GatewayService:
         finally:
             self.stop()
 
-    def request_stop(self) -> None:
-        self._stop.set()
-
     def stop(self) -> None:
         """Stop the components, then the uplink (which says offline), then close the spool."""
         self.notifier.notify("STOPPING=1")

@@ -20,7 +20,7 @@ import select
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.properties import Properties
@@ -55,7 +55,6 @@ class UplinkStats:
     in_flight: int = 0
     commands_ready: bool = False  # the broker granted the cmd/+ subscription
     last_error: str | None = None
-    connected_since: float | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +217,6 @@ class Uplink:
         self._ratelog.reset("connect")
         self.stats.connected = True
         self.stats.connects += 1
-        self.stats.connected_since = time.monotonic()
         self._inflight.clear()
         self._cursor = 0  # replay everything still in the spool, oldest first
         self._ahead.clear()
