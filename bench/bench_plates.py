@@ -24,6 +24,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.machine import cpu_name  # noqa: E402
 from gateway.plates.localiser import DEFAULT_LOCALISER, ClassicalLocaliser, PlateLocaliser  # noqa: E402
 from gateway.plates.recognizer import DEFAULT_RECOGNIZER, PlateRecognizer  # noqa: E402
 from models.plates import split as dsplit  # noqa: E402
@@ -39,16 +40,6 @@ def _median_ms(fn, n: int) -> float:
         fn()
         ts.append(time.perf_counter() - t)
     return statistics.median(ts) * 1000.0
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def media_chain() -> tuple[int, int, int, list[str]]:
@@ -146,7 +137,7 @@ def run(n: int) -> str:
         "# Plate models benchmark",
         "",
         f"- date: {now}",
-        f"- machine: {_cpu()}, {os.cpu_count()} logical cores, Python {platform.python_version()}, "
+        f"- machine: {cpu_name()}, {os.cpu_count()} logical cores, Python {platform.python_version()}, "
         f"{platform.system()} {platform.machine()} (shared build machine: other jobs were running)",
         "- command: `.venv/bin/python bench/bench_plates.py --write`",
         f"- runtime: TFLite interpreter from `{type(rec._interp).__module__}`, num_threads=1, "

@@ -23,6 +23,7 @@ import paho.mqtt.client as mqtt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.machine import cpu_name
 from gateway.broker import LocalMosquitto
 from gateway.config import parse_config
 from gateway.events import Event, Format, Location, Topics, VehiclePassage, encode
@@ -128,15 +129,8 @@ def spooled(port: int, data: list[bytes], window: int, workdir: Path) -> float:
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.machine()}, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    return (f"{platform.machine()}, {cpu_name()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}")
 
 
 def main() -> int:

@@ -18,7 +18,7 @@ SSD = SHARED / "models" / "coco_ssd_mobilenet_v1"
 
 def need(path: Path) -> Path:
     if not path.exists():
-        pytest.skip(f"reference data not present: {path}")
+        pytest.fail(f"reference data not present: {path} (the shared data must sit at ../shared)")
     return path
 
 
