@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.machine import cpu_name  # noqa: E402
-from gateway.plates.localiser import DEFAULT_LOCALISER, ClassicalLocaliser, PlateLocaliser  # noqa: E402
+from gateway.plates.localizer import DEFAULT_LOCALIZER, ClassicalLocalizer, PlateLocalizer  # noqa: E402
 from gateway.plates.recognizer import DEFAULT_RECOGNIZER, PlateRecognizer  # noqa: E402
 from models.plates import split as dsplit  # noqa: E402
 from models.plates.evaluate import composite_scenes, evaluate_localiser, evaluate_recognizer  # noqa: E402
@@ -50,12 +50,12 @@ def media_chain() -> tuple[int, int, int, list[str]]:
 
     import cv2
 
+    from gateway.inference import load_model
     from gateway.plates.reader import PlateReader
-    from gateway.plates.tflite import make_interpreter
 
     media = REPO.parent / "shared" / "media" / "images"
     ssd_dir = REPO.parent / "shared" / "models" / "coco_ssd_mobilenet_v1"
-    interp = make_interpreter(ssd_dir / "detect.tflite", 1)
+    interp = load_model(ssd_dir / "detect.tflite", 1).interpreter
     labels = (ssd_dir / "labelmap.txt").read_text(encoding="utf-8").splitlines()
     inp = interp.get_input_details()[0]
     reader = PlateReader()
@@ -86,21 +86,19 @@ def media_chain() -> tuple[int, int, int, list[str]]:
 
 def run(n: int) -> str:
     rec = PlateRecognizer(num_threads=1)
-    loc = PlateLocaliser(num_threads=1)
-    cls = ClassicalLocaliser()
+    loc = PlateLocalizer(num_threads=1)
+    cls = ClassicalLocalizer()
     _, val = dsplit.split()
     crops = [dsplit.load_crop_bgr(dsplit.DEFAULT_DEV_CROPS / f) for f, _ in val]
     scenes = [s[0] for s in composite_scenes(20)]
 
     x = rec.preprocess(crops[0])
-    from gateway.plates.tflite import quantize
+    from gateway.inference import quantize
 
-    xq = quantize(x, rec._in)
+    xq = quantize(x, rec.model.input)
 
     def rec_invoke() -> None:
-        rec._interp.set_tensor(rec._in["index"], xq)
-        rec._interp.invoke()
-        rec._interp.get_tensor(rec._out["index"])
+        rec.model.invoke(xq)
 
     i = iter(range(10**9))
     rec_invoke_ms = _median_ms(rec_invoke, n)
@@ -108,13 +106,10 @@ def run(n: int) -> str:
     loc_full_ms = _median_ms(lambda: loc.locate(scenes[next(i) % len(scenes)], 160), n)
     # invoke-only at 160x160 (the model input for a vehicle crop)
     loc._run(np.zeros((1, 160, 160, 3), np.float32))
-    xin = quantize(np.zeros((1, 160, 160, 3), np.float32), loc._in)
-    out = loc._interp.get_output_details()[0]
+    xin = quantize(np.zeros((1, 160, 160, 3), np.float32), loc.model.input)
 
     def loc_invoke() -> None:
-        loc._interp.set_tensor(loc._in["index"], xin)
-        loc._interp.invoke()
-        loc._interp.get_tensor(out["index"])
+        loc.model.invoke(xin)
 
     loc_invoke_ms = _median_ms(loc_invoke, n)
     frame = np.ascontiguousarray(np.tile(scenes[0], (3, 3, 1))[:720, :1280])
@@ -131,7 +126,7 @@ def run(n: int) -> str:
     n_img, n_veh, n_reads, reads = media_chain()
     acc = evaluate_recognizer()
     locacc = evaluate_localiser(100)
-    rs, ls = DEFAULT_RECOGNIZER.stat().st_size, DEFAULT_LOCALISER.stat().st_size
+    rs, ls = DEFAULT_RECOGNIZER.stat().st_size, DEFAULT_LOCALIZER.stat().st_size
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Plate models benchmark",
@@ -140,7 +135,7 @@ def run(n: int) -> str:
         f"- machine: {cpu_name()}, {os.cpu_count()} logical cores, Python {platform.python_version()}, "
         f"{platform.system()} {platform.machine()} (shared build machine: other jobs were running)",
         "- command: `.venv/bin/python bench/bench_plates.py --write`",
-        f"- runtime: TFLite interpreter from `{type(rec._interp).__module__}`, num_threads=1, "
+        f"- runtime: TFLite interpreter from `{rec.model.runtime}`, num_threads=1, "
         f"{n} timed runs after warm-up",
         "",
         "## Speed (median, one core)",

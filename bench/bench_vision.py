@@ -110,7 +110,7 @@ def raw_invoke_ms(detector: Detector, video: Path, n: int = 60) -> list[float]:
             break
         tensors.append(detector.prepare(img)[0])
     cap.release()
-    interp = detector.interpreter
+    interp = detector.model.interpreter
     idx = interp.get_input_details()[0]["index"]
     times = []
     for t in tensors:

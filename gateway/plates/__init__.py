@@ -24,7 +24,7 @@ from __future__ import annotations
 from gateway.plates.colour import PlateColour, classify_colour, plate_colour
 from gateway.plates.config import (
     EvidenceConfig,
-    LocaliserConfig,
+    LocalizerConfig,
     PlatesConfig,
     PrivacyConfig,
     RecognizerConfig,
@@ -65,10 +65,10 @@ def __getattr__(name: str):  # lazy: the model wrappers need numpy/OpenCV/TFLite
         from gateway.plates import recognizer
 
         return getattr(recognizer, name)
-    if name in ("PlateLocaliser", "ClassicalLocaliser", "PlateBox"):
-        from gateway.plates import localiser
+    if name in ("PlateLocalizer", "ClassicalLocalizer", "PlateBox"):
+        from gateway.plates import localizer
 
-        return getattr(localiser, name)
+        return getattr(localizer, name)
     if name in ("PlateReporter",):
         from gateway.plates import report
 
@@ -77,14 +77,14 @@ def __getattr__(name: str):  # lazy: the model wrappers need numpy/OpenCV/TFLite
 
 
 __all__ = [
-    "ClassicalLocaliser",
+    "ClassicalLocalizer",
     "CompiledWatchList",
     "EvidenceConfig",
-    "LocaliserConfig",
+    "LocalizerConfig",
     "MatchKind",
     "PlateBox",
     "PlateColour",
-    "PlateLocaliser",
+    "PlateLocalizer",
     "PlateObservation",
     "PlateRead",
     "PlateReader",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 
 class RecognizerConfig(BaseModel):
@@ -23,14 +23,14 @@ class RecognizerConfig(BaseModel):
     )
 
 
-class LocaliserConfig(BaseModel):
-    """Finding plates inside vehicle crops and close-up frames."""
+class LocalizerConfig(BaseModel):
+    """Finding plates inside vehicle crops and close-up frames (the older key `localiser` is read too)."""
 
     model_config = ConfigDict(extra="forbid")
 
     model_path: Path | None = Field(
         default=None,
-        description="Localiser .tflite; None uses the committed models/plates/localiser_int8.tflite.",
+        description="Localizer .tflite; None uses the committed models/plates/localiser_int8.tflite.",
     )
     num_threads: int = Field(default=1, ge=1, le=4, description="TFLite interpreter threads.")
     vehicle_input_size: int = Field(
@@ -57,7 +57,7 @@ class LocaliserConfig(BaseModel):
         default=4, ge=1, le=16, description="Candidates read per vehicle crop, best first."
     )
     refine: bool = Field(
-        default=True, description="Second localiser pass zoomed on the two best candidates (tighter boxes)."
+        default=True, description="Second localizer pass zoomed on the two best candidates (tighter boxes)."
     )
     retry_trims: bool = Field(
         default=True,
@@ -151,7 +151,12 @@ class PlatesConfig(BaseModel):
     recognizer: RecognizerConfig = Field(
         default_factory=RecognizerConfig, description="Reader model settings."
     )
-    localiser: LocaliserConfig = Field(default_factory=LocaliserConfig, description="Plate finder settings.")
+    # The key was spelled `localiser` before the code settled on American spelling: both are read.
+    localizer: LocalizerConfig = Field(
+        default_factory=LocalizerConfig,
+        validation_alias=AliasChoices("localizer", "localiser"),
+        description="Plate finder settings (the older key `localiser` is also accepted).",
+    )
     voting: VotingConfig = Field(default_factory=VotingConfig, description="Per-track voting settings.")
     watchlist: WatchListConfig = Field(default_factory=WatchListConfig, description="Edge watch list.")
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig, description="Plate text privacy.")

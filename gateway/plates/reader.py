@@ -17,11 +17,11 @@ import numpy as np
 from gateway.plates.colour import plate_colour
 from gateway.plates.config import PlatesConfig
 from gateway.plates.format import correct
-from gateway.plates.localiser import (
-    DEFAULT_LOCALISER,
-    ClassicalLocaliser,
+from gateway.plates.localizer import (
+    DEFAULT_LOCALIZER,
+    ClassicalLocalizer,
     PlateBox,
-    PlateLocaliser,
+    PlateLocalizer,
     nms,
 )
 from gateway.plates.recognizer import DEFAULT_RECOGNIZER, PlateRead, PlateRecognizer
@@ -37,8 +37,8 @@ def _clip_box(b: Box, w: int, h: int) -> Box:
     return max(0, x0), max(0, y0), min(w, x1), min(h, y1)
 
 
-#: Crop geometry for localiser boxes, as shares of the box width/height: margin added on each
-#: side, and a shift compensating the localiser's measured bias (its boxes sit slightly right
+#: Crop geometry for localizer boxes, as shares of the box width/height: margin added on each
+#: side, and a shift compensating the localizer's measured bias (its boxes sit slightly right
 #: of and above the plate). Tuned on composite scenes made of *training-split* crops.
 MARGIN_X, MARGIN_Y = 0.02, 0.03
 SHIFT_X, SHIFT_Y = -0.02, 0.04
@@ -81,16 +81,16 @@ def plate_crop(frame_bgr: np.ndarray, box: PlateBox, offset: tuple[int, int] = (
 
 
 class PlateReader:
-    """Localise and read plates; one instance per camera thread (interpreters are not shared)."""
+    """Localize and read plates; one instance per camera thread (interpreters are not shared)."""
 
     def __init__(self, config: PlatesConfig | None = None) -> None:
         self.config = config or PlatesConfig()
-        rc, lc = self.config.recognizer, self.config.localiser
+        rc, lc = self.config.recognizer, self.config.localizer
         self.recognizer = PlateRecognizer(rc.model_path or DEFAULT_RECOGNIZER, rc.num_threads)
-        self.localiser = PlateLocaliser(
-            lc.model_path or DEFAULT_LOCALISER, lc.num_threads, lc.threshold, lc.min_area
+        self.localizer = PlateLocalizer(
+            lc.model_path or DEFAULT_LOCALIZER, lc.num_threads, lc.threshold, lc.min_area
         )
-        self.classical = ClassicalLocaliser(max_candidates=lc.max_candidates)
+        self.classical = ClassicalLocalizer(max_candidates=lc.max_candidates)
         #: failures inside the plate stage (counted for health; each kind logged once)
         self.errors = 0
         self._logged: set[str] = set()
@@ -150,7 +150,7 @@ class PlateReader:
         ):
             return []
         fh, fw = frame_bgr.shape[:2]
-        lc = self.config.localiser
+        lc = self.config.localizer
         if vehicle_box is None:
             vb: Box = (0, 0, fw, fh)
         else:
@@ -170,11 +170,11 @@ class PlateReader:
     def _read_region(
         self, frame: np.ndarray, crop: np.ndarray, offset: tuple[int, int], size: int, t: float
     ) -> list[PlateObservation]:
-        lc = self.config.localiser
+        lc = self.config.localizer
         try:
-            cands = self.localiser.locate(crop, size)
+            cands = self.localizer.locate(crop, size)
         except Exception as exc:
-            self._failed("localiser", exc)
+            self._failed("localizer", exc)
             cands = []
         cands = cands[: lc.max_candidates]
         if lc.refine:
@@ -199,7 +199,7 @@ class PlateReader:
         if rank >= 2:
             return box
         try:
-            return self.localiser.refine(crop, box, self.config.localiser.vehicle_input_size)
+            return self.localizer.refine(crop, box, self.config.localizer.vehicle_input_size)
         except Exception as exc:
             self._failed("refine", exc)
             return box
@@ -216,7 +216,7 @@ class PlateReader:
                 continue
             fb = (b.x0 + offset[0], b.y0 + offset[1], b.x1 + offset[0], b.y1 + offset[1])
             obs = self.read_plate_crop(pc, t, fb)
-            if obs is None and self.config.localiser.retry_trims:
+            if obs is None and self.config.localizer.retry_trims:
                 obs = self._retry_trimmed(pc, t, fb)
             if obs is not None:
                 out.append(obs)
@@ -243,12 +243,12 @@ class PlateReader:
         vb = _clip_box(vehicle_box, fw, fh) if vehicle_box else (0, 0, fw, fh)
         crop = frame_bgr[vb[1] : vb[3], vb[0] : vb[2]]
         size = (
-            self.config.localiser.vehicle_input_size
+            self.config.localizer.vehicle_input_size
             if vehicle_box
-            else self.config.localiser.frame_input_size
+            else self.config.localizer.frame_input_size
         )
-        boxes = self.localiser.locate(crop, size)
-        if self.config.localiser.classical_fallback:
+        boxes = self.localizer.locate(crop, size)
+        if self.config.localizer.classical_fallback:
             boxes = nms(boxes + self.classical.locate(crop), 0.4)
         return [
             PlateBox(

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from gateway.inference import load_model
 from gateway.plates.charset import BLANK_INDEX, INDEX_TO_CHAR
-from gateway.plates.tflite import dequantize, make_interpreter, quantize
 
 DEFAULT_RECOGNIZER = Path(__file__).resolve().parents[2] / "models" / "plates" / "recognizer_int8.tflite"
 
@@ -78,10 +78,8 @@ class PlateRecognizer:
     """Reads plate crops with the committed int8 TFLite CTC model (one interpreter, not thread-safe)."""
 
     def __init__(self, model_path: str | Path = DEFAULT_RECOGNIZER, num_threads: int = 1) -> None:
-        self._interp = make_interpreter(model_path, num_threads)
-        self._in = self._interp.get_input_details()[0]
-        self._out = self._interp.get_output_details()[0]
-        _, self.input_height, self.input_width, _ = (int(v) for v in self._in["shape"])
+        self.model = load_model(model_path, num_threads)
+        _, self.input_height, self.input_width, _ = self.model.input_shape
 
     def preprocess(self, crop_bgr: np.ndarray) -> np.ndarray:
         """Resize a BGR crop to the model input (RGB, float 0..255) with a batch axis."""
@@ -95,10 +93,7 @@ class PlateRecognizer:
 
     def probabilities(self, crop_bgr: np.ndarray) -> np.ndarray:
         """The ``(T, C)`` per-frame class probabilities for one crop."""
-        x = quantize(self.preprocess(crop_bgr), self._in)
-        self._interp.set_tensor(self._in["index"], x)
-        self._interp.invoke()
-        logits = dequantize(self._interp.get_tensor(self._out["index"]), self._out)[0]
+        logits = self.model.run(self.preprocess(crop_bgr))[0][0]
         return _softmax(logits)
 
     def read(self, crop_bgr: np.ndarray) -> PlateRead:

@@ -11,25 +11,18 @@ from typing import Any
 import numpy as np
 
 from gateway.assets.resolve import labels_for, resolve
+from gateway.inference import dequantize, load_model, quantize
 from gateway.vision.config import DecoderKind, DetectorConfig
 from gateway.vision.decoders import RawDetections, decode_ssd, decode_yolo
 from gateway.vision.detection import Detection
 from gateway.vision.labels import LabelMap
 from gateway.vision.preprocess import fit_to_input
-from gateway.vision.runtime import make_interpreter
 
 log = logging.getLogger(__name__)
 
 
 class ModelError(ValueError):
     """The model file does not fit the configured decoder or input format."""
-
-
-def _dequantize(tensor: np.ndarray, detail: Mapping[str, Any]) -> np.ndarray:
-    scale, zero = detail.get("quantization", (0.0, 0))
-    if tensor.dtype in (np.uint8, np.int8, np.int16) and scale:
-        return (tensor.astype(np.float32) - zero) * scale
-    return tensor.astype(np.float32, copy=False)
 
 
 class Detector:
@@ -58,17 +51,18 @@ class Detector:
         labels_path = cfg.labels or (
             None if model_path else labels_for(cfg.model, cache_dir=asset_cache)
         )
-        self.interpreter, self.runtime = make_interpreter(
-            path, num_threads=cfg.num_threads, use_xnnpack=cfg.use_xnnpack, prefer=prefer_runtime
+        self.model = load_model(
+            path, cfg.num_threads, use_xnnpack=cfg.use_xnnpack, prefer=prefer_runtime
         )
+        self.runtime = self.model.runtime
         self.model_path = path
-        inp = self.interpreter.get_input_details()
+        inp = self.model.inputs
         if len(inp) != 1 or len(inp[0]["shape"]) != 4 or inp[0]["shape"][3] != 3:
             raise ModelError(f"{path}: expected one NHWC RGB input, got {[d['shape'] for d in inp]}")
         self._input = inp[0]
         _, self.input_height, self.input_width, _ = (int(v) for v in inp[0]["shape"])
         self.input_dtype = np.dtype(inp[0]["dtype"])
-        self._outputs = self.interpreter.get_output_details()
+        self._outputs = self.model.outputs
         if cfg.decoder is DecoderKind.SSD and len(self._outputs) != 4:
             raise ModelError(f"{path}: SSD decoder needs 4 outputs, model has {len(self._outputs)}")
         if cfg.decoder is DecoderKind.YOLO and len(self._outputs) != 1:
@@ -87,13 +81,11 @@ class Detector:
         # precomputed for all 256 pixel values so the per-frame conversion is one lookup.
         if self.input_dtype in (np.float32, np.uint8):
             return None
-        scale, zero = self._input.get("quantization", (0.0, 0))
+        scale, _ = self._input.get("quantization", (0.0, 0))
         if not scale:
             raise ModelError(f"{self.model_path}: {self.input_dtype} input without quantisation")
         pixels = np.arange(256, dtype=np.float32)
-        real = (pixels - self.cfg.input_mean) / self.cfg.input_std
-        info = np.iinfo(self.input_dtype)
-        return np.clip(np.round(real / scale + zero), info.min, info.max).astype(self.input_dtype)
+        return quantize((pixels - self.cfg.input_mean) / self.cfg.input_std, self._input)
 
     def prepare(self, image: np.ndarray) -> tuple[np.ndarray, Any]:
         """Model-ready input tensor and the transform back to frame coordinates."""
@@ -111,9 +103,8 @@ class Detector:
 
     def invoke(self, tensor: np.ndarray) -> list[np.ndarray]:
         """Run the interpreter on a prepared tensor; return dequantised outputs."""
-        self.interpreter.set_tensor(self._input["index"], tensor)
-        self.interpreter.invoke()
-        return [_dequantize(self.interpreter.get_tensor(d["index"]), d) for d in self._outputs]
+        raw = self.model.invoke(tensor)
+        return [dequantize(out, d) for out, d in zip(raw, self._outputs, strict=True)]
 
     def decode(self, outputs: list[np.ndarray]) -> RawDetections:
         """Apply the configured output decoder."""

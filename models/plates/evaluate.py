@@ -121,16 +121,16 @@ def composite_scenes(
 
 def evaluate_localiser(n: int = 100, classical: bool = True) -> dict:
     """Localiser recall (a candidate with IoU >= 0.5) and end-to-end exact reads on composite scenes."""
-    from gateway.plates.config import LocaliserConfig, PlatesConfig
-    from gateway.plates.localiser import PlateBox
+    from gateway.plates.config import LocalizerConfig, PlatesConfig
+    from gateway.plates.localizer import PlateBox
     from gateway.plates.reader import PlateReader
 
-    cfg = PlatesConfig(localiser=LocaliserConfig(classical_fallback=classical))
+    cfg = PlatesConfig(localizer=LocalizerConfig(classical_fallback=classical))
     reader = PlateReader(cfg)
     found_model = found_any = exact = wrong = 0
     for img, box, text in composite_scenes(n):
         gt = PlateBox(*box, score=1.0)
-        model_boxes = reader.localiser.locate(img, cfg.localiser.vehicle_input_size)
+        model_boxes = reader.localizer.locate(img, cfg.localizer.vehicle_input_size)
         found_model += any(b.iou(gt) >= 0.5 for b in model_boxes)
         boxes = reader.locate(img, (0, 0, img.shape[1], img.shape[0]))
         found_any += any(b.iou(gt) >= 0.5 for b in boxes)

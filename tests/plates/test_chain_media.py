@@ -33,11 +33,11 @@ def _load(path) -> np.ndarray | None:
 @pytest.fixture(scope="module")
 def ssd():
     need(SSD / "detect.tflite")
-    from gateway.plates.tflite import make_interpreter
+    from gateway.inference import load_model
 
-    interp = make_interpreter(SSD / "detect.tflite", num_threads=1)
+    model = load_model(SSD / "detect.tflite", threads=1)
     labels = (SSD / "labelmap.txt").read_text(encoding="utf-8").splitlines()
-    return interp, labels
+    return model, labels
 
 
 def detect_vehicles(
@@ -46,14 +46,10 @@ def detect_vehicles(
     """Minimal SSD call: uint8 300x300 RGB in; boxes, classes, scores, count out."""
     import cv2
 
-    interp, labels = ssd
-    inp = interp.get_input_details()[0]
-    _, ih, iw, _ = inp["shape"]
+    model, labels = ssd
+    _, ih, iw, _ = model.input_shape
     x = cv2.cvtColor(cv2.resize(img_bgr, (iw, ih)), cv2.COLOR_BGR2RGB)[None]
-    interp.set_tensor(inp["index"], x.astype(inp["dtype"]))
-    interp.invoke()
-    out = interp.get_output_details()
-    boxes, classes, scores, count = (interp.get_tensor(o["index"]) for o in out[:4])
+    boxes, classes, scores, count = model.invoke(x.astype(model.input["dtype"]))[:4]
     h, w = img_bgr.shape[:2]
     res = []
     for i in range(int(count[0])):

@@ -36,3 +36,13 @@ def test_defaults_and_unknown_keys() -> None:
         cfg.PlatesConfig.model_validate({"localiser": {"vehicle_input_size": 150}})
     c2 = cfg.PlatesConfig.model_validate({"privacy": {"mode": "hash", "key_file": "/etc/edgepost/plate.key"}})
     assert c2.privacy.hash_bytes == 16
+
+
+def test_old_localiser_key_still_read() -> None:
+    """Files written before the code's American spelling keep working (both keys read)."""
+    old = cfg.PlatesConfig.model_validate({"localiser": {"vehicle_input_size": 96, "refine": False}})
+    new = cfg.PlatesConfig.model_validate({"localizer": {"vehicle_input_size": 96, "refine": False}})
+    assert old == new
+    assert old.localizer.vehicle_input_size == 96 and not old.localizer.refine
+    with pytest.raises(ValidationError, match="multiple of 8"):
+        cfg.PlatesConfig.model_validate({"localiser": {"vehicle_input_size": 150}})

@@ -32,7 +32,7 @@ def test_rotated_plate_is_straightened_and_read(reader) -> None:
         scene[104:136, 96:224] = plate
         M = cv2.getRotationMatrix2D((160, 120), 8, 1.0)  # counter-clockwise: right end higher
         scene = cv2.warpAffine(scene, M, (320, 240), borderValue=(90, 90, 90))
-        boxes = reader.localiser.locate(scene, 160)
+        boxes = reader.localizer.locate(scene, 160)
         assert boxes, f
         assert boxes[0].angle < -2, boxes[0]
         reads = reader.read_vehicle(scene, (0, 0, 320, 240))
@@ -53,7 +53,7 @@ def test_whole_frame_mode(reader) -> None:
     reads = reader.read_frame(frame)
     assert [o.text for o in reads] == [text]
     o = reads[0]
-    from gateway.plates.localiser import PlateBox
+    from gateway.plates.localizer import PlateBox
 
     assert o.box is not None
     assert PlateBox(*o.box, score=1).iou(PlateBox(540, 500, 760, 556, score=1)) >= 0.6
@@ -76,7 +76,7 @@ def _double_row_plate(w: int) -> np.ndarray:
 def test_double_row_plate_is_located_not_read(reader) -> None:
     import cv2
 
-    from gateway.plates.localiser import PlateBox
+    from gateway.plates.localizer import PlateBox
 
     for w, (x, y) in [(90, (80, 110)), (70, (40, 130)), (110, (60, 90)), (80, (120, 120))]:
         scene = np.full((240, 320, 3), 70, np.uint8)

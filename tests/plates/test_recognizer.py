@@ -41,10 +41,10 @@ def test_read_gives_per_character_confidence(recognizer) -> None:
 
 
 def test_model_is_small_int8() -> None:
+    from gateway.inference import load_model
     from gateway.plates.recognizer import DEFAULT_RECOGNIZER
-    from gateway.plates.tflite import make_interpreter
 
     assert DEFAULT_RECOGNIZER.stat().st_size < 600_000
-    it = make_interpreter(DEFAULT_RECOGNIZER)
-    assert it.get_input_details()[0]["dtype"] == np.int8
-    assert it.get_output_details()[0]["dtype"] == np.int8
+    model = load_model(DEFAULT_RECOGNIZER)
+    assert model.input["dtype"] == np.int8
+    assert model.outputs[0]["dtype"] == np.int8

@@ -8,13 +8,14 @@ import cv2
 import numpy as np
 import pytest
 
+import gateway.inference.tflite as rt
 from gateway.camera import read_image
+from gateway.inference import RuntimeMissingError, find_runtime, load_model
 from gateway.vision.config import DecoderKind, DetectorConfig, ResizeMode
 from gateway.vision.decoders import decode_yolo, nms
 from gateway.vision.detector import Detector, ModelError
 from gateway.vision.labels import LabelMap
 from gateway.vision.preprocess import fit_to_input
-from gateway.vision.runtime import RuntimeMissing, find_runtime
 from tests.vision.tflite_builder import write_yolo_model
 
 
@@ -73,15 +74,41 @@ def test_runtime_selection() -> None:
     except ImportError:
         # Only one runtime here: asking for the other still falls back to what exists.
         assert find_runtime(prefer="tflite-runtime")[1] == "ai-edge-litert"
-    with pytest.raises(RuntimeMissing, match="no TFLite runtime"):
-        import gateway.vision.runtime as rt
-
-        saved = rt._RUNTIMES
-        rt._RUNTIMES = (("no_such_runtime_module", "nothing"),)
-        try:
+    saved = rt.RUNTIMES
+    rt.RUNTIMES = (("no_such_runtime_module", "nothing"),)
+    try:
+        with pytest.raises(RuntimeMissingError, match="no TFLite runtime: install a TFLite runtime"):
             rt.find_runtime()
-        finally:
-            rt._RUNTIMES = saved
+    finally:
+        rt.RUNTIMES = saved
+
+
+def test_load_model_api(tmp_path: Path) -> None:
+    """The seam every model uses: details, raw invoke, float run, one runtime name."""
+    pred = yolo_predictions()
+    model = load_model(write_yolo_model(tmp_path / "q.tflite", pred, output_quant=(0.1, 0)), 2)
+    assert model.runtime == find_runtime()[1]
+    assert model.input_shape[0] == 1 and model.input_shape[3] == 3
+    x = np.zeros(model.input_shape, np.dtype(model.input["dtype"]))
+    (raw,) = model.invoke(x)
+    assert raw.dtype == np.int8  # stored values, as the model holds them
+    (real,) = model.run(x.astype(np.float32))
+    assert real.dtype == np.float32
+    np.testing.assert_allclose(real, pred, atol=0.051)  # one int8 step of scale 0.1
+    with pytest.raises(ValueError, match="1 input"):
+        model.invoke(x, x)
+    with pytest.raises(FileNotFoundError, match="model not found"):
+        load_model(tmp_path / "missing.tflite")
+
+
+def test_quantize_dequantize_round_trip() -> None:
+    detail = {"dtype": np.int8, "quantization": (0.5, -3)}
+    q = rt.quantize(np.array([-100.0, 0.0, 1.2, 100.0]), detail)
+    assert q.dtype == np.int8 and q.tolist() == [-128, -3, -1, 127]  # clipped to int8
+    np.testing.assert_allclose(rt.dequantize(q, detail), [-62.5, 0.0, 1.0, 65.0])
+    # float tensors and unquantized integers (e.g. a detection count) pass through as float32
+    assert rt.quantize(np.array([0.25]), {"dtype": np.float32}).dtype == np.float32
+    assert rt.dequantize(np.array([3], np.int32), {"quantization": (0.0, 0)}).tolist() == [3.0]
 
 
 # ------------------------------------------------------------------------------ YOLO

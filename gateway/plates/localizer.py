@@ -12,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from gateway.plates.tflite import dequantize, make_interpreter, quantize
+from gateway.inference import load_model
 
-DEFAULT_LOCALISER = Path(__file__).resolve().parents[2] / "models" / "plates" / "localiser_int8.tflite"
+#: The committed model (its file name keeps the British spelling users' paths already carry).
+DEFAULT_LOCALIZER = Path(__file__).resolve().parents[2] / "models" / "plates" / "localiser_int8.tflite"
 
 
 @dataclass(frozen=True)
@@ -123,33 +124,24 @@ def _boxes_from_mask(
     return out
 
 
-class PlateLocaliser:
+class PlateLocalizer:
     """The int8 TFLite plate-pixel model (stride-4 output, dynamic input size)."""
 
     def __init__(
         self,
-        model_path: str | Path = DEFAULT_LOCALISER,
+        model_path: str | Path = DEFAULT_LOCALIZER,
         num_threads: int = 1,
         threshold: float = 0.5,
         min_area: int = 40,
     ) -> None:
-        self._interp = make_interpreter(model_path, num_threads)
-        self._in = self._interp.get_input_details()[0]
-        self._shape: tuple[int, int] | None = None
+        self.model = load_model(model_path, num_threads)
         self.threshold = threshold
         self.min_area = min_area
 
     def _run(self, x: np.ndarray) -> np.ndarray:
-        h, w = x.shape[1:3]
-        if self._shape != (h, w):
-            self._interp.resize_tensor_input(self._in["index"], [1, h, w, 3])
-            self._interp.allocate_tensors()
-            self._in = self._interp.get_input_details()[0]
-            self._shape = (h, w)
-        out = self._interp.get_output_details()[0]
-        self._interp.set_tensor(self._in["index"], quantize(x, self._in))
-        self._interp.invoke()
-        return dequantize(self._interp.get_tensor(out["index"]), out)[0, ..., 0]
+        # fully convolutional: the input takes each image's own (rounded) size
+        self.model.resize_input((1, *x.shape[1:3], 3))
+        return self.model.run(x)[0][0, ..., 0]
 
     def probability_map(self, image_bgr: np.ndarray, input_size: int = 160) -> tuple[np.ndarray, float]:
         """Plate probability at the resized image's resolution, and the resize scale used."""
@@ -211,7 +203,7 @@ class PlateLocaliser:
         )  # fmt: skip
 
 
-class ClassicalLocaliser:
+class ClassicalLocalizer:
     """Colour + vertical-edge plate finder (no model): raises recall on clear, frontal plates.
 
     Blue, yellow and green backgrounds are found by HSV masks; white and black plates by the
