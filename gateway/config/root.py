@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from gateway.config.base import StrictModel
 from gateway.config.demo import DemoConfig
@@ -38,3 +38,12 @@ class GatewayConfig(StrictModel):
             if not NAME_RE.match(name):
                 raise ValueError(f"camera name {name!r}: use lower-case letters, digits, - or _")
         return value
+
+    @model_validator(mode="after")
+    def _replay_state_beside_spool(self) -> GatewayConfig:
+        # A node link without a saved replay window would accept recorded frames again
+        # after every restart, so a gateway always keeps one, in its state folder.
+        for link in self.sensors.node_links:
+            if link.replay_state_file is None:
+                link.replay_state_file = self.spool.path.parent / f"replay-{link.name}.json"
+        return self

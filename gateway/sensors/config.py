@@ -44,8 +44,9 @@ class NodeLinkConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(default="nodelink", min_length=1,
-                      description="Name of this link in health counters and records.")
+    name: str = Field(default="nodelink", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+                      description="Name of this link in health counters, records and the "
+                      "default replay state file name: letters, digits, _ . -")
     serial: SerialPortConfig = Field(description="Port of the radio modem or wired link.")
     key_file: Path = Field(description="TOML or JSON file mapping node id -> hex key; keep it "
                            "mode 0600. Reloaded when it changes.")
@@ -55,8 +56,9 @@ class NodeLinkConfig(BaseModel):
     replay_window: int = Field(default=64, ge=1, le=4096,
                                description="Out-of-order frames accepted per node (seq window).")
     replay_state_file: Path | None = Field(
-        default=None, description="Where the highest seq per node is saved so that a gateway "
-        "restart does not re-open old sequence numbers; none = memory only.")
+        default=None, description="Where the highest seq per node is saved (fsynced on every "
+        "accepted frame that raises it) so that a restart or crash does not re-open old "
+        "sequence numbers. Default in a gateway: replay-<name>.json in the spool's folder.")
 
 
 class GpsConfig(BaseModel):
@@ -132,3 +134,15 @@ class SensorsConfig(BaseModel):
     gps: GpsConfig | None = Field(default=None, description="GPS receiver, if fitted.")
     modbus: list[ModbusConfig] = Field(default_factory=list,
                                        description="Modbus RTU buses, if any.")
+
+    @model_validator(mode="after")
+    def _node_link_names_and_state_files_unique(self) -> SensorsConfig:
+        # Two links saving one replay file would overwrite each other's sequence numbers.
+        names = [link.name for link in self.node_links]
+        if len(set(names)) != len(names):
+            raise ValueError(f"node link names must be unique (got {names})")
+        files = [link.replay_state_file for link in self.node_links
+                 if link.replay_state_file is not None]
+        if len(set(files)) != len(files):
+            raise ValueError("each node link needs its own replay_state_file")
+        return self

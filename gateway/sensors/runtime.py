@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from gateway.ratelog import RateLimitedLog
 from gateway.sensors.config import NodeLinkConfig, SensorsConfig
 from gateway.sensors.counters import Counters
 from gateway.sensors.gps import NmeaGpsReader
@@ -26,12 +27,10 @@ from gateway.sensors.records import (
     NodeReading,
     NodeStatus,
 )
-from gateway.sensors.replay import ReplayWindow
+from gateway.sensors.replay import ReplayStateError, ReplayWindow
 from gateway.sensors.serialport import SerialPortReader
 
 log = logging.getLogger(__name__)
-
-REPLAY_SAVE_INTERVAL_S = 30.0
 
 
 @dataclass
@@ -47,21 +46,22 @@ class SensorCallbacks:
 
 
 class NodeLink:
-    """A node-link port: serial reader -> decoder, key-file reload, replay-state saving."""
+    """A node-link port: serial reader -> decoder, key-file reload, replay state on disk.
+
+    The replay window saves itself whenever an accepted frame moves it (see
+    :mod:`gateway.sensors.replay`), so a crash cannot re-open sequence numbers.
+    """
 
     def __init__(self, cfg: NodeLinkConfig, callbacks: SensorCallbacks) -> None:
         self.cfg = cfg
         self.counters = Counters()
+        self._ratelog = RateLimitedLog(log)
         self.keys = NodeKeyRegistry.from_file(cfg.key_file)
-        self.window = ReplayWindow(cfg.replay_window)
-        state = cfg.replay_state_file
-        if state is not None and Path(state).exists():
-            try:
-                self.window.load(Path(state))
-            except (OSError, ValueError) as exc:
-                # Losing it only re-opens old seqs until nodes send newer ones; say so.
-                log.error("node link %s: replay state %s unreadable (%s); starting empty",
-                          cfg.name, state, exc)
+        state = Path(cfg.replay_state_file) if cfg.replay_state_file is not None else None
+        self.window = ReplayWindow(cfg.replay_window, state_file=state,
+                                   on_save_error=self._save_failed)
+        if state is not None:
+            self._load_state(state)
         self.decoder = NodeLinkDecoder(
             self.keys, callbacks.on_node_reading, callbacks.on_node_alarm,
             callbacks.on_node_status, window=self.window, source=cfg.name,
@@ -70,7 +70,28 @@ class NodeLink:
         self.reader = SerialPortReader(cfg.serial, self._sink, name=cfg.name,
                                        counters=self.counters)
         self._next_key_check = 0.0
-        self._next_save = time.monotonic() + REPLAY_SAVE_INTERVAL_S
+
+    def _load_state(self, state: Path) -> None:
+        try:
+            state.parent.mkdir(parents=True, exist_ok=True)
+            if state.exists():
+                self.window.load(state)
+        except (OSError, ReplayStateError) as exc:
+            # Losing it only re-opens old seqs until nodes send newer ones; say so.
+            self.counters.add("state_load_errors")
+            log.error("node link %s: replay state %s unreadable (%s); starting empty, so "
+                      "frames older than the nodes' next ones may be accepted once. Check "
+                      "the disk; the file is rewritten with the next accepted frame.",
+                      self.cfg.name, state, exc)
+
+    def _save_failed(self, exc: OSError) -> None:
+        # Called on the reader thread for every failed save: count each, log rarely.
+        self.counters.add("state_save_errors")
+        self._ratelog.log(
+            logging.ERROR, "save",
+            "node link %s: cannot save replay state %s (%s); frames are still accepted, but "
+            "after a crash the last ones could be replayed. Free space or fix the disk.",
+            self.cfg.name, self.cfg.replay_state_file, exc)
 
     def _sink(self, data: bytes) -> None:
         now = time.monotonic()
@@ -78,19 +99,18 @@ class NodeLink:
             self._next_key_check = now + self.cfg.key_reload_interval_s
             self.keys.reload_if_changed()
         self.decoder.feed(data)
-        if now >= self._next_save:
-            self._next_save = now + REPLAY_SAVE_INTERVAL_S
-            self.save_state()
 
     def save_state(self) -> None:
-        """Persist the replay window (no-op without ``replay_state_file``)."""
+        """Persist the replay window now (no-op without ``replay_state_file``).
+
+        Normally not needed: the window saves itself on every move.
+        """
         if self.cfg.replay_state_file is None:
             return
         try:
             self.window.save(Path(self.cfg.replay_state_file))
         except OSError as exc:
-            self.counters.add("state_save_errors")
-            log.error("node link %s: cannot save replay state: %s", self.cfg.name, exc)
+            self._save_failed(exc)
 
     def start(self) -> None:
         """Start reading."""
