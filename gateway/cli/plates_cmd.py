@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
+import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+# The pixel limit as the help states it; kept equal to gateway.camera.imageio.MAX_PIXELS by a
+# test (importing that module here would load OpenCV for every edgepost command).
+MAX_PIXELS_HELP = "40 MP"
+
+if TYPE_CHECKING:
+    from gateway.plates.config import PlatesConfig
+    from gateway.plates.imagefile import ImageOutcome
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -30,10 +41,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     cw.set_defaults(func=cmd_compile_watchlist)
 
     rd = psub.add_parser(
-        "read", help="read the plates in an image (installation check)",
-        description="Find and read licence plates in an image file (the whole image, as for a "
-        "close-up lane camera) and print each valid read with its confidence.")
-    rd.add_argument("image", type=Path, help="image file (any format OpenCV reads)")
+        "read", help="read the plates in images and folders (installation check)",
+        description="Find and read licence plates in image files, each taken as a whole close-up "
+        "lane frame. Folders are searched recursively for files with an image extension; files "
+        "named on the command line are tried whatever their name. Each image gets one line: its "
+        "plates with confidence, type, colour and box; or 'no read' with the reason (nothing "
+        "found, or each candidate and why it was rejected); or 'rejected' with why the file "
+        "could not be used (not an image, truncated, larger than the pixel limit of "
+        f"{MAX_PIXELS_HELP}). A summary line ends the output. Exit status: 0 when every "
+        "image could be decoded, 1 when some were rejected, 2 when there was nothing to read.")
+    rd.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                    help="image files and folders (any format OpenCV or Pillow decodes)")
+    rd.add_argument("--json", action="store_true",
+                    help="JSON Lines: one object per image, then one {\"summary\": ...} object")
+    rd.add_argument("--frame-size", type=int, default=None, metavar="PX",
+                    help="longest side of the frame as fed to the plate finder, 64..1280, a multiple "
+                    "of 8 (default 320; larger finds smaller plates, slower)")
+    rd.add_argument("--min-confidence", type=float, default=None, metavar="P",
+                    help="accept a read only if its weakest character is at least P, 0..1 "
+                    "(default 0.7, as on the gateway)")
     rd.set_defaults(func=cmd_read)
 
 
@@ -67,23 +93,77 @@ def cmd_compile_watchlist(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_read(args: argparse.Namespace) -> int:
-    import cv2
-    import numpy as np
+def _plates_config(args: argparse.Namespace) -> PlatesConfig:
+    from gateway.plates.config import PlatesConfig
 
-    from gateway.plates.reader import PlateReader
+    raw: dict[str, dict[str, object]] = {}
+    if args.frame_size is not None:
+        # "localiser" is the key every version of the config accepts (it is an alias after the
+        # rename to "localizer").
+        raw["localiser"] = {"frame_input_size": args.frame_size}
+    if args.min_confidence is not None:
+        raw["recognizer"] = {"min_char_confidence": args.min_confidence}
+    return PlatesConfig.model_validate(raw)
+
+
+def _plate_line(o: ImageOutcome) -> list[str]:
+    if o.status == "rejected":
+        lines = [f"{o.image}\trejected: {o.reason}"]
+    elif o.status == "no_read":
+        n = len(o.candidates)
+        why = o.reason if not n else f"{n} candidate{'s' if n > 1 else ''} rejected"
+        lines = [f"{o.image}\tno read: {why}"]
+        for i, c in enumerate(o.candidates, start=1):
+            box = ",".join(map(str, c.box))
+            lines.append(f"    candidate {i}: box={box} ({c.source}, score {c.score:.2f}): {c.reason}")
+    else:
+        lines = []
+        for p in o.plates:
+            box = ",".join(map(str, p.box)) if p.box else "-"
+            lines.append(f"{o.image}\t{p.text}\tconf={p.confidence:.3f}\ttype={p.plate_type}"
+                         f"\tcolour={p.colour}\tbox={box}")
+    lines.extend(f"    note: {n}" for n in o.notes)
+    return lines
+
+
+def cmd_read(args: argparse.Namespace) -> int:
+    """Read plates in every image given; print one result per image and a summary."""
+    from pydantic import ValidationError
+
+    from gateway.plates.imagefile import Summary, collect_images, quiet_reader, read_plate_image
 
     try:
-        image = cv2.imdecode(np.fromfile(str(args.image), np.uint8), cv2.IMREAD_COLOR)
-    except OSError as exc:
-        print(f"edgepost: cannot read {args.image}: {exc.strerror}", file=sys.stderr)
+        config = _plates_config(args)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        opt = "--frame-size" if "frame_input_size" in err["loc"] else "--min-confidence"
+        print(f"edgepost: {opt}: {err['msg']}", file=sys.stderr)
         return 2
-    if image is None:
-        print(f"edgepost: {args.image} is not an image OpenCV can decode", file=sys.stderr)
+    files, skipped = collect_images(args.paths)
+    if not files:
+        print(f"edgepost: no image files in {', '.join(map(str, args.paths))} "
+              f"({skipped} other files skipped)", file=sys.stderr)
         return 2
-    reads = PlateReader().read_frame(image)
-    for obs in reads:
-        print(f"{obs.text}\tconf={obs.confidence:.3f}\ttype={obs.plate_type}\tcolour={obs.colour}")
-    if not reads:
-        print("no plate read")
-    return 0
+    reader = quiet_reader(config)
+    outcomes = []
+    try:
+        for path in files:
+            o = read_plate_image(reader, path)
+            outcomes.append(o)
+            if args.json:
+                print(json.dumps(o.as_dict(), ensure_ascii=False), flush=True)
+            else:
+                print("\n".join(_plate_line(o)), flush=True)
+        s = Summary.of(outcomes, skipped)
+        if args.json:
+            print(json.dumps({"summary": s.as_dict()}), flush=True)
+        else:
+            extra = f", {s.skipped} non-image files skipped" if s.skipped else ""
+            print(f"summary: {s.images} images, {s.read} read ({s.plates} plates), {s.no_read} no "
+                  f"read, {s.rejected} rejected{extra}; {s.ms_median:.0f} ms median per image "
+                  f"(max {s.ms_max:.0f})", flush=True)
+    except BrokenPipeError:
+        # The reader of our output went away (`... | head`): stop quietly, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    return 1 if s.rejected else 0

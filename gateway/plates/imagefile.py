@@ -1,0 +1,301 @@
+"""Reading the plates in image files, with the reason when nothing is read (``edgepost plates read``).
+
+Why a module of its own: the camera pipeline only needs accepted reads, but a technician
+checking an installation needs to know *why* an image gave none: nothing plate-like was found,
+or candidates were found and each was rejected (too small, two-row, a text that fits no plate
+format, a character below the confidence threshold). That explanation is computed here, only
+for images without a read, from the reader's public parts (``locate``, ``plate_crop``, the
+recognizer and the format rules), so the per-frame path stays as lean as it is.
+
+Contract: :func:`read_plate_image` never raises for a bad file: a file that cannot be decoded
+gives an outcome with status ``rejected`` and the decoder's one-line reason (see
+:mod:`gateway.camera.imageio`: empty, truncated, not an image, a header claiming more than
+``MAX_PIXELS``, a directory).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gateway.camera.imageio import ImageDecodeError, read_image_info
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from gateway.plates.reader import PlateReader
+
+#: Candidates explained per image; the reader itself reads at most a handful per frame.
+MAX_EXPLAINED = 8
+#: Smallest crop the reader hands to the recognizer (px): the same bound as the reader's.
+MIN_CROP_W, MIN_CROP_H = 16, 6
+#: Lines the TFLite runtimes print on the C stderr while loading a model ("INFO: Created
+#: TensorFlow Lite XNNPACK delegate for CPU."): information for runtime developers, noise here.
+RUNTIME_INFO = re.compile(r"^(INFO|VERBOSE): ")
+
+READ, NO_READ, REJECTED = "read", "no_read", "rejected"
+
+
+@dataclass(frozen=True)
+class PlateResult:
+    """One accepted plate read."""
+
+    text: str
+    confidence: float
+    char_conf: tuple[float, ...]
+    plate_type: str
+    colour: str
+    box: tuple[int, int, int, int] | None
+
+
+@dataclass(frozen=True)
+class CandidateResult:
+    """A plate candidate that gave no accepted read, and why."""
+
+    box: tuple[int, int, int, int]
+    score: float
+    #: which finder proposed it ("model", "classical", ...)
+    source: str
+    #: what the recognizer read in it ("" when it was not read)
+    text: str
+    #: the weakest character's confidence of that read (0 when not read)
+    confidence: float
+    reason: str
+
+
+@dataclass
+class ImageOutcome:
+    """What happened to one image file."""
+
+    image: str
+    #: ``read``, ``no_read`` or ``rejected``
+    status: str
+    plates: list[PlateResult] = field(default_factory=list)
+    #: for ``no_read``: ``nothing found`` or ``candidates rejected``; for ``rejected``: the error
+    reason: str = ""
+    candidates: list[CandidateResult] = field(default_factory=list)
+    width: int = 0
+    height: int = 0
+    format: str = ""
+    #: ``opencv`` or ``pillow``
+    decoder: str = ""
+    #: decode and read time, milliseconds (the explanation of a no-read is not counted)
+    ms: float = 0.0
+    #: warnings the decoders printed about this file (e.g. libjpeg's "Corrupt JPEG data")
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (tuples become lists)."""
+        return asdict(self)
+
+
+@dataclass
+class Summary:
+    """Counts over all images of one call."""
+
+    images: int = 0
+    read: int = 0
+    no_read: int = 0
+    rejected: int = 0
+    #: accepted plate reads over all images (an image may hold more than one plate)
+    plates: int = 0
+    #: files inside the given folders skipped because their name is not an image's
+    skipped: int = 0
+    ms_median: float = 0.0
+    ms_max: float = 0.0
+
+    @classmethod
+    def of(cls, outcomes: Iterable[ImageOutcome], skipped: int = 0) -> Summary:
+        """Summarise ``outcomes``; timings over the images that were decoded."""
+        s = cls(skipped=skipped)
+        times = []
+        for o in outcomes:
+            s.images += 1
+            if o.status == READ:
+                s.read += 1
+            elif o.status == NO_READ:
+                s.no_read += 1
+            else:
+                s.rejected += 1
+            s.plates += len(o.plates)
+            if o.status != REJECTED:
+                times.append(o.ms)
+        if times:
+            s.ms_median = round(statistics.median(times), 1)
+            s.ms_max = round(max(times), 1)
+        return s
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return asdict(self)
+
+
+def image_extensions() -> frozenset[str]:
+    """Lower-case file extensions of the image formats Pillow can open (".jpg", ".png", ...)."""
+    from PIL import Image
+
+    Image.init()  # registers every plugin, so the list is complete
+    return frozenset(ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN)
+
+
+def collect_images(paths: Iterable[Path]) -> tuple[list[Path], int]:
+    """Expand files and folders into image files, in the given order, folders recursively in
+    name order. Files named explicitly are always kept (their content decides, and a missing
+    one is reported by the reader); inside folders only files with an image extension are
+    taken, hidden files and folders are skipped. Returns ``(files, skipped_in_folders)``."""
+    exts = image_extensions()
+    files: list[Path] = []
+    skipped = 0
+    for p in paths:
+        if not p.is_dir():
+            files.append(p)
+            continue
+        for root, dirs, names in os.walk(p):  # does not follow symlinked folders: no loops
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(names):
+                if name.startswith("."):
+                    continue
+                if Path(name).suffix.lower() in exts:
+                    files.append(Path(root) / name)
+                else:
+                    skipped += 1
+    return files, skipped
+
+
+@contextlib.contextmanager
+def captured_native_stderr(drop: re.Pattern[str] = RUNTIME_INFO) -> Iterator[list[str]]:
+    """Capture what C libraries (TFLite, libjpeg) write to file descriptor 2 while the block
+    runs; yields a list that receives the captured lines, minus those matching ``drop``.
+
+    Only for single-threaded command-line use: the descriptor is swapped for the whole
+    process, so a thread logging meanwhile would be captured too.
+    """
+    lines: list[str] = []
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield lines
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            text = tmp.read().decode("utf-8", errors="replace")
+            lines.extend(ln for ln in text.splitlines() if ln.strip() and not drop.match(ln))
+
+
+def quiet_reader(config: Any = None) -> PlateReader:
+    """A :class:`PlateReader` built without the runtimes' INFO lines on stderr; anything else
+    they print (a real error) is passed on."""
+    from gateway.plates.reader import PlateReader
+
+    with captured_native_stderr() as lines:
+        reader = PlateReader(config)
+    for line in lines:
+        print(line, file=sys.stderr)
+    return reader
+
+
+def _box(b: Any) -> tuple[int, int, int, int]:
+    return int(b.x0), int(b.y0), int(b.x1), int(b.y1)
+
+
+def _enum_name(v: Any) -> str:
+    return "unknown" if v is None else str(getattr(v, "value", v))
+
+
+def explain_no_read(reader: PlateReader, frame: np.ndarray) -> tuple[str, list[CandidateResult]]:
+    """Why ``reader.read_frame(frame)`` gave nothing: ``("nothing found", [])`` or
+    ``("candidates rejected", [each candidate with its reason])``."""
+    from gateway.plates.format import correct
+    from gateway.plates.reader import plate_crop
+
+    min_conf = reader.config.recognizer.min_char_confidence
+    boxes = reader.locate(frame)
+    if not boxes:
+        return "nothing found", []
+    out: list[CandidateResult] = []
+    for b in boxes[:MAX_EXPLAINED]:
+        base = {"box": _box(b), "score": round(float(b.score), 3), "source": str(b.source)}
+        bw, bh = int(b.x1 - b.x0), int(b.y1 - b.y0)
+        crop = plate_crop(frame, b)
+        if crop.size == 0 or crop.shape[1] < MIN_CROP_W or crop.shape[0] < MIN_CROP_H:
+            reason = f"too small to read ({bw}x{bh} px; needs {MIN_CROP_W}x{MIN_CROP_H})"
+            out.append(CandidateResult(**base, text="", confidence=0.0, reason=reason))
+            continue
+        if b.double_row:
+            reason = (f"not a single-row plate's shape ({bw}x{bh} px; a two-row plate?): "
+                      "the reader reads single-row plates only")
+            out.append(CandidateResult(**base, text="", confidence=0.0, reason=reason))
+            continue
+        read = reader.recognizer.read(crop)
+        conf = round(min(read.char_conf), 3) if read.char_conf else 0.0
+        if not read.text:
+            reason = "no characters recognised"
+        else:
+            text, ptype = correct(read.text, read.alternatives)
+            if ptype is None or len(text) != len(read.char_conf):
+                reason = f"'{read.text}' fits no mainland plate format"
+            elif min(read.char_conf) < min_conf:
+                i = min(range(len(read.char_conf)), key=lambda k: read.char_conf[k])
+                reason = (f"character {i + 1} ('{text[i]}') at {read.char_conf[i]:.2f} is below the "
+                          f"minimum confidence {min_conf:.2f}")
+            else:
+                # The reader cuts and refines boxes a little differently; say so rather than hide it.
+                reason = (f"reads as '{text}' from this box, but the reader's own cut of it "
+                          "(refined box, trims) gave no accepted read")
+        out.append(CandidateResult(**base, text=read.text, confidence=conf, reason=reason))
+    return "candidates rejected", out
+
+
+def _strip_path(msg: str, path: Path) -> str:
+    prefix = f"{path}: "
+    return msg[len(prefix):] if msg.startswith(prefix) else msg
+
+
+def read_plate_image(reader: PlateReader, path: Path, *, explain: bool = True) -> ImageOutcome:
+    """Decode ``path`` and read its plates (whole image, as a close-up lane frame)."""
+    outcome = ImageOutcome(image=str(path), status=REJECTED)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught, captured_native_stderr() as lines:
+        warnings.simplefilter("always")
+        try:
+            decoded = read_image_info(path)
+        except ImageDecodeError as exc:
+            decoded = None
+            outcome.reason = _strip_path(str(exc), path)
+        if decoded is not None:
+            frame = decoded.image
+            h, w = frame.shape[:2]
+            outcome.width, outcome.height = w, h
+            outcome.format, outcome.decoder = decoded.header.format, decoded.decoder
+            reads = reader.read_frame(frame)
+            outcome.ms = round((time.perf_counter() - t0) * 1000, 1)
+            outcome.plates = [
+                PlateResult(o.text, round(o.confidence, 3), tuple(round(c, 3) for c in o.char_conf),
+                            _enum_name(o.plate_type), _enum_name(o.colour),
+                            tuple(int(v) for v in o.box) if o.box else None)  # type: ignore[arg-type]
+                for o in reads
+            ]
+            if reads:
+                outcome.status = READ
+            else:
+                outcome.status = NO_READ
+                if explain:
+                    outcome.reason, outcome.candidates = explain_no_read(reader, frame)
+                else:
+                    outcome.reason = "no plate read"
+    outcome.notes = [*lines, *(f"{wm.category.__name__}: {wm.message}" for wm in caught)]
+    return outcome
