@@ -117,14 +117,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "device": {"location": {"lat": 31.230416, "lon": 121.473701}},
         }
         if args.synthetic:
-            raw["demo"] = {"interval_s": args.interval}
+            raw["demo"] = {"enabled": True, "interval_s": args.interval}  # off by default
         else:
             cache = Path(os.environ.get("EDGEPOST_ASSET_CACHE") or Path(state) / "assets")
             mirror = _mirror(args.mirror)
             print(f"# demo: pulling assets ({'mirror ' + str(mirror) if mirror else 'download'})",
                   flush=True)
             paths = pull_demo_assets(mirror, cache)
-            raw["demo"] = {"enabled": False}
             raw["cameras"] = demo_cameras(paths, args.realtime)
         config = parse_config(raw, source="demo defaults")
         print(f"# demo: private mosquitto on 127.0.0.1:{broker.port}; spool in {state}",

@@ -26,7 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     run = gsub.add_parser(
         "run", help="run the gateway (as systemd would)",
         description="Run the gateway until SIGTERM/SIGINT. Without --config the built-in "
-        "defaults are used: device gw-demo, broker 127.0.0.1:1883, demo events on.")
+        "defaults are used: device gw-demo, broker 127.0.0.1:1883, no event sources (demo "
+        "events only with [demo] enabled = true, or run `edgepost demo`).")
     run.add_argument("-c", "--config", type=Path, help="TOML configuration file")
     run.add_argument("--duration", type=float, default=None,
                      help="stop after this many seconds (for tests and demos)")

@@ -6,8 +6,11 @@ from gateway.config.base import StrictModel
 
 
 class DemoConfig(StrictModel):
-    """Emits sample vehicle-passage events; off in production configurations."""
+    """Emits sample vehicle-passage events with made-up plates; off unless enabled."""
 
-    enabled: bool = Field(default=True, description="Produce demo events.")
+    # Off by default: a site config written by hand without a [demo] section must never mix
+    # fake passages into real ones. `edgepost demo --synthetic` turns it on explicitly.
+    enabled: bool = Field(default=False, description="Produce synthetic vehicle-passage "
+                          "events (made-up plates); for demos and load tests only.")
     interval_s: float = Field(default=2.0, ge=0.0005, le=3600, description="Seconds between events.")
     count: int = Field(default=0, ge=0, description="Stop after this many events (0 = no limit).")

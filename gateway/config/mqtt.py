@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
@@ -52,6 +53,11 @@ class MqttConfig(StrictModel):
     password: SecretStr | None = Field(
         default=None, description="Password; never logged. Keep this file owner-readable only.")
     tls: TlsConfig | None = Field(default=None, description="TLS settings; omit for plain TCP.")
+    allow_plaintext_password: bool = Field(
+        default=False,
+        description="Send the password without TLS to a broker that is not on this machine "
+        "(anyone on the network path can read it). Refused unless set; a warning is logged "
+        "at every start when it is.")
     topic_prefix: str = Field(default="edgepost/v1",
                               description="Topic prefix; the device id is the next level.")
     format: Literal["cbor", "json"] = Field(
@@ -77,3 +83,28 @@ class MqttConfig(StrictModel):
         if self.password is not None and self.username is None:
             raise ValueError("password given without username")
         return self
+
+    @property
+    def password_in_clear(self) -> bool:
+        """A password would cross the network unencrypted (no TLS, broker not loopback)."""
+        return self.password is not None and self.tls is None and not is_loopback(self.host)
+
+    @model_validator(mode="after")
+    def _no_plaintext_password_over_the_network(self) -> MqttConfig:
+        if self.password_in_clear and not self.allow_plaintext_password:
+            raise ValueError(
+                f"the password would be sent in clear text to {self.host}: add an [mqtt.tls] "
+                "section (ca_file = the site CA; port 8883), or, only if the network is "
+                "trusted, set allow_plaintext_password = true in [mqtt]")
+        return self
+
+
+def is_loopback(host: str) -> bool:
+    """True for this machine's own addresses (traffic that never leaves the host)."""
+    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(
+            ".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

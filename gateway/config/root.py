@@ -16,7 +16,7 @@ from gateway.vision.config import VisionCameraConfig
 
 
 class GatewayConfig(StrictModel):
-    """Root of the TOML file. Every section is optional; the defaults run the demo."""
+    """Root of the TOML file. Every section is optional; no section turns the demo source on."""
 
     device: DeviceConfig = Field(default_factory=DeviceConfig, description="Identity and place.")
     mqtt: MqttConfig = Field(default_factory=MqttConfig, description="Broker connection.")

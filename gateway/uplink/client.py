@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
+import logging
 import ssl
+import threading
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from gateway.config.mqtt import MqttConfig
+
+log = logging.getLogger(__name__)
+_warned_in_clear: set[tuple[str, int]] = set()  # once per process and broker, not per reconnect
+_warn_lock = threading.Lock()
+
+
+def warn_if_password_in_clear(cfg: MqttConfig) -> bool:
+    """Log (once per process and broker) that the configured password travels unencrypted.
+
+    The config refuses this unless ``allow_plaintext_password`` is set; when it is, the
+    operator is reminded at every start. Returns True when the warning applies.
+    """
+    if not cfg.password_in_clear:
+        return False
+    with _warn_lock:
+        if (cfg.host, cfg.port) in _warned_in_clear:
+            return True
+        _warned_in_clear.add((cfg.host, cfg.port))
+    log.warning("mqtt.allow_plaintext_password is set: the password for %s:%d is sent "
+                "unencrypted; anyone on the network path can read it. Add [mqtt.tls] to "
+                "protect it.", cfg.host, cfg.port)
+    return True
 
 
 def publish_properties(content_type: str) -> Properties:
@@ -28,6 +52,7 @@ def make_client(cfg: MqttConfig, client_id: str, will: tuple[str, bytes, str] | 
     # The uplink controls its own window; paho must not queue behind our back.
     client.max_inflight_messages_set(cfg.window)
     if cfg.username is not None:
+        warn_if_password_in_clear(cfg)
         client.username_pw_set(cfg.username,
                                cfg.password.get_secret_value() if cfg.password else None)
     if cfg.tls is not None:

@@ -38,7 +38,7 @@ def test_group_without_command_prints_its_help() -> None:
 def test_check_config_valid_prints_effective(tmp_path: Path) -> None:
     cfg = tmp_path / "gw.toml"
     cfg.write_text('[device]\nid = "cp-north-1"\n[mqtt]\nhost = "broker.site"\npassword = "s3cret"\n'
-                   'username = "cp-north-1"\n')
+                   'username = "cp-north-1"\nallow_plaintext_password = true\n')
     res = edgepost("gateway", "check-config", str(cfg))
     assert res.returncode == 0, res.stderr
     assert 'id = "cp-north-1"' in res.stdout and 'host = "broker.site"' in res.stdout
@@ -68,7 +68,8 @@ def test_unreachable_broker_is_one_message_and_the_gateway_keeps_spooling(tmp_pa
     port = free_port()
     cfg = tmp_path / "gw.toml"
     cfg.write_text(f'[mqtt]\nport = {port}\nreconnect_min_s = 0.1\nreconnect_max_s = 0.2\n'
-                   f'[spool]\npath = "{tmp_path}/spool.sqlite3"\n[demo]\ninterval_s = 0.1\n')
+                   f'[spool]\npath = "{tmp_path}/spool.sqlite3"\n[demo]\nenabled = true\n'
+                   'interval_s = 0.1\n')
     res = edgepost("gateway", "run", "-c", str(cfg), "--duration", "3")
     assert res.returncode == 0, res.stderr
     # Dozens of attempts in 3 s, but the operator reads one line about it.

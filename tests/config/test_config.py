@@ -18,9 +18,19 @@ from gateway.config import (
 from gateway.config.loader import _model_of
 
 
-def test_defaults_are_valid_and_run_the_demo() -> None:
+def test_defaults_are_valid_and_produce_no_demo_events() -> None:
     cfg = load_config(None)
-    assert cfg.device.id == "gw-demo" and cfg.demo.enabled and cfg.mqtt.format == "cbor"
+    assert cfg.device.id == "gw-demo" and not cfg.demo.enabled and cfg.mqtt.format == "cbor"
+
+
+def test_demo_source_is_off_unless_enabled(tmp_path: Path) -> None:
+    hand_written = tmp_path / "site.toml"
+    hand_written.write_text('[device]\nid = "cp-north-1"\n[mqtt]\nhost = "127.0.0.1"\n')
+    assert load_config(hand_written).demo.enabled is False
+    section_without_switch = tmp_path / "tuned.toml"
+    section_without_switch.write_text("[demo]\ninterval_s = 0.5\n")
+    assert load_config(section_without_switch).demo.enabled is False
+    assert parse_config({"demo": {"enabled": True}}).demo.enabled is True
 
 
 def test_unknown_key_names_path_and_nearest_valid_key() -> None:
