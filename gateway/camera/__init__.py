@@ -17,7 +17,7 @@ _EXPORTS = {
     "LatestFrameGrabber": "gateway.camera.latest",
     "PacingMode": "gateway.camera.config",
     "ResilientSource": "gateway.camera.resilient",
-    "SourceEnded": "gateway.camera.frame",
+    "SourceEndedError": "gateway.camera.frame",
     "SourceError": "gateway.camera.frame",
     "SourceHealth": "gateway.camera.resilient",
     "SourceKind": "gateway.camera.config",

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from gateway.camera.config import PacingMode
-from gateway.camera.frame import Frame, SourceEnded, SourceError
+from gateway.camera.frame import Frame, SourceEndedError, SourceError
 from gateway.camera.imageio import ImageDecodeError, read_image
 
 
@@ -56,7 +56,7 @@ class ImageFolderSource:
         """Return the next image as a frame."""
         if self._pos >= len(self._files):
             if not self._loop or not self._files:
-                raise SourceEnded(f"image folder {self.folder} done ({self._index} frames)")
+                raise SourceEndedError(f"image folder {self.folder} done ({self._index} frames)")
             self._pos = 0
         path = self._files[self._pos]
         self._pos += 1

@@ -12,8 +12,12 @@ class SourceError(RuntimeError):
     """A source failed in a way that reopening might cure (device gone, stream broken)."""
 
 
-class SourceEnded(Exception):  # an end-of-stream signal, not an error
-    """A finite source (video file, image folder) has no more frames."""
+class SourceEndedError(Exception):
+    """A finite source (video file, image folder) has no more frames.
+
+    The normal end of a file rather than a fault, so it is not a :class:`SourceError`:
+    reopening cannot cure it and ``except SourceError`` must not swallow it.
+    """
 
 
 @dataclass(slots=True)
@@ -44,7 +48,7 @@ class Frame:
 class FrameSource(Protocol):
     """What the pipeline needs from a camera: open, read frames, close.
 
-    ``read()`` returns the next frame, raises :class:`SourceEnded` at the end of finite media,
+    ``read()`` returns the next frame, raises :class:`SourceEndedError` at the end of finite media,
     :class:`SourceError` when the device or stream failed, or
     :class:`~gateway.camera.imageio.ImageDecodeError` for a single corrupt frame (the source
     stays usable).

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from gateway.camera.frame import Frame, FrameSource, SourceEnded, SourceError
+from gateway.camera.frame import Frame, FrameSource, SourceEndedError, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class LatestFrameGrabber:
         while not self._stop.is_set():
             try:
                 frame = self.source.read()
-            except (SourceEnded, SourceError) as exc:
+            except (SourceEndedError, SourceError) as exc:
                 with self._cond:
                     self._error = exc
                     self._cond.notify_all()
@@ -55,7 +55,7 @@ class LatestFrameGrabber:
     def read(self, timeout: float | None = 5.0) -> Frame:
         """Block until a frame newer than the last returned one exists and return it.
 
-        Raises the source's :class:`SourceEnded`/:class:`SourceError` once no frame is left,
+        Raises the source's :class:`SourceEndedError`/:class:`SourceError` once no frame is left,
         or :class:`SourceError` when nothing arrives within ``timeout`` seconds.
         """
         with self._cond:

@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 
 from gateway.camera.config import PacingMode
-from gateway.camera.frame import Frame, SourceEnded, SourceError
+from gateway.camera.frame import Frame, SourceEndedError, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def _is_device(uri: str) -> bool:
 class OpenCVSource:
     """Frames from ``cv2.VideoCapture``.
 
-    Files are finite: ``read()`` raises :class:`SourceEnded` at the end (or rewinds when
+    Files are finite: ``read()`` raises :class:`SourceEndedError` at the end (or rewinds when
     ``loop``). Their clock ``t`` is the position in the file, so results do not depend on CPU
     speed; ``pacing=REALTIME`` sleeps so frames arrive at the file's rate like a camera.
     Devices and streams are live: a failed read raises :class:`SourceError` so that a
@@ -101,7 +101,7 @@ class OpenCVSource:
                 self._index = 0
                 ok, img = self._cap.read()
             if not ok or img is None:
-                raise SourceEnded(f"{self.uri!r} ended after {self._index} frames")
+                raise SourceEndedError(f"{self.uri!r} ended after {self._index} frames")
         mono = time.monotonic()
         if self.live:
             t = mono - self._t0_mono

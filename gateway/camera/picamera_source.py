@@ -57,7 +57,7 @@ class Picamera2Source:
             )
             cam.configure(cfg)
             cam.start()
-        except Exception as exc:  # libcamera raises plain RuntimeError/IndexError
+        except Exception as exc:  # libcamera raises undocumented types (RuntimeError, IndexError, ...)
             raise SourceError(f"{self.name}: cannot start camera ({exc})") from exc
         self._cam = cam
         self._index = 0
@@ -69,7 +69,7 @@ class Picamera2Source:
             raise SourceError(f"{self.name} is not open")
         try:
             arr = self._cam.capture_array("main")
-        except Exception as exc:
+        except Exception as exc:  # as in open(): libcamera's error types are undocumented
             raise SourceError(f"{self.name}: capture failed ({exc})") from exc
         mono = time.monotonic()
         # picamera2's "RGB888" is BGR byte order in memory already (libcamera naming); only

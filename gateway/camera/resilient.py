@@ -7,8 +7,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from gateway.camera.frame import Frame, FrameSource, SourceEnded, SourceError
+from gateway.camera.frame import Frame, FrameSource, SourceEndedError, SourceError
 from gateway.camera.imageio import ImageDecodeError
+from gateway.ratelog import RateLimitedLog
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class ResilientSource:
       after ``initial_s``, doubling up to ``max_s``; each reopen is counted. After
       ``max_reopens`` consecutive failed opens it gives up and raises :class:`SourceError`.
     * :class:`ImageDecodeError` (one corrupt frame): counted, logged, skipped.
-    * :class:`SourceEnded` (finite media over): recorded in health and re-raised.
+    * :class:`SourceEndedError` (finite media over): recorded in health and re-raised.
 
     Messages are logged once per failure streak, not once per retry, so a dead camera does
     not flood the log.
@@ -66,6 +67,8 @@ class ResilientSource:
         self._open = False
         self._ever_opened = False
         self._streak = 0  # consecutive failed opens
+        # corrupt frames and flapping streams can repeat every frame: log each kind rate-limited
+        self._ratelog = RateLimitedLog(log)
 
     def _wait(self, seconds: float) -> None:
         if self._sleep is not None:
@@ -108,7 +111,7 @@ class ResilientSource:
         raise SourceError(f"camera {self.name}: stopped while opening")
 
     def read(self) -> Frame:
-        """Return the next good frame; reopen on failure; raise SourceEnded at end of media."""
+        """Return the next good frame; reopen on failure; raise SourceEndedError at end of media."""
         while True:
             if not self._open:
                 self.open()
@@ -117,15 +120,16 @@ class ResilientSource:
             except ImageDecodeError as exc:
                 self.health.corrupt_frames += 1
                 self.health.last_error = str(exc)
-                log.warning("camera %s: corrupt frame skipped: %s", self.name, exc)
+                self._ratelog.log(logging.WARNING, "corrupt", "camera %s: corrupt frame skipped: %s",
+                                  self.name, exc)
                 continue
-            except SourceEnded:
+            except SourceEndedError:
                 self.health.ended = True
                 raise
             except SourceError as exc:
                 self.health.source_errors += 1
                 self.health.last_error = str(exc)
-                log.warning("camera %s: %s; reopening", self.name, exc)
+                self._ratelog.log(logging.WARNING, "reopen", "camera %s: %s; reopening", self.name, exc)
                 self._close_quietly()
                 self._wait(self._initial_s)
                 continue

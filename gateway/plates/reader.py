@@ -26,6 +26,7 @@ from gateway.plates.localizer import (
 )
 from gateway.plates.recognizer import DEFAULT_RECOGNIZER, PlateRead, PlateRecognizer
 from gateway.plates.voting import PlateObservation
+from gateway.ratelog import RateLimitedLog
 
 Box = tuple[int, int, int, int]
 
@@ -91,17 +92,16 @@ class PlateReader:
             lc.model_path or DEFAULT_LOCALIZER, lc.num_threads, lc.threshold, lc.min_area
         )
         self.classical = ClassicalLocalizer(max_candidates=lc.max_candidates)
-        #: failures inside the plate stage (counted for health; each kind logged once)
+        #: failures inside the plate stage (counted for health; each kind logged rate-limited)
         self.errors = 0
-        self._logged: set[str] = set()
+        self._ratelog = RateLimitedLog(log)
 
     def _failed(self, where: str, exc: Exception) -> None:
         self.errors += 1
-        key = f"{where}:{type(exc).__name__}"
-        if key not in self._logged:
-            self._logged.add(key)
-            log.warning("plate %s failed (%s: %s); input skipped, counted in PlateReader.errors", where,
-                        type(exc).__name__, exc)  # fmt: skip
+        self._ratelog.log(logging.WARNING, f"{where}:{type(exc).__name__}",
+                          "plate %s failed (%s: %s); input skipped, counted in PlateReader.errors",
+                          where, type(exc).__name__, exc)  # fmt: skip
+        log.debug("plate %s failed", where, exc_info=exc)
 
     # ------------------------------------------------------------------ single crops
     def read_plate_crop(
@@ -110,7 +110,7 @@ class PlateReader:
         """Read a crop that is (supposed to be) one plate; None unless a valid, confident read."""
         try:
             read = self.recognizer.read(crop_bgr)
-        except Exception as exc:  # a broken crop must never break the pipeline
+        except Exception as exc:  # a broken crop or model (any error type) must never break the pipeline
             self._failed("recognizer", exc)
             return None
         return self._validate(read, crop_bgr, t, box)
@@ -173,7 +173,7 @@ class PlateReader:
         lc = self.config.localizer
         try:
             cands = self.localizer.locate(crop, size)
-        except Exception as exc:
+        except Exception as exc:  # OpenCV and the runtime raise many types on odd input: skip it
             self._failed("localizer", exc)
             cands = []
         cands = cands[: lc.max_candidates]
@@ -183,7 +183,7 @@ class PlateReader:
         if not results and lc.classical_fallback:
             try:
                 found = self.classical.locate(crop)
-            except Exception as exc:
+            except Exception as exc:  # OpenCV raises many types on odd input: skip the fallback
                 self._failed("classical", exc)
                 found = []
             extra = [b for b in found if all(b.iou(c) < 0.5 for c in cands)]
@@ -200,7 +200,7 @@ class PlateReader:
             return box
         try:
             return self.localizer.refine(crop, box, self.config.localizer.vehicle_input_size)
-        except Exception as exc:
+        except Exception as exc:  # the refinement is optional: any failure keeps the first box
             self._failed("refine", exc)
             return box
 

@@ -59,7 +59,7 @@ class CameraComponent:
                 self.pipeline = CameraPipeline(self.name, self.cfg, self._on_event,
                                                asset_cache=self._asset_cache,
                                                observer=self._plate_observer())
-            except Exception as exc:  # ModelError, AssetError, OSError: all mean "cannot start"
+            except Exception as exc:  # any type (ModelError, AssetError, OSError...) = cannot start
                 self._fault("start_failed", f"camera {self.name} not started: {exc}")
                 return
             self.pipeline.run()
@@ -82,7 +82,7 @@ class CameraComponent:
 
         try:
             self.plates = PlateObserver(self.name, plates)
-        except Exception as exc:  # missing model or key file: report, run without plates
+        except Exception as exc:  # any failure (model, runtime, key file): report, run without plates
             self._fault("plates_unavailable", f"camera {self.name}: plate reading off: {exc}")
             return None
         return self.plates

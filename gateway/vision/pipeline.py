@@ -17,9 +17,10 @@ import numpy as np
 
 from gateway.camera.config import PacingMode
 from gateway.camera.factory import open_source
-from gateway.camera.frame import Frame, FrameSource, SourceEnded, SourceError
+from gateway.camera.frame import Frame, FrameSource, SourceEndedError, SourceError
 from gateway.camera.latest import LatestFrameGrabber
 from gateway.camera.resilient import ResilientSource
+from gateway.ratelog import RateLimitedLog
 from gateway.vision.config import VisionCameraConfig
 from gateway.vision.decoders import nms
 from gateway.vision.detection import Detection
@@ -89,6 +90,15 @@ class CameraPipeline:
         self._last_frame: Frame | None = None
         self._classes = set(cfg.rules.classes)
         self.observer = observer
+        # Failures here can repeat on every frame for months: log each kind once per interval.
+        self._ratelog = RateLimitedLog(log)
+
+    def _fault(self, where: str, exc: BaseException, msg: str, *args: object) -> None:
+        """Log a per-frame failure rate-limited per (stage, exception type), with the traceback
+        at DEBUG level on every occurrence (for a technician who turns debug logging on)."""
+        self._ratelog.log(logging.ERROR, f"{where}:{type(exc).__name__}",
+                          f"camera %s: {msg}: %s: %s", self.name, *args, type(exc).__name__, exc)
+        log.debug("camera %s: %s failed", self.name, where, exc_info=exc)
 
     # ----------------------------------------------------------------- frame processing
     def _should_detect(self, frame: Frame, moving: bool) -> bool:
@@ -122,7 +132,8 @@ class CameraPipeline:
         img = frame.image
         if not isinstance(img, np.ndarray) or img.ndim != 3 or img.size == 0 or img.shape[2] != 3:
             h.corrupt_frames += 1
-            log.warning("camera %s: frame %d is not a BGR image; skipped", self.name, frame.index)
+            self._ratelog.log(logging.WARNING, "not-bgr", "camera %s: frame %d is not a BGR image; "
+                              "skipped (counted in health corrupt_frames)", self.name, frame.index)
             return []
         h.frames += 1
         if frame.index % self.cfg.schedule.frame_stride:
@@ -142,8 +153,7 @@ class CameraPipeline:
             dets = self._filter(self.detector.detect(img))
         except Exception as exc:  # a broken model or runtime must not kill the camera loop
             h.detector_errors += 1
-            log.exception("camera %s: detector failed on frame %d: %s", self.name, frame.index,
-                          exc)
+            self._fault("detector", exc, "detector failed on frame %d", frame.index)
             return []
         t2 = time.perf_counter()
         for stage, secs in self.detector.last_times.items():
@@ -171,9 +181,9 @@ class CameraPipeline:
         try:
             live = [t for t in self.tracker.tracks if t.confirmed]
             events = self.observer.observe(frame, live)  # type: ignore[union-attr]
-        except Exception:  # extra analysis must never stop the camera
+        except Exception as exc:  # extra analysis (plates, ...) of any kind must never stop the camera
             self.health_stats.callback_errors += 1
-            log.exception("camera %s: track observer failed", self.name)
+            self._fault("observer", exc, "track observer failed")
         self.health_stats.time("observer", time.perf_counter() - t0)
         return events
 
@@ -247,9 +257,9 @@ class CameraPipeline:
             if self.observer is not None:
                 try:
                     events.extend(self.observer.track_ended(frame, tr, st.last_direction))
-                except Exception:
+                except Exception as exc:  # as in _observe: extra analysis must never stop the camera
                     self.health_stats.callback_errors += 1
-                    log.exception("camera %s: track observer failed at track end", self.name)
+                    self._fault("observer-end", exc, "track observer failed at track end")
         return events
 
     def _emit(self, events: list[VisionEvent], frame: Frame) -> None:
@@ -257,9 +267,9 @@ class CameraPipeline:
             self.health_stats.events[ev.kind] += 1
             try:
                 self.on_event(ev)
-            except Exception:  # a failing consumer must not stop the camera
+            except Exception as exc:  # a failing consumer (any code) must not stop the camera
                 self.health_stats.callback_errors += 1
-                log.exception("camera %s: on_event failed for %s", self.name, ev.kind)
+                self._fault(f"on_event:{ev.kind}", exc, "on_event failed for %s", ev.kind)
             self.health_stats.latency.add(time.monotonic() - frame.mono)
 
     def finish(self) -> list[VisionEvent]:
@@ -300,7 +310,7 @@ class CameraPipeline:
                 t0 = time.perf_counter()
                 try:
                     frame = source.read()
-                except SourceEnded as exc:
+                except SourceEndedError as exc:
                     log.info("camera %s: %s", self.name, exc)
                     break
                 except SourceError as exc:

@@ -12,7 +12,7 @@ from gateway.vision.geometry import Box
 from gateway.vision.tracker import Track
 
 
-def _color(track_id: int) -> tuple[int, int, int]:
+def _colour(track_id: int) -> tuple[int, int, int]:
     # A stable, well-separated colour per id (golden-ratio hue walk).
     hue = int((track_id * 0.618033988749895 % 1.0) * 179)
     bgr = cv2.cvtColor(np.uint8([[[hue, 200, 255]]]), cv2.COLOR_HSV2BGR)[0, 0]
@@ -48,15 +48,15 @@ def annotate(
         cv2.putText(out, ln.name, a, cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 0, 255), 1)
         cv2.circle(out, _px(ln.inbound_side, w, h), 4, (255, 0, 255), -1)
     for tr in tracks:
-        color = _color(tr.track_id)
+        colour = _colour(tr.track_id)
         if paths and len(tr.path) > 1:
             pts = np.array([_px((x, y), w, h) for _, x, y in tr.path], np.int32)
-            cv2.polylines(out, [pts], False, color, 2)
+            cv2.polylines(out, [pts], False, colour, 2)
         x1, y1 = _px(tr.box[:2], w, h)
         x2, y2 = _px(tr.box[2:], w, h)
-        cv2.rectangle(out, (x1, y1), (x2, y2), color, 2)
+        cv2.rectangle(out, (x1, y1), (x2, y2), colour, 2)
         text = f"#{tr.track_id} {tr.label} {tr.best_score:.2f}"
-        cv2.putText(out, text, (x1, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.45, color, 1)
+        cv2.putText(out, text, (x1, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1)
     if caption:
         cv2.putText(out, caption, (6, h - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1)
     return out

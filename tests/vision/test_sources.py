@@ -19,7 +19,7 @@ from gateway.camera import (
     LatestFrameGrabber,
     PacingMode,
     ResilientSource,
-    SourceEnded,
+    SourceEndedError,
     SourceError,
     SourceKind,
     detect_image_format,
@@ -37,7 +37,7 @@ def test_video_file_yields_timestamps_then_ends(shared: Path) -> None:
     src = OpenCVSource(str(shared / CAR_VIDEO), pacing=PacingMode.FAST)
     src.open()
     frames = []
-    with pytest.raises(SourceEnded):
+    with pytest.raises(SourceEndedError):
         while True:
             frames.append(src.read())
     src.close()
@@ -144,7 +144,7 @@ def test_image_format_from_content_and_cjk_names(shared: Path, tmp_path: Path) -
     cfg = CameraSourceConfig(kind=SourceKind.FOLDER, uri=str(folder), pacing=PacingMode.FAST)
     src = ResilientSource(open_source(cfg))
     frames = []
-    with pytest.raises(SourceEnded):
+    with pytest.raises(SourceEndedError):
         while True:
             frames.append(src.read())
     assert [Path(f.source).name for f in frames] == ["01_行人.png", "02_格蕾丝.jpg", "05_黑.bin"]
