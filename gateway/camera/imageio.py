@@ -119,6 +119,23 @@ def _too_large(what: str, pixels: int, size: str, max_pixels: int) -> ImageTooLa
     )
 
 
+def _size_without_bomb_check(data: bytes) -> tuple[int, int] | None:
+    # Pillow refuses to report the size of a header above 179 MP; ask its format plugins
+    # directly (as Image.open does, minus that check) so the message can name the dimensions.
+    prefix = data[:16]
+    for fid in Image.ID:
+        factory, accept = Image.OPEN[fid]
+        ok = accept(prefix) if accept else True
+        if not ok or isinstance(ok, str):
+            continue
+        try:
+            im = factory(io.BytesIO(data))
+        except Exception:  # not this plugin's format (each raises its own type)
+            continue
+        return im.size
+    return None
+
+
 def probe_image(data: bytes, what: str = "image", *, max_pixels: int = MAX_PIXELS) -> ImageHeader:
     """Read format, size and mode from the header only; raise :class:`ImageDecodeError` if the
     data is empty or not an image, :class:`ImageTooLargeError` above ``max_pixels``."""
@@ -128,9 +145,12 @@ def probe_image(data: bytes, what: str = "image", *, max_pixels: int = MAX_PIXEL
         with Image.open(io.BytesIO(data)) as im:  # parses the header; no pixel data yet
             header = ImageHeader((im.format or "unknown").lower(), im.width, im.height, im.mode)
     except Image.DecompressionBombError as exc:
+        size = _size_without_bomb_check(data)
+        if size is not None:
+            w, h = size
+            raise _too_large(what, w * h, f"{w}x{h} = ", max_pixels) from None
         m = _BOMB_PIXELS.search(str(exc))
-        pixels = int(m.group(1)) if m else 0
-        raise _too_large(what, pixels, "", max_pixels) from None
+        raise _too_large(what, int(m.group(1)) if m else 0, "", max_pixels) from None
     except Exception:  # Pillow's header parsers raise many types on garbage (SyntaxError, struct.error, ...)
         fmt = detect_image_format(data)
         if fmt is None:
@@ -181,8 +201,8 @@ def decode_image_info(
         img = _pillow_to_bgr(data)
     except Exception as exc:  # Pillow's decoders raise OSError, SyntaxError, ValueError, ... on bad data
         reason = str(exc).split("\n")[0] or type(exc).__name__
-        if header.format == "jpeg" and "truncated" in reason:
-            raise ImageDecodeError(f"{what}: truncated JPEG ({reason})") from None
+        if "truncated" in reason:
+            raise ImageDecodeError(f"{what}: truncated {header.format.upper()} ({reason})") from None
         raise ImageDecodeError(f"{what}: {header.format} data could not be decoded ({reason})") from None
     if img.ndim != 3 or img.shape[0] == 0 or img.shape[1] == 0:
         raise ImageDecodeError(f"{what}: {header.format} data decoded to an empty image")
