@@ -1,29 +1,20 @@
 """The generated broker configuration and ACL, enforced by a real mosquitto.
 
 One site: gateways gw-a and gw-b, reader sub-ops, operator ops-desk, and gw-c (revoked).
-The broker runs the generated edgepost.conf (TLS, client certificates, CRL, ACL) as is;
-only the process user and log file are added, as Debian's main mosquitto.conf would.
+The broker runs the generated edgepost.conf as is (tests/provisioning/brokerkit.py).
 """
 
 from __future__ import annotations
 
-import getpass
-import os
-import shutil
-import signal
-import ssl
 import stat
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.reasoncodes import ReasonCode
 
 from gateway.broker import LocalMosquitto
-from gateway.broker.local import free_port
+from tests.provisioning.brokerkit import Client, connect, start_broker
 from tests.provisioning.conftest import run_provision
 
 
@@ -39,83 +30,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
-def start_broker(site: Path, workdir: Path) -> LocalMosquitto:
-    port = free_port()
-    assert run_provision(site, "broker", "--ip", "127.0.0.1", "--dns", "localhost", "--port", str(port),
-                         "--bind", "127.0.0.1", "--etc-dir", str(site / "broker")) == 0
-    b = LocalMosquitto(port=port, workdir=workdir)
-    generated = (site / "broker" / "edgepost.conf").read_text()
-    b.conf_path.write_text(generated + f"\nuser {getpass.getuser()}\nlog_dest file {b.log_path}\n"
-                           "log_type all\n")
-    return b.start()
-
-
 @pytest.fixture(scope="module")
 def broker(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMosquitto]:
     b = start_broker(site, tmp_path_factory.mktemp("mosq"))
     yield b
     b.close()
-
-
-class Client:
-    """A paho MQTT 5 client with a site certificate (or none), recording what happens."""
-
-    def __init__(self, site: Path, port: int, name: str | None, folder: str = "gateways") -> None:
-        self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"t-{name}-{time.monotonic_ns()}",
-                             protocol=mqtt.MQTTv5)
-        if name is None:
-            self.c.tls_set(ca_certs=str(site / "ca" / "ca.pem"))
-        else:
-            d = site / folder / name
-            self.c.tls_set(ca_certs=str(d / "ca.pem"), certfile=str(d / f"{name}.pem"),
-                           keyfile=str(d / f"{name}.key"))
-        self.port = port
-        self.connected = threading.Event()
-        self.messages: list[mqtt.MQTTMessage] = []
-        self.acks: dict[int, ReasonCode] = {}
-        self.subacked = threading.Event()
-        self._cond = threading.Condition()
-        self.c.on_connect = lambda c, u, f, rc, p: rc == 0 and self.connected.set()
-        self.c.on_message = self._on_message
-        self.c.on_publish = self._on_publish
-        self.c.on_subscribe = lambda c, u, mid, rcs, p: self.subacked.set()
-
-    def _on_message(self, c: object, u: object, msg: mqtt.MQTTMessage) -> None:
-        with self._cond:
-            self.messages.append(msg)
-            self._cond.notify_all()
-
-    def _on_publish(self, c: object, u: object, mid: int, rc: ReasonCode, p: object) -> None:
-        with self._cond:
-            self.acks[mid] = rc
-            self._cond.notify_all()
-
-    def connect(self, timeout: float = 5) -> bool:
-        try:
-            self.c.connect("127.0.0.1", self.port, keepalive=10)
-        except (ssl.SSLError, OSError):
-            return False
-        self.c.loop_start()
-        return self.connected.wait(timeout)
-
-    def subscribe(self, topic: str) -> None:
-        self.subacked.clear()
-        self.c.subscribe(topic, qos=1)
-        assert self.subacked.wait(5)
-
-    def publish(self, topic: str, payload: bytes = b"x") -> ReasonCode:
-        info = self.c.publish(topic, payload, qos=1)
-        with self._cond:
-            assert self._cond.wait_for(lambda: info.mid in self.acks, 5), "no PUBACK"
-            return self.acks[info.mid]
-
-    def wait_messages(self, n: int, timeout: float = 5) -> bool:
-        with self._cond:
-            return self._cond.wait_for(lambda: len(self.messages) >= n, timeout)
-
-    def close(self) -> None:
-        self.c.disconnect()
-        self.c.loop_stop()
 
 
 @pytest.fixture
@@ -124,14 +43,6 @@ def clients(site: Path, broker: LocalMosquitto) -> Iterator[list[Client]]:
     yield made
     for c in made:
         c.close()
-
-
-def connect(site: Path, broker: LocalMosquitto, made: list[Client], name: str | None,
-            folder: str = "gateways") -> Client:
-    c = Client(site, broker.port, name, folder)
-    assert c.connect(), f"{name} could not connect:\n{broker.log_text()[-2000:]}"
-    made.append(c)
-    return c
 
 
 def test_generated_files_have_the_required_settings(site: Path, broker: LocalMosquitto) -> None:
@@ -249,4 +160,3 @@ def test_key_files_are_owner_only(site: Path) -> None:
         assert stat.S_IMODE(k.stat().st_mode) == 0o600, k
     for d in (site, site / "ca", site / "gateways" / "gw-a", site / "signing"):
         assert stat.S_IMODE(d.stat().st_mode) == 0o700, d
-    _ = (os, shutil, signal)
