@@ -1,38 +1,29 @@
-"""Typed, strict configuration of the plate stage (pydantic v2, unknown keys rejected)."""
+"""Typed, strict, frozen configuration of the plate stage (unknown keys rejected)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, Field
+
+from gateway.inference.config import BundledModelConfig
+from gateway.strict import StrictModel
 
 
-class RecognizerConfig(BaseModel):
-    """The plate reader model."""
+class RecognizerConfig(BundledModelConfig):
+    """The plate reader model (committed: models/plates/recognizer_int8.tflite)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    model_path: Path | None = Field(
-        default=None,
-        description="Recognizer .tflite; None uses the committed models/plates/recognizer_int8.tflite.",
-    )
-    num_threads: int = Field(default=1, ge=1, le=4, description="TFLite interpreter threads.")
     min_char_confidence: float = Field(
         default=0.7, ge=0.0, le=1.0, description="A read whose weakest character is below this is discarded."
     )
 
 
-class LocalizerConfig(BaseModel):
-    """Finding plates inside vehicle crops and close-up frames (the older key `localiser` is read too)."""
+class LocalizerConfig(BundledModelConfig):
+    """Finding plates in vehicle crops and close-up frames (models/plates/localiser_int8.tflite).
 
-    model_config = ConfigDict(extra="forbid")
+    The older key `localiser` is read too."""
 
-    model_path: Path | None = Field(
-        default=None,
-        description="Localizer .tflite; None uses the committed models/plates/localiser_int8.tflite.",
-    )
-    num_threads: int = Field(default=1, ge=1, le=4, description="TFLite interpreter threads.")
     vehicle_input_size: int = Field(
         default=160,
         ge=64,
@@ -71,10 +62,32 @@ class LocalizerConfig(BaseModel):
     )
 
 
-class VotingConfig(BaseModel):
-    """Multi-frame voting per vehicle track."""
+class FinderConfig(BundledModelConfig):
+    """The corner-point plate detector (HyperLPR3 y5fu, TFLite) tried before the localizer."""
 
-    model_config = ConfigDict(extra="forbid")
+    enabled: bool = Field(
+        default=False,
+        description="Find plates with the y5fu detector (four corners, plate warped flat before reading).",
+    )
+    model_path: Path | None = Field(
+        default=None,
+        description="Finder .tflite; None uses the committed models/plates/plate_finder_y5fu320_f16.tflite.",
+    )
+    num_threads: int = Field(default=1, ge=1, le=4, description="TFLite interpreter threads.")
+    score_threshold: float = Field(
+        default=0.3, gt=0.0, lt=1.0, description="Objectness x class score a candidate needs."
+    )
+    max_candidates: int = Field(default=3, ge=1, le=16, description="Candidates read per image, best first.")
+    margin_x: float = Field(
+        default=0.0, ge=0.0, le=0.3, description="Scene kept left and right of the plate (share of width)."
+    )
+    margin_y: float = Field(
+        default=0.0, ge=0.0, le=0.3, description="Scene kept above and below the plate (share of its height)."
+    )
+
+
+class VotingConfig(StrictModel):
+    """Multi-frame voting per vehicle track."""
 
     max_reads: int = Field(
         default=30, ge=1, le=1000, description="Reads kept per track (the weakest are dropped)."
@@ -96,10 +109,8 @@ class VotingConfig(BaseModel):
     )
 
 
-class WatchListConfig(BaseModel):
+class WatchListConfig(StrictModel):
     """Watch list matched at the edge as keyed hashes."""
-
-    model_config = ConfigDict(extra="forbid")
 
     enabled: bool = Field(default=False, description="Match every voted plate against the compiled list.")
     compiled_path: Path | None = Field(default=None, description="Compiled (hashed) list file, JSON.")
@@ -112,10 +123,8 @@ class WatchListConfig(BaseModel):
     )
 
 
-class PrivacyConfig(BaseModel):
+class PrivacyConfig(StrictModel):
     """How plate text leaves the gateway."""
-
-    model_config = ConfigDict(extra="forbid")
 
     mode: Literal["clear", "hash"] = Field(
         default="clear", description="'clear' sends the text; 'hash' sends HMAC-SHA256(site key, plate) only."
@@ -126,10 +135,8 @@ class PrivacyConfig(BaseModel):
     hash_bytes: int = Field(default=16, ge=8, le=32, description="Bytes of the HMAC kept in the event.")
 
 
-class EvidenceConfig(BaseModel):
+class EvidenceConfig(StrictModel):
     """Optional evidence crop of the plate in the event."""
-
-    model_config = ConfigDict(extra="forbid")
 
     send_crop: bool = Field(default=False, description="Attach a JPEG crop of the best plate read.")
     max_bytes: int = Field(default=6000, ge=500, le=100_000, description="Upper bound on the JPEG size.")
@@ -138,10 +145,8 @@ class EvidenceConfig(BaseModel):
     )
 
 
-class PlatesConfig(BaseModel):
+class PlatesConfig(StrictModel):
     """The plate stage of a camera pipeline."""
-
-    model_config = ConfigDict(extra="forbid")
 
     enabled: bool = Field(default=True, description="Read plates on vehicle tracks of this camera.")
     frame_mode: bool = Field(
@@ -156,6 +161,9 @@ class PlatesConfig(BaseModel):
         default_factory=LocalizerConfig,
         validation_alias=AliasChoices("localizer", "localiser"),
         description="Plate finder settings (the older key `localiser` is also accepted).",
+    )
+    finder: FinderConfig = Field(
+        default_factory=FinderConfig, description="Corner-point plate detector, tried before the localizer."
     )
     voting: VotingConfig = Field(default_factory=VotingConfig, description="Per-track voting settings.")
     watchlist: WatchListConfig = Field(default_factory=WatchListConfig, description="Edge watch list.")

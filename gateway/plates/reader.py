@@ -16,6 +16,7 @@ import numpy as np
 
 from gateway.plates.colour import plate_colour
 from gateway.plates.config import PlatesConfig
+from gateway.plates.finder import DEFAULT_FINDER, FoundPlate, PlateFinder, rectify
 from gateway.plates.format import correct
 from gateway.plates.localizer import (
     DEFAULT_LOCALIZER,
@@ -92,6 +93,12 @@ class PlateReader:
             lc.model_path or DEFAULT_LOCALIZER, lc.num_threads, lc.threshold, lc.min_area
         )
         self.classical = ClassicalLocalizer(max_candidates=lc.max_candidates)
+        fc = self.config.finder
+        self.finder = (
+            PlateFinder(fc.model_path or DEFAULT_FINDER, fc.num_threads, fc.score_threshold)
+            if fc.enabled
+            else None
+        )
         #: failures inside the plate stage (counted for health; each kind logged rate-limited)
         self.errors = 0
         self._ratelog = RateLimitedLog(log)
@@ -170,6 +177,10 @@ class PlateReader:
     def _read_region(
         self, frame: np.ndarray, crop: np.ndarray, offset: tuple[int, int], size: int, t: float
     ) -> list[PlateObservation]:
+        if self.finder is not None:
+            found = self._read_found(crop, offset, t)
+            if found:
+                return found
         lc = self.config.localizer
         try:
             cands = self.localizer.locate(crop, size)
@@ -193,6 +204,39 @@ class PlateReader:
             if o.text not in best or o.confidence > best[o.text].confidence:
                 best[o.text] = o
         return sorted(best.values(), key=lambda o: -o.confidence)
+
+    def _read_found(self, crop: np.ndarray, offset: tuple[int, int], t: float) -> list[PlateObservation]:
+        """The corner detector's candidates, each warped flat from its corners and read."""
+        fc = self.config.finder
+        try:
+            found = self.finder.find(crop) if self.finder is not None else []
+        except Exception as exc:  # OpenCV and the runtime raise many types on odd input: skip it
+            self._failed("finder", exc)
+            return []
+        best: dict[str, PlateObservation] = {}
+        for p in found[: fc.max_candidates]:
+            obs = self._read_warped(crop, p, offset, t)
+            if obs is not None and (obs.text not in best or obs.confidence > best[obs.text].confidence):
+                best[obs.text] = obs
+        return sorted(best.values(), key=lambda o: -o.confidence)
+
+    def _read_warped(
+        self, crop: np.ndarray, p: FoundPlate, offset: tuple[int, int], t: float
+    ) -> PlateObservation | None:
+        fc = self.config.finder
+        if p.double_row or p.width < 16 or p.height < 6:
+            return None  # two-row plates are found but the single-row reader cannot read them
+        # warp at the plate's own size: the recognizer then downsizes with area averaging
+        size = (max(16, round(p.width)), max(6, round(p.height)))
+        try:
+            flat = rectify(crop, p.corners, size, (fc.margin_x, fc.margin_y))
+        except Exception as exc:  # degenerate corners make OpenCV raise: skip that candidate
+            self._failed("rectify", exc)
+            return None
+        ox, oy = offset
+        x0, y0, x1, y1 = p.box
+        fb = (int(x0) + ox, int(y0) + oy, int(np.ceil(x1)) + ox, int(np.ceil(y1)) + oy)
+        return self.read_plate_crop(flat, t, fb)
 
     def _refine(self, crop: np.ndarray, box: PlateBox, rank: int) -> PlateBox:
         # zoom in on the two best candidates only: a second invoke each (~1 ms)

@@ -61,10 +61,10 @@ def test_pull_from_mirror_then_cached(tmp_path: Path, shared: Path, capsys) -> N
     cache = tmp_path / "cache"
     assert run_cli(["models", "pull", "--mirror", str(shared), "--cache", str(cache)]) == 0
     out = capsys.readouterr().out
-    assert "2 from mirror" in out
+    assert "3 from mirror" in out  # SSD, its labels, the y5fu plate detector
     assert sha256_file(cache / "models/coco_ssd_mobilenet_v1/detect.tflite") == SSD_SHA
     assert run_cli(["models", "pull", "--mirror", str(shared), "--cache", str(cache)]) == 0
-    assert "2 cached" in capsys.readouterr().out
+    assert "3 cached" in capsys.readouterr().out
     assert run_cli(["models", "list", "--cache", str(cache), "--verify"]) == 0
     assert " ok " in capsys.readouterr().out
 
@@ -92,7 +92,7 @@ def test_mismatching_mirror_file_is_refused_and_counted(
 
     cache = tmp_path / "cache"
     stats = pull_many(manifest.select({"model", "labels"}), cache, mirror=mirror)
-    assert stats.mismatch == 1 and stats.mirror == 1 and not stats.ok
+    assert stats.mismatch == 1 and stats.mirror == 2 and not stats.ok
     assert not (cache / "models/coco_ssd_mobilenet_v1/detect.tflite").exists()  # never installed
     assert (cache / "models/coco_ssd_mobilenet_v1/labelmap.txt").exists()  # the rest went on
     with pytest.raises(AssetVerificationError, match=r"SHA-256 mismatch.*refused"):

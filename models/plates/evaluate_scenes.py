@@ -1,0 +1,266 @@
+"""Plate reading judged on real validation data at two levels: crops and scenes.
+
+    python -m models.plates.evaluate_scenes                 # all sets, a plain-text report
+    python -m models.plates.evaluate_scenes --sets real     # one set; --json for machines
+
+Why: the gateway reads plates off real checkpoint frames; a figure on crops alone hid a 46 %
+scene result. Every plate used here is on the validation side of a split **by plate text**
+(``models/plates/split.py`` for dev_crops, ``models/plates/real_scenes.py`` for the toll-lane
+photos), so nothing here was trained on, tuned on or used for calibration.
+
+Sets:
+
+* ``crops`` — real crops: the 121 validation dev crops (CCPD-like, 94x24) and the 100
+  validation plates of real_scenes_hyperlpr, each cut by warping the finder's four corners
+  on the masked photo (the box crop when the finder misses it); read by
+  :meth:`PlateReader.read_plate_crop` (thresholds and format rules included).
+* ``real`` — the 100 validation photos of real_scenes_hyperlpr with the red overlay masked,
+  at full size (plates ~150-220 px wide) and halved (~75-110 px), through
+  :meth:`PlateReader.read_frame`.
+* ``composite`` — each real validation crop warped (tilt up to 15°, perspective) onto a crop
+  of a real photo of ``../shared/media/images`` (no Chinese plates there) in a 640x480 frame,
+  40-220 px wide, through :meth:`PlateReader.read_frame`.
+
+A scene counts as **exact** when the reader's best observation is the labelled text, as
+**wrong** when its best observation is another text, else **none**.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.plates import real_scenes
+from models.plates import split as dsplit
+
+#: plate-width buckets of the report (px, left-closed)
+WIDTH_BUCKETS = (0, 60, 80, 120, 160, 10_000)
+
+
+@dataclass
+class Sample:
+    """One validation item: an image (crop or scene) with its plate text and facts."""
+
+    set: str
+    name: str
+    image: np.ndarray
+    text: str
+    colour: str
+    width: float
+
+
+def _hyperlpr_crop(label: real_scenes.SceneLabel, finder) -> tuple[np.ndarray, float]:
+    from gateway.plates.finder import rectify
+
+    img = real_scenes.load_masked(label)
+    x, y, w, h = label.box
+    for p in finder.find(img):
+        cx, cy = p.corners.mean(axis=0)
+        if x <= cx <= x + w and y <= cy <= y + h and not p.double_row:
+            size = (round(p.width), round(p.height))
+            return rectify(img, p.corners, size), p.width
+    return real_scenes.box_crop(img, label), float(w)
+
+
+def crop_samples(finder) -> Iterator[Sample]:
+    """Real validation crops of both sources."""
+    for fname, text in dsplit.split()[1]:
+        img = dsplit.load_crop_bgr(dsplit.DEFAULT_DEV_CROPS / fname)
+        yield Sample("crops", f"dev/{fname}", img, text, "dev", float(img.shape[1]))
+    for label in real_scenes.split()[1]:
+        crop, width = _hyperlpr_crop(label, finder)
+        yield Sample("crops", label.filename, crop, label.text, label.colour, width)
+
+
+def real_samples(scales: tuple[float, ...] = (1.0, 0.5)) -> Iterator[Sample]:
+    """The masked validation photos, at each scale."""
+    import cv2
+
+    for label in real_scenes.split()[1]:
+        img = real_scenes.load_masked(label)
+        for s in scales:
+            im = img if s == 1.0 else cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+            # the drawn box is ~15 % wider than the plate: report the plate's width
+            yield Sample(f"real@{s:g}", label.filename, im, label.text, label.colour, label.box[2] * 0.85 * s)
+
+
+def _backgrounds() -> list[np.ndarray]:
+    import cv2
+
+    from models.plates.common import MEDIA_IMAGES
+
+    out = []
+    for p in sorted(MEDIA_IMAGES.iterdir()):
+        if p.suffix.lower() in (".jpg", ".png", ".bmp"):
+            im = cv2.imdecode(np.fromfile(str(p), np.uint8), cv2.IMREAD_COLOR)
+            if im is not None and min(im.shape[:2]) >= 200:
+                out.append(im)
+    if not out:
+        raise FileNotFoundError(
+            f"no background photos in {MEDIA_IMAGES} (the shared data must sit at ../shared)"
+        )
+    return out
+
+
+def paste(
+    bg: np.ndarray, plate: np.ndarray, rng: np.random.Generator, size: tuple[int, int], width: float
+) -> np.ndarray:
+    """``plate`` warped (tilt, perspective) onto a random crop of ``bg`` resized to ``size`` (w, h)."""
+    import cv2
+
+    W, H = size
+    s = float(rng.uniform(0.5, 1.0))
+    ch = int(min(bg.shape[0], bg.shape[1] * H / W) * s)
+    cw = int(min(bg.shape[1], bg.shape[0] * W / H) * s)
+    y = int(rng.integers(0, bg.shape[0] - ch + 1))
+    x = int(rng.integers(0, bg.shape[1] - cw + 1))
+    img = cv2.resize(bg[y : y + ch, x : x + cw], (W, H), interpolation=cv2.INTER_AREA)
+    ph = width * plate.shape[0] / plate.shape[1]
+    cx = float(rng.uniform(width / 2 + 4, W - width / 2 - 4))
+    cy = float(rng.uniform(H * 0.3, H - ph / 2 - 4))
+    ang = np.deg2rad(float(rng.uniform(-15, 15)))
+    persp = float(rng.uniform(-0.12, 0.12)) * ph  # one side taller than the other (yaw)
+    base = np.array(
+        [
+            [-width / 2, -ph / 2 - persp],
+            [width / 2, -ph / 2 + persp],
+            [width / 2, ph / 2 - persp],
+            [-width / 2, ph / 2 + persp],
+        ]
+    )
+    rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
+    dst = (base @ rot.T + [cx, cy]).astype(np.float32)
+    src = np.array(
+        [[0, 0], [plate.shape[1], 0], [plate.shape[1], plate.shape[0]], [0, plate.shape[0]]], np.float32
+    )
+    m = cv2.getPerspectiveTransform(src, dst)
+    flags = cv2.INTER_AREA if width < plate.shape[1] else cv2.INTER_LINEAR
+    warped = cv2.warpPerspective(plate, m, (W, H), flags=flags)
+    mask = cv2.warpPerspective(np.full(plate.shape[:2], 255, np.uint8), m, (W, H), flags=cv2.INTER_NEAREST)
+    img[mask > 0] = warped[mask > 0]
+    return img
+
+
+def composite_samples(finder, seed: int = 11, size: tuple[int, int] = (640, 480)) -> Iterator[Sample]:
+    """Every real validation crop pasted once onto a real photo (deterministic)."""
+    rng = np.random.default_rng(seed)
+    bgs = _backgrounds()
+    for c in list(crop_samples(finder)):
+        width = float(rng.uniform(40, 220))
+        img = paste(bgs[int(rng.integers(len(bgs)))], c.image, rng, size, width)
+        yield Sample("composite", c.name, img, c.text, c.colour, width)
+
+
+def _bucket(width: float) -> str:
+    for lo, hi in itertools.pairwise(WIDTH_BUCKETS):
+        if lo <= width < hi:
+            return f"{lo}-{hi - 1}px" if hi < 10_000 else f">={lo}px"
+    return "?"
+
+
+def evaluate(samples: Iterator[Sample], reader) -> dict[str, dict]:
+    """Exact / wrong / none counts per set, overall and per colour, province and width; timings."""
+    res: dict[str, dict] = {}
+    for s in samples:
+        r = res.setdefault(
+            s.set,
+            {
+                "n": 0,
+                "exact": 0,
+                "wrong": 0,
+                "none": 0,
+                "ms": [],
+                "by": defaultdict(lambda: [0, 0]),
+                "errors": [],
+            },
+        )
+        t = time.perf_counter()
+        if s.set == "crops":
+            obs = reader.read_plate_crop(s.image)
+            reads = [obs] if obs is not None else []
+        else:
+            reads = reader.read_frame(s.image)
+        r["ms"].append((time.perf_counter() - t) * 1000)
+        got = reads[0].text if reads else ""
+        ok = got == s.text
+        r["n"] += 1
+        r["exact"] += ok
+        r["wrong"] += bool(got) and not ok
+        r["none"] += not got
+        for key in (f"colour {s.colour}", f"province {s.text[0]}", f"width {_bucket(s.width)}"):
+            r["by"][key][0] += ok
+            r["by"][key][1] += 1
+        if not ok:
+            r["errors"].append((s.name, s.text, got))
+    for r in res.values():
+        ms = r.pop("ms")
+        r["exact_pct"] = round(100 * r["exact"] / r["n"], 1) if r["n"] else 0.0
+        r["ms_median"] = round(statistics.median(ms), 2) if ms else 0.0
+        r["ms_p90"] = round(float(np.percentile(ms, 90)), 2) if ms else 0.0
+        r["by"] = {k: f"{v[0]}/{v[1]}" for k, v in sorted(r["by"].items())}
+    return res
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson score interval of a proportion k/n."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return float(c - h), float(c + h)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument(
+        "--sets", nargs="+", default=["crops", "real", "composite"], choices=["crops", "real", "composite"]
+    )
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--errors", action="store_true", help="list every miss and wrong read")
+    ap.add_argument("--no-finder", action="store_true", help="the older chain: localizer + classical only")
+    args = ap.parse_args(argv)
+
+    from gateway.plates.config import FinderConfig, PlatesConfig
+    from gateway.plates.finder import PlateFinder
+    from gateway.plates.reader import PlateReader
+
+    reader = PlateReader(PlatesConfig(finder=FinderConfig(enabled=not args.no_finder)))
+    finder = PlateFinder()
+
+    def gen() -> Iterator[Sample]:
+        if "crops" in args.sets:
+            yield from crop_samples(finder)
+        if "real" in args.sets:
+            yield from real_samples()
+        if "composite" in args.sets:
+            yield from composite_samples(finder)
+
+    res = evaluate(gen(), reader)
+    if args.json:
+        print(json.dumps(res, ensure_ascii=False, indent=1))
+        return 0
+    for name, r in res.items():
+        lo, hi = wilson(r["exact"], r["n"])
+        print(
+            f"{name:10} n={r['n']:4}  exact {r['exact_pct']:5.1f} % (95 % CI {100 * lo:.1f}-{100 * hi:.1f})"
+            f"  wrong {r['wrong']:3}  none {r['none']:3}  median {r['ms_median']} ms  p90 {r['ms_p90']} ms"
+        )
+        print("           " + "  ".join(f"{k}: {v}" for k, v in r["by"].items()))
+        if args.errors:
+            for e in r["errors"]:
+                print(f"           miss {e[0]}: {e[1]} read {e[2] or '-'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
