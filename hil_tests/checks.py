@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from hil_tests.rig.events_probe import EventsProbe
-from hil_tests.rig.node_sim import SimulatedNode
+from hil_tests.rig.node_base import NodeDriver
 
 DATA_TYPES = (1, 2)  # READINGS, ALARM: the frames that become events (STATUS does not)
 
@@ -13,10 +13,15 @@ DATA_TYPES = (1, 2)  # READINGS, ALARM: the frames that become events (STATUS do
 def wait_drained(events: EventsProbe, within: float) -> int:
     """Wait until the gateway's spool is empty and every stored event has arrived.
 
-    Returns the last gateway seq. Uses the gateway's own health (spool depth, last_seq).
+    Returns the last gateway seq. Uses the gateway's own health (spool depth, last_seq), and
+    only reports that arrive after this call: one taken before the node's last frame reached
+    the gateway would say "drained" while that frame's event is still to come.
     """
+    since = events.mark()
+
     def drained(p: EventsProbe) -> bool:
-        h = p.latest_health().get("spool", {})
+        fresh = [m.document for m in p.messages[since:] if m.kind == "health"]
+        h = fresh[-1].get("spool", {}) if fresh else {}
         seqs = {m.event.seq for m in p.events()}  # type: ignore[union-attr]
         return (h.get("depth") == 0 and bool(seqs)
                 and h.get("last_seq") == max(seqs) == len(seqs))
@@ -33,14 +38,14 @@ def wait_drained(events: EventsProbe, within: float) -> int:
     return int(events.latest_health()["spool"]["last_seq"])
 
 
-def node_events(events: EventsProbe, node: SimulatedNode) -> list:
+def node_events(events: EventsProbe, node: NodeDriver) -> list:
     """Bodies of sensor events from ``node``."""
     return [m.event.body for m in events.events()  # type: ignore[union-attr]
             if m.event.type.label in ("sensor_readings", "sensor_alarm")  # type: ignore[union-attr]
             and m.event.body.node == node.name]  # type: ignore[union-attr]
 
 
-def assert_node_frames_exactly_once(events: EventsProbe, node: SimulatedNode,
+def assert_node_frames_exactly_once(events: EventsProbe, node: NodeDriver,
                                     seqs: set[int] | None = None) -> None:
     """Every data frame the node completed (``seqs``: those to check) is an event, once."""
     bodies = node_events(events, node)

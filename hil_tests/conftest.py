@@ -1,4 +1,4 @@
-"""Fixtures of the HIL suite: rig, broker, events, gateway, node.
+"""Fixtures of the HIL suite: rig, broker, events, gateway, node, strategy.
 
 The rig file comes from ``--rig FILE``, else ``$EDGEPOST_HIL_RIG``, else the simulated rig
 (hil_tests/rigs/simulated.toml), so plain ``pytest hil_tests`` runs in CI.
@@ -18,9 +18,9 @@ from hil_tests.rig.broker_external import ExternalBroker
 from hil_tests.rig.broker_local import LocalBroker
 from hil_tests.rig.events_probe import EventsProbe
 from hil_tests.rig.model import RigFileError, RigSpec, load_rig
-from hil_tests.rig.node_board import BoardNode
-from hil_tests.rig.node_sim import SimulatedNode
+from hil_tests.rig.node_base import NodeDriver
 from hil_tests.rig.rig import Gateway, Rig
+from hil_tests.rig.strategy import RigStrategy
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_RIG = HERE / "rigs" / "simulated.toml"
@@ -128,8 +128,7 @@ def gateway(request: pytest.FixtureRequest, rig: Rig, broker: LocalBroker | Exte
 
 
 @pytest.fixture
-def node(request: pytest.FixtureRequest, rig: Rig, gateway: Gateway
-         ) -> Iterator[SimulatedNode | BoardNode]:
+def node(request: pytest.FixtureRequest, rig: Rig, gateway: Gateway) -> Iterator[NodeDriver]:
     """The rig's first node, provisioned (node.json + the gateway's key file), powered off.
 
     Provisioning writes the key into the gateway's node key file directly: the provisioning
@@ -140,3 +139,10 @@ def node(request: pytest.FixtureRequest, rig: Rig, gateway: Gateway
     yield n
     if _failed(request):
         print(f"\n----- node {n.name} console tail -----\n" + "\n".join(n.console.lines[-40:]))
+
+
+@pytest.fixture
+def strategy(gateway: Gateway, node: NodeDriver) -> RigStrategy:
+    """Brings gateway and node into a named state: ``strategy.transition("node_asleep")``
+    (states in hil_tests/rig/strategy.py); starts from ``off``, where the fixtures leave them."""
+    return RigStrategy(gateway, node)

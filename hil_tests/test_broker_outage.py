@@ -9,15 +9,13 @@ import pytest
 from hil_tests.checks import assert_node_frames_exactly_once, wait_drained
 
 
-def test_broker_outage_under_traffic_loses_nothing(rig, broker, node, gateway, events,
+def test_broker_outage_under_traffic_loses_nothing(rig, broker, node, gateway, events, strategy,
                                                    record_property: pytest.RecordProperty) -> None:
     if not broker.can_outage:
         pytest.skip("the rig's broker cannot be stopped (broker.stop_command/start_command)")
     outage_s = rig.spec.timing.broker_outage_s
     gateway.configure(demo={"enabled": True, "interval_s": 0.05})  # 20 events/s + the node
-    gateway.start()
-    node.power_on()
-    node.wait_frames(2)
+    strategy.transition("node_asleep", frames=2)
     events.wait_for(lambda p: len(p.events()) >= 10, 15, "traffic before the outage")
 
     before = max(m.event.seq for m in events.events())

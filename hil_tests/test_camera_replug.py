@@ -14,7 +14,7 @@ import pytest
 CAR_ALIASES = {"cell phone": "car", "suitcase": "car", "parking meter": "car"}
 
 
-def test_camera_unplug_and_replug_is_reopened(rig, node, gateway, events,
+def test_camera_unplug_and_replug_is_reopened(rig, node, gateway, events, strategy,
                                               record_property: pytest.RecordProperty) -> None:
     spec = rig.camera_spec("replug")
     if spec is None or spec.kind != "mjpeg":
@@ -28,8 +28,7 @@ def test_camera_unplug_and_replug_is_reopened(rig, node, gateway, events,
         "detector": rig.detector(),
         "schedule": {"motion_interval_s": 1.0},
         "rules": {"classes": ["car"], "class_aliases": CAR_ALIASES}}})
-    gateway.start()
-    node.power_on()
+    strategy.transition("node_asleep")
 
     def src(doc: dict) -> dict:
         return doc["cameras"][name]["source"]

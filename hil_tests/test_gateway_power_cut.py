@@ -17,12 +17,10 @@ from hil_tests.checks import assert_node_frames_exactly_once, wait_drained
 CUTS = 3
 
 
-def test_gateway_power_cut_loses_nothing(rig, broker, node, gateway, events,
+def test_gateway_power_cut_loses_nothing(rig, broker, node, gateway, events, strategy,
                                          record_property: pytest.RecordProperty) -> None:
     gateway.configure(demo={"enabled": True, "interval_s": 0.02})
-    gateway.start()
-    node.power_on()
-    node.wait_frames(3)
+    strategy.transition("node_asleep", frames=3)
     events.wait_for(lambda p: len(p.events()) >= 20, 15, "traffic before the first cut")
 
     dark: list[tuple[float, float]] = []  # (cut, back online) per cut

@@ -16,12 +16,9 @@ from hil_tests.checks import assert_node_frames_exactly_once, node_events, wait_
 T_ALARM = 2
 
 
-def test_node_power_cut_mid_frame(rig, node, gateway, events,
+def test_node_power_cut_mid_frame(rig, node, gateway, events, strategy,
                                   record_property: pytest.RecordProperty) -> None:
-    gateway.start()
-    node.power_on()
-    node.wait_frames(3)
-    node.expect(r"^SLEEP", 10)
+    strategy.transition("node_asleep", frames=3)
 
     node.arm_power_cut(T_ALARM)  # the supply fails halfway through the next alarm frame
     node.set_input("pir", 1)

@@ -9,13 +9,10 @@ import pytest
 from gateway.events import AlarmKind, AlarmState
 
 
-def test_pir_alarm_reaches_the_broker_in_time(rig, node, gateway, events,
+def test_pir_alarm_reaches_the_broker_in_time(rig, node, gateway, events, strategy,
                                               record_property: pytest.RecordProperty) -> None:
     bound = rig.spec.timing.alarm_latency_s
-    gateway.start()
-    node.power_on()
-    node.expect(r"^BOOT cause=power_on", 20)
-    node.expect(r"^SLEEP", 20)  # first cycle done: the node is in deep sleep
+    strategy.transition("node_asleep")  # booted, first cycle done: the node is in deep sleep
     since = events.mark()
 
     t0 = time.monotonic()

@@ -16,13 +16,11 @@ from hil_tests.checks import assert_node_frames_exactly_once, wait_drained
 BURSTS = 12
 
 
-def test_serial_noise_is_counted_and_frames_survive(rig, node, gateway, events,
+def test_serial_noise_is_counted_and_frames_survive(rig, node, gateway, events, strategy,
                                                     record_property: pytest.RecordProperty) -> None:
     link = rig.links[node.name]
     rng = random.Random(6)
-    gateway.start()
-    node.power_on()
-    node.wait_frames(2)
+    strategy.transition("node_asleep", frames=2)
     injected = 0
     for i in range(BURSTS):
         node.expect(r"^SLEEP", 10)  # between frames, like noise on an idle radio channel

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable
 
 
-class ConsoleTimeout(AssertionError):
+class ConsoleTimeoutError(AssertionError):
     """The pattern did not show up on the console in time (message has the console tail)."""
 
 
@@ -43,6 +43,22 @@ class Console:
             self._cursor = len(self.lines)
             return self._cursor
 
+    @property
+    def cursor(self) -> int:
+        """Index of the first line the next ``expect`` will look at."""
+        return self._cursor
+
+    def seek_last(self, pattern: str) -> int:
+        """Move the cursor just past the last line matching ``pattern`` so far (the cursor
+        stays if none does): later expects only see what came after that line."""
+        rx = re.compile(pattern)
+        with self._cond:
+            for i in range(len(self.lines) - 1, -1, -1):
+                if rx.search(self.lines[i]):
+                    self._cursor = i + 1
+                    break
+            return self._cursor
+
     def expect(self, pattern: str | re.Pattern[str], timeout: float = 10.0) -> re.Match[str]:
         """Wait for a line matching ``pattern`` (regex search) after the cursor; return the match."""
         rx = re.compile(pattern) if isinstance(pattern, str) else pattern
@@ -58,7 +74,7 @@ class Console:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     tail = "\n".join(self.lines[-15:])
-                    raise ConsoleTimeout(f"{self.name}: no line matching {rx.pattern!r} within "
+                    raise ConsoleTimeoutError(f"{self.name}: no line matching {rx.pattern!r} within "
                                          f"{timeout:.1f} s; console tail:\n{tail}")
                 self._cond.wait(min(left, 0.2))
 

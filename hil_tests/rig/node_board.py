@@ -3,7 +3,7 @@
 Its resources (rig file): the console port (``SerialConsoleSpec``), the power switch of its
 supply (``usb-relay`` / ``gpio`` / ``none``), test-host GPIO lines driving its sensor inputs
 (``GpioStimulusSpec``), and its UART to the gateway (``SerialLinkSpec``, used by the gateway
-only). Same public interface as :class:`~hil_tests.rig.node_sim.SimulatedNode`.
+only). The same :class:`~hil_tests.rig.node_base.NodeDriver` interface as the simulated node.
 
 * ``provision`` enrols the board with the provisioning tool (:mod:`provisioning.node`: identify,
   key, node.json, compile, copy, verify hashes, self-test) over the console port, then puts
@@ -16,12 +16,12 @@ only). Same public interface as :class:`~hil_tests.rig.node_sim.SimulatedNode`.
   fails naming the missing switch, and ``power_on`` starts the firmware by a soft reset (a
   board powered from its USB console is always on).
 
-What the real firmware prints: only ``config: ...`` problems (firmware/epnode/app.py) and
-MicroPython's own output (``MPY: soft reboot``, tracebacks). The ``BOOT``/``TX``/``SENT``/
-``SLEEP``/``WAKE``/``POWER CUT`` lines are printed by the *simulated* board
-(hil_tests/sim/sim_node.py) only, so everything built on them (``sent_seqs``, ``wait_frames``,
-an armed mid-frame cut, ``expect(r"^SLEEP")``) fails here with a message saying so instead of
-waiting for a line that can never come.
+Console lines: the real firmware prints what the simulated board prints (``BOOT``/``WAKE`` from
+firmware/main.py, ``TX``/``SENT``/``SLEEP`` from firmware/board/hw.py), so ``expect`` and the
+frame accounting come from :class:`~hil_tests.rig.node_base.ConsoleFramesMixin`, as for the
+simulated node. Only the simulated board's ``POWER CUT`` note (and so an armed mid-frame cut)
+has no hardware counterpart: asking for it fails with a message saying so instead of waiting
+for a line that can never come.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ import serial
 from hil_tests.rig.console import Console
 from hil_tests.rig.keyfile import NodeKeyFile
 from hil_tests.rig.model import REPO, GpioStimulusSpec, NodeSpec, SerialConsoleSpec
-from hil_tests.rig.power_base import PowerSwitchUnavailable
+from hil_tests.rig.node_base import ConsoleFramesMixin, NodeDriverError
+from hil_tests.rig.power_base import PowerSwitchUnavailableError
 from hil_tests.rig.power_none import NoPower
 
 PINS = REPO / "firmware" / "board" / "pins"
@@ -52,12 +53,15 @@ SIM_ONLY = ("POWER CUT",)
 SOFT_REBOOT = re.compile(r"soft reboot")
 
 
-class BoardNodeError(AssertionError):
+class BoardNodeError(NodeDriverError):
     """The rig (or the real firmware) cannot do what the scenario asks; says what is missing."""
 
 
-class BoardNode:
-    """provision / power / reset / set_input / expect on a real board."""
+class BoardNode(ConsoleFramesMixin):
+    """provision / power / reset / set_input / expect on a real board
+    (a :class:`~hil_tests.rig.node_base.NodeDriver`)."""
+
+    frames_hint = " on the console (is firmware/main.py the one on it?)"
 
     def __init__(self, spec: NodeSpec, workdir: Path, power: Any | None = None,
                  reset_timeout_s: float = 5.0) -> None:
@@ -259,7 +263,7 @@ class BoardNode:
             raise self._no_switch("power_off")
         try:
             self.power.off()
-        except PowerSwitchUnavailable as exc:
+        except PowerSwitchUnavailableError as exc:
             raise BoardNodeError(f"node {self.name}: {exc}") from None
         self._powered = False
         self.console.feed("# rig: power off")
@@ -316,47 +320,23 @@ class BoardNode:
                              "after Ctrl-C Ctrl-B Ctrl-D (asleep, hung, or not MicroPython?); "
                              f"console tail:\n{tail}")
 
-    # -- console --------------------------------------------------------------------------
+    # -- console (frame accounting: ConsoleFramesMixin) -----------------------------------
     def _sim_only(self, what: str) -> BoardNodeError:
         return BoardNodeError(
             f"node {self.name}: {what} relies on console lines only the simulated board prints "
             f"({', '.join(SIM_ONLY)}; hil_tests/sim/sim_node.py). On hardware this needs a "
             "relay timed from a frame tap on the node link.")
 
+    def _console_ready(self) -> None:
+        if self._reader is None:
+            self.start_console()
+
     def expect(self, pattern: str | re.Pattern[str], timeout: float = 10.0) -> re.Match[str]:
         text = pattern if isinstance(pattern, str) else pattern.pattern
         head = text.lstrip("^")
         if any(head.startswith(p) for p in SIM_ONLY):
             raise self._sim_only(f"expect({text!r})")
-        if self._reader is None:
-            self.start_console()
-        return self.console.expect(pattern, timeout)
-
-    def sent_seqs(self) -> list[int]:
-        """Node sequence numbers of every frame that went out completely (console SENT)."""
-        return [int(m.group(1)) for m in self.console.findall(r"^SENT seq=(\d+)")]
-
-    def sent_times(self) -> dict[int, float]:
-        """seq -> time.monotonic() when the frame was completely on the wire."""
-        return {int(m.group(1)): t for t, m in self.console.findall_timed(r"^SENT seq=(\d+)")}
-
-    def sent_frames(self) -> dict[int, int]:
-        """seq -> frame type for every complete frame (TX followed by SENT)."""
-        types = {int(m.group(2)): int(m.group(1))
-                 for m in self.console.findall(r"^TX type=(\d+) seq=(\d+)")}
-        return {s: types[s] for s in self.sent_seqs() if s in types}
-
-    def wait_frames(self, n: int, timeout: float = 30.0) -> None:
-        """Wait until ``n`` more frames than now have gone out."""
-        if self._reader is None:
-            self.start_console()
-        want = len(self.sent_seqs()) + n
-        deadline = time.monotonic() + timeout
-        while len(self.sent_seqs()) < want:
-            if time.monotonic() > deadline:
-                raise BoardNodeError(f"node {self.name}: {n} frames not announced on the console "
-                                     f"within {timeout} s (is firmware/main.py the one on it?)")
-            time.sleep(0.05)
+        return super().expect(pattern, timeout)
 
     def close(self) -> None:
         self.stop_console()

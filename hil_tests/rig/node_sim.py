@@ -9,18 +9,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 from hil_tests.rig.console import Console
 from hil_tests.rig.keyfile import NodeKeyFile
 from hil_tests.rig.model import REPO, FileStimulusSpec, NodeSpec
+from hil_tests.rig.node_base import ConsoleFramesMixin
 from hil_tests.rig.power_simulated import SimulatedPower
 from hil_tests.rig.pty_link import PtyLink
 
@@ -29,18 +28,19 @@ SIM = Path(__file__).resolve().parents[1] / "sim"
 VM_PACKAGE = FIRMWARE / "node_modules" / "@micropython" / "micropython-webassembly-pyscript"
 
 
-class VmMissing(RuntimeError):
+class VmMissingError(RuntimeError):
     """Node.js or the MicroPython VM package is not installed."""
 
 
-class SimulatedNode:
-    """provision / power / reset / set_input / expect, like a board on a real rig."""
+class SimulatedNode(ConsoleFramesMixin):
+    """provision / power / reset / set_input / expect, like a board on a real rig
+    (a :class:`~hil_tests.rig.node_base.NodeDriver`)."""
 
     def __init__(self, spec: NodeSpec, link: PtyLink, workdir: Path) -> None:
         node = shutil.which("node")
         if node is None or not VM_PACKAGE.is_dir():
-            raise VmMissing("MicroPython VM missing: run scripts/setup.sh (nodejs, npm install "
-                            "in firmware/)")
+            raise VmMissingError("MicroPython VM missing: run scripts/setup.sh (nodejs, npm "
+                                 "install in firmware/)")
         assert isinstance(spec.stimulus, FileStimulusSpec)
         self.spec = spec
         self.name = spec.name
@@ -152,34 +152,9 @@ class SimulatedNode:
         self.console.feed("# rig: power off")
         self._proc = None
 
-    # -- console --------------------------------------------------------------------------
-    def expect(self, pattern: str | re.Pattern[str], timeout: float = 10.0) -> re.Match[str]:
-        return self.console.expect(pattern, timeout)
-
-    def sent_seqs(self) -> list[int]:
-        """Node sequence numbers of every frame that went out completely (console SENT)."""
-        return [int(m.group(1)) for m in self.console.findall(r"^SENT seq=(\d+)")]
-
-    def sent_times(self) -> dict[int, float]:
-        """seq -> time.monotonic() when the frame was completely on the wire."""
-        return {int(m.group(1)): t for t, m in self.console.findall_timed(r"^SENT seq=(\d+)")}
-
-    def sent_frames(self) -> dict[int, int]:
-        """seq -> frame type for every complete frame (TX followed by SENT)."""
-        types = {int(m.group(2)): int(m.group(1))
-                 for m in self.console.findall(r"^TX type=(\d+) seq=(\d+)")}
-        return {s: types[s] for s in self.sent_seqs()}
-
-    def wait_frames(self, n: int, timeout: float = 30.0) -> None:
-        """Wait until ``n`` more frames than now have gone out."""
-        want = len(self.sent_seqs()) + n
-        deadline = time.monotonic() + timeout
-        while len(self.sent_seqs()) < want:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"node {self.name}: {n} frames not sent within {timeout} s")
-            if not self.running:
-                raise AssertionError(f"node {self.name} is not running")
-            time.sleep(0.05)
+    # -- console (expect and frame accounting: ConsoleFramesMixin) -----------------------
+    def _why_no_frames(self) -> str | None:
+        return None if self.running else "is not running"
 
     def close(self) -> None:
         self._kill_process(False, 0)

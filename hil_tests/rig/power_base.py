@@ -6,7 +6,7 @@ import time
 from typing import Protocol
 
 
-class PowerSwitchUnavailable(RuntimeError):
+class PowerSwitchUnavailableError(RuntimeError):
     """The rig has no way to switch this device (power scenarios skip it, saying so)."""
 
 

@@ -6,7 +6,7 @@ import shutil
 import subprocess
 
 from hil_tests.rig.model import GpioPowerSpec
-from hil_tests.rig.power_base import PowerSwitchUnavailable, TimedCycle
+from hil_tests.rig.power_base import PowerSwitchUnavailableError, TimedCycle
 
 
 class GpioPower(TimedCycle):
@@ -17,7 +17,7 @@ class GpioPower(TimedCycle):
         self.off_time_s = spec.off_time_s
         self._proc: subprocess.Popen[bytes] | None = None
         if shutil.which("gpioset") is None:
-            raise PowerSwitchUnavailable("gpioset is not installed (apt-get install gpiod)")
+            raise PowerSwitchUnavailableError("gpioset is not installed (apt-get install gpiod)")
 
     def _set(self, level: int) -> None:
         if self._proc is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hil_tests.rig.power_base import PowerSwitchUnavailable
+from hil_tests.rig.power_base import PowerSwitchUnavailableError
 
 
 class NoPower:
@@ -10,7 +10,7 @@ class NoPower:
         self.device = device
 
     def _no(self) -> None:
-        raise PowerSwitchUnavailable(f"{self.device}: the rig has no power switch for it")
+        raise PowerSwitchUnavailableError(f"{self.device}: the rig has no power switch for it")
 
     def on(self) -> None:
         self._no()

@@ -6,7 +6,7 @@ import shutil
 import subprocess
 
 from hil_tests.rig.model import UsbRelayPowerSpec
-from hil_tests.rig.power_base import PowerSwitchUnavailable, TimedCycle
+from hil_tests.rig.power_base import PowerSwitchUnavailableError, TimedCycle
 
 
 class UsbRelayPower(TimedCycle):
@@ -16,7 +16,7 @@ class UsbRelayPower(TimedCycle):
         self.spec = spec
         self.off_time_s = spec.off_time_s
         if shutil.which("usbrelay") is None:
-            raise PowerSwitchUnavailable("usbrelay is not installed (apt-get install usbrelay)")
+            raise PowerSwitchUnavailableError("usbrelay is not installed (apt-get install usbrelay)")
 
     def _set(self, energised: bool) -> None:
         subprocess.run(["usbrelay", f"{self.spec.relay}={int(energised)}"], check=True,

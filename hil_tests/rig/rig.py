@@ -26,6 +26,7 @@ from hil_tests.rig.model import (
     UsbRelayPowerSpec,
     shared_path,
 )
+from hil_tests.rig.node_base import NodeDriver
 from hil_tests.rig.node_board import BoardNode
 from hil_tests.rig.node_sim import SimulatedNode
 from hil_tests.rig.power_gpio import GpioPower
@@ -131,10 +132,10 @@ class Rig:
     def node_spec(self, name: str | None = None) -> NodeSpec:
         return next(n for n in self.spec.nodes if name is None or n.name == name)
 
-    def make_node(self, name: str | None = None) -> SimulatedNode | BoardNode:
+    def make_node(self, name: str | None = None) -> NodeDriver:
         """The node's driver: simulated (VM + pty) or a real board on a serial console."""
         spec = self.node_spec(name)
-        node: SimulatedNode | BoardNode
+        node: NodeDriver
         if spec.kind == "simulated":
             node = SimulatedNode(spec, self.links[spec.name], self.workdir / f"node-{spec.name}")
         elif isinstance(spec.console, SerialConsoleSpec):
