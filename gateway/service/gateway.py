@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import queue
 import threading
 import time
 from typing import Any, Protocol
 
 from gateway.config import GatewayConfig, config_hash
+from gateway.events.bodies import DeviceFault
 from gateway.events.codec import Format, dump_document
 from gateway.events.envelope import Location, now_ms
 from gateway.events.topics import Topics
+from gateway.events.types import Severity
 from gateway.service.cameras import CameraComponent
 from gateway.service.commands import CommandRouter
 from gateway.service.demo_source import DemoSource
@@ -25,7 +28,7 @@ from gateway.service.sdnotify import SystemdNotifier
 from gateway.service.sensors import SensorsComponent
 from gateway.service.state import state_document
 from gateway.uplink.publisher import Uplink
-from gateway.uplink.spool import Spool
+from gateway.uplink.spool import Spool, SpoolError
 
 log = logging.getLogger(__name__)
 EXPIRE_EVERY_S = 60.0
@@ -52,9 +55,13 @@ class GatewayService:
         self.config_hash = config_hash(config)
         self.boot_ms = now_ms()
         self.router = CommandRouter(self.topics, self.fmt, self._send_direct)
+        # Faults raised on threads that must not produce events themselves (the uplink's);
+        # the supervisor turns them into device_fault events.
+        self._faults: queue.SimpleQueue[DeviceFault] = queue.SimpleQueue()
         self.uplink = Uplink(config.mqtt, self.topics, self.spool,
                              state_payload=self._state_payload,
-                             content_type=self.fmt.content_type, on_command=self.router.dispatch)
+                             content_type=self.fmt.content_type, on_command=self.router.dispatch,
+                             on_fault=self._uplink_fault)
         loc = config.device.location
         fixed = Location(loc.lat, loc.lon) if loc else None
         self.sensors: SensorsComponent | None = None
@@ -89,6 +96,7 @@ class GatewayService:
         """Start the uplink, every component and the supervisor; the broker need not be up."""
         self.spool.expire()
         self.uplink.start()
+        self.report_faults()
         for component in self.components:
             component.start()
         self._supervisor = threading.Thread(target=self._supervise, name="supervisor",
@@ -135,12 +143,41 @@ class GatewayService:
             # uplink then gets the whole process restarted by systemd.
             if self.uplink.alive and now - self.uplink.heartbeat < max(5.0, 2 * tick):
                 self.notifier.notify("WATCHDOG=1")
+            self.spool.maintain()
+            self.report_faults()
             if now >= next_health:
                 next_health = now + interval
                 self.publish_health()
             if now >= next_expire:
                 next_expire = now + EXPIRE_EVERY_S
                 self.spool.expire()
+
+    # --- faults ---------------------------------------------------------------------------
+    def _uplink_fault(self, code: str, message: str) -> None:
+        self._faults.put(DeviceFault(component="uplink", code=code, severity=Severity.ERROR,
+                                     message=message[:256]))
+
+    def report_faults(self) -> None:
+        """Turn queued spool and uplink faults into device_fault events.
+
+        A fault about the disk goes out from memory: the disk cannot store it."""
+        for fault in self.spool.take_faults():
+            body = DeviceFault(component="spool", code=fault.code, severity=Severity.ERROR,
+                               message=fault.message[:256])
+            if fault.code in ("spool_corrupt", "spool_missing"):
+                self._faults.put(body)
+            else:
+                self.producer.emit_from_memory(body)
+        while True:
+            try:
+                body = self._faults.get_nowait()
+            except queue.Empty:
+                return
+            if self.producer.emit(body) is None:
+                try:
+                    self.producer.emit_from_memory(body)
+                except SpoolError:  # pragma: no cover - append_memory raises none today
+                    log.error("could not send fault %s/%s", body.component, body.code)
 
     # --- messages ------------------------------------------------------------------------
     def publish_health(self) -> dict[str, Any]:
@@ -188,5 +225,6 @@ class GatewayService:
         return {"connected": s.connected, "connects": s.connects,
                 "connect_failures": s.connect_failures, "disconnects": s.disconnects,
                 "published": s.published, "acked": s.acked, "rejected": s.rejected,
+                "refused": s.refused,
                 "in_flight": s.in_flight, "commands_ready": s.commands_ready,
                 "last_error": s.last_error}

@@ -58,3 +58,18 @@ class EventProducer:
             return [None] * len(events)
         self._on_stored()
         return [done[i] if seq is not None else None for i, seq in enumerate(seqs)]
+
+    def emit_from_memory(self, body: Body) -> Event:
+        """Number an event and keep it in memory only, for faults about the disk itself
+        (a full disk cannot store the event that says the disk is full)."""
+        ev = Event.new(body, loc=self._location())
+        done: list[Event] = []
+
+        def build(seq: int) -> Draft:
+            done.append(ev.with_seq(seq))
+            return Draft(self._topics.event(ev.type), encode(done[0], self._fmt),
+                         self._fmt.content_type, body_priority(body), ev.ts_ms)
+
+        self._spool.append_memory(build)
+        self._on_stored()
+        return done[0]

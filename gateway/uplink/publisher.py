@@ -8,6 +8,12 @@ Delivery rule: an event is sent at QoS 1 and deleted from the spool only when it
 arrives. After any disconnect the in-flight set is forgotten and sending restarts from the
 oldest event still in the spool, so order is kept and nothing unacknowledged is lost
 (at-least-once; subscribers de-duplicate by event id).
+
+Refusals: a PUBACK with a failure reason never deletes an event that a fixed broker could
+still take. "Not authorized" (135: an ACL not yet updated), quota and unspecified errors
+pause sending with backoff, raise one fault, and resend from the oldest event. Only reasons
+that resending can never cure (topic name invalid, packet too large, payload format invalid)
+remove the event, counted as ``rejected``.
 """
 
 from __future__ import annotations
@@ -35,6 +41,9 @@ from gateway.uplink.spool import Spool, SpoolEntry
 log = logging.getLogger(__name__)
 
 CommandHandler = Callable[[str, bytes, "Properties | None"], None]
+FaultHandler = Callable[[str, str], None]  # (code, message) -> a device_fault event
+# PUBACK reasons no resend can cure: the event itself is wrong for this broker.
+PERMANENT_REFUSALS = frozenset({144, 149, 153})  # topic invalid, too large, bad payload format
 IDLE_POLL_S = 0.02  # bounds the latency from produce to send when the link is idle
 REMOVE_BATCH = 1000
 PREFETCH = 256
@@ -52,6 +61,7 @@ class UplinkStats:
     published: int = 0
     acked: int = 0
     rejected: int = 0
+    refused: int = 0  # refusals that keep the event (e.g. not authorized) and retry later
     in_flight: int = 0
     commands_ready: bool = False  # the broker granted the cmd/+ subscription
     last_error: str | None = None
@@ -72,7 +82,8 @@ class Uplink:
 
     def __init__(self, cfg: MqttConfig, topics: Topics, spool: Spool, *,
                  state_payload: Callable[[bool], bytes], content_type: str,
-                 on_command: CommandHandler | None = None) -> None:
+                 on_command: CommandHandler | None = None,
+                 on_fault: FaultHandler | None = None) -> None:
         self.cfg = cfg
         self.topics = topics
         self.spool = spool
@@ -81,7 +92,12 @@ class Uplink:
         self._state_payload = state_payload
         self._content_type = content_type
         self._on_command = on_command
+        self._on_fault = on_fault
         self._backoff = Backoff(cfg.reconnect_min_s, cfg.reconnect_max_s)
+        # Refusals back off on their own: a reconnect does not cure an ACL.
+        self._refusal_backoff = Backoff(cfg.reconnect_min_s, cfg.reconnect_max_s)
+        self._refusing: str | None = None  # the refusal being backed off from, if any
+        self._paused_until = 0.0
         self._ratelog = RateLimitedLog(log)
         self._props: dict[str, Properties] = {}
         self._direct: queue.SimpleQueue[_Direct] = queue.SimpleQueue()
@@ -158,7 +174,8 @@ class Uplink:
         client = self._client
         assert client is not None
         busy = (self._connected and len(self._inflight) < self.cfg.window
-                and (bool(self._ahead) or self._caught_up_gen != self._wake_gen))
+                and (bool(self._ahead) or self._caught_up_gen != self._wake_gen)
+                and time.monotonic() >= self._paused_until)
         rc = _pump(client, 0.0 if busy else IDLE_POLL_S)
         if rc != mqtt.MQTT_ERR_SUCCESS and self._lost is None:
             self._lost = mqtt.error_string(rc)
@@ -195,22 +212,30 @@ class Uplink:
         self._connack_deadline = time.monotonic() + cfg.connect_timeout_s
 
     def _connect_failed(self, why: str) -> None:
+        from gateway.uplink.diagnose import Endpoint, explain
+
+        # Name the cause and its fix (revoked certificate, TLS/plain port mismatch, nothing
+        # listening...); a refusal from _on_connect is already explained.
+        refusal = why.startswith("broker refused the connection")
+        cause = (why.removeprefix("broker ") if refusal else
+                 explain(Endpoint.from_mqtt(self.cfg, self.topics.device), why).message)
         self.stats.connect_failures += 1
-        self.stats.last_error = why
+        self.stats.last_error = cause
         delay = self._backoff.next_delay()
         self._next_attempt = time.monotonic() + delay
         self._ratelog.log(
             logging.WARNING, "connect",
-            "broker %s:%d %s (%s); events stay in the spool (%d waiting); "
+            "broker %s:%d %s; events stay in the spool (%d waiting); "
             "retrying with backoff (next in %.1f s)",
-            self.cfg.host, self.cfg.port,
-            "refused the connection" if "refused the connection" in why else "unreachable",
-            why.removeprefix("broker refused the connection: "), self.spool.stats().depth, delay)
+            self.cfg.host, self.cfg.port, cause, self.spool.stats().depth, delay)
 
     def _on_connect(self, client: mqtt.Client, userdata: object, flags: object,
                     reason: mqtt.ReasonCode, properties: Properties | None) -> None:
         if reason.is_failure:
-            self._lost = f"broker refused the connection: {reason}{self._credentials_hint()}"
+            from gateway.uplink.diagnose import Endpoint, explain_connack
+
+            ep = Endpoint.from_mqtt(self.cfg, self.topics.device)
+            self._lost = "broker " + explain_connack(reason, ep).message
             return
         self._connected = True
         self._backoff.reset()
@@ -293,26 +318,60 @@ class Uplink:
             return
         acks, self._acks = self._acks, []
         newly_acked = len(self._to_remove)
+        refused: tuple[int, mqtt.ReasonCode] | None = None
         for mid, reason in acks:
             seq = self._inflight.pop(mid, None)
             if seq is None:
                 continue  # state, health or a reply
-            if reason.is_failure:
-                # Refused for good (e.g. ACL, reason 135): resending cannot help.
+            if reason.is_failure and reason.value in PERMANENT_REFUSALS:
+                # Resending can never cure this one: remove it, counted as rejected.
                 self._to_reject.append(seq)
                 self.stats.rejected += 1
                 self._ratelog.log(logging.ERROR, f"reject-{reason}",
-                                  "broker refused event #%d: %s - check the broker ACL for %s/#",
-                                  seq, reason, self.topics.base)
+                                  "broker refused event #%d for good: %s (removed, counted "
+                                  "in spool.rejected)", seq, reason)
+            elif reason.is_failure:
+                self.stats.refused += 1
+                refused = refused or (seq, reason)
             else:
                 self._to_remove.append(seq)
                 self.stats.acked += 1
+                if self._refusing is not None:
+                    self._refusal_cleared()
             if not self._remove_since:
                 self._remove_since = time.monotonic()
         if len(self._to_remove) > newly_acked:
             # Tell the spool at once, so overflow frees these before dropping anything.
             self.spool.note_acked(self._to_remove[newly_acked:])
         self.stats.in_flight = len(self._inflight)
+        if refused is not None:
+            self._pause_for_refusal(*refused)
+
+    def _pause_for_refusal(self, seq: int, reason: mqtt.ReasonCode) -> None:
+        """Keep the refused event, stop sending for a backoff delay, then resend from the
+        oldest event still in the spool (a fixed ACL then lets them all through)."""
+        delay = self._refusal_backoff.next_delay()
+        self._paused_until = time.monotonic() + delay
+        self._cursor = 0
+        self._ahead.clear()
+        self._caught_up_gen = -1
+        why = (f"broker refused event #{seq}: {reason} - the broker's ACL does not (yet) let "
+               f"{self.topics.device!r} publish under {self.topics.base}/#; events stay in the "
+               "spool and are sent again once it does (re-run `edgepost provision gateway` or "
+               "reload the broker)")
+        self.stats.last_error = why
+        self._ratelog.log(logging.ERROR, "refused", "%s; retrying in %.1f s", why, delay)
+        if self._refusing is None:
+            self._refusing = str(reason)
+            if self._on_fault is not None:
+                code = "not_authorized" if reason.value == 135 else "refused"
+                self._on_fault(code, why)
+
+    def _refusal_cleared(self) -> None:
+        log.warning("broker accepts events again after refusing them (%s)", self._refusing)
+        self._refusing = None
+        self._refusal_backoff.reset()
+        self._ratelog.reset("refused")
 
     def _flush_removals(self, force: bool) -> None:
         pending = len(self._to_remove) + len(self._to_reject)
@@ -328,7 +387,7 @@ class Uplink:
 
     def _feed(self) -> None:
         room = self.cfg.window - len(self._inflight)
-        if room <= 0:
+        if room <= 0 or (self._paused_until and time.monotonic() < self._paused_until):
             return
         if not self._ahead:
             # Read ahead in batches: one query per PREFETCH events instead of one per slot.

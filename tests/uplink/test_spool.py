@@ -72,8 +72,19 @@ def test_disk_full_is_a_clear_error_and_keeps_what_was_stored(tmp_path: Path) ->
     with pytest.raises(SpoolError, match="disk full"):
         s.append_many([draft(size=8000) for _ in range(50)])
     st = s.stats()
-    assert st.depth == 5 and st.last_seq == 5  # nothing half-written, no sequence burnt
+    # Nothing half-written; the 50 refused events used up their numbers (a visible gap)
+    # and are counted as dropped.
+    assert st.depth == 5 and st.last_seq == 55 and st.dropped_disk == 50
     assert [e.seq for e in s.read_after(0, 10)] == [1, 2, 3, 4, 5]
+    assert [f.code for f in s.take_faults()] == ["disk_full"]
+    with pytest.raises(SpoolError):
+        s.append(draft(size=8000))
+    assert s.take_faults() == [], "one fault per episode, not one per event"
+    s._db.execute("PRAGMA max_page_count=1000000")  # space returns
+    assert s.append(draft()) == 57
+    s.close()
+    reopened = Spool(tmp_path / "s.db")
+    assert reopened.stats().dropped_disk == 51 and reopened.append(draft()) == 58
 
 
 def test_corrupt_spool_is_moved_aside(tmp_path: Path) -> None:
@@ -91,3 +102,37 @@ def test_events_survive_reopen_in_order(tmp_path: Path) -> None:
     s2 = Spool(tmp_path / "s.db")
     assert [e.seq for e in s2.read_after(0, 100)] == list(range(1, 51))
     assert sqlite3.connect(tmp_path / "s.db").execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_failed_deletes_are_retried_and_acked_counts_once(tmp_path: Path) -> None:
+    s = Spool(tmp_path / "s.db")
+    s.append_many([draft() for _ in range(10)])
+    # The card was remounted read-only (what ext4 does on I/O errors): deletes fail.
+    s._db.execute("PRAGMA query_only=ON")
+    s.note_acked([1, 2, 3, 4, 5])
+    s.remove(acked=[1, 2, 3, 4, 5])
+    assert s.stats().acked == 5
+    assert [e.seq for e in s.read_after(0, 10)] == [6, 7, 8, 9, 10], "acked ones are not resent"
+    s.remove(acked=[1, 2, 3])  # acknowledged again after a resend: still counted once
+    assert s.stats().acked == 5 and s.stats().depth == 5
+    s._db.execute("PRAGMA query_only=OFF")
+    s.maintain()
+    assert s._db.execute("SELECT COUNT(*) FROM spool").fetchone()[0] == 5
+    s.close()
+    assert Spool(tmp_path / "s.db").stats().acked == 5
+
+
+def test_wal_is_bounded_beside_max_bytes(tmp_path: Path) -> None:
+    """Real disk use, WAL included, stays near max_bytes while events churn."""
+    from gateway.uplink.spool import WAL_LIMIT_BYTES
+
+    max_bytes = 2 * 1024 * 1024
+    s = Spool(tmp_path / "s.db", max_bytes=max_bytes)
+    peak = 0
+    for i in range(300):
+        seqs = s.append_many([draft(size=1024) for _ in range(50)])
+        if i % 2:
+            s.remove(acked=[q for q in seqs if q is not None][:40])
+        peak = max(peak, s.stats().disk_bytes)
+    # Documented bound: 1.5 x max_bytes for the main file (pages, indexes) plus the WAL.
+    assert peak <= 1.5 * max_bytes + WAL_LIMIT_BYTES + 256 * 1024, peak
