@@ -14,15 +14,13 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
-
-from gateway.strict import StrictModel
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-class Strict(StrictModel):
-    """Base of every rig model: the gateway's one strict, frozen configuration base."""
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class RigInfo(Strict):
