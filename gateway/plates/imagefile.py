@@ -216,48 +216,79 @@ def _enum_name(v: Any) -> str:
     return "unknown" if v is None else str(getattr(v, "value", v))
 
 
-def explain_no_read(reader: PlateReader, frame: np.ndarray) -> tuple[str, list[CandidateResult]]:
-    """Why ``reader.read_frame(frame)`` gave nothing: ``("nothing found", [])`` or
-    ``("candidates rejected", [each candidate with its reason])``."""
+def _judge(reader: PlateReader, crop: np.ndarray, base: dict[str, Any], cut: str) -> CandidateResult:
+    """Read one candidate's crop and say why the read is not accepted."""
     from gateway.plates.format import correct
-    from gateway.plates.reader import plate_crop
 
     min_conf = reader.config.recognizer.min_char_confidence
-    boxes = reader.locate(frame)
-    if not boxes:
-        return "nothing found", []
-    out: list[CandidateResult] = []
-    for b in boxes[:MAX_EXPLAINED]:
-        base = {"box": _box(b), "score": round(float(b.score), 3), "source": str(b.source)}
-        bw, bh = int(b.x1 - b.x0), int(b.y1 - b.y0)
-        crop = plate_crop(frame, b)
-        if crop.size == 0 or crop.shape[1] < MIN_CROP_W or crop.shape[0] < MIN_CROP_H:
-            reason = f"too small to read ({bw}x{bh} px; needs {MIN_CROP_W}x{MIN_CROP_H})"
-            out.append(CandidateResult(**base, text="", confidence=0.0, reason=reason))
-            continue
-        if b.double_row:
-            reason = (f"not a single-row plate's shape ({bw}x{bh} px; a two-row plate?): "
-                      "the reader reads single-row plates only")
-            out.append(CandidateResult(**base, text="", confidence=0.0, reason=reason))
-            continue
-        read = reader.recognizer.read(crop)
-        conf = round(min(read.char_conf), 3) if read.char_conf else 0.0
-        if not read.text:
-            reason = "no characters recognised"
+    read = reader.recognizer.read(crop)
+    conf = round(min(read.char_conf), 3) if read.char_conf else 0.0
+    if not read.text:
+        reason = "no characters recognised"
+    else:
+        text, ptype = correct(read.text, read.alternatives)
+        if ptype is None or len(text) != len(read.char_conf):
+            reason = f"'{read.text}' fits no mainland plate format"
+        elif min(read.char_conf) < min_conf:
+            i = min(range(len(read.char_conf)), key=lambda k: read.char_conf[k])
+            reason = (f"character {i + 1} ('{text[i]}') at {read.char_conf[i]:.2f} is below the "
+                      f"minimum confidence {min_conf:.2f}")
         else:
-            text, ptype = correct(read.text, read.alternatives)
-            if ptype is None or len(text) != len(read.char_conf):
-                reason = f"'{read.text}' fits no mainland plate format"
-            elif min(read.char_conf) < min_conf:
-                i = min(range(len(read.char_conf)), key=lambda k: read.char_conf[k])
-                reason = (f"character {i + 1} ('{text[i]}') at {read.char_conf[i]:.2f} is below the "
-                          f"minimum confidence {min_conf:.2f}")
-            else:
-                # The reader cuts and refines boxes a little differently; say so rather than hide it.
-                reason = (f"reads as '{text}' from this box, but the reader's own cut of it "
-                          "(refined box, trims) gave no accepted read")
-        out.append(CandidateResult(**base, text=read.text, confidence=conf, reason=reason))
-    return "candidates rejected", out
+            # The reader cuts and refines boxes a little differently; say so rather than hide it.
+            reason = (f"reads as '{text}' from this box, but the reader's own cut of it ({cut}) "
+                      "gave no accepted read")
+    return CandidateResult(**base, text=read.text, confidence=conf, reason=reason)
+
+
+def _shape_reason(bw: int, bh: int, crop_w: int, crop_h: int, double_row: bool) -> str | None:
+    if crop_w < MIN_CROP_W or crop_h < MIN_CROP_H:
+        return f"too small to read ({bw}x{bh} px; needs {MIN_CROP_W}x{MIN_CROP_H})"
+    if double_row:
+        return (f"not a single-row plate's shape ({bw}x{bh} px; a two-row plate?): "
+                "the reader reads single-row plates only")
+    return None
+
+
+def _explain_finder(reader: PlateReader, frame: np.ndarray) -> list[CandidateResult]:
+    """Candidates of the corner finder, when the configuration enables it."""
+    finder = getattr(reader, "finder", None)
+    if finder is None:
+        return []
+    from gateway.plates.finder import rectify
+
+    fc = reader.config.finder
+    out = []
+    for p in finder.find(frame)[:MAX_EXPLAINED]:
+        box = tuple(round(float(v)) for v in p.box)
+        base = {"box": box, "score": round(float(p.score), 3), "source": "finder"}
+        bw, bh = round(float(p.width)), round(float(p.height))
+        reason = _shape_reason(bw, bh, bw, bh, p.double_row)
+        if reason is not None:
+            out.append(CandidateResult(**base, text="", confidence=0.0, reason=reason))
+            continue
+        flat = rectify(frame, p.corners, (max(MIN_CROP_W, bw), max(MIN_CROP_H, bh)),
+                       (fc.margin_x, fc.margin_y))
+        out.append(_judge(reader, flat, base, "warped from its corners"))
+    return out
+
+
+def explain_no_read(reader: PlateReader, frame: np.ndarray) -> tuple[str, list[CandidateResult]]:
+    """Why ``reader.read_frame(frame)`` gave nothing: ``("nothing found", [])`` or
+    ``("candidates rejected", [each candidate with its reason])``. The corner finder's
+    candidates come first (when enabled), then the localizer's and the classical finder's."""
+    from gateway.plates.reader import plate_crop
+
+    out = _explain_finder(reader, frame)
+    for b in reader.locate(frame)[: MAX_EXPLAINED - len(out)]:
+        base = {"box": _box(b), "score": round(float(b.score), 3), "source": str(b.source)}
+        crop = plate_crop(frame, b)
+        reason = _shape_reason(int(b.x1 - b.x0), int(b.y1 - b.y0), crop.shape[1], crop.shape[0],
+                               b.double_row)
+        if reason is not None:
+            out.append(CandidateResult(**base, text="", confidence=0.0, reason=reason))
+            continue
+        out.append(_judge(reader, crop, base, "refined box, trims"))
+    return ("candidates rejected", out) if out else ("nothing found", [])
 
 
 def _strip_path(msg: str, path: Path) -> str:
