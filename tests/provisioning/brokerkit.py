@@ -28,14 +28,17 @@ def provision_broker(site: Path, port: int, *extra: str) -> None:
 
 
 def broker_on_generated_conf(site: Path, workdir: Path, port: int | None = None,
-                             extra_conf: str = "") -> LocalMosquitto:
-    """A (not yet started) mosquitto whose configuration is the generated ``edgepost.conf``."""
+                             extra_conf: str = "", log_all: bool = True) -> LocalMosquitto:
+    """A (not yet started) mosquitto whose configuration is the generated ``edgepost.conf``.
+
+    ``log_all`` logs every packet (for failure messages); off for high-rate tests.
+    """
     port = port or free_port()
     provision_broker(site, port)
     b = LocalMosquitto(port=port, workdir=workdir)
     generated = (site / "broker" / "edgepost.conf").read_text()
     b.conf_path.write_text(generated + f"\nuser {getpass.getuser()}\nlog_dest file {b.log_path}\n"
-                           f"log_type all\n{extra_conf}\n")
+                           f"log_type {'all' if log_all else 'notice'}\n{extra_conf}\n")
     return b
 
 
