@@ -7,6 +7,7 @@ top alternatives per character (used by the format rules to resolve confusable c
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,12 +40,13 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def ctc_decode(probs: np.ndarray, top_k: int = 3) -> PlateRead:
-    """Greedy CTC decode of a ``(T, C)`` probability matrix."""
+def peak_frames(probs: np.ndarray) -> list[tuple[int, int]]:
+    """Greedy CTC path of a ``(T, C)`` matrix: ``(class index, peak frame)`` per character.
+
+    A character's segment is the run of frames with the same argmax; its peak is the frame
+    where that class is most probable."""
     best = probs.argmax(-1)
-    chars: list[str] = []
-    confs: list[float] = []
-    alts: list[tuple[tuple[str, float], ...]] = []
+    out: list[tuple[int, int]] = []
     prev = BLANK_INDEX
     t = 0
     T = len(best)
@@ -54,13 +56,35 @@ def ctc_decode(probs: np.ndarray, top_k: int = 3) -> PlateRead:
             prev = k
             t += 1
             continue
-        # a new character: its segment is the run of frames with the same argmax
         t_end = t
         while t_end + 1 < T and best[t_end + 1] == k:
             t_end += 1
-        seg = probs[t : t_end + 1]
-        peak = t + int(seg[:, k].argmax())
-        p = probs[peak]
+        out.append((k, t + int(probs[t : t_end + 1, k].argmax())))
+        prev = k
+        t = t_end + 1
+    return out
+
+
+def tempered(p: np.ndarray, temperature: float) -> np.ndarray:
+    """``softmax(log(p) / temperature)``: the same ranking, calibrated confidence."""
+    if temperature == 1.0:
+        return p
+    return _softmax(np.log(np.maximum(p, 1e-12)) / temperature)
+
+
+def ctc_decode(
+    probs: np.ndarray, top_k: int = 3, temperatures: tuple[float, float] = (1.0, 1.0)
+) -> PlateRead:
+    """Greedy CTC decode of a ``(T, C)`` probability matrix.
+
+    ``temperatures`` = (first character, other characters): the confidences and alternatives
+    are taken from the peak frame's distribution softened by that temperature (calibration);
+    the text itself does not depend on them."""
+    chars: list[str] = []
+    confs: list[float] = []
+    alts: list[tuple[tuple[str, float], ...]] = []
+    for pos, (k, peak) in enumerate(peak_frames(probs)):
+        p = tempered(probs[peak], temperatures[0] if pos == 0 else temperatures[1])
         chars.append(INDEX_TO_CHAR[k])
         confs.append(float(p[k]))
         order = np.argsort(-p)
@@ -69,8 +93,6 @@ def ctc_decode(probs: np.ndarray, top_k: int = 3) -> PlateRead:
                 :top_k
             ]
         )
-        prev = k
-        t = t_end + 1
     return PlateRead("".join(chars), tuple(confs), tuple(alts))
 
 
@@ -80,6 +102,7 @@ class PlateRecognizer:
     def __init__(self, model_path: str | Path = DEFAULT_RECOGNIZER, num_threads: int = 1) -> None:
         self.model = load_model(model_path, num_threads)
         _, self.input_height, self.input_width, _ = self.model.input_shape
+        self.temperatures = load_calibration(model_path)
 
     def preprocess(self, crop_bgr: np.ndarray) -> np.ndarray:
         """Resize a BGR crop to the model input (RGB, float 0..255) with a batch axis."""
@@ -100,7 +123,25 @@ class PlateRecognizer:
         """Read one crop. Invalid input (empty, non-3-channel, under 4x4 px) reads as empty text."""
         if not _usable(crop_bgr):
             return PlateRead("", ())
-        return ctc_decode(self.probabilities(crop_bgr))
+        return ctc_decode(self.probabilities(crop_bgr), temperatures=self.temperatures)
+
+
+def calibration_path(model_path: str | Path) -> Path:
+    """Where a model's confidence calibration lies: ``<model>.calibration.json`` beside it."""
+    p = Path(model_path)
+    return p.with_name(p.stem + ".calibration.json")
+
+
+def load_calibration(model_path: str | Path) -> tuple[float, float]:
+    """(first character, other characters) temperatures fitted for this model; (1, 1) without a file.
+
+    Written by ``models/plates/calibrate.py`` on held-out crops: a temperature above 1 softens
+    an over-confident model so that a character's confidence means what it says."""
+    path = calibration_path(model_path)
+    if not path.is_file():
+        return (1.0, 1.0)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return (float(data["temperature_first"]), float(data["temperature_other"]))
 
 
 def _usable(img: np.ndarray | None) -> bool:

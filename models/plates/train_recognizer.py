@@ -4,14 +4,21 @@ Usage (training venv with ``.[train]`` + opencv; about 25 minutes on one x86 cor
 
     nice -n 10 python -m models.plates.train_recognizer [--steps N] [--synth N]
 
-Data: synthetic plates (``models/plates/synth.py``) plus the *training* split of
-``../shared/plates/dev_crops`` (see ``models/plates/split.py``); the validation split is only
-read by the evaluation at the end.
+Data: synthetic plates (``models/plates/synth.py``, provinces uniform) plus real crops from
+the *training* sides of two splits by plate text: ``../shared/plates/dev_crops`` (see
+``models/plates/split.py``; mostly 皖) and ``../shared/plates/real_scenes_hyperlpr`` (see
+``models/plates/real_scenes.py``; mostly 浙, cut by warping the finder's corners flat). Real
+crops are drawn with weight ``count(province) ** -BALANCE_POWER`` so that no province's real
+crops dominate the batches (the old recognizer learnt 皖 as a prior from 383 皖 crops).
+A sixth of the training-side plates (:func:`is_calibration`) is held out of training for the
+temperature calibration of the confidences; validation plates are never read here except by
+the monitoring line and the evaluation at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -24,6 +31,42 @@ from models.plates.common import MODELS_DIR, WORK, background_pool, limit_thread
 
 IN_W, IN_H = 96, 32
 MAX_LEN = 8
+#: real crops are sampled with weight count(province) ** -BALANCE_POWER (0: as found, 1: flat)
+BALANCE_POWER = 0.75
+
+
+def is_calibration(text: str) -> bool:
+    """Training-side plates held out for confidence calibration (a hash of the text only)."""
+    return hashlib.sha256(("calibration:" + text).encode("utf-8")).digest()[0] % 6 == 0
+
+
+def real_training_crops() -> tuple[list[np.ndarray], list[str], list[np.ndarray], list[str]]:
+    """RGB crops and texts of both real sources' training sides: ``(train, calibration)``."""
+    import cv2
+
+    from gateway.plates.finder import PlateFinder
+    from models.plates import real_scenes
+    from models.plates.evaluate_scenes import _hyperlpr_crop
+
+    items: list[tuple[np.ndarray, str]] = [
+        (dsplit.load_crop_rgb(dsplit.DEFAULT_DEV_CROPS / f), t) for f, t in dsplit.split()[0]
+    ]
+    finder = PlateFinder()
+    for label in real_scenes.split()[0]:
+        crop, _ = _hyperlpr_crop(label, finder)
+        items.append((cv2.cvtColor(crop, cv2.COLOR_BGR2RGB), label.text))
+    train = [(i, t) for i, t in items if not is_calibration(t)]
+    calib = [(i, t) for i, t in items if is_calibration(t)]
+    return [i for i, _ in train], [t for _, t in train], [i for i, _ in calib], [t for _, t in calib]
+
+
+def province_weights(texts: list[str]) -> np.ndarray:
+    """Sampling probabilities that flatten the province distribution of ``texts``."""
+    from collections import Counter
+
+    counts = Counter(t[0] for t in texts)
+    w = np.array([counts[t[0]] ** -BALANCE_POWER for t in texts])
+    return w / w.sum()
 
 
 def synth_cache(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -56,13 +99,18 @@ def synth_cache(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def load_real(rows: list[tuple[str, str]]) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     imgs = [dsplit.load_crop_rgb(dsplit.DEFAULT_DEV_CROPS / f) for f, _ in rows]
-    y = np.zeros((len(rows), MAX_LEN), np.int32)
-    ln = np.zeros((len(rows),), np.int32)
-    for i, (_, t) in enumerate(rows):
+    return (imgs, *encode_texts([t for _, t in rows]))
+
+
+def encode_texts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Padded label matrix and lengths."""
+    y = np.zeros((len(texts), MAX_LEN), np.int32)
+    ln = np.zeros((len(texts),), np.int32)
+    for i, t in enumerate(texts):
         lab = encode(t)
         y[i, : len(lab)] = lab
         ln[i] = len(lab)
-    return imgs, y, ln
+    return y, ln
 
 
 def build_model():
@@ -146,10 +194,15 @@ def main(argv: list[str] | None = None) -> None:
     rng = np.random.default_rng(args.seed)
     xs, ys, ns = synth_cache(args.synth, args.seed)
     pool = background_pool()
-    train_rows, val_rows = dsplit.split()
-    real_imgs, real_y, real_n = load_real(train_rows)
+    _, val_rows = dsplit.split()
+    real_imgs, real_texts, calib_imgs, calib_texts = real_training_crops()
+    real_y, real_n = encode_texts(real_texts)
+    real_p = province_weights(real_texts)
     val_imgs, val_y, val_n = load_real(val_rows)
-    print(f"synth {len(xs)}  real-train {len(real_imgs)}  real-val {len(val_imgs)}", flush=True)
+    print(
+        f"synth {len(xs)}  real-train {len(real_imgs)}  calibration {len(calib_imgs)}  val {len(val_imgs)}",
+        flush=True,
+    )
 
     import cv2
 
@@ -191,7 +244,7 @@ def main(argv: list[str] | None = None) -> None:
     losses = []
     for it in range(1, args.steps + 1):
         si = rng.integers(0, len(xs), n_syn)
-        ri = rng.integers(0, len(real_imgs), n_real)
+        ri = rng.choice(len(real_imgs), n_real, p=real_p)
         real_b = np.stack([augment_real(real_imgs[i], rng, (IN_W, IN_H), pool) for i in ri])
         xb = np.concatenate([xs[si], real_b])
         yb = np.concatenate([ys[si], real_y[ri]])
@@ -218,6 +271,9 @@ def main(argv: list[str] | None = None) -> None:
     from models.plates.evaluate import evaluate_recognizer
 
     print(json.dumps(evaluate_recognizer(args.out), indent=1))
+    from models.plates.calibrate import calibrate
+
+    calibrate(args.out, [cv2.cvtColor(i, cv2.COLOR_RGB2BGR) for i in calib_imgs], calib_texts)
 
 
 if __name__ == "__main__":

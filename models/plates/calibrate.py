@@ -1,0 +1,133 @@
+"""Temperature calibration of the recognizer's per-character confidence (no TensorFlow needed).
+
+    python -m models.plates.calibrate [MODEL]     # refit on the held-out calibration plates
+
+Why: a CTC model trained to convergence is over-confident; the old recognizer gave 0.99 to
+wrong provinces, so ``min_char_confidence`` did not mean what it says. Two temperatures
+are fitted by minimum negative log-likelihood of the true character at its peak frame:
+one for the first character (the province, the hardest and most biased) and one for the
+others. The data are plates that were held out of training and are not validation plates:
+the calibration sixth of the training side of both real sources
+(:func:`models.plates.train_recognizer.is_calibration`) plus fresh synthetic plates with
+uniform provinces (so provinces without real crops count too). Only reads whose length
+matches the label are used (the peak frames then align with the characters).
+
+The result goes to ``<model>.calibration.json`` beside the model, which
+:class:`gateway.plates.recognizer.PlateRecognizer` reads.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+#: temperatures tried (a grid is enough for two scalars and is exactly reproducible)
+GRID = np.round(np.arange(0.5, 6.01, 0.05), 2)
+#: synthetic calibration plates (uniform provinces); their seed is used by no training run
+N_SYNTH, SYNTH_SEED = 1500, 424242
+
+
+def collect(recognizer, crops: list[np.ndarray], texts: list[str]) -> tuple[list, list]:
+    """``(log-prob vector at the peak frame, true class)`` pairs for first and other characters."""
+    from gateway.plates.charset import encode
+    from gateway.plates.recognizer import peak_frames
+
+    first: list[tuple[np.ndarray, int]] = []
+    other: list[tuple[np.ndarray, int]] = []
+    for crop, text in zip(crops, texts, strict=True):
+        probs = recognizer.probabilities(crop)
+        path = peak_frames(probs)
+        if len(path) != len(text):
+            continue
+        for pos, ((_, peak), true) in enumerate(zip(path, encode(text), strict=True)):
+            (first if pos == 0 else other).append((np.log(np.maximum(probs[peak], 1e-12)), int(true)))
+    return first, other
+
+
+def fit(pairs: list[tuple[np.ndarray, int]]) -> tuple[float, float, float]:
+    """Best temperature on the grid with the NLL at T=1 and at the best T."""
+    if not pairs:
+        return 1.0, 0.0, 0.0
+    lp = np.stack([p for p, _ in pairs])
+    y = np.array([t for _, t in pairs])
+
+    def nll(t: float) -> float:
+        z = lp / t
+        z = z - z.max(axis=1, keepdims=True)
+        logz = np.log(np.exp(z).sum(axis=1))
+        return float(np.mean(logz - z[np.arange(len(y)), y]))
+
+    losses = [nll(float(t)) for t in GRID]
+    best = int(np.argmin(losses))
+    return float(GRID[best]), nll(1.0), losses[best]
+
+
+def synthetic_crops(n: int = N_SYNTH, seed: int = SYNTH_SEED) -> tuple[list[np.ndarray], list[str]]:
+    """Fresh synthetic plates (BGR, recognizer size) of single-row kinds, provinces uniform."""
+    import cv2
+
+    from models.plates.common import background_pool
+    from models.plates.synth import PlateRenderer, plate_crop
+
+    rng = np.random.default_rng(seed)
+    pool = background_pool()
+    r = PlateRenderer()
+    crops, texts = [], []
+    for _ in range(n):
+        p = r.random_plate(rng)
+        crops.append(cv2.cvtColor(plate_crop(p, rng, pool, (96, 32)), cv2.COLOR_RGB2BGR))
+        texts.append(p.text)
+    return crops, texts
+
+
+def calibrate(model_path: Path, crops: list[np.ndarray], texts: list[str], synth: bool = True) -> dict:
+    """Fit and write the two temperatures of ``model_path``; returns what was written."""
+    from gateway.plates.recognizer import PlateRecognizer, calibration_path
+
+    rec = PlateRecognizer(model_path)
+    first, other = collect(rec, crops, texts)
+    n_real = (len(first), len(other))
+    if synth:
+        sc, st = synthetic_crops()
+        f2, o2 = collect(rec, sc, st)
+        first += f2
+        other += o2
+    t_first, nll1_first, nll_first = fit(first)
+    t_other, nll1_other, nll_other = fit(other)
+    out = {
+        "temperature_first": t_first,
+        "temperature_other": t_other,
+        "fitted_on": {
+            "real_first_chars": n_real[0],
+            "real_other_chars": n_real[1],
+            "synthetic_plates": N_SYNTH if synth else 0,
+            "first_chars": len(first),
+            "other_chars": len(other),
+        },
+        "nll_first": {"t1": round(nll1_first, 4), "fitted": round(nll_first, 4)},
+        "nll_other": {"t1": round(nll1_other, 4), "fitted": round(nll_other, 4)},
+    }
+    calibration_path(model_path).write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    print(json.dumps(out, indent=1))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Refit on the held-out calibration crops of both real sources (+ synthetic)."""
+    import cv2
+
+    from gateway.plates.recognizer import DEFAULT_RECOGNIZER
+    from models.plates.train_recognizer import real_training_crops
+
+    argv = sys.argv[1:] if argv is None else argv
+    model = Path(argv[0]) if argv else DEFAULT_RECOGNIZER
+    _, _, calib_imgs, calib_texts = real_training_crops()
+    calibrate(model, [cv2.cvtColor(i, cv2.COLOR_RGB2BGR) for i in calib_imgs], calib_texts)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
