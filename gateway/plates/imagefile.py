@@ -272,14 +272,31 @@ def _explain_finder(reader: PlateReader, frame: np.ndarray) -> list[CandidateRes
     return out
 
 
+def _localizer_boxes(reader: PlateReader, frame: np.ndarray) -> list[Any]:
+    """The boxes the reader itself reads in a whole frame, in its order: the localizer's best
+    (the top two refined, as the reader does), then the classical finder's that overlap none."""
+    from gateway.plates.localizer import nms
+
+    lc = reader.config.localizer
+    cands = reader.localizer.locate(frame, lc.frame_input_size)[: lc.max_candidates]
+    if lc.refine:
+        cands = [reader.localizer.refine(frame, b, lc.vehicle_input_size) if i < 2 else b
+                 for i, b in enumerate(cands)]
+    if not lc.classical_fallback:
+        return cands
+    extra = [b for b in reader.classical.locate(frame) if all(b.iou(c) < 0.5 for c in cands)]
+    return cands + nms(extra, 0.4)[: lc.max_candidates]
+
+
 def explain_no_read(reader: PlateReader, frame: np.ndarray) -> tuple[str, list[CandidateResult]]:
     """Why ``reader.read_frame(frame)`` gave nothing: ``("nothing found", [])`` or
-    ``("candidates rejected", [each candidate with its reason])``. The corner finder's
-    candidates come first (when enabled), then the localizer's and the classical finder's."""
+    ``("candidates rejected", [each candidate with its reason])``. The candidates are those the
+    reader tried, in its order: the corner finder's (when enabled), the localizer's, then the
+    classical finder's."""
     from gateway.plates.reader import plate_crop
 
     out = _explain_finder(reader, frame)
-    for b in reader.locate(frame)[: MAX_EXPLAINED - len(out)]:
+    for b in _localizer_boxes(reader, frame)[: MAX_EXPLAINED - len(out)]:
         base = {"box": _box(b), "score": round(float(b.score), 3), "source": str(b.source)}
         crop = plate_crop(frame, b)
         reason = _shape_reason(int(b.x1 - b.x0), int(b.y1 - b.y0), crop.shape[1], crop.shape[0],
@@ -287,7 +304,7 @@ def explain_no_read(reader: PlateReader, frame: np.ndarray) -> tuple[str, list[C
         if reason is not None:
             out.append(CandidateResult(**base, text="", confidence=0.0, reason=reason))
             continue
-        out.append(_judge(reader, crop, base, "refined box, trims"))
+        out.append(_judge(reader, crop, base, "trimmed retries"))
     return ("candidates rejected", out) if out else ("nothing found", [])
 
 
@@ -324,9 +341,11 @@ def read_plate_image(reader: PlateReader, path: Path, *, explain: bool = True) -
                 outcome.status = READ
             else:
                 outcome.status = NO_READ
+                outcome.reason = "no plate read"
                 if explain:
-                    outcome.reason, outcome.candidates = explain_no_read(reader, frame)
-                else:
-                    outcome.reason = "no plate read"
-    outcome.notes = [*lines, *(f"{wm.category.__name__}: {wm.message}" for wm in caught)]
+                    try:
+                        outcome.reason, outcome.candidates = explain_no_read(reader, frame)
+                    except Exception as exc:  # the explanation is a diagnostic: never lose the result for it
+                        outcome.notes.append(f"no explanation ({type(exc).__name__}: {exc})")
+    outcome.notes += [*lines, *(f"{wm.category.__name__}: {wm.message}" for wm in caught)]
     return outcome

@@ -1,0 +1,192 @@
+"""``edgepost plates read`` as a technician uses it: many files and folders, a summary, --json,
+the reason for every image without a read, bad files rejected in one line, a quiet stderr.
+
+Real scenes from ../shared/plates/real_scenes_hyperlpr, the real TFLite models, the real
+command in a subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.conftest import REPO
+
+SCENES = REPO.parent / "shared" / "plates" / "real_scenes_hyperlpr"
+CLOSE_UP = SCENES / "cache_bad2" / "沪A85J08.png"  # read at 0.999 by the committed models
+OTHER = SCENES / "cache_bad2" / "川QEZ982.png"
+FULL_FRAME = SCENES / "cache_bad2" / "沪B74992.png"  # 1600x1200, plate 221 px wide
+
+
+def edgepost(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gateway", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def quiet(res: subprocess.CompletedProcess[str]) -> None:
+    """No runtime chatter, no traceback: stderr stays empty on a normal run."""
+    assert "INFO" not in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert res.stderr == "", res.stderr
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A folder tree as a technician might point the command at, plus loose files."""
+    for p in (CLOSE_UP, OTHER, FULL_FRAME):
+        if not p.exists():
+            pytest.fail(f"reference data not present: {p} (the shared data must sit at ../shared)")
+    root = tmp_path_factory.mktemp("lane")
+    folder = root / "车道1"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copyfile(CLOSE_UP, folder / "a_close.png")
+    shutil.copyfile(OTHER, folder / "sub" / "b_other.png")
+    cv2.imwrite(str(folder / "c_grey.png"), np.full((480, 640, 3), 128, np.uint8))
+    ok, enc = cv2.imencode(".jpg", cv2.imread(str(CLOSE_UP)), [cv2.IMWRITE_JPEG_QUALITY, 95])
+    assert ok
+    jpg = enc.tobytes()
+    (folder / "d_broken.jpg").write_bytes(jpg[: len(jpg) // 3])
+    (folder / "labels.csv").write_text("filename,plate\n")  # not an image name: skipped
+    (folder / ".thumb.png").write_bytes(b"")  # hidden: ignored
+    eoi = jpg.rfind(b"\xff\xd9")
+    extra = root / "extraneous.jpg"
+    extra.write_bytes(jpg[:eoi] + b"\x00\x01\x02\x03" + jpg[eoi:])
+    text = root / "readme.txt"
+    text.write_text("not a picture\n")
+    return {"folder": folder, "extra": extra, "text": text, "missing": root / "gone.png",
+            "root": root}
+
+
+def _args(tree: dict[str, Path]) -> list[str]:
+    return [str(tree["folder"]), str(tree["extra"]), str(tree["text"]), str(tree["missing"])]
+
+
+def test_files_and_folders_in_one_call_with_summary(tree: dict[str, Path]) -> None:
+    res = edgepost("plates", "read", *_args(tree))
+    quiet(res)
+    assert res.returncode == 1, "some files were rejected: exit status 1"
+    out = res.stdout
+    folder = tree["folder"]
+    assert f"{folder / 'a_close.png'}\t沪A85J08\tconf=" in out
+    assert f"{folder / 'sub' / 'b_other.png'}\t" in out  # folders are searched recursively
+    assert f"{folder / 'c_grey.png'}\tno read: nothing found" in out
+    assert f"{folder / 'd_broken.jpg'}\trejected: truncated JPEG" in out
+    assert f"{tree['extra']}\t沪A85J08\tconf=" in out  # 4 stray bytes before the EOI: still read
+    assert "    note: Corrupt JPEG data" in out  # libjpeg's warning, attached to its file
+    assert f"{tree['text']}\trejected: not a known image format" in out
+    assert f"{tree['missing']}\trejected: cannot read (No such file or directory)" in out
+    assert "labels.csv" not in out and ".thumb" not in out
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("summary: 7 images, ") and ", 3 rejected, 1 non-image files skipped;" in last
+    assert " 1 no read" in last
+
+
+def test_json_lines_one_object_per_image_and_a_summary(tree: dict[str, Path]) -> None:
+    res = edgepost("plates", "read", "--json", *_args(tree))
+    quiet(res)
+    objs = [json.loads(line) for line in res.stdout.splitlines()]
+    summary = objs.pop()["summary"]
+    by_name = {Path(o["image"]).name: o for o in objs}
+    assert set(by_name) == {"a_close.png", "b_other.png", "c_grey.png", "d_broken.jpg",
+                            "extraneous.jpg", "readme.txt", "gone.png"}
+    a = by_name["a_close.png"]
+    assert a["status"] == "read" and a["width"] == 650 and a["decoder"] == "opencv"
+    plate = a["plates"][0]
+    assert plate["text"] == "沪A85J08" and plate["colour"] == "blue" and plate["plate_type"] == "standard"
+    assert len(plate["char_conf"]) == 7 and plate["confidence"] == min(plate["char_conf"])
+    x0, y0, x1, y1 = plate["box"]
+    assert 200 < x0 < x1 < 520 and 300 < y0 < y1 < 450  # the plate, not the red overlay bar
+    assert by_name["c_grey.png"] | {"ms": 0} == by_name["c_grey.png"] | {
+        "status": "no_read", "reason": "nothing found", "candidates": [], "plates": [], "ms": 0}
+    for name in ("d_broken.jpg", "readme.txt", "gone.png"):
+        assert by_name[name]["status"] == "rejected" and by_name[name]["reason"], name
+    statuses = [o["status"] for o in objs]
+    assert summary["images"] == 7 and summary["skipped"] == 1
+    assert (summary["read"], summary["no_read"], summary["rejected"]) == (
+        statuses.count("read"), statuses.count("no_read"), statuses.count("rejected"))
+    assert summary["plates"] == sum(len(o["plates"]) for o in objs)
+    assert 0 < summary["ms_median"] <= summary["ms_max"]
+
+
+def test_min_confidence_turns_a_read_into_rejected_candidates_with_reasons(tree: dict[str, Path]) -> None:
+    image = str(tree["folder"] / "sub" / "b_other.png")
+    first = json.loads(edgepost("plates", "read", "--json", image).stdout.splitlines()[0])
+    assert first["status"] == "read" and first["plates"][0]["confidence"] < 1.0
+    # Only a read with every character at probability 1 passes: none here.
+    res = edgepost("plates", "read", "--json", "--min-confidence", "1", image)
+    quiet(res)
+    o = json.loads(res.stdout.splitlines()[0])
+    assert o["status"] == "no_read" and o["reason"] == "candidates rejected"
+    assert o["candidates"], "the candidates that were rejected are listed"
+    for c in o["candidates"]:
+        assert c["reason"] and len(c["box"]) == 4 and c["source"], c
+    # The plate itself is among them, read, with the threshold named as the reason.
+    x0, y0 = first["plates"][0]["box"][:2]
+    plate = [c for c in o["candidates"] if abs(c["box"][0] - x0) < 20 and abs(c["box"][1] - y0) < 20]
+    assert plate and "is below the minimum confidence 1.00" in plate[0]["reason"], o["candidates"]
+    text = edgepost("plates", "read", "--min-confidence", "1", image)
+    assert f"{image}\tno read: {len(o['candidates'])} candidates rejected" in text.stdout
+    assert "    candidate 1: box=" in text.stdout
+
+
+def test_frame_size_reaches_the_plate_finder(tree: dict[str, Path]) -> None:
+    if not FULL_FRAME.exists():
+        pytest.fail(f"reference data not present: {FULL_FRAME}")
+
+    def result(*opts: str) -> dict:
+        res = edgepost("plates", "read", "--json", *opts, str(FULL_FRAME))
+        quiet(res)
+        return json.loads(res.stdout.splitlines()[0])
+
+    small, large = result(), result("--frame-size", "1280")
+    assert small["width"] == large["width"] == 1600
+    # The 1600 px frame searched at 1280 instead of 320 px: the finder sees a different image.
+    assert (small["plates"], small["candidates"]) != (large["plates"], large["candidates"])
+    assert "沪B74992" in [p["text"] for p in large["plates"]]
+
+
+@pytest.mark.parametrize(("opts", "message"), [
+    (["--frame-size", "100"], "edgepost: --frame-size: Input should be a multiple of 8"),
+    (["--frame-size", "4000"], "edgepost: --frame-size: Input should be less than or equal to 1280"),
+    (["--min-confidence", "1.5"], "edgepost: --min-confidence: Input should be less than or equal to 1"),
+])
+def test_bad_options_one_line_no_traceback(opts: list[str], message: str) -> None:
+    res = edgepost("plates", "read", *opts, str(CLOSE_UP))
+    assert res.returncode == 2
+    assert res.stderr.strip() == message and res.stdout == ""
+
+
+def test_nothing_to_read_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("x")
+    res = edgepost("plates", "read", str(tmp_path))
+    assert res.returncode == 2 and res.stdout == ""
+    assert res.stderr.strip() == f"edgepost: no image files in {tmp_path} (1 other files skipped)"
+
+
+def test_output_cut_short_by_the_reader_ends_quietly(tree: dict[str, Path]) -> None:
+    """`edgepost plates read FOLDER | head -1`: no BrokenPipeError traceback."""
+    proc = subprocess.Popen([sys.executable, "-m", "gateway", "plates", "read", *_args(tree)],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) in (0, 1, 141)
+    assert first and "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_help_states_the_pixel_limit_in_force() -> None:
+    from gateway.camera.imageio import MAX_PIXELS
+    from gateway.cli.plates_cmd import MAX_PIXELS_HELP
+
+    assert f"{MAX_PIXELS / 1e6:.0f} MP" == MAX_PIXELS_HELP
+    res = edgepost("plates", "read", "--help")
+    assert res.returncode == 0 and MAX_PIXELS_HELP in res.stdout
+    for opt in ("--json", "--frame-size", "--min-confidence"):
+        assert opt in res.stdout
