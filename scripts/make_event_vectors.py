@@ -15,6 +15,9 @@ import cbor2
 from gateway.events import (
     AlarmKind,
     AlarmState,
+    BootCause,
+    Checkin,
+    ClockSource,
     Crowd,
     DeviceFault,
     Direction,
@@ -23,9 +26,11 @@ from gateway.events import (
     LineCrossing,
     Location,
     Loitering,
+    NodeStatus,
     ObjectEvent,
     Phase,
     PlateColour,
+    PlateStatus,
     PlateType,
     SenMLRecord,
     SensorAlarm,
@@ -113,6 +118,39 @@ EXAMPLES = {
         Event(DeviceFault(component="camera/cam-lane", code="source_dead",
                           severity=Severity.ERROR, message="no frame for 30 s; reopening"),
               id=eid(13), ts_ms=TS + 12, seq=13)),
+    # --- schema v2 (docs/protocol.md section 2.1): written as v2 only because they use it.
+    "vehicle_passage_absent": (
+        "v2: a truck crossed the checkpoint with no plate to be found (covered or missing).",
+        Event(VehiclePassage(plate_status=PlateStatus.ABSENT, vehicle_class="truck",
+                             direction=Direction.INBOUND, zone="lane-1", track_id=31,
+                             camera="cam-lane", clip="cam-lane-20261128T080000Z-31"),
+              id=eid(14), ts_ms=TS + 13, seq=14, loc=LOC)),
+    "vehicle_passage_unreadable": (
+        "v2: a plate was found but no read was accepted (dirty, too small, blurred).",
+        Event(VehiclePassage(plate_status=PlateStatus.UNREADABLE, plate_colour=PlateColour.YELLOW,
+                             direction=Direction.OUTBOUND, track_id=32),
+              id=eid(15), ts_ms=TS + 14, seq=15)),
+    "sensor_alarm_panic": (
+        "v2: a panic button pressed at a node, stamped with GPS time (NTP unsynchronised), "
+        "at the node's enrolled position.",
+        Event(SensorAlarm(node="node-12", kind=AlarmKind.PANIC, state=AlarmState.ACTIVE,
+                          sensor="panic", node_seq=77),
+              id=eid(16), ts_ms=TS + 15, seq=16, loc=Location(30.512345, 120.123456),
+              clock=ClockSource.GPS)),
+    "node_status": (
+        "v2: a node's status at boot: woken by the watchdog, running on default config.",
+        Event(NodeStatus(node="node-12", boot_cause=BootCause.WATCHDOG, fw_version="1.4.0",
+                         config_fallback=True, interval_s=900, node_seq=1),
+              id=eid(17), ts_ms=TS + 16, seq=17, loc=Location(30.512345, 120.123456))),
+    "checkin": (
+        "v2: a patrol's card at a duty-point node; only the keyed hash travels.",
+        Event(Checkin(node="node-12", card_hash=bytes(range(16, 32)), known=True, node_seq=78),
+              id=eid(18), ts_ms=TS + 17, seq=18, loc=Location(30.512345, 120.123456))),
+    "device_fault_cleared": (
+        "v2: a node that was silent for 45 minutes was heard again; free-running clock.",
+        Event(DeviceFault(component="node/node-12", code="silent", severity=Severity.WARNING,
+                          cleared=True, duration_ms=2_700_000),
+              id=eid(19), ts_ms=TS + 18, seq=19, clock=ClockSource.FREE)),
 }
 
 
@@ -137,7 +175,11 @@ INVALID = {
                          "trailing bytes"),
     "not_a_map": (lambda: "83010203", "expected a map"),
     "unknown_type": (lambda: _mutated(k4=99), "unknown event type"),
-    "future_schema": (lambda: _mutated(k0=2), "schema version 2 is not supported"),
+    "future_schema": (lambda: _mutated(k0=3), "schema version 3 is not supported"),
+    "v1_with_v2_field": (lambda: _mutated(k6={1: "京A12345", 16: 3}),
+                         "vehicle_passage.plate_status needs schema v2"),
+    "v1_with_v2_clock": (lambda: _mutated(k7=2), "envelope field clk needs schema v2"),
+    "unknown_clock": (lambda: _mutated(k0=2, k7=9), "unknown clock source"),
     "missing_seq": (lambda: _mutated(k2=None), "missing envelope field(s): seq"),
     "bad_conf": (lambda: _mutated(k6={3: 1500}), "permille"),
     "json_unknown_field": (lambda: b'{"v":1,"bogy":{}}'.hex(), "unknown envelope field"),

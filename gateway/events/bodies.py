@@ -16,16 +16,20 @@ from gateway.events.senml import SenMLRecord
 from gateway.events.types import (
     AlarmKind,
     AlarmState,
+    BootCause,
     Direction,
     EventType,
     Phase,
     PlateColour,
+    PlateStatus,
     PlateType,
     Severity,
+    member_since,
 )
 
-# Spool overflow drops the lowest priority first, so routine readings go before alarms.
-PRIORITY_LOW, PRIORITY_NORMAL, PRIORITY_HIGH = 0, 1, 2
+# Spool overflow drops the lowest priority first, so routine readings go before alarms;
+# a panic press outranks every other alarm.
+PRIORITY_LOW, PRIORITY_NORMAL, PRIORITY_HIGH, PRIORITY_CRITICAL = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,18 @@ class Body:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                 if getattr(self, f.name) is not None}
 
+    def min_version(self) -> int:
+        """The lowest schema version that can carry this body (its type, fields, codes)."""
+        version = member_since(self.TYPE)
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            version = max(version, f.metadata["since"])
+            if f.metadata["enum"] is not None:
+                version = max(version, member_since(value))
+        return version
+
 
 @dataclass(frozen=True)
 class VehiclePassage(Body):
@@ -76,6 +92,8 @@ class VehiclePassage(Body):
     crop: bytes | None = wire(13, Kind.BYTES)
     preview: bool | None = wire(14, Kind.BOOL)
     conf: float | None = wire(15, Kind.CONF)
+    plate_status: PlateStatus | None = wire(16, Kind.ENUM, enum=PlateStatus, since=2)
+    clip: str | None = wire(17, Kind.TEXT, since=2)
 
     def _check(self) -> None:
         if self.plate is not None and self.plate_hash is not None:
@@ -102,6 +120,7 @@ class ObjectEvent(Body):
     direction: Direction | None = wire(7, Kind.ENUM, enum=Direction)
     dwell_ms: int | None = wire(8, Kind.UINT)
     crop: bytes | None = wire(9, Kind.BYTES)
+    clip: str | None = wire(10, Kind.TEXT, since=2)
 
 
 @dataclass(frozen=True)
@@ -116,6 +135,7 @@ class LineCrossing(Body):
     conf: float | None = wire(5, Kind.CONF)
     camera: str | None = wire(6, Kind.TEXT)
     crop: bytes | None = wire(7, Kind.BYTES)
+    clip: str | None = wire(8, Kind.TEXT, since=2)
 
 
 @dataclass(frozen=True)
@@ -130,6 +150,7 @@ class ZoneIntrusion(Body):
     conf: float | None = wire(4, Kind.CONF)
     camera: str | None = wire(5, Kind.TEXT)
     crop: bytes | None = wire(6, Kind.BYTES)
+    clip: str | None = wire(7, Kind.TEXT, since=2)
 
 
 @dataclass(frozen=True)
@@ -144,6 +165,7 @@ class Loitering(Body):
     dwell_ms: int = wire(4, Kind.UINT, required=True)
     camera: str | None = wire(5, Kind.TEXT)
     crop: bytes | None = wire(6, Kind.BYTES)
+    clip: str | None = wire(7, Kind.TEXT, since=2)
 
 
 @dataclass(frozen=True)
@@ -156,6 +178,8 @@ class Crowd(Body):
     threshold: int = wire(3, Kind.UINT, required=True)
     zone: str | None = wire(4, Kind.TEXT)
     camera: str | None = wire(5, Kind.TEXT)
+    clip: str | None = wire(6, Kind.TEXT, since=2)
+    crop: bytes | None = wire(7, Kind.BYTES, since=2)
 
 
 @dataclass(frozen=True)
@@ -171,6 +195,11 @@ class SensorAlarm(Body):
     unit: str | None = wire(5, Kind.TEXT)
     sensor: str | None = wire(6, Kind.TEXT)
     node_seq: int | None = wire(7, Kind.UINT)
+    clip: str | None = wire(8, Kind.TEXT, since=2)
+
+    @property
+    def priority(self) -> int:
+        return PRIORITY_CRITICAL if self.kind is AlarmKind.PANIC else PRIORITY_HIGH
 
 
 @dataclass(frozen=True)
@@ -194,12 +223,42 @@ class DeviceFault(Body):
     code: str = wire(2, Kind.TEXT, required=True)
     severity: Severity = wire(3, Kind.ENUM, enum=Severity, required=True)
     message: str | None = wire(4, Kind.MESSAGE)
+    cleared: bool | None = wire(5, Kind.BOOL, since=2)  # the condition has ended
+    duration_ms: int | None = wire(6, Kind.UINT, since=2)  # how long it lasted, when cleared
+    crop: bytes | None = wire(7, Kind.BYTES, since=2)  # e.g. the camera view on tamper
+
+
+@dataclass(frozen=True)
+class NodeStatus(Body):
+    """A node's own state (schema v2): sent at boot, on change and at a low periodic rate.
+
+    Battery and link quality travel as readings; this carries what a reading cannot."""
+
+    TYPE: ClassVar[EventType] = EventType.NODE_STATUS
+    node: str = wire(1, Kind.TEXT, required=True)
+    boot_cause: BootCause | None = wire(2, Kind.ENUM, enum=BootCause)
+    fw_version: str | None = wire(3, Kind.TEXT)
+    config_fallback: bool | None = wire(4, Kind.BOOL)  # its config was invalid: defaults used
+    interval_s: int | None = wire(5, Kind.UINT)  # the report interval it runs with
+    node_seq: int | None = wire(6, Kind.UINT)
+
+
+@dataclass(frozen=True)
+class Checkin(Body):
+    """A patrol checked in at a node with a card (schema v2). The card id never travels:
+    only its keyed hash, as plates are hashed."""
+
+    TYPE: ClassVar[EventType] = EventType.CHECKIN
+    node: str = wire(1, Kind.TEXT, required=True)
+    card_hash: bytes = wire(2, Kind.BYTES, required=True)
+    known: bool | None = wire(3, Kind.BOOL)  # on the gateway's allow-list (None: no list)
+    node_seq: int | None = wire(4, Kind.UINT)
 
 
 BODY_TYPES: dict[EventType, type[Body]] = {
     cls.TYPE: cls
     for cls in (VehiclePassage, ObjectEvent, LineCrossing, ZoneIntrusion, Loitering, Crowd,
-                SensorAlarm, SensorReadings, DeviceFault)
+                SensorAlarm, SensorReadings, DeviceFault, NodeStatus, Checkin)
 }
 
 

@@ -19,11 +19,11 @@ from typing import Any
 import cbor2
 
 from gateway.events.bodies import BODY_TYPES, Body
-from gateway.events.envelope import SCHEMA_VERSION, Event, Location
+from gateway.events.envelope import SCHEMA_VERSION, SUPPORTED_VERSIONS, Event, Location
 from gateway.events.errors import EventDecodeError, EventValidationError
 from gateway.events.fields import Kind
 from gateway.events.senml import SenMLRecord
-from gateway.events.types import EventType
+from gateway.events.types import ClockSource, EventType, WireEnum, member_since
 
 
 class Format(StrEnum):
@@ -48,27 +48,32 @@ class Format(StrEnum):
         return cls.JSON if payload[:1] == b"{" else cls.CBOR
 
 
-# Envelope keys in CBOR.
-K_VERSION, K_ID, K_SEQ, K_TS, K_TYPE, K_LOC, K_BODY = range(7)
+# Envelope keys in CBOR (K_CLOCK since schema v2).
+K_VERSION, K_ID, K_SEQ, K_TS, K_TYPE, K_LOC, K_BODY, K_CLOCK = range(8)
 ENVELOPE_NAMES = {K_VERSION: "v", K_ID: "id", K_SEQ: "seq", K_TS: "ts", K_TYPE: "type",
-                  K_LOC: "loc", K_BODY: "body"}
+                  K_LOC: "loc", K_BODY: "body", K_CLOCK: "clk"}
 MAX_PAYLOAD = 128 * 1024
 
 
 def encode(event: Event, fmt: Format = Format.CBOR) -> bytes:
     """Serialise an event; the result is at most ``MAX_PAYLOAD`` bytes."""
+    version = event.version
     if fmt is Format.CBOR:
-        doc: dict[Any, Any] = {K_VERSION: SCHEMA_VERSION, K_ID: event.id, K_SEQ: event.seq,
+        doc: dict[Any, Any] = {K_VERSION: version, K_ID: event.id, K_SEQ: event.seq,
                                K_TS: event.ts_ms, K_TYPE: int(event.type),
                                K_BODY: _body_to_wire(event.body, cbor=True)}
         if event.loc is not None:
             doc[K_LOC] = [round(event.loc.lat * 1e6), round(event.loc.lon * 1e6)]
+        if event.clock is not None:
+            doc[K_CLOCK] = int(event.clock)
         return cbor2.dumps(doc, canonical=True)
-    jdoc: dict[str, Any] = {"v": SCHEMA_VERSION, "id": str(uuid.UUID(bytes=event.id)),
+    jdoc: dict[str, Any] = {"v": version, "id": str(uuid.UUID(bytes=event.id)),
                             "seq": event.seq, "ts": event.ts_ms, "type": event.type.label,
                             "body": _body_to_wire(event.body, cbor=False)}
     if event.loc is not None:
         jdoc["loc"] = {"lat": event.loc.lat, "lon": event.loc.lon}
+    if event.clock is not None:
+        jdoc["clk"] = event.clock.label
     return json.dumps(jdoc, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -162,12 +167,52 @@ def _event_from_doc(doc: Any, cbor: bool) -> Event:
     missing = [n for n in ("v", "id", "seq", "ts", "type", "body") if n not in doc]
     if missing:
         raise EventDecodeError(f"missing envelope field(s): {', '.join(missing)}")
-    if doc["v"] != SCHEMA_VERSION or isinstance(doc["v"], bool):
+    version = doc["v"]
+    if isinstance(version, bool) or version not in SUPPORTED_VERSIONS:
         raise EventDecodeError(
-            f"schema version {doc['v']!r} is not supported (this decoder reads v{SCHEMA_VERSION})")
+            f"schema version {version!r} is not supported (this decoder reads "
+            f"v{SUPPORTED_VERSIONS[0]} to v{SCHEMA_VERSION}: upgrade it for newer ones)")
     event_type = _event_type(doc["type"], cbor)
-    return Event(body=_body_from_wire(event_type, doc["body"], cbor), id=_event_id(doc["id"], cbor),
-                 ts_ms=doc["ts"], seq=doc["seq"], loc=_location(doc.get("loc"), cbor))
+    event = Event(body=_body_from_wire(event_type, doc["body"], cbor),
+                  id=_event_id(doc["id"], cbor), ts_ms=doc["ts"], seq=doc["seq"],
+                  loc=_location(doc.get("loc"), cbor), clock=_clock(doc.get("clk"), cbor))
+    if event.version > version:
+        # A v1 document must mean exactly what it meant to a v1 reader.
+        raise EventDecodeError(f"{_newer_part(event)} needs schema v{event.version}, but the "
+                               f"event says v{version}")
+    return event
+
+
+def _clock(raw: Any, cbor: bool) -> ClockSource | None:
+    if raw is None:
+        return None
+    try:
+        if cbor:
+            if not isinstance(raw, int) or isinstance(raw, bool):
+                raise ValueError(f"clk must be an integer code, got {raw!r}")
+            return ClockSource(raw)
+        if not isinstance(raw, str):
+            raise ValueError(f"clk must be a name, got {raw!r}")
+        return ClockSource.from_label(raw)  # type: ignore[return-value]
+    except ValueError as exc:
+        raise EventDecodeError(f"unknown clock source: {exc}") from None
+
+
+def _newer_part(event: Event) -> str:
+    """Name what in ``event`` is newer than schema v1 (for the decode error)."""
+    if member_since(event.type) > 1:
+        return f"event type {event.type.label}"
+    if event.clock is not None:
+        return "envelope field clk"
+    for f in dataclasses.fields(event.body):
+        value = getattr(event.body, f.name)
+        if value is None:
+            continue
+        if f.metadata["since"] > 1:
+            return f"field {event.type.label}.{f.name}"
+        if isinstance(value, WireEnum) and member_since(value) > 1:
+            return f"{event.type.label}.{f.name} = {value.label}"
+    return "the event"
 
 
 def _event_type(raw: Any, cbor: bool) -> EventType:

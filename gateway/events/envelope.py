@@ -1,4 +1,5 @@
-"""The envelope every event shares: id, per-device sequence number, time, type, location."""
+"""The envelope every event shares: id, per-device sequence number, time, type, location,
+and (schema v2) where its time came from."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from dataclasses import dataclass, replace
 
 from gateway.events.bodies import Body
 from gateway.events.errors import EventValidationError
-from gateway.events.types import EventType
+from gateway.events.types import ClockSource, EventType
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # the newest version this code writes and reads
+SUPPORTED_VERSIONS = (1, 2)
 
 
 def new_event_id(ts_ms: int | None = None) -> bytes:
@@ -52,6 +54,7 @@ class Event:
     ts_ms: int
     seq: int = 0
     loc: Location | None = None
+    clock: ClockSource | None = None  # None: synchronised clock (NTP), as in schema v1
 
     def __post_init__(self) -> None:
         if not isinstance(self.body, Body):
@@ -64,17 +67,26 @@ class Event:
                 raise EventValidationError(f"event {name} must be a non-negative integer")
         if self.loc is not None and not isinstance(self.loc, Location):
             raise EventValidationError("event loc must be a Location")
+        if self.clock is not None and not isinstance(self.clock, ClockSource):
+            raise EventValidationError("event clock must be a ClockSource")
 
     @property
     def type(self) -> EventType:
         """The event type, taken from the body."""
         return self.body.TYPE
 
+    @property
+    def version(self) -> int:
+        """The schema version this event is written with: the lowest that can carry it, so
+        events that use nothing new still reach subscribers that only read v1."""
+        return max(self.body.min_version(), 1 if self.clock is None else 2)
+
     @classmethod
-    def new(cls, body: Body, loc: Location | None = None, ts_ms: int | None = None) -> Event:
+    def new(cls, body: Body, loc: Location | None = None, ts_ms: int | None = None,
+            clock: ClockSource | None = None) -> Event:
         """A fresh event with a new id and the current time; the spool gives it a sequence."""
         ts = now_ms() if ts_ms is None else ts_ms
-        return cls(body=body, id=new_event_id(ts), ts_ms=ts, loc=loc)
+        return cls(body=body, id=new_event_id(ts), ts_ms=ts, loc=loc, clock=clock)
 
     def with_seq(self, seq: int) -> Event:
         """This event with its per-device sequence number set."""

@@ -39,9 +39,13 @@ class Kind(Enum):
 
 
 def wire(key: int, kind: Kind, *, enum: type[WireEnum] | None = None, required: bool = False,
-         default: Any = None) -> Any:
-    """Declare a body field with its CBOR key; optional fields default to ``None``."""
-    meta = {"key": key, "kind": kind, "enum": enum, "required": required}
+         default: Any = None, since: int = 1) -> Any:
+    """Declare a body field with its CBOR key; optional fields default to ``None``.
+
+    ``since`` is the schema version that introduced the field: an event that sets it is
+    encoded with at least that version, so older decoders reject it with a clear reason
+    instead of misreading it."""
+    meta = {"key": key, "kind": kind, "enum": enum, "required": required, "since": since}
     if required:
         return dataclasses.field(metadata=meta)
     return dataclasses.field(default=default, metadata=meta)

@@ -35,6 +35,8 @@ class EventType(WireEnum):
     SENSOR_ALARM = 7
     SENSOR_READINGS = 8
     DEVICE_FAULT = 9
+    NODE_STATUS = 10  # schema v2
+    CHECKIN = 11  # schema v2
 
 
 class PlateColour(WireEnum):
@@ -88,6 +90,7 @@ class AlarmKind(WireEnum):
     TAMPER = 5
     LOW_BATTERY = 6
     THRESHOLD = 7
+    PANIC = 8  # schema v2: a person on the spot pressed the node's panic button
 
 
 class AlarmState(WireEnum):
@@ -104,3 +107,46 @@ class Severity(WireEnum):
     WARNING = 2
     ERROR = 3
     CRITICAL = 4
+
+
+class PlateStatus(WireEnum):
+    """Whether a vehicle's plate was read (schema v2). A checkpoint must flag the others."""
+
+    READ = 1
+    UNREADABLE = 2  # a plate was found but no read was accepted (dirty, small, blurred)
+    ABSENT = 3  # no plate-like region on a vehicle seen large enough to show one
+
+
+class BootCause(WireEnum):
+    """Why a node (re)started, as its board reports it (schema v2)."""
+
+    UNKNOWN = 0
+    POWER_ON = 1
+    DEEP_SLEEP = 2
+    WATCHDOG = 3
+    SOFT_RESET = 4
+    HARD_RESET = 5
+    BROWNOUT = 6
+
+
+class ClockSource(WireEnum):
+    """Where the time stamp of an event came from (schema v2 envelope ``clk``).
+
+    Absent means a synchronised system clock (NTP): the v1 meaning of every time stamp."""
+
+    NTP = 1
+    GPS = 2
+    FREE = 3  # free-running, not synchronised: the centre should use its receive time
+
+
+# Members added after schema v1: an event that uses one is encoded as v2 at least. Keyed by
+# (enum, code) because IntEnum members of different enums with the same code compare equal.
+MEMBER_SINCE: dict[tuple[type[WireEnum], int], int] = {
+    (EventType, EventType.NODE_STATUS.value): 2, (EventType, EventType.CHECKIN.value): 2,
+    (AlarmKind, AlarmKind.PANIC.value): 2,
+}
+
+
+def member_since(member: WireEnum) -> int:
+    """The schema version that introduced ``member`` (1 for the original ones)."""
+    return MEMBER_SINCE.get((type(member), member.value), 1)

@@ -56,3 +56,18 @@ def test_invalid_vectors_are_rejected_with_a_reason(case: dict) -> None:
     with pytest.raises(EventDecodeError) as err:
         decode(bytes.fromhex(case["hex"]))
     assert case["error_contains"] in str(err.value)
+
+
+def test_events_use_the_lowest_schema_version_that_carries_them() -> None:
+    """v1 subscribers keep receiving every event that uses nothing of v2 (protocol §2.1)."""
+    from gateway.events import AlarmKind, AlarmState, ClockSource, Event, SensorAlarm, body_priority
+
+    pir = SensorAlarm(node="n1", kind=AlarmKind.PIR, state=AlarmState.ACTIVE)
+    panic = SensorAlarm(node="n1", kind=AlarmKind.PANIC, state=AlarmState.ACTIVE)
+    assert Event.new(pir).version == 1
+    assert Event.new(pir, clock=ClockSource.GPS).version == 2
+    assert Event.new(panic).version == 2
+    assert body_priority(panic) > body_priority(pir), "a panic press goes out first"
+    for path in VALID:
+        vec = json.loads(path.read_text())
+        assert decode(bytes.fromhex(vec["cbor_hex"])).version == vec["event"]["v"], path.name
