@@ -9,8 +9,27 @@ import threading
 import time
 from pathlib import Path
 
+from gateway.config.mqtt import is_loopback
 from gateway.events.render import iso_ms, render_json, render_line
 from gateway.subscriber import EventSubscriber, Received, SubscriberOptions
+from gateway.uplink.diagnose import Diagnosis
+
+# Exit statuses of `events tail` (also in its --help).
+EXIT_OK = 0
+EXIT_USAGE = 2  # bad options, unreadable password file
+EXIT_CREDENTIALS = 3  # the broker refused the credentials or the client certificate
+EXIT_TLS = 4  # TLS settings do not match the broker (plain/TLS port, untrusted broker cert)
+EXIT_UNREACHABLE = 5  # no connection within --wait seconds (nothing listening, no route...)
+EXIT_STATUS_HELP = """exit status:
+  0  stopped by -n, -W or Ctrl-C
+  2  bad options (e.g. unreadable --password-file)
+  3  the broker refused the credentials or the client certificate (wrong password, not
+     authorized, certificate revoked, from another CA, or missing)
+  4  the TLS settings do not match the broker (TLS port without --cafile, plain port with
+     it, broker certificate not signed by --cafile or not valid for -H)
+  5  no connection within --wait seconds (nothing listening on the port, no route, unknown
+     host, or the broker closed the connection without saying why)
+Each failure is printed as one line naming the cause and the fix."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -23,7 +42,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "tail", help="print events as they arrive (de-duplicated by event id)",
         description="Subscribe to edgepost events, decode CBOR or JSON, drop duplicates by "
         "event id, report sequence gaps, and print one line per event (like `mosquitto_sub`, "
-        "but decoded).")
+        "but decoded).", epilog=EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_connection_args(tail)
     tail.add_argument("-d", "--device", default="+", help="device id to follow (default: all)")
     tail.add_argument("--json", action="store_true", help="print JSON lines instead of text")
@@ -33,6 +53,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     tail.add_argument("-n", "--count", type=int, default=0, help="exit after N events")
     tail.add_argument("-W", "--timeout", type=float, default=0,
                       help="exit after this many seconds (default: run until Ctrl-C)")
+    tail.add_argument("--wait", type=float, default=10.0, metavar="SECONDS",
+                      help="give up (exit 5) if no connection is made within SECONDS "
+                      "(default 10); once connected, lost connections are retried for ever")
     tail.set_defaults(func=cmd_tail)
 
 
@@ -49,8 +72,24 @@ def add_connection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--key", type=Path, help="client key for TLS")
 
 
+class OptionsError(Exception):
+    """A subscriber option cannot be used (the message says which and why)."""
+
+
 def options_from_args(args: argparse.Namespace) -> SubscriberOptions:
-    password = args.password_file.read_text().strip() if args.password_file else None
+    """Subscriber options from the command line; raises :class:`OptionsError`."""
+    password = None
+    if args.password_file:
+        try:
+            password = args.password_file.read_text().strip()
+        except OSError as exc:
+            raise OptionsError(f"cannot read --password-file {args.password_file}: "
+                               f"{exc.strerror}") from None
+    for flag, path in (("--cafile", args.cafile), ("--cert", args.cert), ("--key", args.key)):
+        if path is not None and not path.is_file():
+            raise OptionsError(f"{flag} {path}: no such file")
+    if (args.cert is None) != (args.key is None):
+        raise OptionsError("--cert and --key must be given together")
     return SubscriberOptions(host=args.host, port=args.port, prefix=args.prefix,
                              device=getattr(args, "device", "+"),
                              include_status=getattr(args, "status", False),
@@ -77,9 +116,24 @@ def format_received(msg: Received, as_json: bool) -> str:
     return f"{ts} {msg.device} {msg.kind} {json.dumps(doc, ensure_ascii=False, default=str)}"
 
 
+def _exit_status(problem: Diagnosis) -> int:
+    return EXIT_CREDENTIALS if problem.kind == "credentials" else (
+        EXIT_TLS if problem.kind == "tls" else EXIT_UNREACHABLE)
+
+
 def cmd_tail(args: argparse.Namespace) -> int:
+    try:
+        opts = options_from_args(args)
+    except OptionsError as exc:
+        print(f"edgepost: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if opts.password is not None and opts.ca_file is None and not is_loopback(args.host):
+        print(f"edgepost: warning: the password is sent unencrypted to {args.host}; add "
+              "--cafile to use TLS", file=sys.stderr, flush=True)
     done = threading.Event()
     events = 0
+    status = EXIT_OK
+    told: set[str] = set()
 
     def on_message(msg: Received) -> None:
         nonlocal events
@@ -89,15 +143,33 @@ def cmd_tail(args: argparse.Namespace) -> int:
             if args.count and events >= args.count:
                 done.set()
 
-    sub = EventSubscriber(options_from_args(args), on_message)
+    def on_problem(problem: Diagnosis) -> None:
+        nonlocal status
+        if problem.cause not in told:  # each cause once, not once per retry
+            told.add(problem.cause)
+            retry = "" if problem.permanent else "; retrying"
+            print(f"edgepost: broker {args.host}:{args.port} {problem.message}{retry}",
+                  file=sys.stderr, flush=True)
+        if problem.permanent:  # retrying the same settings cannot help
+            status = _exit_status(problem)
+            done.set()
+
+    sub = EventSubscriber(opts, on_message, on_problem)
     sub.start()
-    if sub.subscribed.wait(5):
+    try:
+        give_up_s = min(args.wait, args.timeout) if args.timeout else args.wait
+        deadline = time.monotonic() + give_up_s
+        while not sub.subscribed.wait(0.1):
+            if done.is_set():
+                return status
+            if time.monotonic() >= deadline:
+                problem = sub.problem
+                why = problem.message if problem else "did not answer"
+                print(f"edgepost: giving up after {give_up_s:g} s: broker {args.host}:"
+                      f"{args.port} {why}", file=sys.stderr, flush=True)
+                return _exit_status(problem) if problem else EXIT_UNREACHABLE
         print(f"# subscribed to {', '.join(sub.filters())} on {args.host}:{args.port}",
               file=sys.stderr, flush=True)
-    else:
-        print(f"edgepost: waiting for broker {args.host}:{args.port} (not reachable yet)...",
-              file=sys.stderr, flush=True)
-    try:
         end = time.monotonic() + args.timeout if args.timeout else None
         while not done.wait(0.2):
             if end is not None and time.monotonic() >= end:
@@ -106,4 +178,4 @@ def cmd_tail(args: argparse.Namespace) -> int:
         pass
     finally:
         sub.stop()
-    return 0
+    return status

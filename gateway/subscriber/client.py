@@ -8,7 +8,6 @@ shared subscriptions (``share``) let several consumers split the load.
 from __future__ import annotations
 
 import logging
-import ssl
 import threading
 import uuid
 from collections.abc import Callable
@@ -32,6 +31,9 @@ from gateway.events import (
     parse_topic,
     subscription,
 )
+from gateway.ratelog import RateLimitedLog
+from gateway.uplink.client import client_tls_context
+from gateway.uplink.diagnose import Diagnosis, Endpoint, explain, explain_connack
 
 log = logging.getLogger(__name__)
 
@@ -71,31 +73,46 @@ class Received:
 
 
 class EventSubscriber:
-    """Subscribes and calls ``on_message(Received)`` for every new (non-duplicate) message."""
+    """Subscribes and calls ``on_message(Received)`` for every new (non-duplicate) message.
 
-    def __init__(self, opts: SubscriberOptions, on_message: Callable[[Received], None]) -> None:
+    Connection problems are named (see :mod:`gateway.uplink.diagnose`): the latest is in
+    :attr:`problem` and, if given, passed to ``on_problem`` (on paho's network thread).
+    """
+
+    def __init__(self, opts: SubscriberOptions, on_message: Callable[[Received], None],
+                 on_problem: Callable[[Diagnosis], None] | None = None) -> None:
         self.opts = opts
         self._on_message = on_message
+        self._on_problem = on_problem
         self.dedup = Deduplicator(opts.dedup_capacity)
         self.seqs = SequenceTracker()
         self.connected = threading.Event()
         self.subscribed = threading.Event()  # the broker granted the subscriptions
+        self.problem: Diagnosis | None = None  # why the last attempt failed, if it did
         self.bad = 0
         self._lock = threading.Lock()
+        self._ratelog = RateLimitedLog(log)
+        self._transport_error: str | None = None  # paho's last socket error, for diagnosis
+        self._explained = False  # the current attempt's failure has been named already
+        self._stopping = False
+        self.endpoint = Endpoint.for_cli(opts.host, opts.port, ca_file=opts.ca_file,
+                                         certfile=opts.certfile, keyfile=opts.keyfile,
+                                         username=opts.username,
+                                         has_password=opts.password is not None)
         cid = opts.client_id or f"edgepost-sub-{uuid.uuid4().hex[:8]}"
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cid,
                                   protocol=mqtt.MQTTv5)
         if opts.username:
             self.client.username_pw_set(opts.username, opts.password)
         if opts.ca_file:
-            ctx = ssl.create_default_context(cafile=str(opts.ca_file))
-            if opts.certfile:
-                ctx.load_cert_chain(str(opts.certfile), str(opts.keyfile) if opts.keyfile else None)
-            self.client.tls_set_context(ctx)
+            self.client.tls_set_context(client_tls_context(opts.ca_file, opts.certfile,
+                                                           opts.keyfile))
         self.client.on_connect = self._on_connect
+        self.client.on_connect_fail = self._on_connect_fail
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_msg
         self.client.on_subscribe = self._on_subscribe
+        self.client.on_log = self._on_log
         self.client.reconnect_delay_set(0.2, 5)
 
     def filters(self) -> list[str]:
@@ -116,16 +133,38 @@ class EventSubscriber:
         self.client.loop_start()
 
     def stop(self) -> None:
+        """Disconnect and stop the network thread."""
+        self._stopping = True
         self.client.disconnect()
         self.client.loop_stop()
+
+    def _report(self, problem: Diagnosis) -> None:
+        self.problem = problem
+        if self._on_problem is not None:
+            self._on_problem(problem)  # the caller tells its user; no second line in the log
+        else:
+            self._ratelog.log(logging.ERROR, problem.cause, "broker %s %s", self.endpoint.where,
+                              problem.message)
 
     def _on_connect(self, client: mqtt.Client, userdata: object, flags: Any,
                     reason: mqtt.ReasonCode, properties: Properties | None) -> None:
         if reason.is_failure:
-            log.error("broker refused the subscriber: %s", reason)
+            self._explained = True
+            self._report(explain_connack(reason, self.endpoint))
             return
+        self.problem = None
+        self._transport_error = None
         client.subscribe([(f, 1) for f in self.filters()])
         self.connected.set()
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: object) -> None:
+        # paho keeps the exception to itself: reproduce the attempt's steps to name it.
+        if not self._stopping:
+            self._report(explain(self.endpoint, None))
+
+    def _on_log(self, client: mqtt.Client, userdata: object, level: int, buf: str) -> None:
+        if level == mqtt.MQTT_LOG_ERR and buf.startswith("failed to receive on socket: "):
+            self._transport_error = buf.removeprefix("failed to receive on socket: ")
 
     def _on_subscribe(self, client: mqtt.Client, userdata: object, mid: int,
                       reasons: list[mqtt.ReasonCode], properties: Properties | None) -> None:
@@ -136,8 +175,15 @@ class EventSubscriber:
 
     def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: Any,
                        reason: mqtt.ReasonCode, properties: Properties | None) -> None:
+        was_connected = self.connected.is_set()
         self.connected.clear()
         self.subscribed.clear()
+        if not was_connected and not self._explained and not self._stopping:
+            # Closed before CONNACK (a TLS listener refusing the certificate, a plain
+            # client on a TLS port...): name it.
+            self._report(explain(self.endpoint, self._transport_error))
+        self._explained = False
+        self._transport_error = None
 
     def _on_msg(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         received = self.classify(msg.topic, msg.payload, getattr(msg, "properties", None))

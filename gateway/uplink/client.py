@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import ssl
 import threading
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -43,6 +44,19 @@ def publish_properties(content_type: str) -> Properties:
     return props
 
 
+def client_tls_context(ca_file: Path | None, certfile: Path | None = None,
+                       keyfile: Path | None = None, check_hostname: bool = True
+                       ) -> ssl.SSLContext:
+    """The TLS context edgepost clients use (server verified against ``ca_file``)."""
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH,
+                                     cafile=str(ca_file) if ca_file else None)
+    if certfile is not None:
+        ctx.load_cert_chain(str(certfile), str(keyfile) if keyfile else None)
+    if not check_hostname:
+        ctx.check_hostname = False
+    return ctx
+
+
 def make_client(cfg: MqttConfig, client_id: str, will: tuple[str, bytes, str] | None = None
                 ) -> mqtt.Client:
     """A configured, not yet connected client. ``will`` = (topic, payload, content type)."""
@@ -56,12 +70,9 @@ def make_client(cfg: MqttConfig, client_id: str, will: tuple[str, bytes, str] | 
         client.username_pw_set(cfg.username,
                                cfg.password.get_secret_value() if cfg.password else None)
     if cfg.tls is not None:
-        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(cfg.tls.ca_file))
-        if cfg.tls.certfile is not None:
-            ctx.load_cert_chain(str(cfg.tls.certfile), str(cfg.tls.keyfile))
-        if cfg.tls.insecure_skip_hostname_check:
-            ctx.check_hostname = False
-        client.tls_set_context(ctx)
+        client.tls_set_context(client_tls_context(
+            cfg.tls.ca_file, cfg.tls.certfile, cfg.tls.keyfile,
+            check_hostname=not cfg.tls.insecure_skip_hostname_check))
     if will is not None:
         topic, payload, content_type = will
         client.will_set(topic, payload, qos=1, retain=True,
