@@ -343,6 +343,11 @@ def explain(ep: Endpoint, failure: BaseException | str | None) -> Diagnosis:
         found, symptom = None, "lost"
     if found is None or found.cause == "tls_failed":
         found = probe(ep, symptom) or found
+    if found is None and isinstance(failure, str) and failure.startswith("no CONNACK"):
+        return Diagnosis("no_connack", "unknown",
+                         f"accepted the connection but sent no CONNACK in time - check that "
+                         f"{ep.opt_port} is the broker's MQTT port and whether the broker is "
+                         "overloaded (its log)")
     return found if found is not None else closed_before_connack(ep)
 
 

@@ -193,3 +193,14 @@ def test_hostname_and_expiry_texts() -> None:
                            "certificate verify failed: certificate has expired", EP)
     assert expired is not None and expired.cause == "server_cert_expired"
     assert explain_text("gaierror: [Errno -2] Name or service not known", EP).cause == "dns"  # type: ignore[union-attr]
+
+
+def test_a_silent_listener_is_named_as_no_connack() -> None:
+    import socket
+
+    from gateway.uplink.diagnose import explain
+
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+        port = silent.getsockname()[1]
+        found = explain(Endpoint("127.0.0.1", port), "no CONNACK from the broker in time")
+    assert found.cause == "no_connack" and "check that mqtt.port" in found.message
