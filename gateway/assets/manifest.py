@@ -6,13 +6,13 @@ import tomllib
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from gateway.strict import StrictModel
 
 
-class InputSpec(BaseModel):
+class InputSpec(StrictModel):
     """What a model expects as input (from its card)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     width: int = Field(gt=0, description="Input width in pixels.")
     height: int = Field(gt=0, description="Input height in pixels.")
@@ -27,20 +27,16 @@ class InputSpec(BaseModel):
     std: float | None = Field(default=None, description="Float models: pixel std.")
 
 
-class OutputSpec(BaseModel):
+class OutputSpec(StrictModel):
     """How to decode a model's outputs."""
-
-    model_config = ConfigDict(extra="forbid")
 
     decoder: Literal["ssd", "yolo"] = Field(description="Output decoder to use.")
     max_detections: int | None = Field(default=None, description="Most objects per frame.")
     box_format: str | None = Field(default=None, description="Box layout, for people.")
 
 
-class Asset(BaseModel):
+class Asset(StrictModel):
     """One downloadable file."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(description="Unique name used on the command line and in configs.")
     kind: Literal["model", "labels", "sample"] = Field(description="What the file is.")
@@ -83,13 +79,11 @@ class Asset(BaseModel):
         return self
 
 
-class Manifest(BaseModel):
+class Manifest(StrictModel):
     """All assets."""
 
-    model_config = ConfigDict(extra="forbid")
-
     schema_: int = Field(alias="schema", description="Manifest format version (1).")
-    asset: list[Asset] = Field(description="The assets.")
+    asset: tuple[Asset, ...] = Field(description="The assets.")
 
     @model_validator(mode="after")
     def _unique(self) -> Manifest:

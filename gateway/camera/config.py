@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from gateway.strict import StrictModel
 
 
 class SourceKind(StrEnum):
@@ -22,10 +24,8 @@ class PacingMode(StrEnum):
     FAST = "fast"  # every frame as fast as the consumer takes it (deterministic tests, batch)
 
 
-class CameraSourceConfig(BaseModel):
+class CameraSourceConfig(StrictModel):
     """Where a camera's frames come from and how a dead source is reopened."""
-
-    model_config = ConfigDict(extra="forbid")
 
     kind: SourceKind = Field(
         default=SourceKind.OPENCV, description="Driver: opencv, picamera2 or folder."

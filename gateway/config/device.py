@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from gateway.config.base import StrictModel
 from gateway.events.topics import check_device_id
+from gateway.strict import StrictModel
 
 
 class LocationConfig(StrictModel):

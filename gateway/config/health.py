@@ -2,7 +2,7 @@
 
 from pydantic import Field
 
-from gateway.config.base import StrictModel
+from gateway.strict import StrictModel
 
 
 class HealthConfig(StrictModel):

@@ -10,6 +10,7 @@ import difflib
 import hashlib
 import json
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,7 @@ def _valid_keys(parent: tuple[str, ...]) -> list[str]:
         sub = _model_of(field.annotation)
         if sub is None:
             return []
-        if getattr(field.annotation, "__origin__", None) is dict and parts:
+        if getattr(field.annotation, "__origin__", None) in (dict, Mapping) and parts:
             parts.pop(0)  # the user's key in a table of models, e.g. the camera name
         model = sub
     return list(model.model_fields)

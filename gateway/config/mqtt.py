@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from gateway.config.base import StrictModel
+from gateway.strict import StrictModel
 
 
 class TlsConfig(StrictModel):

@@ -3,6 +3,9 @@ so the document cannot drift from the code (a test compares them)."""
 
 from __future__ import annotations
 
+import inspect
+import json
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
@@ -40,7 +43,7 @@ def _section(out: list[str], model: type[BaseModel], path: tuple[str, ...]) -> N
         dotted = ".".join(p.removesuffix("[]") for p in path)
         header = f"[[{dotted}]]" if path[-1].endswith("[]") else f"[{dotted}]"
         out.append(f"\n## `{header}`\n")
-        out.append((model.__doc__ or "").strip() + "\n")
+        out.append(inspect.cleandoc(model.__doc__ or "") + "\n")
     if leaves:
         out.append("| key | type | default | meaning |")
         out.append("|---|---|---|---|")
@@ -49,15 +52,22 @@ def _section(out: list[str], model: type[BaseModel], path: tuple[str, ...]) -> N
                        f"{field.description} |")
     for name, field, sub in subs:
         origin = getattr(field.annotation, "__origin__", None)
-        if origin is dict:  # a table of named sections, e.g. [cameras.<name>]
+        if origin in (dict, Mapping):  # a table of named sections, e.g. [cameras.<name>]
             _section(out, sub, (*path, name, "<name>"))
-        elif origin is list:  # an array of tables, e.g. [[cameras.<name>.rules.zones]]
+        elif origin in (list, tuple):  # an array of tables, e.g. [[cameras.<name>.rules.zones]]
             _section(out, sub, (*path, f"{name}[]"))
         else:
             _section(out, sub, (*path, name))
 
 
 def _type(annotation: Any) -> str:
+    # Frozen collections read as what they are in TOML: tuple[X, ...] an array, a read-only
+    # mapping a table.
+    args = getattr(annotation, "__args__", ())
+    if getattr(annotation, "__origin__", None) is tuple and args and args[-1] is Ellipsis:
+        return "list"
+    if getattr(annotation, "__origin__", None) is Mapping:
+        return "dict"
     text = getattr(annotation, "__name__", None) or str(annotation)
     return text.replace("typing.", "").replace("pathlib.", "").replace("|", "\\|")
 
@@ -67,6 +77,8 @@ def _default(field: Any) -> str:
         return "required" if field.default_factory is None else "(section)"
     if field.default is None:
         return "none"
+    if isinstance(field.default, tuple):  # a frozen array: shown as the TOML array it is
+        return "(section)" if not field.default else f"`{json.dumps(list(field.default))}`"
     return f"`{field.default}`"
 
 

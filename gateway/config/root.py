@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import Field, field_validator, model_validator
 
-from gateway.config.base import StrictModel
 from gateway.config.demo import DemoConfig
 from gateway.config.device import DeviceConfig
 from gateway.config.health import HealthConfig
@@ -12,6 +13,7 @@ from gateway.config.mqtt import MqttConfig
 from gateway.config.spool import SpoolConfig
 from gateway.events.topics import NAME_RE
 from gateway.sensors.config import SensorsConfig
+from gateway.strict import ReadOnlyDict, StrictModel, revalidated
 from gateway.vision.config import VisionCameraConfig
 
 
@@ -23,7 +25,7 @@ class GatewayConfig(StrictModel):
     spool: SpoolConfig = Field(default_factory=SpoolConfig, description="Durable event spool.")
     health: HealthConfig = Field(default_factory=HealthConfig, description="Health reports.")
     demo: DemoConfig = Field(default_factory=DemoConfig, description="Synthetic demo events.")
-    cameras: dict[str, VisionCameraConfig] = Field(
+    cameras: ReadOnlyDict[str, VisionCameraConfig] = Field(
         default_factory=dict,
         description="Cameras by name ([cameras.<name>]): source, detector, motion gate, "
         "tracker, zones and lines. The name appears in events as `camera`.")
@@ -33,7 +35,9 @@ class GatewayConfig(StrictModel):
 
     @field_validator("cameras")
     @classmethod
-    def _camera_names(cls, value: dict[str, VisionCameraConfig]) -> dict[str, VisionCameraConfig]:
+    def _camera_names(
+        cls, value: Mapping[str, VisionCameraConfig]
+    ) -> Mapping[str, VisionCameraConfig]:
         for name in value:
             if not NAME_RE.match(name):
                 raise ValueError(f"camera name {name!r}: use lower-case letters, digits, - or _")
@@ -42,8 +46,13 @@ class GatewayConfig(StrictModel):
     @model_validator(mode="after")
     def _replay_state_beside_spool(self) -> GatewayConfig:
         # A node link without a saved replay window would accept recorded frames again
-        # after every restart, so a gateway always keeps one, in its state folder.
-        for link in self.sensors.node_links:
-            if link.replay_state_file is None:
-                link.replay_state_file = self.spool.path.parent / f"replay-{link.name}.json"
-        return self
+        # after every restart, so a gateway always keeps one, in its state folder. The
+        # models are frozen: the filled-in links go into a new, re-validated sensors section.
+        if all(link.replay_state_file is not None for link in self.sensors.node_links):
+            return self
+        links = tuple(
+            link if link.replay_state_file is not None else link.model_copy(
+                update={"replay_state_file": self.spool.path.parent / f"replay-{link.name}.json"})
+            for link in self.sensors.node_links
+        )
+        return self.model_copy(update={"sensors": revalidated(self.sensors, node_links=links)})

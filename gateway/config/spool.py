@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from gateway.config.base import StrictModel
+from gateway.strict import StrictModel
 
 
 class SpoolConfig(StrictModel):

@@ -9,13 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from gateway.strict import StrictModel
 
 
-class SerialPortConfig(BaseModel):
+class SerialPortConfig(StrictModel):
     """A serial port, with the reopen policy used when a USB adapter vanishes."""
-
-    model_config = ConfigDict(extra="forbid")
 
     port: str = Field(description="Device path or pyserial URL, e.g. /dev/serial/by-id/... "
                       "(stable across replugs) or loop://.")
@@ -39,10 +39,8 @@ class SerialPortConfig(BaseModel):
         return self
 
 
-class NodeLinkConfig(BaseModel):
+class NodeLinkConfig(StrictModel):
     """One node link: a serial/radio port carrying authenticated node-link frames."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(default="nodelink", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
                       description="Name of this link in health counters, records and the "
@@ -61,10 +59,8 @@ class NodeLinkConfig(BaseModel):
         "sequence numbers. Default in a gateway: replay-<name>.json in the spool's folder.")
 
 
-class GpsConfig(BaseModel):
+class GpsConfig(StrictModel):
     """NMEA 0183 GPS receiver on a serial port."""
-
-    model_config = ConfigDict(extra="forbid")
 
     serial: SerialPortConfig = Field(description="Port of the GPS receiver (usually 9600 8N1).")
     max_fix_age_s: float = Field(default=10.0, gt=0,
@@ -76,10 +72,8 @@ class GpsConfig(BaseModel):
                               "NTP-synchronised.")
 
 
-class ModbusRegisterConfig(BaseModel):
+class ModbusRegisterConfig(StrictModel):
     """One value read from an instrument: where it is, how to decode and scale it, limits."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, description="Measurement name (SenML n), e.g. water_level.")
     address: int = Field(ge=0, le=65535, description="Register address (0-based, as on the "
@@ -100,39 +94,33 @@ class ModbusRegisterConfig(BaseModel):
                               description="Alarm clears only this far back inside the limit.")
 
 
-class ModbusInstrumentConfig(BaseModel):
+class ModbusInstrumentConfig(StrictModel):
     """A Modbus RTU slave on the bus."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, description="Instrument name in records, e.g. flowmeter-1.")
     unit_id: int = Field(ge=1, le=247, description="Modbus slave (unit) address.")
-    registers: list[ModbusRegisterConfig] = Field(min_length=1,
+    registers: tuple[ModbusRegisterConfig, ...] = Field(min_length=1,
                                                   description="Values to read each poll.")
 
 
-class ModbusConfig(BaseModel):
+class ModbusConfig(StrictModel):
     """A Modbus RTU bus polled by one thread."""
 
-    model_config = ConfigDict(extra="forbid")
-
     serial: SerialPortConfig = Field(description="RS-485 adapter of the bus.")
-    instruments: list[ModbusInstrumentConfig] = Field(min_length=1,
+    instruments: tuple[ModbusInstrumentConfig, ...] = Field(min_length=1,
                                                       description="Instruments on this bus.")
     poll_interval_s: float = Field(default=10.0, gt=0, description="Time between polls.")
     timeout_s: float = Field(default=1.0, gt=0, description="Reply timeout per request.")
     retries: int = Field(default=1, ge=0, le=5, description="Retries per request.")
 
 
-class SensorsConfig(BaseModel):
+class SensorsConfig(StrictModel):
     """All sensor readers of a gateway (the ``[sensors]`` table)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    node_links: list[NodeLinkConfig] = Field(default_factory=list,
+    node_links: tuple[NodeLinkConfig, ...] = Field(default=(),
                                              description="Node-link ports (radios, wired).")
     gps: GpsConfig | None = Field(default=None, description="GPS receiver, if fitted.")
-    modbus: list[ModbusConfig] = Field(default_factory=list,
+    modbus: tuple[ModbusConfig, ...] = Field(default=(),
                                        description="Modbus RTU buses, if any.")
 
     @model_validator(mode="after")

@@ -1,18 +1,22 @@
 """Configuration models of the vision stack, one per part, mounted per camera by the root config.
 
-All models forbid unknown keys so that a typo in the TOML is an error, not a silent default.
+All models are StrictModels: a typo in the TOML is an error, not a silent default, and a loaded
+configuration is frozen (arrays are tuples, tables read-only mappings).
 Coordinates are normalized to the frame: (0, 0) top-left, (1, 1) bottom-right.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from gateway.camera.config import CameraSourceConfig
+from gateway.inference.config import TfliteModelConfig
 from gateway.plates.config import PlatesConfig
+from gateway.strict import ReadOnlyDict, StrictModel
 
 Point = Annotated[tuple[float, float], Field(description="(x, y), normalized 0..1")]
 
@@ -38,10 +42,8 @@ class Anchor(StrEnum):
     BOTTOM = "bottom"  # bottom-centre: where a person or vehicle touches the ground
 
 
-class DetectorConfig(BaseModel):
+class DetectorConfig(TfliteModelConfig):
     """The TFLite detector: model, runtime and output decoding."""
-
-    model_config = ConfigDict(extra="forbid")
 
     model: str = Field(
         description="Path to the .tflite file, or an asset name from models/assets.toml."
@@ -67,14 +69,13 @@ class DetectorConfig(BaseModel):
     bgr_input: bool = Field(
         default=False, description="Model expects BGR channel order instead of RGB."
     )
-    num_threads: int = Field(default=1, ge=1, le=16, description="Interpreter CPU threads.")
     use_xnnpack: bool = Field(
         default=True, description="Use the XNNPACK CPU delegate where the runtime has it."
     )
     min_score: float = Field(
         default=0.5, ge=0, le=1, description="Default score threshold for every class."
     )
-    class_thresholds: dict[str, float] = Field(
+    class_thresholds: ReadOnlyDict[str, float] = Field(
         default_factory=dict,
         description="Per-class score thresholds by label (after aliases), overriding min_score.",
     )
@@ -89,17 +90,15 @@ class DetectorConfig(BaseModel):
 
     @field_validator("class_thresholds")
     @classmethod
-    def _thresholds_in_range(cls, v: dict[str, float]) -> dict[str, float]:
+    def _thresholds_in_range(cls, v: Mapping[str, float]) -> Mapping[str, float]:
         for name, thr in v.items():
             if not 0.0 <= thr <= 1.0:
                 raise ValueError(f"threshold for {name!r} must be within 0..1, got {thr}")
         return v
 
 
-class MotionGateConfig(BaseModel):
+class MotionGateConfig(StrictModel):
     """Cheap low-resolution frame differencing that decides when the detector runs."""
-
-    model_config = ConfigDict(extra="forbid")
 
     enabled: bool = Field(default=True, description="False: the detector runs on every slot.")
     width: int = Field(default=160, ge=16, le=1920, description="Analysis width in pixels.")
@@ -116,16 +115,14 @@ class MotionGateConfig(BaseModel):
         le=1,
         description="Background model learning rate (running average); lower adapts slower.",
     )
-    masks: list[list[Point]] = Field(
-        default_factory=list,
+    masks: tuple[tuple[Point, ...], ...] = Field(
+        default=(),
         description="Polygons (normalized) where motion is ignored: trees, clocks, roads beyond.",
     )
 
 
-class ScheduleConfig(BaseModel):
+class ScheduleConfig(StrictModel):
     """When the detector runs (the CPU budget)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     frame_stride: int = Field(
         default=1, ge=1, description="Look at every n-th frame only (1: all frames)."
@@ -145,10 +142,8 @@ class ScheduleConfig(BaseModel):
     )
 
 
-class TrackerConfig(BaseModel):
+class TrackerConfig(StrictModel):
     """IoU tracker with constant-velocity prediction."""
-
-    model_config = ConfigDict(extra="forbid")
 
     iou_threshold: float = Field(
         default=0.2, ge=0, le=1, description="Minimum IoU of predicted box and detection."
@@ -185,15 +180,13 @@ class TrackerConfig(BaseModel):
     )
 
 
-class ZoneConfig(BaseModel):
+class ZoneConfig(StrictModel):
     """A polygon of interest and the rules that apply inside it."""
 
-    model_config = ConfigDict(extra="forbid")
-
     name: str = Field(description="Zone name used in events (unique per camera).")
-    polygon: list[Point] = Field(min_length=3, description="Vertices, normalized, in order.")
-    classes: list[str] = Field(
-        default_factory=list, description="Classes the zone applies to (empty: all tracked)."
+    polygon: tuple[Point, ...] = Field(min_length=3, description="Vertices, normalized, in order.")
+    classes: tuple[str, ...] = Field(
+        default=(), description="Classes the zone applies to (empty: all tracked)."
     )
     anchor: Anchor = Field(default=Anchor.BOTTOM, description="Box point tested against the zone.")
     intrusion: bool = Field(
@@ -207,10 +200,8 @@ class ZoneConfig(BaseModel):
     )
 
 
-class LineConfig(BaseModel):
+class LineConfig(StrictModel):
     """A counting line; crossing it in either direction is an event."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(description="Line name used in events (unique per camera).")
     a: Point = Field(description="First end point, normalized.")
@@ -221,8 +212,8 @@ class LineConfig(BaseModel):
             "'inbound', away from it 'outbound'."
         )
     )
-    classes: list[str] = Field(
-        default_factory=list, description="Classes counted (empty: all tracked)."
+    classes: tuple[str, ...] = Field(
+        default=(), description="Classes counted (empty: all tracked)."
     )
     anchor: Anchor = Field(default=Anchor.CENTER, description="Box point that must cross.")
     hysteresis: float = Field(
@@ -242,10 +233,8 @@ class LineConfig(BaseModel):
         return self
 
 
-class CropConfig(BaseModel):
+class CropConfig(StrictModel):
     """Optional small JPEG evidence crop attached to events."""
-
-    model_config = ConfigDict(extra="forbid")
 
     enabled: bool = Field(default=False, description="Attach a crop to enter/crossing events.")
     max_bytes: int = Field(default=16_000, ge=1_000, description="Upper bound of the JPEG size.")
@@ -253,16 +242,14 @@ class CropConfig(BaseModel):
     padding: float = Field(default=0.1, ge=0, le=1, description="Margin around the box (ratio).")
 
 
-class RulesConfig(BaseModel):
+class RulesConfig(StrictModel):
     """What counts as an object of interest and which events the camera emits."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    classes: list[str] = Field(
-        default_factory=lambda: ["person", "car", "truck", "bus", "motorcycle", "bicycle"],
+    classes: tuple[str, ...] = Field(
+        default=("person", "car", "truck", "bus", "motorcycle", "bicycle"),
         description="Labels (after aliases) that are tracked; all other detections are dropped.",
     )
-    class_aliases: dict[str, str] = Field(
+    class_aliases: ReadOnlyDict[str, str] = Field(
         default_factory=dict,
         description=(
             "Rename model labels for this camera's view, e.g. {'cell phone' = 'car'} for an "
@@ -284,13 +271,13 @@ class RulesConfig(BaseModel):
         le=1,
         description="Also merge when this fraction of the smaller box lies inside the larger.",
     )
-    require_zones: list[str] = Field(
-        default_factory=list,
+    require_zones: tuple[str, ...] = Field(
+        default=(),
         description="Only objects that enter one of these zones produce events (empty: all).",
     )
     enter_exit: bool = Field(default=True, description="Emit object_enter / object_exit events.")
-    zones: list[ZoneConfig] = Field(default_factory=list, description="Zones of this camera.")
-    lines: list[LineConfig] = Field(default_factory=list, description="Counting lines.")
+    zones: tuple[ZoneConfig, ...] = Field(default=(), description="Zones of this camera.")
+    lines: tuple[LineConfig, ...] = Field(default=(), description="Counting lines.")
 
     @model_validator(mode="after")
     def _names(self) -> RulesConfig:
@@ -306,10 +293,8 @@ class RulesConfig(BaseModel):
         return self
 
 
-class VisionCameraConfig(BaseModel):
+class VisionCameraConfig(StrictModel):
     """Everything one camera's pipeline needs: source, detector, gate, tracker, rules."""
-
-    model_config = ConfigDict(extra="forbid")
 
     source: CameraSourceConfig = Field(description="Where frames come from.")
     detector: DetectorConfig = Field(description="Model and decoding.")

@@ -14,13 +14,15 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+from gateway.strict import StrictModel
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Strict(StrictModel):
+    """Base of every rig model: the gateway's one strict, frozen configuration base."""
 
 
 class RigInfo(Strict):

@@ -131,8 +131,7 @@ def test_poll_readings_alarms_and_dead_instrument(bus: tuple[str, Any]) -> None:
 
 
 def test_thread_survives_missing_port(tmp_path: Any) -> None:
-    cfg = _cfg(str(tmp_path / "ttyNONE"))
-    cfg.poll_interval_s = 0.02
+    cfg = _cfg(str(tmp_path / "ttyNONE")).model_copy(update={"poll_interval_s": 0.02})
     poller = ModbusPoller(cfg)
     poller.start()
     time.sleep(0.3)
