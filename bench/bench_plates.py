@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.machine import cpu_name  # noqa: E402
+from gateway.plates.finder import DEFAULT_FINDER  # noqa: E402
 from gateway.plates.localizer import DEFAULT_LOCALIZER, ClassicalLocalizer, PlateLocalizer  # noqa: E402
 from gateway.plates.recognizer import DEFAULT_RECOGNIZER, PlateRecognizer  # noqa: E402
 from models.plates import split as dsplit  # noqa: E402
@@ -84,6 +85,81 @@ def media_chain() -> tuple[int, int, int, list[str]]:
     return len(files), n_veh, len(reads), reads
 
 
+def checkpoint_frames() -> list[np.ndarray]:
+    """1280x720 frames: the 13 full 1600x1200 toll-lane photos of real_scenes_hyperlpr, overlay
+    masked, cut to 16:9 around the plate and scaled to 1280x720 (plates ~170 px wide)."""
+    import cv2
+
+    from models.plates import real_scenes
+
+    frames = []
+    for label in real_scenes.read_labels():
+        img = real_scenes.load_masked(label)
+        if img.shape[:2] != (1200, 1600):
+            continue
+        y = min(max(0, label.box[1] + label.box[3] // 2 - 450), 1200 - 900)
+        frames.append(cv2.resize(img[y : y + 900], (1280, 720), interpolation=cv2.INTER_AREA))
+    return frames
+
+
+class Y5fuPeer:
+    """The open peer's plate detector as its users run it: y5fu_320x_sim.onnx through ONNX Runtime
+    (one thread), letterbox pre-processing and the same decode + NMS (bench-only extra)."""
+
+    def __init__(self) -> None:
+        import onnxruntime as ort
+
+        from gateway.assets.manifest import load_manifest
+
+        asset = load_manifest().get("hyperlpr3_y5fu_320")
+        path = REPO.parent / "shared" / asset.path  # the offline mirror of the manifest
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = 1
+        so.inter_op_num_threads = 1
+        self.sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+        self.name = self.sess.get_inputs()[0].name
+
+    def detect(self, frame: np.ndarray) -> list:
+        from gateway.plates.finder import decode, letterbox
+
+        x, scale = letterbox(frame, 320)
+        rows = self.sess.run(None, {self.name: x.transpose(2, 0, 1)[None]})[0][0]
+        return decode(rows, scale)
+
+
+def frame_side_by_side(n: int) -> dict:
+    """Peer detector alone vs edgepost find + read on the same 1280x720 frames, interleaved."""
+    from gateway.plates.config import FinderConfig, PlatesConfig
+    from gateway.plates.reader import PlateReader
+
+    frames = checkpoint_frames()
+    peer = Y5fuPeer()
+    reader = PlateReader(PlatesConfig(finder=FinderConfig(enabled=True)))
+    for f in frames[:3]:  # warm-up
+        peer.detect(f)
+        reader.read_frame(f)
+    peer_ms: list[float] = []
+    ours_ms: list[float] = []
+    reads = 0
+    for k in range(n):
+        f = frames[k % len(frames)]
+        t = time.perf_counter()
+        peer.detect(f)
+        peer_ms.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        obs = reader.read_frame(f)
+        ours_ms.append((time.perf_counter() - t) * 1000)
+        reads += bool(obs)
+    return {
+        "frames": len(frames),
+        "runs": n,
+        "runtime": reader.recognizer.model.runtime,
+        "peer": (statistics.median(peer_ms), min(peer_ms), max(peer_ms)),
+        "ours": (statistics.median(ours_ms), min(ours_ms), max(ours_ms)),
+        "read_share": reads / n,
+    }
+
+
 def run(n: int) -> str:
     rec = PlateRecognizer(num_threads=1)
     loc = PlateLocalizer(num_threads=1)
@@ -123,6 +199,7 @@ def run(n: int) -> str:
         lambda: reader.read_vehicle(scenes[next(i) % len(scenes)], full_box), max(50, n // 3)
     )
 
+    side = frame_side_by_side(max(60, n // 3))
     n_img, n_veh, n_reads, reads = media_chain()
     acc = evaluate_recognizer()
     locacc = evaluate_localiser(100)
@@ -151,12 +228,30 @@ def run(n: int) -> str:
         f"| whole plate stage per vehicle (`PlateReader.read_vehicle`: locate, refine, read, rules) "
         f"| composite scene 260x200 | - | {stage_ms:.3f} ms |",
         "",
+        "## Whole frame, side by side in one run (1280x720, median / min / max, one core)",
+        "",
+        f"{side['frames']} real toll-lane frames (masked overlay), {side['runs']} runs interleaved; "
+        f"edgepost on `{side['runtime']}`, the peer on ONNX Runtime.",
+        "",
+        "| chain | median | min | max |",
+        "|---|---|---|---|",
+        "| peer: y5fu 320 detector alone (ONNX Runtime, letterbox + run + decode) | "
+        + " | ".join(f"{v:.2f} ms" for v in side["peer"])
+        + " |",
+        "| edgepost: `PlateReader.read_frame` (find + warp + read + rules) | "
+        + " | ".join(f"{v:.2f} ms" for v in side["ours"])
+        + " |",
+        f"| ratio edgepost / peer detector (medians) | {side['ours'][0] / side['peer'][0]:.2f} | | |",
+        "",
+        f"A plate was read in {side['read_share'] * 100:.0f} % of these frame runs.",
+        "",
         "## Size",
         "",
         "| model | bytes |",
         "|---|---|",
         f"| models/plates/recognizer_int8.tflite | {rs} |",
         f"| models/plates/localiser_int8.tflite | {ls} |",
+        f"| models/plates/plate_finder_y5fu320_f16.tflite | {DEFAULT_FINDER.stat().st_size} |",
         "",
         "## Accuracy",
         "",

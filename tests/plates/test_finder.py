@@ -1,0 +1,167 @@
+"""The corner-point plate finder (y5fu TFLite), warping plates flat, and the real-scene data helpers.
+
+Real data from ../shared: the toll-lane photos of real_scenes_hyperlpr (overlay masked) and
+the dev crops. Missing shared data fails these tests (it must sit at ../shared).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.plates.conftest import DEV_CROPS, SHARED, need
+
+SCENES = SHARED / "plates" / "real_scenes_hyperlpr"
+
+
+@pytest.fixture(scope="module")
+def finder():
+    from gateway.plates.finder import PlateFinder
+
+    return PlateFinder()
+
+
+@pytest.fixture(scope="module")
+def validation_scenes():
+    from models.plates import real_scenes
+
+    need(SCENES / "labels.csv")
+    return real_scenes.split(SCENES)[1]
+
+
+def test_split_is_by_text_and_disjoint() -> None:
+    from models.plates import real_scenes
+    from models.plates import split as dsplit
+
+    need(SCENES / "labels.csv")
+    need(DEV_CROPS / "labels.csv")
+    train, val = real_scenes.split(SCENES)
+    assert len(train) + len(val) == 212 and 90 <= len(val) <= 122
+    assert not {r.text for r in train} & {r.text for r in val}
+    dev_train, dev_val = dsplit.split(DEV_CROPS)
+    # no validation plate of one source is a training plate of the other
+    assert not {r.text for r in val} & {t for _, t in dev_train}
+    assert not {t for _, t in dev_val} & {r.text for r in train}
+
+
+def test_overlay_is_masked_near_the_box_only(validation_scenes) -> None:
+    from models.plates import real_scenes
+
+    label = validation_scenes[0]
+    img = real_scenes.load_bgr(label, SCENES)
+    mask = real_scenes.overlay_mask(img, label.box)
+    assert mask.any(), "the drawn red rectangle must be found"
+    out = real_scenes.mask_overlay(img, label.box)
+    b, g, r = (out[..., i].astype(int) for i in range(3))
+    still_red = (r >= 150) & (g <= 90) & (b <= 90) & (mask > 0)
+    assert still_red.sum() == 0, "red overlay pixels survived the masking"
+    # inpainting touches the masked strokes only: the rest of the scene stays as it was
+    assert np.array_equal(out[mask == 0], img[mask == 0])
+
+
+def test_finder_finds_real_plates_with_ordered_corners(finder, validation_scenes) -> None:
+    from models.plates import real_scenes
+
+    found = 0
+    for label in validation_scenes[:12]:
+        img = real_scenes.load_masked(label, SCENES)
+        x, y, w, h = label.box
+        hits = [
+            p
+            for p in finder.find(img)
+            if x <= p.corners[:, 0].mean() <= x + w and y <= p.corners[:, 1].mean() <= y + h
+        ]
+        if not hits:
+            continue
+        found += 1
+        c = hits[0].corners
+        lt, rt, rb, lb = c
+        assert lt[0] < rt[0] and lb[0] < rb[0], f"{label.text}: corners not left-to-right: {c}"
+        assert lt[1] < lb[1] and rt[1] < rb[1], f"{label.text}: corners not top-to-bottom: {c}"
+        assert 2.2 < hits[0].width / hits[0].height < 4.5, f"{label.text}: not a single-row plate's shape"
+        assert not hits[0].double_row
+    assert found >= 11, f"plates found in {found} of 12 real masked scenes"
+
+
+def test_rectify_undoes_a_known_perspective_warp() -> None:
+    import cv2
+
+    from gateway.plates.finder import rectify
+    from models.plates import split as dsplit
+
+    need(DEV_CROPS / "labels.csv")
+    fname, _ = dsplit.split(DEV_CROPS)[1][0]
+    plate = cv2.resize(dsplit.load_crop_bgr(DEV_CROPS / fname), (188, 48), interpolation=cv2.INTER_CUBIC)
+    corners = np.array([[130, 90], [330, 60], [340, 130], [135, 150]], np.float32)  # tilted, keystoned
+    src = np.array([[0, 0], [188, 0], [188, 48], [0, 48]], np.float32)
+    scene = np.full((300, 500, 3), 90, np.uint8)
+    m = cv2.getPerspectiveTransform(src, corners)
+    cv2.warpPerspective(plate, m, (500, 300), dst=scene, borderMode=cv2.BORDER_TRANSPARENT)
+    flat = rectify(scene, corners, (188, 48))
+    assert flat.shape == (48, 188, 3)
+    diff = np.abs(flat[4:-4, 4:-4].astype(int) - plate[4:-4, 4:-4].astype(int)).mean()
+    assert diff < 12, f"warped back plate differs by {diff:.1f} grey levels on average"
+    wide = rectify(scene, corners, (200, 60), margin=(0.1, 0.2))
+    # the margins show scene (grey 90) around the plate
+    assert abs(float(wide[:3, :, :].mean()) - 90) < 8 and abs(float(wide[:, :3, :].mean()) - 90) < 8
+
+
+def test_read_frame_reads_real_scenes_through_the_finder(validation_scenes) -> None:
+    from gateway.plates.config import FinderConfig, PlatesConfig
+    from gateway.plates.reader import PlateReader
+    from models.plates import real_scenes
+
+    reader = PlateReader(PlatesConfig(finder=FinderConfig(enabled=True)))
+    scenes = validation_scenes[:20]
+    exact = sum(
+        [o.text for o in reader.read_frame(real_scenes.load_masked(label, SCENES))][:1] == [label.text]
+        for label in scenes
+    )
+    print(f"\nreal masked validation scenes read exactly: {exact}/{len(scenes)}")
+    assert exact >= 15
+
+
+@pytest.mark.parametrize(
+    "img",
+    [
+        np.zeros((0, 0, 3), np.uint8),
+        np.zeros((5, 400, 3), np.uint8),
+        np.zeros((100, 100), np.uint8),
+        np.full((720, 1280, 3), 255, np.uint8),
+    ],
+    ids=["empty", "thin", "grey-2d", "white-frame"],
+)
+def test_finder_on_odd_images_finds_nothing(finder, img) -> None:
+    assert finder.find(img) == []
+
+
+ROW = st.tuples(
+    st.floats(0, 320), st.floats(0, 320), st.floats(1, 200), st.floats(1, 100), st.floats(0, 1),
+    *[st.floats(-10, 330)] * 8, st.floats(0, 1), st.floats(0, 1),
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(ROW, min_size=0, max_size=40), st.floats(0.1, 3.0))
+def test_decode_keeps_confident_distinct_plates_best_first(rows, scale) -> None:
+    from gateway.plates.finder import NMS_IOU, SCORE_THRESHOLD, decode
+
+    arr = np.array(rows, np.float32).reshape(-1, 15)
+    plates = decode(arr, scale)
+    scores = [p.score for p in plates]
+    assert scores == sorted(scores, reverse=True)
+    assert all(s > SCORE_THRESHOLD for s in scores)
+    assert len(plates) <= len(rows)
+    boxes = [np.array(p.box) * scale for p in plates]
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            a, b = boxes[i], boxes[j]
+            iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+            ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+            inter = iw * ih
+            union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+            assert inter / union <= NMS_IOU + 1e-4, "two kept plates overlap like one"
+    for p in plates:
+        assert p.corners.shape == (4, 2)
