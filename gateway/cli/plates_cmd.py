@@ -159,9 +159,10 @@ def cmd_read(args: argparse.Namespace) -> int:
             print(json.dumps({"summary": s.as_dict()}), flush=True)
         else:
             extra = f", {s.skipped} non-image files skipped" if s.skipped else ""
+            timing = (f"; {s.ms_median:.0f} ms median per image (max {s.ms_max:.0f})"
+                      if s.read + s.no_read else "")
             print(f"summary: {s.images} images, {s.read} read ({s.plates} plates), {s.no_read} no "
-                  f"read, {s.rejected} rejected{extra}; {s.ms_median:.0f} ms median per image "
-                  f"(max {s.ms_max:.0f})", flush=True)
+                  f"read, {s.rejected} rejected{extra}{timing}", flush=True)
     except BrokenPipeError:
         # The reader of our output went away (`... | head`): stop quietly, as other tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

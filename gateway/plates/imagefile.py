@@ -28,6 +28,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from PIL import Image
+
 from gateway.camera.imageio import ImageDecodeError, read_image_info
 
 if TYPE_CHECKING:
@@ -318,7 +320,9 @@ def read_plate_image(reader: PlateReader, path: Path, *, explain: bool = True) -
     outcome = ImageOutcome(image=str(path), status=REJECTED)
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught, captured_native_stderr() as lines:
-        warnings.simplefilter("always")
+        warnings.simplefilter("always")  # every file's warnings, not only the first file's
+        # ...except the one our own pixel limit already turns into a clear refusal
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
             decoded = read_image_info(path)
         except ImageDecodeError as exc:

@@ -190,3 +190,24 @@ def test_help_states_the_pixel_limit_in_force() -> None:
     assert res.returncode == 0 and MAX_PIXELS_HELP in res.stdout
     for opt in ("--json", "--frame-size", "--min-confidence"):
         assert opt in res.stdout
+
+
+def test_bad_files_one_line_each(tmp_path: Path) -> None:
+    """Every kind of bad file in one call: one 'rejected' line each, with its reason, and no
+    warning noise (Pillow's decompression-bomb warning repeats what the refusal says)."""
+    from gateway.camera.imageio import read_image
+    from tests.plates.test_bad_images import SCENE, bad_files, png_bomb
+
+    for name, (data, _) in bad_files(read_image(SCENE)).items():
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "bomb.png").write_bytes(png_bomb(10000, 10000))
+    res = edgepost("plates", "read", str(tmp_path))
+    quiet(res)
+    assert res.returncode == 1
+    lines = res.stdout.strip().splitlines()
+    summary = lines.pop()
+    rejected = [ln for ln in lines if "\trejected: " in ln]
+    assert len(rejected) == 8, res.stdout
+    assert f"{tmp_path / 'bomb.png'}\trejected: the header claims 10000x10000 = 100 megapixels" in res.stdout
+    assert "DecompressionBomb" not in res.stdout
+    assert summary == "summary: 8 images, 0 read (0 plates), 0 no read, 8 rejected"
