@@ -7,10 +7,14 @@ Nothing here ever prints a key: commands name the files that hold them.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NamedTuple
+
+from gateway.config import ConfigError
 
 log = logging.getLogger("edgepost.provision")
 EXIT_USAGE = 2
@@ -74,12 +78,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     br = ps.add_parser("broker", help="mosquitto TLS listener, ACL and CRL for the site broker",
                        description="Write site/broker/: server key/cert, edgepost.conf (a mosquitto "
                        "conf.d drop-in), acl (from the inventory) and crl.pem. Install: copy to "
-                       "--etc-dir, link edgepost.conf into /etc/mosquitto/conf.d/, restart mosquitto.")
+                       "--etc-dir, link edgepost.conf into /etc/mosquitto/conf.d/, restart mosquitto. "
+                       "Settings not given are kept from the last run (recorded in the inventory).")
     br.add_argument("--dns", action="append", default=[], help="broker DNS name for its certificate")
     br.add_argument("--ip", action="append", default=[], help="broker IP address for its certificate")
-    br.add_argument("--port", type=int, default=8883)
-    br.add_argument("--bind", default="", help="listen address (default all)")
-    br.add_argument("--etc-dir", type=PurePosixPath, default=PurePosixPath("/etc/mosquitto/edgepost"))
+    # No argparse defaults: a re-run without an option keeps what the inventory recorded.
+    br.add_argument("--port", type=int, help="listener port (default 8883, or as last run)")
+    br.add_argument("--bind", help="listen address (default all interfaces, or as last run; '' for all)")
+    br.add_argument("--etc-dir", type=PurePosixPath,
+                    help="folder of these files on the broker "
+                    "(default /etc/mosquitto/edgepost, or as last run)")
+    br.add_argument("--pid-file",
+                    help="this machine runs the broker: after every enrolment or revocation copy acl and "
+                    "crl.pem into --etc-dir and send SIGHUP to the pid in this file (Debian: "
+                    "/run/mosquitto/mosquitto.pid); '' to stop")
     br.add_argument("--renew", action="store_true")
     br.set_defaults(func=cmd_broker)
 
@@ -94,7 +106,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
     rv = ps.add_parser("revoke", help="revoke a gateway or subscriber (CRL + ACL)",
                        description="Add the certificate to the CRL and drop the account from the ACL. "
-                       "Takes effect when the broker restarts with the new site/broker/ files.")
+                       "Takes effect when the broker reloads (SIGHUP) the new acl and crl.pem.")
     rv.add_argument("name")
     rv.add_argument("--kind", choices=["gateway", "subscriber"])
     rv.set_defaults(func=cmd_revoke)
@@ -131,6 +143,47 @@ def _open(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     return site, ca, Inventory(site.inventory_path)
 
 
+class _Opened(NamedTuple):
+    """What a site command works on: the site folders, its CA and its open inventory."""
+
+    site: Any
+    ca: Any
+    inv: Any
+
+
+_SiteCommand = Callable[[argparse.Namespace, _Opened], int]
+
+
+def _site_command(*errors: type[Exception]) -> Callable[[_SiteCommand], Callable[[argparse.Namespace], int]]:
+    """Run a command inside the open site; ``errors`` it expects become one message.
+
+    Every command that signs or changes the inventory does the same: load the CA (missing or
+    loose permissions is the user's to fix), open the inventory and close it whatever
+    happens, and turn the errors the command expects into ``edgepost provision: ...`` with
+    exit status 1 instead of a traceback. Anything else is a bug and keeps its traceback.
+    """
+
+    def wrap(fn: _SiteCommand) -> Callable[[argparse.Namespace], int]:
+        @functools.wraps(fn)
+        def run(args: argparse.Namespace) -> int:
+            from provisioning.ca import CAError
+
+            try:
+                site, ca, inv = _open(args)
+            except CAError as exc:
+                return _err(str(exc))
+            with inv:
+                try:
+                    return fn(args, _Opened(site, ca, inv))
+                except errors as exc:
+                    # KeyError's str() quotes its message; the message itself is what we mean.
+                    return _err(str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc))
+
+        return run
+
+    return wrap
+
+
 def cmd_ca_init(args: argparse.Namespace) -> int:
     from provisioning.bundle import init_signing_key
     from provisioning.ca import fingerprint, init_ca
@@ -146,116 +199,93 @@ def cmd_ca_init(args: argparse.Namespace) -> int:
 
 
 def cmd_gateway(args: argparse.Namespace) -> int:
-    from gateway.config import ConfigError
-    from provisioning.ca import CAError
-    from provisioning.gateway_install import GatewayOptions, provision_gateway
-
     if (args.lat is None) != (args.lon is None):
         return _err("give both --lat and --lon, or neither")
-    try:
-        site, ca, inv = _open(args)
-    except CAError as exc:
-        return _err(str(exc))
+    return _gateway(args)
+
+
+@_site_command(ValueError, ConfigError)
+def _gateway(args: argparse.Namespace, o: _Opened) -> int:
+    from provisioning.broker_setup import refresh, sync_broker
+    from provisioning.gateway_install import GatewayOptions, provision_gateway
+
     opts = GatewayOptions(device_id=args.device_id, broker_host=args.broker_host,
                           broker_port=args.broker_port, etc_dir=args.etc_dir, exe=args.exe,
                           lat=args.lat, lon=args.lon, node_link_ports=tuple(args.node_link),
                           watchdog_s=args.watchdog, renew=args.renew)
-    with inv:
-        try:
-            ident = provision_gateway(site, ca, inv, opts)
-        except (ValueError, ConfigError) as exc:
-            return _err(str(exc))
-        if ident.replaced_serial:
-            from provisioning.broker_setup import refresh
-
-            refresh(site, ca, inv)
-    out = site.gateway_dir(args.device_id)
+    ident = provision_gateway(o.site, o.ca, o.inv, opts)
+    # The broker must know the gateway before it connects: a gateway outside the ACL has
+    # every event refused. A renewal also puts the old certificate on the CRL.
+    refresh(o.site, o.ca, o.inv)
+    out = o.site.gateway_dir(args.device_id)
     _say(f"[1/4] identity   {'issued' if ident.created else 'kept'}: {ident.cert_path} "
          f"(CN={args.device_id}, serial {ident.serial[:16]}...), key {ident.key_path.name} 0600")
     _say(f"[2/4] config     {out / 'edgepost.toml'} (validated with the gateway's checker)")
     _say(f"[3/4] unit       {out / 'edgepost-gateway.service'} (Type=notify, WatchdogSec={args.watchdog})")
     _say(f"[4/4] installer  {out / 'install.sh'}")
-    _say(f"next: copy {out}/ to the Pi, run `sudo ./install.sh` there, then "
-         "`edgepost provision broker` so the broker ACL includes it")
+    _say(sync_broker(o.site, o.inv))
+    _say(f"next: copy {out}/ to the Pi and run `sudo ./install.sh` there")
     return 0
 
 
-def cmd_broker(args: argparse.Namespace) -> int:
-    from provisioning.broker_setup import BrokerOptions, provision_broker
-    from provisioning.ca import CAError
+@_site_command(ValueError)
+def cmd_broker(args: argparse.Namespace, o: _Opened) -> int:
+    from provisioning.broker_setup import provision_broker, remembered_options, sync_broker
 
-    try:
-        site, ca, inv = _open(args)
-    except CAError as exc:
-        return _err(str(exc))
-    opts = BrokerOptions(dns_names=tuple(args.dns) or ("localhost",),
-                         ip_addresses=tuple(args.ip) or (() if args.dns else ("127.0.0.1",)),
-                         port=args.port, bind=args.bind, etc_dir=args.etc_dir, renew=args.renew)
-    with inv:
-        try:
-            ident = provision_broker(site, ca, inv, opts)
-        except ValueError as exc:
-            return _err(str(exc))
-        n_gw = len(inv.list("gateway", status="active"))
-        n_sub = len(inv.list("subscriber", status="active"))
+    opts, kept = remembered_options(
+        o.inv, dns_names=tuple(args.dns), ip_addresses=tuple(args.ip), port=args.port,
+        bind=args.bind, etc_dir=args.etc_dir, pid_file=args.pid_file, renew=args.renew)
+    ident = provision_broker(o.site, o.ca, o.inv, opts)
+    n_gw = len(o.inv.list("gateway", status="active"))
+    n_sub = len(o.inv.list("subscriber", status="active"))
     _say(f"broker identity {'issued' if ident.created else 'kept'}: {ident.cert_path}")
-    _say(f"wrote {site.broker_dir}/edgepost.conf, acl ({n_gw} gateways, {n_sub} subscribers), crl.pem")
-    _say(f"install: copy them to {args.etc_dir}/ (server.key 0600 owned by mosquitto), "
-         f"ln -s {args.etc_dir}/edgepost.conf /etc/mosquitto/conf.d/, systemctl restart mosquitto")
+    if kept:
+        listen = f"{opts.bind or '*'}:{opts.port}"
+        _say(f"kept from the last run ({', '.join(kept)}): listener {listen}, folder {opts.etc_dir}"
+             + (f", pid file {opts.pid_file}" if opts.pid_file else ""))
+    _say(f"wrote {o.site.broker_dir}/edgepost.conf, acl ({n_gw} gateways, {n_sub} subscribers), crl.pem")
+    _say(f"install: copy them to {opts.etc_dir}/ (server.key 0600 owned by mosquitto), "
+         f"ln -s {opts.etc_dir}/edgepost.conf /etc/mosquitto/conf.d/, systemctl restart mosquitto "
+         "(listener and TLS changes need a restart)")
+    _say(sync_broker(o.site, o.inv))
     return 0
 
 
-def cmd_subscriber(args: argparse.Namespace) -> int:
+@_site_command(ValueError)
+def cmd_subscriber(args: argparse.Namespace, o: _Opened) -> int:
     from provisioning.accounts import provision_subscriber
-    from provisioning.ca import CAError
+    from provisioning.broker_setup import sync_broker
 
-    try:
-        site, ca, inv = _open(args)
-    except CAError as exc:
-        return _err(str(exc))
-    with inv:
-        try:
-            ident = provision_subscriber(site, ca, inv, args.name, renew=args.renew,
-                                         operator=args.operator)
-        except ValueError as exc:
-            return _err(str(exc))
+    ident = provision_subscriber(o.site, o.ca, o.inv, args.name, renew=args.renew,
+                                 operator=args.operator)
     rights = "read edgepost/v1/#, write edgepost/v1/+/cmd/#" if args.operator else \
         "read-only on edgepost/v1/#"
     _say(f"subscriber {args.name}: {'issued' if ident.created else 'kept'} {ident.cert_path}, "
          f"key {ident.key_path} (0600); ACL refreshed: {rights}")
+    _say(sync_broker(o.site, o.inv))
     return 0
 
 
-def cmd_revoke(args: argparse.Namespace) -> int:
+@_site_command(KeyError)
+def cmd_revoke(args: argparse.Namespace, o: _Opened) -> int:
     from provisioning.accounts import revoke
-    from provisioning.ca import CAError
+    from provisioning.broker_setup import sync_broker
 
-    try:
-        site, ca, inv = _open(args)
-    except CAError as exc:
-        return _err(str(exc))
-    with inv:
-        try:
-            dev, written = revoke(site, ca, inv, args.name, args.kind)
-        except KeyError as exc:
-            return _err(str(exc.args[0]))
+    dev, written = revoke(o.site, o.ca, o.inv, args.name, args.kind)
     _say(f"revoked {dev.kind} {dev.name} (serial {dev.cert_serial}); wrote " + ", ".join(map(str, written)))
-    _say("takes effect at the broker once it runs with the new crl.pem and acl: copy them and "
-         "`systemctl restart mosquitto` (a restart also drops the device's open connection)")
+    _say(sync_broker(o.site, o.inv))
+    _say("after the reload the certificate is refused and the account has no rights; an open "
+         "connection stays up until it reconnects or mosquitto restarts")
     return 0
 
 
-def cmd_crl(args: argparse.Namespace) -> int:
-    from provisioning.broker_setup import refresh
-    from provisioning.ca import CAError
+@_site_command()
+def cmd_crl(args: argparse.Namespace, o: _Opened) -> int:
+    from provisioning.broker_setup import refresh, sync_broker
 
-    try:
-        site, ca, inv = _open(args)
-    except CAError as exc:
-        return _err(str(exc))
-    with inv:
-        written = refresh(site, ca, inv)
+    written = refresh(o.site, o.ca, o.inv)
     _say("re-issued: " + ", ".join(map(str, written)))
+    _say(sync_broker(o.site, o.inv))
     return 0
 
 
