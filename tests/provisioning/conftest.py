@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from gateway.cli import provision_cmd
+
+if TYPE_CHECKING:
+    from tests.provisioning.brokerkit import Client
 
 
 def run_provision(site: Path, *args: str) -> int:
@@ -29,3 +33,12 @@ class _Runner:
     @staticmethod
     def __call__(site: Path, args: Sequence[str]) -> int:  # pragma: no cover - helper
         return run_provision(site, *args)
+
+
+@pytest.fixture
+def clients() -> Iterator[list[Client]]:
+    """MQTT clients a test connects (``brokerkit.connect``); all closed at the end."""
+    made: list[Client] = []
+    yield made
+    for c in made:
+        c.close()

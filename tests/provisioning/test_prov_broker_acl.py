@@ -37,13 +37,6 @@ def broker(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loc
     b.close()
 
 
-@pytest.fixture
-def clients(site: Path, broker: LocalMosquitto) -> Iterator[list[Client]]:
-    made: list[Client] = []
-    yield made
-    for c in made:
-        c.close()
-
 
 def test_generated_files_have_the_required_settings(site: Path, broker: LocalMosquitto) -> None:
     conf = (site / "broker" / "edgepost.conf").read_text()

@@ -41,13 +41,6 @@ def broker(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loc
     b.close()
 
 
-@pytest.fixture
-def clients(broker: LocalMosquitto) -> Iterator[list[Client]]:
-    made: list[Client] = []
-    yield made
-    for c in made:
-        c.close()
-
 
 def test_another_certificate_cannot_take_over_a_gateway_session(
         site: Path, broker: LocalMosquitto, clients: list[Client]) -> None:
