@@ -20,6 +20,11 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+# postgresql: the central archive's tests start a private cluster (initdb/pg_ctl).
+# chromium + chromium-driver: the central web UI's browser tests (headless).
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 if [ "${#need[@]}" -gt 0 ]; then
     echo "setup: installing system packages: ${need[*]}"
     $SUDO apt-get update -qq
@@ -28,7 +33,7 @@ fi
 # apt may start a system mosquitto; edgepost never relies on it (it runs its own).
 
 # --- Python environment ----------------------------------------------------
-EXTRAS="${EDGEPOST_EXTRAS:-dev,vision,sensors,provision}"
+EXTRAS="${EDGEPOST_EXTRAS:-dev,vision,sensors,provision,central}"
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
