@@ -11,6 +11,7 @@ input comes back as a :class:`Quarantined` with a stable ``reason`` code and a d
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from dataclasses import dataclass
@@ -121,6 +122,16 @@ class Limits:
 def classify(topic: str, payload: bytes, content_type: str | None, rx_ms: int,
              limits: Limits = Limits(), prefix: str = "edgepost/v1") -> Classified:
     """Decode and check one message. Never raises."""
+    try:
+        return _classify(topic, payload, content_type, rx_ms, limits, prefix)
+    except Exception as exc:  # a bug here must quarantine one message, not stop the ingest
+        return Quarantined(rx_ms, _text(str(topic)[:256]), None, R_UNDECODABLE,
+                           f"classifier failed: {type(exc).__name__}: {exc}"[:500],
+                           len(payload), bytes(payload[:QUARANTINE_HEAD]))
+
+
+def _classify(topic: str, payload: bytes, content_type: str | None, rx_ms: int,
+              limits: Limits, prefix: str) -> Classified:
     def bad(reason: str, detail: str, device: str | None = None) -> Quarantined:
         return Quarantined(rx_ms, _text(topic[:256]), device, reason, _text(detail[:500]), len(payload),
                            bytes(payload[:QUARANTINE_HEAD]))
@@ -175,6 +186,9 @@ def _jsonable(value: Any) -> Any:
         return bytes(value).hex()
     if isinstance(value, IntEnum):
         return value.name.lower()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # SenML records
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if getattr(value, f.name) is not None}
     if isinstance(value, float) and value != value:  # NaN has no JSON spelling
         return None
     if isinstance(value, str):

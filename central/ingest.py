@@ -197,26 +197,33 @@ class IngestService:
 
     def _write_loop(self) -> None:
         while not self._stop.is_set():
-            items = self._take()
-            if not items:
-                continue
-            batch = Batch()
-            for it in items:
-                c = classify(it.topic, it.payload, it.content_type, it.rx_ms, self.limits,
-                             self.cfg.broker.prefix)
-                if isinstance(c, EventRow):
-                    batch.events.append(c)
-                elif isinstance(c, StatusDoc):
-                    batch.statuses.append(c)
-                else:
-                    batch.quarantined.append(c)
-            if not self._commit(batch):
-                return  # stopping while the database is away: the broker keeps the rest
-            self._ack(items)
-            self.quarantined.update(q.reason for q in batch.quarantined)
-            self.statuses += len(batch.statuses)
-            if self._on_batch is not None:
-                self._on_batch(batch)
+            try:
+                self._write_once()
+            except Exception:  # a bug in one batch must not stop the ingest; it stays unacked
+                log.exception("ingest batch failed; the messages stay unacknowledged")
+                self._stop.wait(self.cfg.ingest.retry_max_s)
+
+    def _write_once(self) -> None:
+        items = self._take()
+        if not items:
+            return
+        batch = Batch()
+        for it in items:
+            c = classify(it.topic, it.payload, it.content_type, it.rx_ms, self.limits,
+                         self.cfg.broker.prefix)
+            if isinstance(c, EventRow):
+                batch.events.append(c)
+            elif isinstance(c, StatusDoc):
+                batch.statuses.append(c)
+            else:
+                batch.quarantined.append(c)
+        if not self._commit(batch):
+            return  # stopping while the database is away: the broker keeps the rest
+        self._ack(items)
+        self.quarantined.update(q.reason for q in batch.quarantined)
+        self.statuses += len(batch.statuses)
+        if self._on_batch is not None:
+            self._on_batch(batch)
 
     def _commit(self, batch: Batch) -> bool:
         """Write until it commits; False only when asked to stop first."""
