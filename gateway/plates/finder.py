@@ -137,6 +137,28 @@ def rectify(
     return cv2.warpPerspective(img_bgr, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
+#: a two-row plate (GA 36: 440x220 mm) has its 2 top characters in the upper 38 % of the height,
+#: between 20 % and 80 % of the width; the 5 big characters fill the rest
+ROW_SPLIT, TOP_INSET = 0.38, 0.2
+#: the top row's characters are wide and short: squeezed to single-row proportions after scaling
+TOP_SQUEEZE = 0.45
+
+
+def merge_rows(flat_bgr: np.ndarray) -> np.ndarray:
+    """A flat two-row plate laid out as one row (top characters first) for the single-row reader."""
+    import cv2
+
+    h, w = flat_bgr.shape[:2]
+    top = flat_bgr[
+        : max(1, int(h * ROW_SPLIT)),
+        int(w * TOP_INSET) : max(int(w * TOP_INSET) + 1, int(w * (1 - TOP_INSET))),
+    ]
+    bottom = flat_bgr[int(h * ROW_SPLIT) :]
+    tw = max(4, round(bottom.shape[0] * top.shape[1] / top.shape[0] * TOP_SQUEEZE))
+    top = cv2.resize(top, (tw, bottom.shape[0]), interpolation=cv2.INTER_AREA)
+    return np.hstack([top, bottom])
+
+
 class PlateFinder:
     """The y5fu detector, loaded through the one TFLite seam (one interpreter, not thread-safe)."""
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from gateway.plates.colour import plate_colour
 from gateway.plates.config import PlatesConfig
-from gateway.plates.finder import DEFAULT_FINDER, FoundPlate, PlateFinder, rectify
+from gateway.plates.finder import DEFAULT_FINDER, FoundPlate, PlateFinder, merge_rows, rectify
 from gateway.plates.format import correct
 from gateway.plates.localizer import (
     DEFAULT_LOCALIZER,
@@ -43,6 +43,9 @@ def _clip_box(b: Box, w: int, h: int) -> Box:
 #: side, and a shift compensating the localizer's measured bias (its boxes sit slightly right
 #: of and above the plate). Tuned on composite scenes made of *training-split* crops.
 MARGIN_X, MARGIN_Y = 0.02, 0.03
+#: a found plate narrower than this (width / height) is a two-row plate (440x220 mm is 2.0,
+#: single-row 440x140 mm is 3.1) even when the finder's class says otherwise
+DOUBLE_ROW_ASPECT = 2.4
 SHIFT_X, SHIFT_Y = -0.02, 0.04
 
 
@@ -224,12 +227,14 @@ class PlateReader:
         self, crop: np.ndarray, p: FoundPlate, offset: tuple[int, int], t: float
     ) -> PlateObservation | None:
         fc = self.config.finder
-        if p.double_row or p.width < 16 or p.height < 6:
-            return None  # two-row plates are found but the single-row reader cannot read them
+        if p.width < 16 or p.height < 6:
+            return None
         # warp at the plate's own size: the recognizer then downsizes with area averaging
         size = (max(16, round(p.width)), max(6, round(p.height)))
         try:
             flat = rectify(crop, p.corners, size, (fc.margin_x, fc.margin_y))
+            if p.double_row or p.width / p.height < DOUBLE_ROW_ASPECT:
+                flat = merge_rows(flat)  # the single-row reader reads the two rows side by side
         except Exception as exc:  # degenerate corners make OpenCV raise: skip that candidate
             self._failed("rectify", exc)
             return None

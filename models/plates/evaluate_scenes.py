@@ -191,6 +191,30 @@ def province_samples(
             yield Sample("provinces", f"{prov}{i}", scene, text, kind, width)
 
 
+#: plate kinds of the kinds set (synth.py names): every common type, two-row included
+KINDS = ("blue", "yellow", "green", "green_large", "double_yellow", "white_police", "yellow_special")
+
+
+def kind_samples(per_kind: int = 100, seed: int = 37, size: tuple[int, int] = (640, 480)) -> Iterator[Sample]:
+    """``per_kind`` synthetic plates of every common kind, composited onto real photos
+    (provinces uniform, 90-200 px wide: two-row plates are 2:1, so that is 45-100 px tall)."""
+    import cv2
+
+    from models.plates.synth import PlateRenderer, photometric, random_text
+
+    rng = np.random.default_rng(seed)
+    bgs = _backgrounds()
+    renderer = PlateRenderer()
+    for kind in KINDS:
+        for i in range(per_kind):
+            text = random_text(kind, rng)
+            plate = renderer.render(kind, text, rng)
+            img = cv2.cvtColor(photometric(plate.image, rng, strength=0.5), cv2.COLOR_RGB2BGR)
+            width = float(rng.uniform(90, 200))
+            scene = paste(bgs[int(rng.integers(len(bgs)))], img, rng, size, width)
+            yield Sample("kinds", f"{kind}{i}", scene, text, kind, width)
+
+
 def _bucket(width: float) -> str:
     for lo, hi in itertools.pairwise(WIDTH_BUCKETS):
         if lo <= width < hi:
@@ -262,10 +286,11 @@ def main(argv: list[str] | None = None) -> int:
         "--sets",
         nargs="+",
         default=["crops", "real", "composite"],
-        choices=["crops", "real", "composite", "provinces"],
+        choices=["crops", "real", "composite", "provinces", "kinds"],
     )
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--per-province", type=int, default=200, help="synthetic composites per province")
+    ap.add_argument("--per-kind", type=int, default=100, help="synthetic composites per plate kind")
     ap.add_argument("--errors", action="store_true", help="list every miss and wrong read")
     ap.add_argument("--no-finder", action="store_true", help="the older chain: localizer + classical only")
     args = ap.parse_args(argv)
@@ -286,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
             yield from composite_samples(finder)
         if "provinces" in args.sets:
             yield from province_samples(args.per_province)
+        if "kinds" in args.sets:
+            yield from kind_samples(args.per_kind)
 
     res = evaluate(gen(), reader)
     if args.json:

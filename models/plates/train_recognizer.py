@@ -97,6 +97,34 @@ def synth_cache(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return x, y, ln
 
 
+def double_row_cache(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``n`` synthetic two-row yellow plates, laid out as one row by the runtime's
+    :func:`gateway.plates.finder.merge_rows` (what the reader sees of a two-row plate)."""
+    path = WORK / f"rec_double_{n}_{seed}.npz"
+    if path.exists():
+        d = np.load(path)
+        return d["x"], d["y"], d["n"]
+    import cv2
+
+    from gateway.plates.finder import merge_rows
+    from models.plates.synth import PlateRenderer, plate_crop, random_text
+
+    rng = np.random.default_rng(seed)
+    pool = background_pool()
+    r = PlateRenderer()
+    x = np.empty((n, IN_H, IN_W, 3), np.uint8)
+    texts = []
+    for i in range(n):
+        text = random_text("double_yellow", rng)
+        crop = plate_crop(r.render("double_yellow", text, rng), rng, pool, (128, 64))  # 2:1 like the plate
+        x[i] = cv2.resize(merge_rows(crop), (IN_W, IN_H), interpolation=cv2.INTER_AREA)
+        texts.append(text)
+    y, ln = encode_texts(texts)
+    WORK.mkdir(parents=True, exist_ok=True)
+    np.savez(path, x=x, y=y, n=ln)
+    return x, y, ln
+
+
 def load_real(rows: list[tuple[str, str]]) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     imgs = [dsplit.load_crop_rgb(dsplit.DEFAULT_DEV_CROPS / f) for f, _ in rows]
     return (imgs, *encode_texts([t for _, t in rows]))
@@ -179,6 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--real-frac", type=float, default=0.3, help="share of real training crops per batch")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--double", type=int, default=6000, help="synthetic two-row plates (merged into one row)")
     ap.add_argument("--out", type=Path, default=MODELS_DIR / "recognizer_int8.tflite")
     ap.add_argument("--init", type=Path, default=None, help="start from these Keras weights")
     ap.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (cosine decay)")
@@ -193,6 +222,9 @@ def main(argv: list[str] | None = None) -> None:
     tf.keras.utils.set_random_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     xs, ys, ns = synth_cache(args.synth, args.seed)
+    if args.double:
+        xd, yd, nd = double_row_cache(args.double, args.seed)
+        xs, ys, ns = np.concatenate([xs, xd]), np.concatenate([ys, yd]), np.concatenate([ns, nd])
     pool = background_pool()
     _, val_rows = dsplit.split()
     real_imgs, real_texts, calib_imgs, calib_texts = real_training_crops()
