@@ -6,7 +6,9 @@
 Why: the gateway reads plates off real checkpoint frames; a figure on crops alone hid a 46 %
 scene result. Every plate used here is on the validation side of a split **by plate text**
 (``models/plates/split.py`` for dev_crops, ``models/plates/real_scenes.py`` for the toll-lane
-photos), so nothing here was trained on, tuned on or used for calibration.
+photos), so nothing here was trained on, tuned on or used for calibration. Choices (crop
+margins, fallbacks, thresholds) are made with ``--side train``, which runs the same sets
+on the training-side plates.
 
 Sets:
 
@@ -70,21 +72,21 @@ def _hyperlpr_crop(label: real_scenes.SceneLabel, finder) -> tuple[np.ndarray, f
     return real_scenes.box_crop(img, label), float(w)
 
 
-def crop_samples(finder) -> Iterator[Sample]:
+def crop_samples(finder, side: int = 1) -> Iterator[Sample]:
     """Real validation crops of both sources."""
-    for fname, text in dsplit.split()[1]:
+    for fname, text in dsplit.split()[side]:
         img = dsplit.load_crop_bgr(dsplit.DEFAULT_DEV_CROPS / fname)
         yield Sample("crops", f"dev/{fname}", img, text, "dev", float(img.shape[1]))
-    for label in real_scenes.split()[1]:
+    for label in real_scenes.split()[side]:
         crop, width = _hyperlpr_crop(label, finder)
         yield Sample("crops", label.filename, crop, label.text, label.colour, width)
 
 
-def real_samples(scales: tuple[float, ...] = (1.0, 0.5)) -> Iterator[Sample]:
+def real_samples(scales: tuple[float, ...] = (1.0, 0.5), side: int = 1) -> Iterator[Sample]:
     """The masked validation photos, at each scale."""
     import cv2
 
-    for label in real_scenes.split()[1]:
+    for label in real_scenes.split()[side]:
         img = real_scenes.load_masked(label)
         for s in scales:
             im = img if s == 1.0 else cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
@@ -149,11 +151,13 @@ def paste(
     return img
 
 
-def composite_samples(finder, seed: int = 11, size: tuple[int, int] = (640, 480)) -> Iterator[Sample]:
+def composite_samples(
+    finder, seed: int = 11, size: tuple[int, int] = (640, 480), side: int = 1
+) -> Iterator[Sample]:
     """Every real validation crop pasted once onto a real photo (deterministic)."""
     rng = np.random.default_rng(seed)
     bgs = _backgrounds()
-    for c in list(crop_samples(finder)):
+    for c in list(crop_samples(finder, side)):
         width = float(rng.uniform(40, 220))
         img = paste(bgs[int(rng.integers(len(bgs)))], c.image, rng, size, width)
         yield Sample("composite", c.name, img, c.text, c.colour, width)
@@ -293,7 +297,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-kind", type=int, default=100, help="synthetic composites per plate kind")
     ap.add_argument("--errors", action="store_true", help="list every miss and wrong read")
     ap.add_argument("--no-finder", action="store_true", help="the older chain: localizer + classical only")
+    ap.add_argument(
+        "--side",
+        choices=["validation", "train"],
+        default="validation",
+        help="'train' judges training-side plates instead: tuning without touching validation",
+    )
     args = ap.parse_args(argv)
+    side = 1 if args.side == "validation" else 0
 
     from gateway.plates.config import FinderConfig, PlatesConfig
     from gateway.plates.finder import PlateFinder
@@ -304,11 +315,11 @@ def main(argv: list[str] | None = None) -> int:
 
     def gen() -> Iterator[Sample]:
         if "crops" in args.sets:
-            yield from crop_samples(finder)
+            yield from crop_samples(finder, side)
         if "real" in args.sets:
-            yield from real_samples()
+            yield from real_samples(side=side)
         if "composite" in args.sets:
-            yield from composite_samples(finder)
+            yield from composite_samples(finder, side=side)
         if "provinces" in args.sets:
             yield from province_samples(args.per_province)
         if "kinds" in args.sets:
