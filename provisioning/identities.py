@@ -1,7 +1,8 @@
 """Device identities: a private key and a CA-signed certificate whose CN is the device id.
 
 With mosquitto's ``use_identity_as_username`` the CN *is* the MQTT user name, so the ACL
-(:mod:`provisioning.acl`) keys off exactly this string.
+(:mod:`provisioning.acl`) keys off exactly this string; ``use_username_as_clientid`` makes it
+the client id too, so each identity is one session (one per subscriber instance).
 """
 
 from __future__ import annotations

@@ -297,7 +297,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         return _err(f"no inventory at {site.inventory_path}")
     with Inventory(site.inventory_path) as inv:
         for d in inv.list(args.kind):
-            extra = " ".join(f"{k}={v}" for k, v in sorted(d.details.items()) if k != "bundle")
+            extra = " ".join(f"{k}={v}" for k, v in sorted(d.details.items())
+                             if k != "bundle" and v not in (None, ""))
             _say(f"{d.kind:10} {d.name:24} {d.status:8} {d.updated_at} {extra}")
     return 0
 

@@ -52,7 +52,7 @@ class Client:
 
     def __init__(self, site: Path, port: int, name: str | None, folder: str = "gateways", *,
                  client_id: str | None = None, will: tuple[str, bytes] | None = None,
-                 protocol: int = mqtt.MQTTv5) -> None:
+                 protocol: mqtt.MQTTProtocolVersion = mqtt.MQTTv5) -> None:
         cid = client_id if client_id is not None else f"t-{name}-{time.monotonic_ns()}"
         self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=cid, protocol=protocol)
         if name is None:
@@ -71,11 +71,15 @@ class Client:
         self.acks: dict[int, ReasonCode] = {}
         self.subacked = threading.Event()
         self._cond = threading.Condition()
-        self.c.on_connect = lambda c, u, f, rc, p: rc == 0 and self.connected.set()
+        self.c.on_connect = self._on_connect
         self.c.on_disconnect = lambda c, u, f, rc, p: self.disconnected.set()
         self.c.on_message = self._on_message
         self.c.on_publish = self._on_publish
         self.c.on_subscribe = lambda c, u, mid, rcs, p: self.subacked.set()
+
+    def _on_connect(self, c: object, u: object, f: object, rc: ReasonCode, p: object) -> None:
+        if not rc.is_failure:
+            self.connected.set()
 
     def _on_message(self, c: object, u: object, msg: mqtt.MQTTMessage) -> None:
         with self._cond:

@@ -60,7 +60,7 @@ class PacedPublisher(threading.Thread):
         self.connected = threading.Event()
         self.all_acked = threading.Event()
         self._lock = threading.Lock()
-        self.c.on_connect = lambda c, u, f, rc, p: rc == 0 and self.connected.set()
+        self.c.on_connect = lambda c, u, f, rc, p: None if rc.is_failure else self.connected.set()
         self.c.on_publish = self._on_publish
         self.c.connect("127.0.0.1", port)
         self.c.loop_start()
