@@ -160,6 +160,54 @@ def frame_side_by_side(n: int) -> dict:
     }
 
 
+def _stage_medians(reader, crop, frames, boxes, n: int) -> tuple[float, float, float]:
+    i = iter(range(10**9))
+    rec_ms = _median_ms(lambda: reader.recognizer.read(crop), n)
+
+    def vehicle() -> None:
+        j = next(i) % len(frames)
+        reader.read_vehicle(frames[j], boxes[j])
+
+    veh_ms = _median_ms(vehicle, max(30, n // 5))
+    frame_ms = _median_ms(lambda: reader.read_frame(frames[next(i) % len(frames)]), max(30, n // 5))
+    return rec_ms, veh_ms, frame_ms
+
+
+def runtime_figures(n: int) -> list[tuple[str, float, float, float]]:
+    """Per installed runtime: recognizer ``read`` on a real crop, ``read_vehicle`` on a vehicle
+    box (~520x390 around the plate) and ``read_frame`` on a 1280x720 frame (medians, ms)."""
+    from gateway.inference import tflite as seam
+    from gateway.plates.config import FinderConfig, PlatesConfig
+    from gateway.plates.reader import PlateReader
+
+    frames = checkpoint_frames()
+    _, val = dsplit.split()
+    crop = dsplit.load_crop_bgr(dsplit.DEFAULT_DEV_CROPS / val[0][0])
+    order = seam.RUNTIMES
+    rows = []
+    try:
+        for _, package in order[:2]:
+            try:
+                seam.find_runtime(package)
+            except seam.RuntimeMissingError:
+                continue
+            # bench-only: put this runtime first so every model of the reader loads on it
+            seam.RUNTIMES = tuple(sorted(order, key=lambda r, p=package: r[1] != p))
+            reader = PlateReader(PlatesConfig(finder=FinderConfig(enabled=True)))
+            if reader.recognizer.model.runtime != package:
+                continue
+            found = [reader.finder.find(f)[0] for f in frames]
+            boxes = []
+            for f, p in zip(frames, found, strict=True):
+                cx, cy = p.corners.mean(axis=0)
+                x0, y0 = int(max(0, cx - 260)), int(max(0, cy - 300))
+                boxes.append((x0, y0, min(f.shape[1], x0 + 520), min(f.shape[0], y0 + 390)))
+            rows.append((package, *_stage_medians(reader, crop, frames, boxes, n)))
+    finally:
+        seam.RUNTIMES = order
+    return rows
+
+
 def run(n: int) -> str:
     rec = PlateRecognizer(num_threads=1)
     loc = PlateLocalizer(num_threads=1)
@@ -200,6 +248,7 @@ def run(n: int) -> str:
     )
 
     side = frame_side_by_side(max(60, n // 3))
+    per_runtime = runtime_figures(n)
     n_img, n_veh, n_reads, reads = media_chain()
     acc = evaluate_recognizer()
     locacc = evaluate_localiser(100)
@@ -244,6 +293,13 @@ def run(n: int) -> str:
         f"| ratio edgepost / peer detector (medians) | {side['ours'][0] / side['peer'][0]:.2f} | | |",
         "",
         f"A plate was read in {side['read_share'] * 100:.0f} % of these frame runs.",
+        "",
+        "## Per runtime (median, one core)",
+        "",
+        "| runtime | recognizer `read` (real crop) | `read_vehicle` (520x390 vehicle box) "
+        "| `read_frame` (1280x720) |",
+        "|---|---|---|---|",
+        *[f"| {r[0]} | {r[1]:.3f} ms | {r[2]:.2f} ms | {r[3]:.2f} ms |" for r in per_runtime],
         "",
         "## Size",
         "",
