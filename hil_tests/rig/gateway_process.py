@@ -17,11 +17,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 from gateway.config import load_config
-from hil_tests.rig import toml_out
 from hil_tests.rig.model import REPO, ProcessGatewaySpec
 
 FAULTS = Path(__file__).resolve().parents[1] / "faults"
+
+
+def _without_none(value: Any) -> Any:
+    """The configuration minus keys set to None: TOML has no null, and an absent key means
+    the gateway's default, which is what a scenario's None asks for."""
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_without_none(v) for v in value]
+    return value
 
 
 class GatewayProcess:
@@ -60,7 +71,7 @@ class GatewayProcess:
     def start(self) -> None:
         if self.running:
             return
-        self.config_path.write_text(toml_out.dumps(self.config()))
+        self.config_path.write_text(tomli_w.dumps(_without_none(self.config())))
         load_config(self.config_path)  # a bad test configuration fails here, with the reason
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
