@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from gateway import __version__
 from gateway.cli import (
+    central_cmd,
     demo_cmd,
     events_cmd,
     gateway_cmd,
@@ -16,10 +17,12 @@ from gateway.cli import (
     models_cmd,
     plates_cmd,
     provision_cmd,
+    sim_cmd,
 )
 
 # Groups are listed here once; each module owns its own arguments.
-GROUPS = [gateway_cmd, events_cmd, models_cmd, plates_cmd, provision_cmd, hil_cmd, demo_cmd]
+GROUPS = [gateway_cmd, events_cmd, models_cmd, plates_cmd, provision_cmd, hil_cmd, demo_cmd,
+          central_cmd, sim_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

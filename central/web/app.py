@@ -1,0 +1,318 @@
+"""The district web UI and its JSON API (``/api/v1``), served by ``edgepost central``.
+
+Why pages over an API: every page is a thin template whose script calls the documented JSON
+API (docs/central.md), so anything the UI shows, a district's own tools can fetch the same
+way. Login, sessions, CSRF and roles come from :mod:`webkit` (shared with the gateway page).
+
+Contract: reads need the ``viewer`` role, acknowledging, assigning and commands the
+``operator`` role; commands to gateways and acknowledgements are written to the audit log.
+``/metrics`` (Prometheus) and ``/api/v1/health`` need no login: they carry no event content.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from central import accounting
+from central.config import CentralConfig
+from central.store import PlateQuery, Store
+from webkit import auth
+from webkit.app import load_or_create_secret, make_app
+from webkit.csrf import csrf_token
+
+HERE = Path(__file__).parent
+MAX_LIMIT = 1000
+HOUR_MS = 3_600_000
+PAGES = ("fleet", "alarms", "plates", "counts")
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _event_id(text: str) -> bytes:
+    try:
+        return uuid.UUID(text).bytes
+    except ValueError:
+        raise HTTPException(400, f"{text[:40]!r} is not an event id") from None
+
+
+def _int(request: Request, name: str, default: int | None = None) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise HTTPException(400, f"{name} must be an integer") from None
+
+
+class FleetCollector:
+    """Prometheus figures of the fleet, read from the latest health and state documents."""
+
+    def __init__(self, store: Store, ingest_health: Callable[[], dict[str, Any]] | None) -> None:
+        self.store, self.ingest_health = store, ingest_health
+
+    def collect(self) -> Any:
+        online = GaugeMetricFamily("edgepost_device_online", "1 when the device's retained state says online",
+                                   labels=["device"])
+        depth = GaugeMetricFamily("edgepost_device_spool_depth", "events waiting in the device's spool",
+                                  labels=["device"])
+        dropped = GaugeMetricFamily("edgepost_device_spool_dropped", "events the device's spool dropped",
+                                    labels=["device"])
+        seen = GaugeMetricFamily("edgepost_device_last_seen_seconds", "when the centre last heard from it",
+                                 labels=["device"])
+        for d in self.store.fleet():
+            dev = [d["device"]]
+            if d["online"] is not None:
+                online.add_metric(dev, 1.0 if d["online"] else 0.0)
+            if isinstance(d["spool_depth"], int | float):
+                depth.add_metric(dev, float(d["spool_depth"]))
+            if isinstance(d["dropped"], int | float):
+                dropped.add_metric(dev, float(d["dropped"]))
+            if d["last_seen_ms"]:
+                seen.add_metric(dev, d["last_seen_ms"] / 1000)
+        yield from (online, depth, dropped, seen)
+        totals = self.store.totals()
+        yield GaugeMetricFamily("edgepost_central_events_stored", "events in the archive",
+                                value=float(totals["events"]))
+        yield GaugeMetricFamily("edgepost_central_alarms_open", "alarms not acknowledged",
+                                value=float(totals["open_alarms"]))
+        q = GaugeMetricFamily("edgepost_central_quarantined", "messages quarantined, by reason",
+                              labels=["reason"])
+        for reason, n in totals["quarantined"].items():
+            q.add_metric([reason], float(n))
+        yield q
+        if self.ingest_health is not None:
+            h = self.ingest_health()
+            inst = [h["instance"]]
+            db = GaugeMetricFamily("edgepost_central_database_ok", "1 when this instance can write",
+                                   labels=["instance"])
+            db.add_metric(inst, 1.0 if h["database"]["ok"] else 0.0)
+            waiting = GaugeMetricFamily("edgepost_central_waiting", "messages held unacknowledged",
+                                        labels=["instance"])
+            waiting.add_metric(inst, float(h["waiting"]))
+            yield from (db, waiting)
+
+
+def build_app(cfg: CentralConfig, store: Store,
+              ingest_health: Callable[[], dict[str, Any]] | None = None,
+              send_command: Callable[[str, str, dict[str, Any]], None] | None = None) -> Starlette:
+    """The ASGI app. ``store`` is this app's own connection (requests are serialised on it)."""
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    registry = CollectorRegistry()
+    registry.register(FleetCollector(store, ingest_health))  # type: ignore[arg-type]
+
+    def page(name: str) -> Callable[[Request], Response]:
+        def handler(request: Request) -> Response:
+            user = auth.current_user(request)
+            if user is None:
+                return RedirectResponse("/login", status_code=303)
+            return templates.TemplateResponse(request, f"{name}.html",
+                                              {"page": name, "user": user, "pages": PAGES,
+                                               "ack_within_s": cfg.alarms.ack_within_s})
+        return handler
+
+    def login_page(request: Request) -> Response:
+        return templates.TemplateResponse(request, "login.html", {"page": "login", "user": None,
+                                                                  "pages": PAGES})
+
+    def home(request: Request) -> Response:
+        return RedirectResponse("/fleet", status_code=303)
+
+    # --- session -----------------------------------------------------------------------
+    def session(request: Request) -> JSONResponse:
+        return JSONResponse({"user": auth.current_user(request), "csrf": csrf_token(request),
+                             "now_ms": _now_ms()})
+
+    async def do_login(request: Request) -> JSONResponse:
+        try:
+            body = await request.json()
+            name, password = str(body["name"]), str(body["password"])
+        except (ValueError, KeyError, TypeError):
+            raise HTTPException(400, "send {\"name\": ..., \"password\": ...}") from None
+        user = store.user(name)
+        if not auth.verify_password(user["hash"] if user else None, password):
+            raise HTTPException(401, "wrong user name or password")
+        assert user is not None
+        auth.login(request, user["name"], user["role"])
+        return JSONResponse({"user": auth.current_user(request), "csrf": csrf_token(request)})
+
+    def do_logout(request: Request) -> JSONResponse:
+        auth.logout(request)
+        return JSONResponse({"ok": True})
+
+    # --- reads -------------------------------------------------------------------------
+    def fleet(request: Request) -> JSONResponse:
+        auth.require(request)
+        devices = store.fleet()
+        for d in devices:
+            d.pop("health", None)
+        return JSONResponse({"now_ms": _now_ms(), "devices": devices})
+
+    def alarms(request: Request) -> JSONResponse:
+        auth.require(request)
+        open_only = request.query_params.get("open") in ("1", "true")
+        limit = min(_int(request, "limit", 200) or 200, MAX_LIMIT)
+        return JSONResponse({"now_ms": _now_ms(), "ack_within_s": cfg.alarms.ack_within_s,
+                             "alarms": store.alarms(open_only=open_only, limit=limit)})
+
+    def event(request: Request) -> JSONResponse:
+        auth.require(request)
+        ev = store.event(_event_id(request.path_params["event_id"]))
+        if ev is None:
+            raise HTTPException(404, "no such event")
+        return JSONResponse(ev)
+
+    def crop(request: Request) -> Response:
+        auth.require(request)
+        data = store.crop(_event_id(request.path_params["event_id"]))
+        if data is None:
+            raise HTTPException(404, "this event has no crop")
+        return Response(data, media_type="image/jpeg",
+                        headers={"Cache-Control": "private, max-age=3600",
+                                 "Content-Security-Policy": "default-src 'none'"})
+
+    def _plate_query(request: Request) -> PlateQuery:
+        text = request.query_params.get("plate") or request.query_params.get("q")
+        hash_hex = request.query_params.get("hash")
+        plate_hash = None
+        if hash_hex:
+            try:
+                plate_hash = bytes.fromhex(hash_hex)
+            except ValueError:
+                raise HTTPException(400, "hash must be hex") from None
+        if not text and plate_hash is None:
+            raise HTTPException(400, "give plate=TEXT (wildcards * and ?) or hash=HEX")
+        if text and len(text) > 32:
+            raise HTTPException(400, "plate text is at most 32 characters")
+        return PlateQuery(text=text or None, plate_hash=plate_hash, since_ms=_int(request, "since"),
+                          until_ms=_int(request, "until"),
+                          limit=min(_int(request, "limit", 200) or 200, MAX_LIMIT))
+
+    def plates(request: Request) -> JSONResponse:
+        auth.require(request)
+        q = _plate_query(request)
+        return JSONResponse({"query": {"plate": q.text, "wildcard": q.wildcard},
+                             "passages": store.plates(q)})
+
+    def trajectory(request: Request) -> JSONResponse:
+        auth.require(request)
+        q = _plate_query(request)
+        if q.wildcard:
+            raise HTTPException(400, "a trajectory is for one plate: no wildcards")
+        return JSONResponse({"plate": q.text, "hash": q.plate_hash.hex() if q.plate_hash else None,
+                             "points": store.trajectory(q)})
+
+    def counts(request: Request) -> JSONResponse:
+        auth.require(request)
+        until = _int(request, "until", (_now_ms() // HOUR_MS + 1) * HOUR_MS) or 0
+        since = _int(request, "since", until - 24 * HOUR_MS) or 0
+        return JSONResponse({"since_ms": since, "until_ms": until, "counts": store.counts(since, until)})
+
+    def gaps(request: Request) -> JSONResponse:
+        auth.require(request)
+        return JSONResponse(accounting.summary(store))
+
+    def quarantine(request: Request) -> JSONResponse:
+        auth.require(request)
+        return JSONResponse({"totals": store.totals()["quarantined"],
+                             "recent": store.quarantine(min(_int(request, "limit", 100) or 100, MAX_LIMIT))})
+
+    def health(request: Request) -> JSONResponse:
+        body: dict[str, Any] = {"now_ms": _now_ms()}
+        if ingest_health is not None:
+            body["ingest"] = ingest_health()
+        return JSONResponse(body)
+
+    def metrics(request: Request) -> Response:
+        return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
+
+    # --- operator actions --------------------------------------------------------------------
+    def ack(request: Request) -> JSONResponse:
+        user = auth.require(request, "operator")
+        event_id = _event_id(request.path_params["event_id"])
+        if store.alarm(event_id) is None:
+            raise HTTPException(404, "no such alarm")
+        changed = store.ack_alarm(event_id, user["name"], _now_ms())
+        if changed:
+            store.audit(user["name"], "ack", request.path_params["event_id"])
+        return JSONResponse({"acknowledged": changed, "alarm": store.alarm(event_id)})
+
+    async def assign(request: Request) -> JSONResponse:
+        user = auth.require(request, "operator")
+        event_id = _event_id(request.path_params["event_id"])
+        try:
+            to = str((await request.json())["to"])[:64]
+        except (ValueError, KeyError, TypeError):
+            raise HTTPException(400, "send {\"to\": NAME}") from None
+        if not store.assign_alarm(event_id, to):
+            raise HTTPException(404, "no such alarm")
+        store.audit(user["name"], "assign", f"{request.path_params['event_id']} -> {to}")
+        return JSONResponse({"alarm": store.alarm(event_id)})
+
+    async def command(request: Request) -> JSONResponse:
+        user = auth.require(request, "operator")
+        if send_command is None:
+            raise HTTPException(503, "this instance is not connected to the broker")
+        device, name = request.path_params["device"], request.path_params["name"]
+        try:
+            args = await request.json() if await request.body() else {}
+        except ValueError:
+            raise HTTPException(400, "command arguments must be a JSON object") from None
+        if not isinstance(args, dict):
+            raise HTTPException(400, "command arguments must be a JSON object")
+        try:
+            send_command(device, name, args)
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from None
+        store.audit(user["name"], "command", f"{device} {name} {json.dumps(args)[:200]}")
+        return JSONResponse({"sent": True, "device": device, "command": name})
+
+    def api_index(request: Request) -> JSONResponse:
+        return JSONResponse({"version": 1, "documentation": "docs/central.md",
+                             "endpoints": [r.path for r in api_routes]})
+
+    api_routes = [
+        Route("/api/v1", api_index),
+        Route("/api/v1/session", session),
+        Route("/api/v1/login", do_login, methods=["POST"]),
+        Route("/api/v1/logout", do_logout, methods=["POST"]),
+        Route("/api/v1/fleet", fleet),
+        Route("/api/v1/alarms", alarms),
+        Route("/api/v1/alarms/{event_id}/ack", ack, methods=["POST"]),
+        Route("/api/v1/alarms/{event_id}/assign", assign, methods=["POST"]),
+        Route("/api/v1/events/{event_id}", event),
+        Route("/api/v1/events/{event_id}/crop", crop),
+        Route("/api/v1/plates", plates),
+        Route("/api/v1/trajectory", trajectory),
+        Route("/api/v1/counts", counts),
+        Route("/api/v1/gaps", gaps),
+        Route("/api/v1/quarantine", quarantine),
+        Route("/api/v1/health", health),
+        Route("/api/v1/devices/{device}/cmd/{name}", command, methods=["POST"]),
+    ]
+    routes = [
+        Route("/", home), Route("/login", login_page),
+        *[Route(f"/{p}", page(p)) for p in PAGES],
+        *api_routes,
+        Route("/metrics", metrics),
+        Mount("/static/central", app=StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+    secret = load_or_create_secret(cfg.web.secret_file)
+    return make_app(routes, secret, secure_cookies=cfg.web.secure_cookies, name="edgepost_central")

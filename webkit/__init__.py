@@ -1,0 +1,11 @@
+"""Reusable web parts for edgepost's pages: login with hashed passwords, sessions, CSRF, roles.
+
+Why a package of its own: the central station's UI (``central/web``) uses it now, and the
+gateway's own page (issue 16) will use the same parts, so neither copies the other's security
+code. It depends on Starlette (sessions signed with ``itsdangerous``) and argon2-cffi.
+
+- :mod:`webkit.auth`: password hashes, roles, the logged-in user, role checks.
+- :mod:`webkit.csrf`: per-session CSRF token, checked on every unsafe request.
+- :mod:`webkit.app`: an app factory that wires sessions, CSRF and the kit's static files
+  (``/static/kit/kit.js``: a fetch helper that sends the CSRF token).
+"""

@@ -1,0 +1,55 @@
+"""App factory: sessions (signed cookie), CSRF, the kit's static files, JSON errors for the API."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Sequence
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+from webkit.csrf import CSRFMiddleware
+
+STATIC = Path(__file__).parent / "static"
+SESSION_MAX_AGE_S = 12 * 3600  # one shift
+
+
+def load_or_create_secret(path: Path) -> str:
+    """The session signing key from ``path``; a new random one (mode 0600) if it is missing."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key + "\n")
+        return key
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if request.url.path.startswith("/api/") or exc.status_code not in (401, 403):
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+    return RedirectResponse("/login", status_code=303)  # a page: go and log in
+
+
+def make_app(routes: Sequence[BaseRoute], secret_key: str, secure_cookies: bool = False,
+             name: str = "edgepost") -> Starlette:
+    """A Starlette app with sessions, CSRF and ``/static/kit``; API errors come back as JSON."""
+    middleware = [
+        Middleware(SessionMiddleware, secret_key=secret_key, session_cookie=f"{name}_session",
+                   max_age=SESSION_MAX_AGE_S, same_site="lax", https_only=secure_cookies),
+        Middleware(CSRFMiddleware),
+    ]
+    all_routes = [*routes, Mount("/static/kit", app=StaticFiles(directory=STATIC), name="kit")]
+    return Starlette(routes=all_routes, middleware=middleware,
+                     exception_handlers={HTTPException: _http_error})
