@@ -212,12 +212,19 @@ def _alarm(event: Event) -> tuple[str, str] | None:
         return "watch_list", f"watch-list plate {body.plate or (body.plate_hash or b'').hex()}"
     if isinstance(body, SensorAlarm) and body.state is AlarmState.ACTIVE:
         what = body.kind.label
-        return ("panic" if body.sensor == "panic" else "sensor_alarm"), f"{what} on node {body.node}"
-    if isinstance(body, DeviceFault) and body.severity >= Severity.ERROR:
+        return ("panic" if what == "panic" else "sensor_alarm"), f"{what} on node {body.node}"
+    fault_cleared = getattr(body, "cleared", None)  # schema v2: the fault is over
+    if isinstance(body, DeviceFault) and body.severity >= Severity.ERROR and not fault_cleared:
         return "device_fault", f"{body.component}: {body.code}"
     if isinstance(body, Crowd):
         return "crowd", f"{body.count} {body.cls} (threshold {body.threshold})"
     return None
+
+
+def _free_clock(event: Event) -> bool:
+    """Schema v2 flags a free-running (unsynchronised) clock: time the alarm from receipt."""
+    clock = getattr(event, "clock", None)
+    return clock is not None and clock.label == "free"
 
 
 def _row_from_event(device: str, event: Event, rx_ms: int, limits: Limits) -> EventRow:
@@ -228,7 +235,8 @@ def _row_from_event(device: str, event: Event, rx_ms: int, limits: Limits) -> Ev
                    type=event.type.label, rx_ms=rx_ms,
                    body=json.dumps(_jsonable(fields), ensure_ascii=False, separators=(",", ":")),
                    crop=crop,
-                   clock_untrusted=event.ts_ms > rx_ms + limits.future_tolerance_ms)
+                   clock_untrusted=(_free_clock(event)
+                                    or event.ts_ms > rx_ms + limits.future_tolerance_ms))
     if event.loc is not None:
         row.lat, row.lon = event.loc.lat, event.loc.lon
     for name in ("plate", "vehicle_class", "zone", "camera"):
