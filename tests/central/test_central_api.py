@@ -1,0 +1,92 @@
+"""The JSON API and its security (login, CSRF, roles) on both backends, through Starlette's TestClient."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from central.decode import StatusDoc
+from central.store import Batch, Store
+from central.web.app import build_app
+from gateway.events import ZoneIntrusion
+from tests_central_helpers import passage, row
+from webkit.auth import hash_password
+
+
+@pytest.fixture
+def client(store: Store, central_config: Callable[..., Any]) -> TestClient:
+    store.add_user("ops", hash_password("operator-pass"), "operator")
+    store.add_user("view", hash_password("viewer-pass"), "viewer")
+    cfg = central_config(1883, store.url)
+    return TestClient(build_app(cfg, store, lambda: {"instance": "t", "database": {"ok": True},
+                                                     "waiting": 0}))
+
+
+def login(c: TestClient, name: str, password: str) -> str:
+    csrf = c.get("/api/v1/session").json()["csrf"]
+    r = c.post("/api/v1/login", json={"name": name, "password": password}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200, r.text
+    return str(r.json()["csrf"])
+
+
+def test_reads_need_a_login_and_pages_redirect_to_it(client: TestClient) -> None:
+    assert client.get("/api/v1/fleet").status_code == 401
+    r = client.get("/fleet", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    assert "Log in" in client.get("/login").text
+
+
+def test_login_checks_the_password_and_csrf(client: TestClient) -> None:
+    csrf = client.get("/api/v1/session").json()["csrf"]
+    assert client.post("/api/v1/login", json={"name": "ops", "password": "operator-pass"}).status_code == 403, \
+        "no CSRF token: refused before the password is looked at"
+    r = client.post("/api/v1/login", json={"name": "ops", "password": "wrong"}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 401
+    r = client.post("/api/v1/login", json={"name": "nobody", "password": "x"}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 401
+    login(client, "ops", "operator-pass")
+    assert client.get("/api/v1/session").json()["user"] == {"name": "ops", "role": "operator"}
+
+
+def test_operator_acknowledges_viewer_may_not(client: TestClient, store: Store) -> None:
+    now = time.time_ns() // 1_000_000
+    alarm = row("gw-a", 1, ZoneIntrusion(zone="shore", cls="person", track_id=1, crop=b"\xff\xd8x"), now)
+    store.write(Batch(events=[alarm]))
+    csrf = login(client, "view", "viewer-pass")
+    alarms = client.get("/api/v1/alarms?open=1").json()["alarms"]
+    assert [a["category"] for a in alarms] == ["intrusion"]
+    aid = alarms[0]["id"]
+    assert client.get(f"/api/v1/events/{aid}/crop").content == b"\xff\xd8x"
+    assert client.post(f"/api/v1/alarms/{aid}/ack", headers={"X-CSRF-Token": csrf}).status_code == 403
+    csrf = login(client, "ops", "operator-pass")
+    r = client.post(f"/api/v1/alarms/{aid}/ack", headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200 and r.json()["alarm"]["acked_by"] == "ops"
+    assert client.get("/api/v1/alarms?open=1").json()["alarms"] == []
+    assert store.audit_log()[0]["action"] == "ack"
+
+
+def test_plates_trajectory_counts_gaps_fleet_and_metrics(client: TestClient, store: Store) -> None:
+    t0 = time.time_ns() // 1_000_000 - 600_000
+    store.write(Batch(events=[passage("cp-2", 2, "浙A11111", t0 + 1000), passage("cp-1", 1, "浙A11111", t0),
+                              passage("cp-3", 5, "浙A11111", t0 + 2000), passage("cp-3", 7, "浙B22222", t0)],
+                      statuses=[StatusDoc("cp-1", "state", {"online": True}, t0),
+                                StatusDoc("cp-1", "health", {"spool": {"depth": 4, "dropped": 1}}, t0)]))
+    login(client, "view", "viewer-pass")
+    assert len(client.get("/api/v1/plates?plate=浙A*").json()["passages"]) == 3
+    assert client.get("/api/v1/plates").status_code == 400
+    points = client.get("/api/v1/trajectory?plate=浙A11111").json()["points"]
+    assert [p["device"] for p in points] == ["cp-1", "cp-2", "cp-3"]
+    assert client.get("/api/v1/trajectory?plate=浙A*").status_code == 400
+    assert sum(c["n"] for c in client.get("/api/v1/counts").json()["counts"]) == 4
+    gaps = client.get("/api/v1/gaps").json()["gaps"]
+    assert {(g["device"], g["first"], g["last"]) for g in gaps} == {
+        ("cp-2", 1, 1), ("cp-3", 1, 4), ("cp-3", 6, 6)}
+    fleet = {d["device"]: d for d in client.get("/api/v1/fleet").json()["devices"]}
+    assert fleet["cp-1"]["online"] is True and fleet["cp-1"]["spool_depth"] == 4
+    metrics = client.get("/metrics").text
+    assert 'edgepost_device_spool_depth{device="cp-1"} 4.0' in metrics
+    assert "edgepost_central_events_stored 4.0" in metrics
