@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
+from tests_central_helpers import passage, row
 
 from central.decode import StatusDoc
 from central.store import Batch, Store
 from central.web.app import build_app
 from gateway.events import ZoneIntrusion
-from tests_central_helpers import passage, row
 from webkit.auth import hash_password
 
 
@@ -42,9 +42,10 @@ def test_reads_need_a_login_and_pages_redirect_to_it(client: TestClient) -> None
 
 def test_login_checks_the_password_and_csrf(client: TestClient) -> None:
     csrf = client.get("/api/v1/session").json()["csrf"]
-    assert client.post("/api/v1/login", json={"name": "ops", "password": "operator-pass"}).status_code == 403, \
+    good = {"name": "ops", "password": "operator-pass"}
+    assert client.post("/api/v1/login", json=good).status_code == 403, \
         "no CSRF token: refused before the password is looked at"
-    r = client.post("/api/v1/login", json={"name": "ops", "password": "wrong"}, headers={"X-CSRF-Token": csrf})
+    r = client.post("/api/v1/login", json={**good, "password": "wrong"}, headers={"X-CSRF-Token": csrf})
     assert r.status_code == 401
     r = client.post("/api/v1/login", json={"name": "nobody", "password": "x"}, headers={"X-CSRF-Token": csrf})
     assert r.status_code == 401

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
 import time
+import urllib.request
+from pathlib import Path
+from typing import Any
 
 from central.decode import EventRow, classify
 from gateway.events import Direction, Event, Location, Topics, VehiclePassage, encode, new_event_id
@@ -23,3 +33,71 @@ def passage(device: str, seq: int, plate: str, ts_ms: int | None = None,
             direction: Direction = Direction.INBOUND) -> EventRow:
     return row(device, seq, VehiclePassage(plate=plate, direction=direction, vehicle_class="car",
                                            plate_conf=0.9), ts_ms, Location(30.1, 120.2))
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class CentralProc:
+    """One ``edgepost central run`` process; its web port is read from its first lines."""
+
+    def __init__(self, config: Path, instance: str, log: Path) -> None:
+        self.config, self.instance, self.log_path = config, instance, log
+        self.proc: subprocess.Popen[str] | None = None
+        self.port: int | None = None
+        self._ready = threading.Event()
+
+    def start(self) -> CentralProc:
+        self._ready.clear()
+        self.port = None
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gateway.cli.main", "central", "run", "-c", str(self.config),
+             "--instance", self.instance, "--web-port", "0"],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        threading.Thread(target=self._read, args=(self.proc,), daemon=True).start()
+        assert self._ready.wait(30), f"{self.instance} did not start:\n{self.log_text()}"
+        return self
+
+    def _read(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        with self.log_path.open("a") as log:
+            for line in proc.stdout:
+                log.write(line)
+                log.flush()
+                m = re.search(r"web UI on http://127\.0\.0\.1:(\d+)/", line)
+                if m:
+                    self.port = int(m.group(1))
+                    self._ready.set()
+
+    def health(self) -> dict[str, Any] | None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v1/health", timeout=2) as r:
+                return json.loads(r.read())["ingest"]  # type: ignore[no-any-return]
+        except OSError:
+            return None
+
+    def wait_subscribed(self, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            h = self.health()
+            if h and h["subscribed"]:
+                return
+            time.sleep(0.1)  # polling an observable condition with a deadline
+        raise AssertionError(f"{self.instance} never subscribed:\n{self.log_text()}")
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def log_text(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""

@@ -1,0 +1,192 @@
+"""The web UI in a real headless browser (Debian's chromium + chromedriver, driven by selenium).
+
+A real ``edgepost central run`` process ingests from a real mosquitto; the test logs in, sees
+the fleet, sees an alarm arrive, acknowledges it, sees an unacknowledged one escalate (page
+highlight and MQTT notice), searches a plate and checks its trajectory across three
+checkpoints in time order. Screenshots go to ``$EDGEPOST_SCREENSHOTS`` or the test's tmp dir.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from tests_central_helpers import REPO, CentralProc
+
+from gateway.broker import LocalMosquitto
+from gateway.events import (
+    Direction,
+    Event,
+    Format,
+    Location,
+    Topics,
+    VehiclePassage,
+    ZoneIntrusion,
+    dump_document,
+    encode,
+)
+
+CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
+                                reason="chromium/chromedriver missing: run scripts/setup.sh")
+
+
+def jpeg() -> bytes:
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (96, 64), (40, 60, 90))
+    ImageDraw.Draw(img).rectangle((30, 10, 60, 60), fill=(230, 200, 40))
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=70)
+    return out.getvalue()
+
+
+@pytest.fixture
+def browser():  # type: ignore[no-untyped-def]
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM  # type: ignore[assignment]
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900",
+                "--disable-dev-shm-usage"):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    driver.implicitly_wait(0)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.mark.timeout(180)
+def test_operator_sees_fleet_alarm_ack_escalation_and_trajectory(
+        broker: LocalMosquitto, tmp_path: Path, browser) -> None:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    shots = Path(os.environ.get("EDGEPOST_SCREENSHOTS") or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    db = f"sqlite:///{tmp_path / 'central.sqlite3'}"
+    cfg = tmp_path / "central.toml"
+    cfg.write_text(f"""
+[broker]
+port = {broker.port}
+[database]
+url = "{db}"
+[alarms]
+ack_within_s = 5
+[web]
+secret_file = "{tmp_path / 'secret.key'}"
+""")
+    made = subprocess.run([sys.executable, "-m", "gateway.cli.main", "central", "user", "add", "anna",
+                           "--role", "operator", "--password-stdin", "-c", str(cfg)],
+                          input="correct horse battery\n", text=True, capture_output=True, cwd=REPO)
+    assert made.returncode == 0, made.stderr
+    central = CentralProc(cfg, "central-ui", tmp_path / "central.log").start()
+    central.wait_subscribed()
+
+    notices: list[dict[str, object]] = []
+    got_notice = threading.Event()
+    listener = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+
+    def on_notice(c: object, u: object, msg: mqtt.MQTTMessage) -> None:
+        notices.append(json.loads(msg.payload))
+        got_notice.set()
+
+    listener.on_message = on_notice
+    listener.connect("127.0.0.1", broker.port)
+    listener.subscribe("edgepost/central/escalation", qos=1)
+    listener.loop_start()
+
+    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-district", protocol=mqtt.MQTTv5)
+    pub.connect("127.0.0.1", broker.port)
+    pub.loop_start()
+    props = Properties(PacketTypes.PUBLISH)
+    props.ContentType = Format.CBOR.content_type
+    checkpoints = {"cp-1": Location(30.00, 120.00), "cp-2": Location(30.02, 120.05),
+                   "cp-3": Location(30.05, 120.09)}
+    now = time.time_ns() // 1_000_000
+    try:
+        for n, dev in enumerate(checkpoints):
+            t = Topics(dev)
+            state = {"online": True, "ts": now, "boot_ts": now, "versions": {"edgepost": "0.1.0"},
+                     "config_hash": f"{n:016x}"}
+            pub.publish(t.state, dump_document(state, Format.CBOR), qos=1, retain=True, properties=props)
+            health = {"ts": now, "spool": {"depth": n, "dropped": 0}}
+            pub.publish(t.health, dump_document(health, Format.CBOR), qos=0, properties=props)
+        # the same plate at three checkpoints, published out of order
+        for seq, (dev, minutes) in enumerate((("cp-3", 2), ("cp-1", 0), ("cp-2", 1)), start=1):
+            body = VehiclePassage(plate="浙A77777", direction=Direction.INBOUND, vehicle_class="car")
+            ev = Event.new(body, loc=checkpoints[dev],
+                           ts_ms=now - 600_000 + minutes * 60_000).with_seq(seq)
+            pub.publish(Topics(dev).event(ev.type), encode(ev), qos=1, properties=props).wait_for_publish(5)
+
+        wait = WebDriverWait(browser, 20)
+        base = f"http://127.0.0.1:{central.port}"
+        browser.get(base + "/fleet")
+        wait.until(ec.presence_of_element_located((By.ID, "login-name"))).send_keys("anna")
+        browser.find_element(By.ID, "login-password").send_keys("correct horse battery")
+        browser.find_element(By.ID, "login-submit").click()
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#fleet-table tbody tr")) == 3)
+        rows = browser.find_elements(By.CSS_SELECTOR, "#fleet-table tbody tr")
+        assert [r.get_attribute("data-device") for r in rows] == ["cp-1", "cp-2", "cp-3"]
+        assert all("online" in r.text for r in rows)
+        browser.save_screenshot(str(shots / "1-fleet.png"))
+
+        browser.get(base + "/alarms")
+        intrusion = Event.new(ZoneIntrusion(zone="shore", cls="person", track_id=7, crop=jpeg()),
+                              loc=checkpoints["cp-2"]).with_seq(4)
+        pub.publish(Topics("cp-2").event(intrusion.type), encode(intrusion), qos=1,
+                    properties=props).wait_for_publish(5)
+        box = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".alarm .ack")))
+        assert "person in zone shore" in browser.find_element(By.CSS_SELECTOR, ".alarm").text
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".alarm img").get_property("naturalWidth") == 96)
+        timer = browser.find_element(By.CSS_SELECTOR, ".alarm .timer").text
+        assert timer.startswith("0:0"), f"the one-minute timer shows {timer!r}"
+        browser.save_screenshot(str(shots / "2-alarm-arrived.png"))
+        box.click()
+        wait.until(lambda d: "acknowledged by anna" in d.find_element(By.CSS_SELECTOR, ".alarm").text)
+        browser.save_screenshot(str(shots / "3-alarm-acknowledged.png"))
+
+        # a second alarm nobody acknowledges escalates after ack_within_s (5 s here)
+        late = Event.new(ZoneIntrusion(zone="dam", cls="person", track_id=8),
+                         loc=checkpoints["cp-3"]).with_seq(4)
+        pub.publish(Topics("cp-3").event(late.type), encode(late), qos=1,
+                    properties=props).wait_for_publish(5)
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".alarm.escalated")) == 1)
+        assert got_notice.wait(10), "no escalation notice over MQTT"
+        assert notices[0]["alarm"]["summary"] == "person in zone dam"  # type: ignore[index]
+        browser.save_screenshot(str(shots / "4-alarm-escalated.png"))
+
+        browser.get(base + "/plates")
+        wait.until(ec.presence_of_element_located((By.ID, "plate-q"))).send_keys("浙A777*")
+        browser.find_element(By.ID, "plate-search").click()
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#plate-results tbody tr")) == 3)
+        browser.find_element(By.CSS_SELECTOR, "#plate-results .traj").click()
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#trajectory li")) == 3)
+        points = browser.find_elements(By.CSS_SELECTOR, "#trajectory li")
+        order = [li.get_attribute("data-device") for li in points]
+        assert order == ["cp-1", "cp-2", "cp-3"], f"trajectory out of order: {order}"
+        browser.save_screenshot(str(shots / "5-trajectory.png"))
+        for name in ("1-fleet", "2-alarm-arrived", "3-alarm-acknowledged", "4-alarm-escalated",
+                     "5-trajectory"):
+            assert (shots / f"{name}.png").stat().st_size > 5000
+    finally:
+        pub.disconnect()
+        pub.loop_stop()
+        listener.disconnect()
+        listener.loop_stop()
+        central.stop()
