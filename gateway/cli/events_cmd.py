@@ -101,11 +101,14 @@ def options_from_args(args: argparse.Namespace) -> SubscriberOptions:
 def format_received(msg: Received, as_json: bool) -> str:
     """The line ``events tail`` prints for one message."""
     if msg.kind == "event" and msg.event is not None:
-        line = render_json(msg.device, msg.event) if as_json else render_line(msg.device, msg.event)
-        if msg.gap is not None and not as_json:
-            line = (f"# gap: {msg.gap.count} event(s) from {msg.device} missing "
-                    f"(seq {msg.gap.first}..{msg.gap.last})\n") + line
-        return line
+        return render_json(msg.device, msg.event) if as_json else render_line(msg.device, msg.event)
+    if msg.kind == "gap" and msg.gap is not None:
+        if as_json:
+            return json.dumps({"device": msg.device, "kind": "gap", "first": msg.gap.first,
+                               "last": msg.gap.last})
+        return (f"# gap: {msg.gap.count} event(s) from {msg.device} lost (seq "
+                f"{msg.gap.first}..{msg.gap.last}; the device has nothing older waiting: see "
+                "its spool drop counters)")
     if msg.kind == "bad":
         return f"# undecodable message on {msg.topic}: {msg.error}"
     if as_json:

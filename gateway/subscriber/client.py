@@ -46,7 +46,7 @@ class SubscriberOptions:
     port: int = 1883
     prefix: str = "edgepost/v1"
     device: str = "+"
-    include_status: bool = False  # also state and health
+    include_status: bool = False  # also state and health (health is always read for gaps)
     share: str | None = None  # MQTT 5 shared-subscription group
     client_id: str | None = None
     session_expiry_s: int = 0  # > 0 keeps the session (and queued events) while offline
@@ -64,11 +64,11 @@ class Received:
     """One delivered message: an event, or a state/health document, or an undecodable one."""
 
     device: str
-    kind: str  # event | state | health | bad
+    kind: str  # event | state | health | gap | bad
     event: Event | None = None
     document: Any = None
     error: str | None = None
-    gap: Gap | None = None
+    gap: Gap | None = None  # kind "gap": numbers the device confirms will never arrive
     topic: str = ""
 
 
@@ -118,10 +118,10 @@ class EventSubscriber:
     def filters(self) -> list[str]:
         """The subscription filters this subscriber uses."""
         o = self.opts
-        found = list(o.topics) or [subscription(o.prefix, o.device, "event")]
+        found = list(o.topics) or [subscription(o.prefix, o.device, "event"),
+                                   subscription(o.prefix, o.device, "health")]
         if o.include_status and not o.topics:
-            found += [subscription(o.prefix, o.device, "state"),
-                      subscription(o.prefix, o.device, "health")]
+            found.append(subscription(o.prefix, o.device, "state"))
         return [f"$share/{o.share}/{f}" if o.share else f for f in found]
 
     def start(self) -> None:
@@ -187,8 +187,26 @@ class EventSubscriber:
 
     def _on_msg(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         received = self.classify(msg.topic, msg.payload, getattr(msg, "properties", None))
-        if received is not None:
-            self._on_message(received)
+        if received is None:
+            return
+        if received.kind == "health":
+            for gap in self._settle(received):
+                self._on_message(Received(received.device, "gap", gap=gap, topic=msg.topic))
+            if not self.opts.include_status:
+                return
+        self._on_message(received)
+
+    def _settle(self, health: Received) -> list[Gap]:
+        """Open gaps below what the device says is still waiting are losses now."""
+        doc = health.document
+        spool = doc.get("spool") if isinstance(doc, dict) else None
+        if not isinstance(spool, dict) or "oldest_seq" not in spool:
+            return []  # an older gateway: it does not say, so nothing is concluded
+        oldest = spool["oldest_seq"]
+        if oldest is not None and (isinstance(oldest, bool) or not isinstance(oldest, int)):
+            return []
+        with self._lock:
+            return self.seqs.settle(health.device, oldest)
 
     def classify(self, topic: str, payload: bytes, props: Properties | None = None
                  ) -> Received | None:
@@ -204,8 +222,8 @@ class EventSubscriber:
                 with self._lock:
                     if self.dedup.seen(event.id):
                         return None
-                    gap = self.seqs.observe(device, event.seq)
-                return Received(device, "event", event=event, gap=gap, topic=topic)
+                    self.seqs.observe(device, event.seq)
+                return Received(device, "event", event=event, topic=topic)
             return Received(device, kind, document=load_document(payload, fmt), topic=topic)
         except EventDecodeError as exc:
             self.bad += 1

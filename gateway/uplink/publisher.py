@@ -6,8 +6,13 @@ to the spool and call :meth:`Uplink.wake`.
 
 Delivery rule: an event is sent at QoS 1 and deleted from the spool only when its PUBACK
 arrives. After any disconnect the in-flight set is forgotten and sending restarts from the
-oldest event still in the spool, so order is kept and nothing unacknowledged is lost
-(at-least-once; subscribers de-duplicate by event id).
+oldest event still in the spool, so nothing unacknowledged is lost (at-least-once;
+subscribers de-duplicate by event id).
+
+Send order: by priority lane, highest first (alarms, then passages and objects, then
+readings), and in sequence order within a lane. An alarm produced during a backlog goes out
+next, ahead of the stored readings; subscribers see sequence numbers out of order across
+lanes (a gap is a number not yet seen, see gateway.events.dedup).
 
 Refusals: a PUBACK with a failure reason never deletes an event that a fixed broker could
 still take. "Not authorized" (135: an ACL not yet updated), quota and unspecified errors
@@ -113,7 +118,7 @@ class Uplink:
         self._next_attempt = 0.0
         self._inflight: dict[int, int] = {}  # mid -> seq
         self._acks: list[tuple[int, mqtt.ReasonCode]] = []
-        self._cursor = 0
+        self._cursors: dict[int, int] = {}  # priority lane -> last seq sent in that lane
         self._ahead: collections.deque[SpoolEntry] = collections.deque()
         self._ahead_generation = 0
         self._caught_up_gen = -1
@@ -243,7 +248,7 @@ class Uplink:
         self.stats.connected = True
         self.stats.connects += 1
         self._inflight.clear()
-        self._cursor = 0  # replay everything still in the spool, oldest first
+        self._cursors = {}  # replay everything still in the spool, each lane oldest first
         self._ahead.clear()
         self._caught_up_gen = -1
         client.publish(self.topics.state, self._state_payload(True), qos=1, retain=True,
@@ -299,7 +304,7 @@ class Uplink:
         self._connected = False
         self._lost = None
         self._inflight.clear()
-        self.spool.sent_upto = 0  # nothing is on the wire any more
+        self.spool.release_wire()  # nothing is on the wire any more
         self.stats.connected = False
         self.stats.commands_ready = False
         self.stats.in_flight = 0
@@ -352,7 +357,7 @@ class Uplink:
         oldest event still in the spool (a fixed ACL then lets them all through)."""
         delay = self._refusal_backoff.next_delay()
         self._paused_until = time.monotonic() + delay
-        self._cursor = 0
+        self._cursors = {}
         self._ahead.clear()
         self._caught_up_gen = -1
         why = (f"broker refused event #{seq}: {reason} - the broker's ACL does not (yet) let "
@@ -389,19 +394,23 @@ class Uplink:
         room = self.cfg.window - len(self._inflight)
         if room <= 0 or (self._paused_until and time.monotonic() < self._paused_until):
             return
+        if self._ahead and self.spool.take_urgent() > self._ahead[0].priority:
+            # Something more urgent than the read-ahead arrived: it goes out next.
+            self._ahead.clear()
+            self._caught_up_gen = -1
         if not self._ahead:
             # Read ahead in batches: one query per PREFETCH events instead of one per slot.
             gen = self._wake_gen
             if self._caught_up_gen == gen:
                 return
             self._ahead_generation = self.spool.drop_generation
-            self._ahead = collections.deque(self.spool.read_after(self._cursor, PREFETCH))
+            self._ahead = collections.deque(self.spool.read_lanes(self._cursors, PREFETCH))
             if len(self._ahead) < PREFETCH:
                 self._caught_up_gen = gen
         batch = [self._ahead.popleft() for _ in range(min(room, len(self._ahead)))]
         if not batch:
             return
-        if not self.spool.claim(batch[-1].seq, self._ahead_generation):
+        if not self.spool.claim([e.seq for e in batch], self._ahead_generation):
             # Overflow dropped events since the read-ahead: those copies must not be sent
             # (health already counts them as dropped). Read again from the spool.
             self._ahead.clear()
@@ -416,7 +425,7 @@ class Uplink:
                 self._lost = f"publish failed: {mqtt.error_string(info.rc)}"
                 return
             self._inflight[info.mid] = entry.seq
-            self._cursor = entry.seq
+            self._cursors[entry.priority] = entry.seq
             self.stats.published += 1
         self.stats.in_flight = len(self._inflight)
 

@@ -75,6 +75,7 @@ class SpoolEntry:
     topic: str
     payload: bytes
     content_type: str
+    priority: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,9 @@ class SpoolStats:
     dropped_disk: int = 0
     dropped_corrupt: int = 0
     disk_bytes: int = 0
+    # Lowest seq still waiting (None: nothing waits). A subscriber that has not seen a number
+    # below it will never see it: it was delivered to the broker or counted as dropped.
+    oldest_seq: int | None = None
 
     @property
     def dropped(self) -> int:
@@ -129,11 +133,14 @@ class Spool:
         # Acknowledged by the broker, delete not done yet (batched, or failed and retried):
         # never sent again, never "dropped", counted as acked exactly once.
         self._acked_pending: set[int] = set()
-        # The uplink has handed every event up to this seq to the broker (0 while offline).
-        # Overflow never drops those: they are on the wire and will most likely be delivered,
-        # so counting them as dropped would be wrong. The bounds can therefore be exceeded by
-        # at most the in-flight window.
-        self.sent_upto = 0
+        # Events the uplink has handed to the broker and not yet seen acknowledged (empty
+        # while offline). Overflow never drops those: they are on the wire and will most
+        # likely be delivered, so counting them as dropped would be wrong. The bounds can
+        # therefore be exceeded by at most the in-flight window.
+        self._on_wire: set[int] = set()
+        # Highest priority appended since the uplink last asked: lets it put an alarm ahead
+        # of read-ahead copies of lower-priority events.
+        self._urgent = -1
         self._memory: dict[int, SpoolEntry] = {}
         self._faults: list[SpoolFault] = []
         self._disk_full = False
@@ -364,7 +371,9 @@ class Spool:
             if len(self._memory) >= MEMORY_MAX_EVENTS:
                 del self._memory[min(self._memory)]
                 self._counters["dropped_overflow"] += 1
-            self._memory[seq] = SpoolEntry(seq, draft.topic, draft.payload, draft.content_type)
+            self._memory[seq] = SpoolEntry(seq, draft.topic, draft.payload, draft.content_type,
+                                           draft.priority)
+            self._urgent = max(self._urgent, draft.priority)
             return seq
 
     def _insert(self, build: Callable[[int], Draft]) -> int | None:
@@ -385,6 +394,7 @@ class Spool:
         self._counters["last_seq"] = seq
         self._depth += 1
         self._bytes += size
+        self._urgent = max(self._urgent, draft.priority)
         return seq
 
     def _make_room(self, size: int, priority: int) -> bool:
@@ -407,11 +417,12 @@ class Spool:
         victims: list[int] = []
         freed_n = freed_b = 0
         rows = self._db.execute(
-            "SELECT seq, size FROM spool WHERE priority <= ? AND seq > ? ORDER BY priority, seq",
-            (priority, self.sent_upto))
+            "SELECT seq, size FROM spool WHERE priority <= ? ORDER BY priority, seq", (priority,))
         for seq, vsize in rows:
             if freed_n >= excess_n and freed_b >= excess_b:
                 break
+            if seq in self._on_wire:
+                continue
             victims.append(seq)
             freed_n += 1
             freed_b += vsize
@@ -442,14 +453,25 @@ class Spool:
         return n, b
 
     # --- draining ------------------------------------------------------------------
-    def claim(self, upto_seq: int, generation: int) -> bool:
-        """Mark events up to ``upto_seq`` as handed to the broker, unless anything was dropped
-        since the caller read them (``generation``); then it must read again."""
+    def claim(self, seqs: Iterable[int], generation: int) -> bool:
+        """Mark ``seqs`` as handed to the broker, unless anything was dropped since the caller
+        read them (``generation``); then it must read again."""
         with self._lock:
             if generation != self.drop_generation:
                 return False
-            self.sent_upto = max(self.sent_upto, upto_seq)
+            self._on_wire.update(seqs)
             return True
+
+    def release_wire(self) -> None:
+        """The connection is gone: nothing is on the wire any more."""
+        with self._lock:
+            self._on_wire.clear()
+
+    def take_urgent(self) -> int:
+        """The highest priority appended since the last call (-1: nothing appended)."""
+        with self._lock:
+            urgent, self._urgent = self._urgent, -1
+        return urgent
 
     def note_acked(self, seqs: Iterable[int]) -> None:
         """Record broker acknowledgements now; :meth:`remove` deletes them later in a batch.
@@ -460,6 +482,7 @@ class Spool:
 
     def _note_acked(self, seqs: Iterable[int]) -> None:
         for seq in seqs:
+            self._on_wire.discard(seq)
             if seq in self._memory:
                 del self._memory[seq]
                 self._counters["acked"] += 1
@@ -467,13 +490,42 @@ class Spool:
                 self._acked_pending.add(seq)
                 self._counters["acked"] += 1
 
+    def read_lanes(self, cursors: dict[int, int], limit: int) -> list[SpoolEntry]:
+        """Up to ``limit`` events to send next: the highest priority first, and within a
+        priority (a lane) in sequence order after that lane's cursor (the last seq sent).
+
+        Why lanes: after an outage an intrusion must not wait behind every stored reading;
+        order is kept where it matters, within a kind of event."""
+        with self._lock:
+            def work() -> list[SpoolEntry]:
+                out: list[SpoolEntry] = []
+                # Lane by lane, highest first; each MAX() is one seek in spool_drop_order.
+                prio = self._db.execute("SELECT MAX(priority) FROM spool").fetchone()[0]
+                while prio is not None and len(out) < limit:
+                    want = limit - len(out)
+                    rows = self._db.execute(
+                        "SELECT seq, topic, payload, content_type, priority FROM spool "
+                        "WHERE priority = ? AND seq > ? ORDER BY seq LIMIT ?",
+                        (prio, cursors.get(prio, 0), want + len(self._acked_pending))).fetchall()
+                    out.extend(SpoolEntry(*r) for r in rows if r[0] not in self._acked_pending)
+                    prio = self._db.execute("SELECT MAX(priority) FROM spool WHERE priority < ?",
+                                            (prio,)).fetchone()[0]
+                return out[:limit]
+
+            entries: list[SpoolEntry] = self._guarded(work)  # type: ignore[assignment]
+            if self._memory:
+                entries.extend(e for s, e in self._memory.items()
+                               if s > cursors.get(e.priority, 0))
+                entries.sort(key=lambda e: (-e.priority, e.seq))
+        return entries[:limit]
+
     def read_after(self, seq: int, limit: int) -> list[SpoolEntry]:
         """Up to ``limit`` events with a sequence number above ``seq``, in order (events
         already acknowledged but not yet deleted are skipped)."""
         with self._lock:
             def work() -> list[SpoolEntry]:
                 rows = self._db.execute(
-                    "SELECT seq, topic, payload, content_type FROM spool WHERE seq > ? "
+                    "SELECT seq, topic, payload, content_type, priority FROM spool WHERE seq > ? "
                     "ORDER BY seq LIMIT ?", (seq, limit + len(self._acked_pending))).fetchall()
                 return [SpoolEntry(*r) for r in rows if r[0] not in self._acked_pending]
 
@@ -563,9 +615,11 @@ class Spool:
         """Current depth, bytes, age of the oldest event and the counters."""
         with self._lock:
             def work() -> object:
-                return self._db.execute("SELECT MIN(created_ms) FROM spool").fetchone()[0]
+                return self._db.execute("SELECT MIN(created_ms), MIN(seq) FROM spool").fetchone()
 
-            oldest = self._guarded(work)
+            oldest, oldest_seq = self._guarded(work)  # type: ignore[misc]
+            if self._memory:
+                oldest_seq = min(oldest_seq or min(self._memory), min(self._memory))
             c = self._counters
             return SpoolStats(
                 depth=self._depth - len(self._acked_pending) + len(self._memory),
@@ -573,7 +627,8 @@ class Spool:
                 last_seq=c["last_seq"], dropped_overflow=c["dropped_overflow"],
                 dropped_refused=c["dropped_refused"], dropped_expired=c["dropped_expired"],
                 rejected=c["rejected"], acked=c["acked"], dropped_disk=c["dropped_disk"],
-                dropped_corrupt=c["dropped_corrupt"], disk_bytes=self._disk_bytes())
+                dropped_corrupt=c["dropped_corrupt"], disk_bytes=self._disk_bytes(),
+                oldest_seq=oldest_seq)
 
     def _disk_bytes(self) -> int:
         total = 0
