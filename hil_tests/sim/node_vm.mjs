@@ -17,7 +17,7 @@
 //   arg(), now_us()
 import fs from "node:fs";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
+import { copyTree, startVm } from "./vm.mjs";
 
 let firmwareDir = null, simDir = null, flashHost = null, uartFd = null;
 let baud = 9600, inputsPath = null, cutPath = null, argJson = "null", script = null;
@@ -38,31 +38,11 @@ if (!firmwareDir || !simDir || !flashHost || uartFd === null || !script) {
   process.stderr.write("usage: node node_vm.mjs --firmware DIR --sim DIR --flash DIR --uart-fd N SCRIPT\n");
   process.exit(2);
 }
-const pkg = path.join(firmwareDir, "node_modules", "@micropython",
-  "micropython-webassembly-pyscript", "micropython.mjs");
-const { loadMicroPython } = await import(pathToFileURL(pkg).href);
-
-const mp = await loadMicroPython({
-  heapsize: 1024 * 1024,
-  stdout: (line) => process.stdout.write(line + "\n"),
-  stderr: (line) => process.stderr.write(line + "\n"),
-});
-
-function copyTree(hostDir, vmDir, filter) {
-  try { mp.FS.mkdir(vmDir); } catch (e) { /* exists */ }
-  for (const ent of fs.readdirSync(hostDir, { withFileTypes: true })) {
-    if (ent.name === "node_modules" || ent.name === "typings" || ent.name.startsWith(".")) continue;
-    const h = path.join(hostDir, ent.name);
-    const v = vmDir + "/" + ent.name;
-    if (ent.isDirectory()) copyTree(h, v, filter);
-    else if (filter(ent.name)) mp.FS.writeFile(v, fs.readFileSync(h));
-  }
-}
-const code = (n) => /\.(py|json)$/.test(n);
-copyTree(firmwareDir, "/fw", code);
-copyTree(simDir, "/sim", code);
+const mp = await startVm(firmwareDir);
+copyTree(mp, firmwareDir, "/fw");
+copyTree(mp, simDir, "/sim");
 fs.mkdirSync(flashHost, { recursive: true });
-copyTree(flashHost, "/flash", (n) => !n.endsWith(".part"));
+copyTree(mp, flashHost, "/flash", (n) => !n.endsWith(".part"));
 
 function flashSync() {
   const walk = (vmDir, hostDir) => {

@@ -10,34 +10,17 @@
 // allocated (an upper bound for its peak: a board's GC would reclaim some of it mid-wake).
 // The board is tests/firmware/mp/testboard.py (sensors as data, UART into a list), five
 // sensors, UART transport, every wake due to report, the PIR going active and clear.
-import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
+
+import { copyTree, startVm } from "./vm.mjs";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const firmwareDir = path.join(repo, "firmware");
 const wakes = parseInt(process.argv[2] || "60", 10);
-const pkg = path.join(firmwareDir, "node_modules", "@micropython",
-  "micropython-webassembly-pyscript", "micropython.mjs");
-const { loadMicroPython } = await import(pathToFileURL(pkg).href);
-const mp = await loadMicroPython({
-  heapsize: 1024 * 1024,
-  stdout: (line) => process.stdout.write(line + "\n"),
-  stderr: (line) => process.stderr.write(line + "\n"),
-});
-
-function copyTree(hostDir, vmDir) {
-  try { mp.FS.mkdir(vmDir); } catch (e) { /* exists */ }
-  for (const ent of fs.readdirSync(hostDir, { withFileTypes: true })) {
-    if (ent.name === "node_modules" || ent.name === "typings" || ent.name.startsWith(".")) continue;
-    const h = path.join(hostDir, ent.name);
-    const v = vmDir + "/" + ent.name;
-    if (ent.isDirectory()) copyTree(h, v);
-    else if (/\.(py|json)$/.test(ent.name)) mp.FS.writeFile(v, fs.readFileSync(h));
-  }
-}
-copyTree(firmwareDir, "/fw");
-copyTree(path.join(repo, "tests", "firmware", "mp"), "/t");
+const mp = await startVm(firmwareDir);
+copyTree(mp, firmwareDir, "/fw");
+copyTree(mp, path.join(repo, "tests", "firmware", "mp"), "/t");
 
 const run = (src) => mp.runPython(src);
 run("import sys\nsys.path.insert(0, '/t')\nsys.path.insert(0, '/fw')\nimport gc, json");
