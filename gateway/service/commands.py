@@ -60,7 +60,7 @@ class CommandRouter:
                 reply = {"ok": True, **handler(args)}
             except (EventDecodeError, ValueError) as exc:
                 reply = {"ok": False, "error": str(exc)}
-            except Exception as exc:
+            except Exception as exc:  # any handler bug becomes an error reply, not a dead worker
                 log.exception("command %s failed", name)
                 reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         reply["ts"] = now_ms()

@@ -124,7 +124,7 @@ class GatewayService:
         for component in reversed(self.components):
             try:
                 component.stop()
-            except Exception:
+            except Exception:  # one component failing to stop must not keep the spool open
                 log.exception("stopping %s failed", type(component).__name__)
         self.uplink.stop()
         self.router.close()

@@ -290,7 +290,7 @@ class Uplink:
         if self._on_command is not None:
             try:
                 self._on_command(name, msg.payload, getattr(msg, "properties", None))
-            except Exception:
+            except Exception:  # a broken command handler must not stop the uplink thread
                 log.exception("command %r failed", name)
 
     def _drop_connection(self, why: str) -> None:
@@ -464,7 +464,7 @@ class Uplink:
             try:
                 client.disconnect()
                 _pump(client, 0.1)
-            except Exception:
+            except Exception:  # shutting down: the socket may be gone in any of paho's ways
                 pass
         self._flush_removals(force=True)
         self._client = None
