@@ -29,7 +29,7 @@ def resolve(
     try:
         asset = m.get(ref)
     except KeyError as exc:
-        raise AssetError(f"{ref!r} is neither a file nor a known asset ({exc})") from exc
+        raise AssetError(f"{ref!r} is neither a file nor a known asset ({exc.args[0]})") from exc
     path = asset_path(asset, cache_dir)
     if not path.is_file():
         raise AssetError(f"asset {ref} is not in the cache at {path}: run `edgepost models pull`")

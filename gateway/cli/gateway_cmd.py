@@ -35,21 +35,34 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
     check = gsub.add_parser(
         "check-config", help="validate a configuration file and print the effective result",
-        description="Validate FILE (unknown keys, types, ranges, certificate files) and print "
-        "the effective configuration with defaults filled in and secrets redacted. Exit "
-        "status 0 if valid, 2 if not.")
+        description="Validate FILE (unknown keys, types, ranges, and that every file it "
+        "names exists: certificates, keys, videos, models and label maps, asset names in the "
+        "cache) and print the effective configuration as TOML that parses back to the same "
+        "configuration, with defaults filled in and secrets redacted. Exit status 0 if valid, "
+        "2 if not.")
     check.add_argument("file", type=Path, help="TOML configuration file")
     check.set_defaults(func=cmd_check_config)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from gateway.config.paths import missing_paths
+
     try:
         config = load_config(args.file)
     except ConfigError as exc:
         print(f"edgepost: invalid configuration: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    sys.stdout.write(f"# effective configuration of {args.file} (valid)\n")
-    sys.stdout.write(to_toml(effective_config(config)))
+    problems = missing_paths(config)
+    if problems:
+        noun = "file" if len(problems) == 1 else "files"
+        print(f"edgepost: invalid configuration: {args.file}: {len(problems)} missing {noun}:\n  "
+              + "\n  ".join(problems), file=sys.stderr)
+        return EXIT_CONFIG
+    # The output is itself a configuration file: it parses back to the same configuration
+    # (secrets redacted), so it can be saved and edited. Comments only in the header.
+    sys.stdout.write(to_toml(effective_config(config),
+                             header=f"effective configuration of {args.file} (valid; "
+                             "defaults filled in, secrets redacted)"))
     return 0
 
 

@@ -11,6 +11,7 @@ import hashlib
 import json
 import tomllib
 from collections.abc import Mapping
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -115,29 +116,30 @@ def config_hash(config: GatewayConfig) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def to_toml(data: dict[str, Any]) -> str:
-    """Render the effective configuration as TOML (tables for sections, None left out)."""
-    out: list[str] = []
-    _emit(out, data, ())
-    return "\n".join(out).strip() + "\n"
+def to_toml(data: Mapping[str, Any], header: str = "") -> str:
+    """Render a configuration mapping as TOML that parses back to the same mapping.
+
+    Written by ``tomli-w`` (keys with spaces quoted, floats and nested arrays as TOML has
+    them). TOML has no null, so None values are left out: every such key defaults to None, so
+    the file still means the same configuration. ``header`` lines are written as ``#``
+    comments at the top (the only place comments go, so a reader knows where the text ends).
+    """
+    import tomli_w  # small and pure Python, but only check-config and provisioning write TOML
+
+    comment = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines())
+    return comment + tomli_w.dumps(_plain(data))
 
 
-def _emit(out: list[str], data: dict[str, Any], path: tuple[str, ...]) -> None:
-    scalars = {k: v for k, v in data.items() if not isinstance(v, dict) and v is not None}
-    tables = {k: v for k, v in data.items() if isinstance(v, dict)}
-    if path and (scalars or not tables):
-        out.append(f"\n[{'.'.join(path)}]")
-    for key, value in scalars.items():
-        out.append(f"{key} = {_toml_value(value)}")
-    for key, value in tables.items():
-        _emit(out, value, (*path, key))
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return json.dumps(str(value), ensure_ascii=False)
+def _plain(value: Any) -> Any:
+    """``value`` with None dropped, tuples as lists, read-only tables and paths as TOML types."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value if v is not None]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, SecretStr):
+        return REDACTED
+    if isinstance(value, StrEnum):  # written as its value, e.g. "ssd", not "DecoderKind.SSD"
+        return str(value.value)
+    return value

@@ -18,8 +18,10 @@ HEADER = """# Gateway configuration reference
 
 The gateway reads one TOML file (`edgepost gateway run -c FILE`). Every key is optional; the
 defaults run the demo. Unknown keys are errors (with the nearest valid key suggested), so a
-typo never passes silently. `edgepost gateway check-config FILE` validates a file and prints
-the effective configuration with secrets redacted.
+typo never passes silently. `edgepost gateway check-config FILE` validates a file, checks that
+every file it names exists (certificates, keys, videos, models, label maps; asset names must be
+in the cache) and prints the effective configuration with secrets redacted, as TOML that parses
+back to the same configuration.
 
 This page is generated from the configuration models: `python -m gateway.config.reference >
 docs/configuration.md`.

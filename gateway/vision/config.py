@@ -49,7 +49,9 @@ class DetectorConfig(TfliteModelConfig):
         description="Path to the .tflite file, or an asset name from models/assets.toml."
     )
     labels: str | None = Field(
-        default=None, description="Path to the label map (one name per line); None: ids only."
+        default=None,
+        description="Path to the label map (one name per line), or a labels asset name from "
+        "models/assets.toml; None: the model asset's own labels, else ids only."
     )
     label_offset: int | None = Field(
         default=None,

@@ -48,7 +48,8 @@ class Detector:
         # cfg.model may name a manifest asset: the cached copy is SHA-256 checked first, so a
         # tampered or truncated model raises AssetVerificationError instead of being loaded.
         path = str(model_path or resolve(cfg.model, cache_dir=asset_cache))
-        labels_path = cfg.labels or (
+        # labels, like model, may be a path or an asset name (a verified cached label map)
+        labels_path = resolve(cfg.labels, cache_dir=asset_cache) if cfg.labels else (
             None if model_path else labels_for(cfg.model, cache_dir=asset_cache)
         )
         self.model = load_model(
