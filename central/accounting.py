@@ -35,7 +35,9 @@ def gaps(store: Store) -> list[dict[str, Any]]:
         health = (fleet.get(device) or {}).get("health") or {}
         spool = health.get("spool") if isinstance(health.get("spool"), dict) else {}
         depth, last_seq = spool.get("depth"), spool.get("last_seq")
-        settled = depth == 0 and isinstance(last_seq, int) and last_seq >= last
+        oldest = spool.get("oldest_seq")  # lowest seq still in the device's spool (docs/protocol.md)
+        settled = ((isinstance(oldest, int) and oldest > last)
+                   or (depth == 0 and isinstance(last_seq, int) and last_seq >= last))
         out.append({"device": device, "first": first, "last": last, "count": last - first + 1,
                     "status": "lost" if settled else "pending",
                     "device_counters": {k: spool.get(k) for k in DROP_COUNTERS if k in spool},

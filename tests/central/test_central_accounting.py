@@ -36,3 +36,10 @@ def test_out_of_order_arrivals_close_gaps_and_settled_gaps_show_drop_counters(st
 def test_a_device_first_seen_mid_stream_reports_the_leading_range(store: Store) -> None:
     store.write(Batch(events=[passage("gw-late", s, f"L{s}") for s in (5, 6)]))
     assert [(g["first"], g["last"], g["status"]) for g in accounting.gaps(store)] == [(1, 4, "pending")]
+
+
+def test_a_gap_below_the_oldest_event_in_the_spool_is_lost_even_while_the_spool_drains(store: Store) -> None:
+    doc = {"ts": 1, "spool": {"depth": 40, "oldest_seq": 6, "last_seq": 50, "dropped": 2}}
+    store.write(Batch(events=[passage("gw-o", s, f"O{s}") for s in (1, 2, 5)],
+                      statuses=[StatusDoc("gw-o", "health", doc, time.time_ns() // 1_000_000)]))
+    assert [(g["first"], g["last"], g["status"]) for g in accounting.gaps(store)] == [(3, 4, "lost")]
