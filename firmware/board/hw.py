@@ -146,6 +146,11 @@ class HardwareBoard(Board):
         return ConsoleUart(machine.UART(uart_id, baudrate=baud, tx=machine.Pin(tx),
                                         rx=machine.Pin(rx)))
 
+    def open_card_reader(self, uart_id: int, baud: int, tx: int, rx: int):
+        # timeout=0: read() returns what the RX buffer holds (or None) without waiting.
+        return machine.UART(uart_id, baudrate=baud, tx=machine.Pin(tx), rx=machine.Pin(rx),
+                            timeout=0)
+
     def open_mqtt(self, cfg: dict):
         import network
         from umqtt.simple import MQTTClient  # type: ignore[import-not-found,unused-ignore]
@@ -170,11 +175,20 @@ class HardwareBoard(Board):
         if self.name == "esp32":
             import esp32  # type: ignore[import-not-found,unused-ignore]
 
-            if wake_pins:
-                pins = [machine.Pin(p, machine.Pin.IN) for p, _ in wake_pins]
-                # ext1 wakes on any of several pins, but with one level for all of them.
-                esp32.wake_on_ext1(pins, esp32.WAKEUP_ANY_HIGH if wake_pins[0][1]
-                                   else esp32.WAKEUP_ALL_LOW)
+            # ext1 wakes on any of several pins, but with one level for all of them; ext0
+            # wakes on one pin at its own level (the card reader's line idles high).
+            high = [p for p, a in wake_pins if a]
+            low = [p for p, a in wake_pins if not a]
+            if high:
+                esp32.wake_on_ext1([machine.Pin(p, machine.Pin.IN) for p in high],
+                                   esp32.WAKEUP_ANY_HIGH)
+                if low:
+                    esp32.wake_on_ext0(machine.Pin(low[0], machine.Pin.IN), esp32.WAKEUP_ALL_LOW)
+                    if len(low) > 1:
+                        print("SLEEP: only one active-low wake pin on esp32; ignored", low[1:])
+            elif low:
+                esp32.wake_on_ext1([machine.Pin(p, machine.Pin.IN) for p in low],
+                                   esp32.WAKEUP_ALL_LOW)
             machine.deepsleep(ms)
         self._woke_by_pin = False
         for p, active in wake_pins:

@@ -5,4 +5,4 @@ through the board object passed in (see ``epnode.boardapi``), so the same code r
 ESP32, Pico W and the MicroPython WebAssembly VM used by the tests.
 """
 
-FW_VERSION = (1, 0)
+FW_VERSION = (1, 1)  # 1.1: panic, check-in, STATUS with interval and periodic repeat

@@ -3,6 +3,7 @@
 import json
 
 from epnode import config
+from epnode.cardreader import CardParser
 from epnode.cycle import Node
 from epnode.hmac256 import TagKey
 from epnode.state import SeqStore, restore
@@ -43,8 +44,31 @@ def boot(board) -> Node:
     board.wdt_start(cfg["wdt_ms"])
     tagkey = TagKey(cfg["key"]) if provisioned else None
     transport = make_transport(board, cfg, pin_map) if provisioned else None
-    return Node(board, cfg, provisioned, errors, pin_sensors, transport, tagkey, store, state,
+    node = Node(board, cfg, provisioned, errors, pin_sensors, transport, tagkey, store, state,
                 warm)
+    if provisioned and cfg["card_reader"]:
+        open_card_reader(node, pin_map)
+    return node
+
+
+def open_card_reader(node: Node, pin_map: dict) -> None:
+    """Open the pin map's card UART for the configured reader; problems disable it, loudly."""
+    spec = pin_map.get("card")
+    if not isinstance(spec, dict) or "uart" not in spec:
+        node.cfg_errors.append("card_reader: this board's pin map has no card UART; reader off")
+        print("config:", node.cfg_errors[-1])
+        return
+    u = spec["uart"]
+    try:
+        node.cards = node.board.open_card_reader(u["id"], u.get("baud", 9600), u["tx"], u["rx"])
+    except Exception as exc:  # a missing reader must not stop alarms and readings
+        node.sensor_errors.append("card_reader: " + exc.__class__.__name__)
+        print("card reader:", exc.__class__.__name__)
+        return
+    node.card_parser = CardParser(node.cfg["card_reader"])
+    wake = spec.get("wake")
+    if isinstance(wake, dict):
+        node.card_wake = (wake["pin"], wake.get("active", 1))
 
 
 def run(board, max_cycles: int = 0) -> Node:

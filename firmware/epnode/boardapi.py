@@ -55,6 +55,10 @@ class Board:
         """Return an object with ``write(bytes) -> int`` (and optionally ``flush()``)."""
         raise NotImplementedError
 
+    def open_card_reader(self, uart_id: int, baud: int, tx: int, rx: int):  # -> has read()
+        """Return the card reader's UART: ``read() -> bytes or None`` without blocking."""
+        raise NotImplementedError
+
     def open_mqtt(self, cfg: dict):  # -> object with connect/publish/disconnect
         """Join WiFi and return an unconnected umqtt-like client for ``cfg['mqtt']``."""
         raise NotImplementedError

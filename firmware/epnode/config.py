@@ -5,6 +5,7 @@ is bad cannot authenticate frames, so it runs "unprovisioned": it sends nothing 
 the longest interval, instead of crash-looping and draining its battery.
 """
 
+from epnode.cardreader import FORMATS as CARD_FORMATS
 from epnode.quantities import QUANTITY_CODES
 
 BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
@@ -24,6 +25,11 @@ DEFAULTS: dict = {
     "debounce_samples": 3,
     "wdt_ms": 30000,
     "seq_block": 1024,
+    # a running node repeats its STATUS this often, so the gateway keeps its boot cause,
+    # firmware and interval current even after the gateway restarts
+    "status_interval_s": 86400,
+    # patrol check-in reader on the pin map's card UART: None, "em4100" or "nfc_uid"
+    "card_reader": None,
 }
 
 _INT_RANGES = {
@@ -32,6 +38,7 @@ _INT_RANGES = {
     "debounce_samples": (1, 15),
     "wdt_ms": (5000, 120000),
     "seq_block": (16, 65536),
+    "status_interval_s": (60, 604800),
 }
 
 # MicroPython (1.27) has no star-unpacking inside tuple/list displays.
@@ -131,6 +138,13 @@ def validate(raw, pin_sensors: dict) -> tuple:
             cfg["uart"] = {"id": u.get("id", -1), "baud": u.get("baud", 9600)}
         else:
             errors.append(f"uart: needs id (int) and baud in {BAUDS}")
+
+    if "card_reader" in raw:
+        r = raw["card_reader"]
+        if r is None or r in CARD_FORMATS:
+            cfg["card_reader"] = r
+        else:
+            errors.append("card_reader: must be one of " + ", ".join(CARD_FORMATS) + "; reader off")
 
     t = raw.get("transport", "uart")
     if t == "mqtt":

@@ -17,17 +17,26 @@ VERSION = 1
 T_READINGS = 1
 T_ALARM = 2
 T_STATUS = 3
+T_CHECKIN = 4
 
 HEADER_LEN = 7
 TAG_LEN = 8
 CRC_LEN = 2
 MAX_READINGS = 12
 MAX_ALARMS = 4
+# Longest card id on the link: a 10-byte NFC UID (ISO 14443 triple size) keeps a CHECKIN
+# frame at 31 bytes on the wire, inside the 32-byte single-alarm budget.
+MAX_CARD_ID = 10
 
 # STATUS flags
 F_CONFIG_FALLBACK = 0x01
 F_SEQ_FROM_FLASH = 0x02
 F_LAST_CYCLE_FAILED = 0x04
+F_PERIODIC = 0x08  # a periodic STATUS of a running node: the wake cause is the last boot's
+
+# CHECKIN card kinds
+CARD_EM4100 = 1  # 125 kHz EM4100-style tag: 5 bytes (version/customer + 32-bit id)
+CARD_NFC_UID = 2  # ISO 14443 UID: 4, 7 or 10 bytes
 
 # STATUS wake/reset causes
 W_POWER_ON = 1
@@ -67,9 +76,24 @@ def alarm_payload(alarms: list) -> bytes:
     return bytes(out)
 
 
-def status_payload(wake: int, flags: int, fw: tuple) -> bytes:
-    """Payload of a STATUS frame: wake cause, flags, firmware major/minor."""
-    return struct.pack(">BBBB", wake, flags, fw[0], fw[1])
+def status_payload(wake: int, flags: int, fw: tuple, interval_s: int = -1) -> bytes:
+    """Payload of a STATUS frame: wake cause, flags, firmware major/minor and, from
+    firmware 1.1 on, the report interval the node runs with (the gateway's liveness check
+    judges silence against it). ``interval_s`` < 0 gives the 4-byte 1.0 form."""
+    if interval_s < 0:
+        return struct.pack(">BBBB", wake, flags, fw[0], fw[1])
+    return struct.pack(">BBBBI", wake, flags, fw[0], fw[1], interval_s)
+
+
+def checkin_payload(kind: int, card_id: bytes) -> bytes:
+    """Payload of a CHECKIN frame: card kind, then the raw card id (1..MAX_CARD_ID bytes).
+
+    The raw id travels (authenticated, not encrypted): a hash made on the node would not
+    fit the frame, and the gateway hashes it with the site key before it leaves the site.
+    """
+    if not 1 <= len(card_id) <= MAX_CARD_ID:
+        raise ValueError(f"card id: need 1..{MAX_CARD_ID} bytes")
+    return bytes([kind]) + bytes(card_id)
 
 
 def build_raw(ftype: int, node_id: int, seq: int, payload: bytes, tagkey) -> bytes:
@@ -111,9 +135,15 @@ def parse_raw(raw: bytes, key_for) -> tuple:
 def parse_payload(ftype: int, payload: bytes) -> list:
     """Decode a payload into a list of tuples (see the *_payload builders)."""
     if ftype == T_STATUS:
-        if len(payload) != 4:
-            raise ValueError(f"payload: status length {len(payload)}")
-        return [struct.unpack(">BBBB", payload)]
+        if len(payload) == 4:
+            return [struct.unpack(">BBBB", payload)]
+        if len(payload) == 8:
+            return [struct.unpack(">BBBBI", payload)]
+        raise ValueError(f"payload: status length {len(payload)}")
+    if ftype == T_CHECKIN:
+        if not 2 <= len(payload) <= 1 + MAX_CARD_ID:
+            raise ValueError(f"payload: checkin length {len(payload)}")
+        return [(payload[0], bytes(payload[1:]))]
     if ftype == T_READINGS:
         size, fmt, limit = 3, ">Bh", MAX_READINGS
     elif ftype == T_ALARM:

@@ -15,6 +15,7 @@ FLAME = 7  # 0/1
 TAMPER = 8  # 0/1
 WATER_FLOAT = 9  # 0/1 (float switch closed = 1)
 RSSI = 10  # dBm
+PANIC = 11  # 0/1 (panic button pressed = 1)
 
 QUANTITY_CODES = {
     "temperature": TEMPERATURE,
@@ -27,6 +28,7 @@ QUANTITY_CODES = {
     "tamper": TAMPER,
     "water_float": WATER_FLOAT,
     "rssi": RSSI,
+    "panic": PANIC,
 }
 
 # alarm kinds
@@ -38,6 +40,8 @@ A_TAMPER = 5
 A_BATTERY_LOW = 6
 A_TEMPERATURE_HIGH = 7
 A_WATER_FLOAT = 8
+# A press, not a state: sent at once, repeated with the same seq, never "cleared" (cycle.py).
+A_PANIC = 9
 
 # digital quantity -> alarm raised while the input is active
 DIGITAL_ALARMS = {
@@ -57,4 +61,5 @@ ALARM_CODES = {
     "battery_low": A_BATTERY_LOW,
     "temperature_high": A_TEMPERATURE_HIGH,
     "water_float": A_WATER_FLOAT,
+    "panic": A_PANIC,
 }

@@ -14,8 +14,12 @@ import struct
 from epnode.crc16 import crc16
 
 MAGIC = b"EP"
-STATE_VERSION = 1
-_HEAD = ">2sBIIIHBB"  # magic, version, seq, ceiling, last_report_s, alarm_bits, failures, n
+# 2 (firmware 1.1): + boot cause and last STATUS time. A version-1 blob reads as absent,
+# so the first wake after an update counts as a cold boot and sends a STATUS: wanted.
+STATE_VERSION = 2
+# magic, version, seq, ceiling, last_report_s, alarm_bits, failures, boot_cause,
+# last_status_s, n
+_HEAD = ">2sBIIIHBBIB"
 _HEAD_LEN = struct.calcsize(_HEAD)
 MAX_VALUES = 16
 
@@ -29,6 +33,8 @@ class NodeState:
         self.last_report_s = 0
         self.alarm_bits = 0
         self.failures = 0
+        self.boot_cause = 0  # wake cause of the last cold boot (repeated in periodic STATUS)
+        self.last_status_s = 0
         self.last_values: dict = {}  # quantity code -> raw value last reported
 
     def pack(self) -> bytes:
@@ -36,7 +42,8 @@ class NodeState:
         items = list(self.last_values.items())[:MAX_VALUES]
         body = struct.pack(_HEAD, MAGIC, STATE_VERSION, self.seq, self.ceiling,
                            self.last_report_s & 0xFFFFFFFF, self.alarm_bits & 0xFFFF,
-                           min(self.failures, 255), len(items))
+                           min(self.failures, 255), self.boot_cause & 0xFF,
+                           self.last_status_s & 0xFFFFFFFF, len(items))
         for q, v in items:
             body += struct.pack(">Bh", q, v)
         return body + struct.pack(">H", crc16(body))
@@ -46,7 +53,10 @@ def unpack(data: bytes):
     """Return a NodeState from RTC memory bytes, or None if absent or corrupt."""
     if len(data) < _HEAD_LEN + 2 or data[:2] != MAGIC:
         return None
-    _magic, ver, seq, ceiling, last, bits, failures, n = struct.unpack(_HEAD, data[:_HEAD_LEN])
+    if data[2] != STATE_VERSION:
+        return None
+    (_magic, ver, seq, ceiling, last, bits, failures, boot_cause, last_status,
+     n) = struct.unpack(_HEAD, data[:_HEAD_LEN])
     end = _HEAD_LEN + 3 * n
     if ver != STATE_VERSION or len(data) < end + 2:
         return None
@@ -55,6 +65,7 @@ def unpack(data: bytes):
     st = NodeState()
     st.seq, st.ceiling, st.last_report_s = seq, ceiling, last
     st.alarm_bits, st.failures = bits, failures
+    st.boot_cause, st.last_status_s = boot_cause, last_status
     for i in range(n):
         q, v = struct.unpack(">Bh", data[_HEAD_LEN + 3 * i:_HEAD_LEN + 3 * i + 3])
         st.last_values[q] = v

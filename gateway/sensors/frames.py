@@ -27,6 +27,8 @@ CRC_LEN = 2
 MIN_RAW_LEN = HEADER_LEN + 1 + TAG_LEN + CRC_LEN
 MAX_READINGS = 12
 MAX_ALARMS = 4
+# A 10-byte NFC UID keeps a CHECKIN frame at 31 bytes on the wire (single-alarm budget 32).
+MAX_CARD_ID = 10
 # Longest legal frame on the wire (12 readings): 7+1+36+8+2 raw, +1 COBS, +2 delimiters.
 MAX_WIRE_LEN = 57
 
@@ -35,6 +37,7 @@ _CRC = struct.Struct(">H")
 _READING = struct.Struct(">Bh")
 _ALARM = struct.Struct(">BBh")
 _STATUS = struct.Struct(">BBBB")
+_STATUS_V11 = struct.Struct(">BBBBI")  # firmware 1.1: + report interval in seconds
 
 
 class FrameType(IntEnum):
@@ -43,6 +46,7 @@ class FrameType(IntEnum):
     READINGS = 1
     ALARM = 2
     STATUS = 3
+    CHECKIN = 4
 
 
 class StatusFlag(IntEnum):
@@ -51,6 +55,14 @@ class StatusFlag(IntEnum):
     CONFIG_FALLBACK = 0x01
     SEQ_FROM_FLASH = 0x02
     LAST_CYCLE_FAILED = 0x04
+    PERIODIC = 0x08  # a running node's periodic STATUS: the wake cause is its last boot's
+
+
+class CardKind(IntEnum):
+    """Card technology of a CHECKIN frame (first payload byte)."""
+
+    EM4100 = 1  # 125 kHz EM4100-style tag: 5-byte id
+    NFC_UID = 2  # ISO 14443 UID: 4, 7 or 10 bytes
 
 
 WAKE_CAUSES: dict[int, str] = {
@@ -107,9 +119,19 @@ def alarm_payload(alarms: list[tuple[int, bool, int]]) -> bytes:
     )
 
 
-def status_payload(wake: int, flags: int, fw_major: int, fw_minor: int) -> bytes:
-    """Payload of a STATUS frame."""
-    return _STATUS.pack(wake, flags, fw_major, fw_minor)
+def status_payload(wake: int, flags: int, fw_major: int, fw_minor: int,
+                   interval_s: int | None = None) -> bytes:
+    """Payload of a STATUS frame; with ``interval_s`` the 8-byte form of firmware 1.1."""
+    if interval_s is None:
+        return _STATUS.pack(wake, flags, fw_major, fw_minor)
+    return _STATUS_V11.pack(wake, flags, fw_major, fw_minor, interval_s)
+
+
+def checkin_payload(kind: int, card_id: bytes) -> bytes:
+    """Payload of a CHECKIN frame: card kind, then the raw card id (1..10 bytes)."""
+    if not 1 <= len(card_id) <= MAX_CARD_ID:
+        raise ValueError(f"card id: need 1..{MAX_CARD_ID} bytes")
+    return bytes([kind]) + card_id
 
 
 def compute_tag(key: bytes, body: bytes) -> bytes:
@@ -183,9 +205,20 @@ def parse_alarms(payload: bytes) -> list[tuple[int, bool, int]]:
     return out
 
 
-def parse_status(payload: bytes) -> tuple[int, int, int, int]:
-    """Decode a STATUS payload into ``(wake, flags, fw_major, fw_minor)``."""
-    if len(payload) != _STATUS.size:
-        raise FrameError("payload", f"status length {len(payload)}")
-    wake, flags, major, minor = _STATUS.unpack(payload)
-    return wake, flags, major, minor
+def parse_status(payload: bytes) -> tuple[int, int, int, int, int | None]:
+    """Decode a STATUS payload into ``(wake, flags, fw_major, fw_minor, interval_s)``;
+    ``interval_s`` is None in the 4-byte form of firmware 1.0."""
+    if len(payload) == _STATUS.size:
+        wake, flags, major, minor = _STATUS.unpack(payload)
+        return wake, flags, major, minor, None
+    if len(payload) == _STATUS_V11.size:
+        wake, flags, major, minor, interval = _STATUS_V11.unpack(payload)
+        return wake, flags, major, minor, interval
+    raise FrameError("payload", f"status length {len(payload)}")
+
+
+def parse_checkin(payload: bytes) -> tuple[int, bytes]:
+    """Decode a CHECKIN payload into ``(card kind, raw card id)``."""
+    if not 2 <= len(payload) <= 1 + MAX_CARD_ID:
+        raise FrameError("payload", f"checkin length {len(payload)}")
+    return payload[0], bytes(payload[1:])

@@ -1,8 +1,12 @@
-"""Node-link decoder: bytes from a serial/radio link -> NodeReading / NodeAlarm / NodeStatus.
+"""Node-link decoder: bytes from a serial/radio link -> NodeReading / NodeAlarm / NodeStatus /
+NodeCheckin.
 
 Every byte that is not part of a valid frame is counted as garbage, every rejected block is
 counted under its reason (``cobs``, ``short``, ``crc``, ``version``, ``unknown_node``,
 ``tag``, ``replay``, ``type``, ``payload``, ``oversize``); nothing raises to the caller.
+A node repeats a panic frame with the same seq on purpose: such byte-identical copies of its
+last accepted frame are rejected as replays like any other, but also counted as ``repeats``
+and not logged as a problem.
 """
 
 from __future__ import annotations
@@ -16,9 +20,15 @@ from gateway.sensors import frames
 from gateway.sensors.cobs import CobsError, cobs_decode
 from gateway.sensors.counters import Counters
 from gateway.sensors.deframer import Deframer
-from gateway.sensors.frames import FrameError, FrameType, KeyLookup, StatusFlag
+from gateway.sensors.frames import CardKind, FrameError, FrameType, KeyLookup, StatusFlag
 from gateway.sensors.quantities import ALARM_KINDS, quantity
-from gateway.sensors.records import Measurement, NodeAlarm, NodeReading, NodeStatus
+from gateway.sensors.records import (
+    Measurement,
+    NodeAlarm,
+    NodeCheckin,
+    NodeReading,
+    NodeStatus,
+)
 from gateway.sensors.replay import ReplayWindow
 
 log = logging.getLogger(__name__)
@@ -56,6 +66,8 @@ class NodeLinkDecoder:
         on_alarm: Callable[[NodeAlarm], None] | None = None,
         on_status: Callable[[NodeStatus], None] | None = None,
         *,
+        on_checkin: Callable[[NodeCheckin], None] | None = None,
+        on_frame: Callable[[int, str | None], None] | None = None,
         window: ReplayWindow | None = None,
         source: str = "",
         clock: Callable[[], datetime] = _utcnow,
@@ -65,6 +77,11 @@ class NodeLinkDecoder:
         self.on_reading = on_reading
         self.on_alarm = on_alarm
         self.on_status = on_status
+        self.on_checkin = on_checkin
+        # Called with (node_id, name) for every accepted (authenticated and fresh) frame,
+        # before its records: the liveness check's evidence that the node is alive.
+        self.on_frame = on_frame
+        self._last_raw: dict[int, bytes] = {}
         self.window = window if window is not None else ReplayWindow()
         self.source = source
         self.clock = clock
@@ -124,8 +141,16 @@ class NodeLinkDecoder:
             self._reject(exc.reason, detail=detail)
             return False
         if not self.window.check_and_mark(frame.node_id, frame.seq):
-            self._reject("replay")
+            if self._last_raw.get(frame.node_id) == raw:
+                # The node's own repeat (panic): dropped, counted, not a warning.
+                self.counters.add("rejected_replay")
+                self.counters.add("repeats")
+            else:
+                self._reject("replay")
             return False
+        self._last_raw[frame.node_id] = raw
+        if self.on_frame is not None:
+            self._call(self.on_frame, frame.node_id, self._name(frame.node_id))
         try:
             self._dispatch(frame)
         except FrameError as exc:
@@ -154,7 +179,7 @@ class NodeLinkDecoder:
                 )
                 self._call(self.on_alarm, alarm)
         elif frame.type == FrameType.STATUS:
-            wake, flags, major, minor = frames.parse_status(frame.payload)
+            wake, flags, major, minor, interval = frames.parse_status(frame.payload)
             flag_names = frozenset(f.name.lower() for f in StatusFlag if flags & f.value)
             status = NodeStatus(
                 frame.node_id,
@@ -165,8 +190,18 @@ class NodeLinkDecoder:
                 flag_names,
                 f"{major}.{minor}",
                 self.source,
+                interval,
             )
             self._call(self.on_status, status)
+        elif frame.type == FrameType.CHECKIN:
+            kind_code, card_id = frames.parse_checkin(frame.payload)
+            try:
+                kind = CardKind(kind_code).name.lower()
+            except ValueError:
+                kind = f"unknown_{kind_code}"
+            checkin = NodeCheckin(frame.node_id, name, frame.seq, now, kind, card_id,
+                                  self.source)
+            self._call(self.on_checkin, checkin)
         else:
             raise FrameError("type", str(frame.type))
         self.counters.add(f"frames_{FrameType(frame.type).name.lower()}")
@@ -175,11 +210,11 @@ class NodeLinkDecoder:
         name_for = getattr(self.keys, "name_for", None)
         return name_for(node_id) if name_for is not None else None
 
-    def _call(self, cb: Callable[..., None] | None, record: object) -> None:
+    def _call(self, cb: Callable[..., None] | None, *args: object) -> None:
         if cb is None:
             return
         try:
-            cb(record)
+            cb(*args)
         except Exception:
             # A consumer bug must not stop the link; it is counted and logged.
             self.counters.add("callback_errors")

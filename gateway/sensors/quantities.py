@@ -34,6 +34,7 @@ QUANTITIES: dict[int, Quantity] = {
         Quantity(8, "tamper", "", 1.0),
         Quantity(9, "water_float", "", 1.0),
         Quantity(10, "rssi", "dBm", 1.0),
+        Quantity(11, "panic", "", 1.0),  # panic button: 1 = pressed
     )
 }
 QUANTITY_BY_NAME: dict[str, Quantity] = {q.name: q for q in QUANTITIES.values()}
@@ -48,6 +49,7 @@ ALARM_KINDS: dict[int, tuple[str, int]] = {
     6: ("battery_low", 2),
     7: ("temperature_high", 1),
     8: ("water_float", 9),
+    9: ("panic", 11),  # a press: sent once (repeated with one seq), never cleared
 }
 ALARM_CODE_BY_NAME: dict[str, int] = {name: code for code, (name, _) in ALARM_KINDS.items()}
 

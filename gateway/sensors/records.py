@@ -48,7 +48,8 @@ class NodeAlarm:
 
 @dataclass(frozen=True, slots=True)
 class NodeStatus:
-    """A STATUS frame: sent by a node after a cold boot or reset."""
+    """A STATUS frame: sent by a node after a cold boot or reset, and periodically
+    (flag ``periodic``; ``wake_cause`` is then the cause of the node's last boot)."""
 
     node_id: int
     node_name: str | None
@@ -57,6 +58,21 @@ class NodeStatus:
     wake_cause: str
     flags: frozenset[str]
     firmware: str
+    source: str = ""
+    interval_s: int | None = None  # report interval the node runs with (firmware >= 1.1)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeCheckin:
+    """A CHECKIN frame: a patrol card read at a node. ``card_id`` is the raw id: hash it
+    before it goes anywhere (gateway.sensors.cards); it is kept out of the repr."""
+
+    node_id: int
+    node_name: str | None
+    seq: int
+    received_at: datetime
+    card_kind: str  # "em4100", "nfc_uid" or "unknown_<code>"
+    card_id: bytes = field(repr=False)
     source: str = ""
 
 

@@ -65,7 +65,7 @@ def test_firmware_frames_over_pty_decoded_by_gateway(tmp_path: Path) -> None:
             entry = [code, int(r.raised), r.value.raw if r.value else 0]
             got.setdefault(r.seq, (2, []))[1].append(entry)
         elif isinstance(r, NodeStatus):
-            assert r.wake_cause == "power_on" and r.firmware == "1.0"
+            assert r.wake_cause == "power_on" and r.firmware == "1.1" and r.interval_s == 300
             got[r.seq] = (3, [])
     for e in expected:
         ftype, entries = got[e["seq"]]

@@ -44,9 +44,14 @@ def _vector(name: str, desc: str, key: str, fields: dict) -> dict:
     elif t == "alarm":
         payload = frames.alarm_payload([(a["code"], a["raised"], a["raw"]) for a in fields["alarms"]])
         ftype = frames.FrameType.ALARM
+    elif t == "checkin":
+        c = fields["checkin"]
+        payload = frames.checkin_payload(c["kind_code"], bytes.fromhex(c["card_id_hex"]))
+        ftype = frames.FrameType.CHECKIN
     else:
         s = fields["status"]
-        payload = frames.status_payload(s["wake_code"], s["flags_byte"], *s["firmware"])
+        payload = frames.status_payload(s["wake_code"], s["flags_byte"], *s["firmware"],
+                                        s.get("interval_s"))
         ftype = frames.FrameType.STATUS
     raw = frames.build_raw(ftype, fields["node_id"], fields["seq"], payload, bytes.fromhex(key))
     wire = b"\x00" + cobs_encode(raw) + b"\x00"
@@ -84,6 +89,10 @@ def valid_vectors() -> dict[str, list[dict]]:
         _vector("alarm_smoke_and_water", "Two alarms in one frame", KEY_B,
                 {"type": "alarm", "node_id": 4242, "seq": 256,
                  "alarms": [_alarm("smoke", True, 1), _alarm("water_high", True, 1875)]}),
+        _vector("alarm_panic", "Panic button pressed (firmware 1.1): sent 3 times with this "
+                "seq", KEY_A,
+                {"type": "alarm", "node_id": 17, "seq": 7,
+                 "alarms": [_alarm("panic", True, 1)]}),
     ]
     status = [
         _vector("status_power_on", "Cold boot, config fell back to defaults, seq restored "
@@ -92,8 +101,30 @@ def valid_vectors() -> dict[str, list[dict]]:
                  "status": {"wake": "power_on", "wake_code": 1,
                             "flags": ["config_fallback", "seq_from_flash"],
                             "flags_byte": 3, "firmware": [1, 0]}}),
+        _vector("status_periodic_with_interval", "Firmware 1.1: periodic STATUS of a node "
+                "running since a watchdog reset, report interval 900 s", KEY_A,
+                {"type": "status", "node_id": 17, "seq": 3000,
+                 "status": {"wake": "watchdog", "wake_code": 4, "flags": ["periodic"],
+                            "flags_byte": 8, "firmware": [1, 1], "interval_s": 900}}),
+        _vector("status_boot_fallback_interval", "Firmware 1.1: cold boot on a fallback "
+                "config, the longest interval", KEY_B,
+                {"type": "status", "node_id": 65534, "seq": 4294967295,
+                 "status": {"wake": "power_on", "wake_code": 1, "flags": ["config_fallback"],
+                            "flags_byte": 1, "firmware": [1, 1], "interval_s": 86400}}),
     ]
-    return {"readings.json": readings, "alarms.json": alarms, "status.json": status}
+    checkin = [
+        _vector("checkin_em4100", "EM4100 card 0A00123456 (reader frame: 02, ASCII "
+                "'0A00123456', checksum '7A', 03)", KEY_A,
+                {"type": "checkin", "node_id": 17, "seq": 8,
+                 "checkin": {"kind": "em4100", "kind_code": 1, "card_id_hex": "0a00123456"}}),
+        _vector("checkin_nfc_uid_10", "NFC UID of 10 bytes (the longest): 31 bytes on the "
+                "wire", KEY_B,
+                {"type": "checkin", "node_id": 65534, "seq": 4294967295,
+                 "checkin": {"kind": "nfc_uid", "kind_code": 2,
+                             "card_id_hex": "04a1b2c3d4e5f60718ff"}}),
+    ]
+    return {"readings.json": readings, "alarms.json": alarms, "status.json": status,
+            "checkin.json": checkin}
 
 
 def reject_vectors() -> list[dict]:
@@ -113,6 +144,7 @@ def reject_vectors() -> list[dict]:
                                bytes.fromhex(KEY_A))
     bad_payload = frames.build_raw(1, 17, 10, bytes([2, 1, 0, 1]), bytes.fromhex(KEY_A))
     bad_type = frames.build_raw(9, 17, 11, bytes([1]), bytes.fromhex(KEY_A))
+    long_card = frames.build_raw(4, 17, 12, bytes([2]) + bytes(11), bytes.fromhex(KEY_A))
 
     def w(b: bytes) -> str:
         return (b"\x00" + cobs_encode(b) + b"\x00").hex()
@@ -137,6 +169,9 @@ def reject_vectors() -> list[dict]:
          "reject": "payload", "description": "count 2 but one reading"},
         {"name": "unknown_type", "key": KEY_A, "node_id": 17, "wire_hex": [w(bad_type)],
          "reject": "type", "description": "message type 9"},
+        {"name": "checkin_card_too_long", "key": KEY_A, "node_id": 17,
+         "wire_hex": [w(long_card)], "reject": "payload",
+         "description": "CHECKIN with an 11-byte card id (at most 10)"},
     ]
 
 

@@ -10,10 +10,10 @@ import pytest
 from gateway.sensors import frames
 from gateway.sensors.keys import NodeKeyRegistry
 from gateway.sensors.nodelink import NodeLinkDecoder
-from gateway.sensors.records import NodeAlarm, NodeReading, NodeStatus
+from gateway.sensors.records import NodeAlarm, NodeCheckin, NodeReading, NodeStatus
 
 VECTORS = Path(__file__).resolve().parents[2] / "docs" / "vectors" / "nodelink"
-VALID = [v for f in ("readings.json", "alarms.json", "status.json")
+VALID = [v for f in ("readings.json", "alarms.json", "status.json", "checkin.json")
          for v in json.loads((VECTORS / f).read_text())["vectors"]]
 REJECTS = json.loads((VECTORS / "rejects.json").read_text())["vectors"]
 
@@ -35,10 +35,15 @@ def test_encode_matches_vector(v: dict) -> None:
     elif f["type"] == "alarm":
         ftype = frames.FrameType.ALARM
         payload = frames.alarm_payload([(a["code"], a["raised"], a["raw"]) for a in f["alarms"]])
+    elif f["type"] == "checkin":
+        c = f["checkin"]
+        ftype = frames.FrameType.CHECKIN
+        payload = frames.checkin_payload(c["kind_code"], bytes.fromhex(c["card_id_hex"]))
     else:
         s = f["status"]
         ftype = frames.FrameType.STATUS
-        payload = frames.status_payload(s["wake_code"], s["flags_byte"], *s["firmware"])
+        payload = frames.status_payload(s["wake_code"], s["flags_byte"], *s["firmware"],
+                                        s.get("interval_s"))
     wire = frames.build_frame(ftype, f["node_id"], f["seq"], payload, key)
     assert wire.hex() == v["wire_hex"]
     assert len(wire) == v["wire_len"]
@@ -49,7 +54,7 @@ def test_decode_matches_vector(v: dict) -> None:
     f = v["fields"]
     out: list[object] = []
     reg = NodeKeyRegistry({f["node_id"]: (bytes.fromhex(v["key"]), "n")})
-    dec = NodeLinkDecoder(reg, out.append, out.append, out.append)
+    dec = NodeLinkDecoder(reg, out.append, out.append, out.append, on_checkin=out.append)
     assert dec.feed(bytes.fromhex(v["wire_hex"])) == 1, dec.stats()
     assert all(r.node_id == f["node_id"] and r.seq == f["seq"] for r in out)
     if f["type"] == "readings":
@@ -64,19 +69,26 @@ def test_decode_matches_vector(v: dict) -> None:
         assert [(r.kind, r.raised, r.value.raw, r.value.unit) for r in out] == [
             (a["kind"], a["raised"], a["raw"], a["unit"]) for a in f["alarms"]]
         assert [r.value.value for r in out] == pytest.approx([a["value"] for a in f["alarms"]])
+    elif f["type"] == "checkin":
+        (rec,) = out
+        c = f["checkin"]
+        assert isinstance(rec, NodeCheckin)
+        assert (rec.card_kind, rec.card_id.hex()) == (c["kind"], c["card_id_hex"])
+        assert c["card_id_hex"] not in repr(rec)  # the raw id stays out of logs
     else:
         (rec,) = out
         s = f["status"]
         assert isinstance(rec, NodeStatus)
         assert rec.wake_cause == s["wake"] and rec.flags == frozenset(s["flags"])
         assert rec.firmware == "{}.{}".format(*s["firmware"])
+        assert rec.interval_s == s.get("interval_s")
 
 
 @pytest.mark.parametrize("v", REJECTS, ids=lambda v: v["name"])
 def test_reject_vectors(v: dict) -> None:
     out: list[object] = []
     reg = NodeKeyRegistry({v["node_id"]: (bytes.fromhex(v["key"]), None)})
-    dec = NodeLinkDecoder(reg, out.append, out.append, out.append)
+    dec = NodeLinkDecoder(reg, out.append, out.append, out.append, on_checkin=out.append)
     accepted = sum(dec.feed(bytes.fromhex(w)) for w in v["wire_hex"])
     stats = dec.stats()
     assert accepted == len(v["wire_hex"]) - 1, stats  # all but the last (replay: first ok)
@@ -87,5 +99,9 @@ def test_reject_vectors(v: dict) -> None:
 def test_size_budget() -> None:
     by_name = {v["name"]: v["wire_len"] for v in VALID}
     assert by_name["alarm_motion_raised"] <= 32
+    # every new kind of firmware 1.1 fits the single-alarm budget too
+    for name in ("alarm_panic", "checkin_em4100", "checkin_nfc_uid_10",
+                 "status_periodic_with_interval"):
+        assert by_name[name] <= 32, (name, by_name[name])
     assert by_name["readings_typical"] <= 48
     assert max(by_name.values()) == frames.MAX_WIRE_LEN

@@ -69,14 +69,18 @@ def _payload(fields):
     if t == "alarm":
         return frames.T_ALARM, frames.alarm_payload(
             [(ALARM_CODES[a["kind"]], a["raised"], a["raw"]) for a in fields["alarms"]])
+    if t == "checkin":
+        c = fields["checkin"]
+        return frames.T_CHECKIN, frames.checkin_payload(c["kind_code"],
+                                                        binascii.unhexlify(c["card_id_hex"]))
     s = fields["status"]
     return frames.T_STATUS, frames.status_payload(s["wake_code"], s["flags_byte"],
-                                                  tuple(s["firmware"]))
+                                                  tuple(s["firmware"]), s.get("interval_s", -1))
 
 
 def test_vectors_encode():
     n = 0
-    for fname in ("readings.json", "alarms.json", "status.json"):
+    for fname in ("readings.json", "alarms.json", "status.json", "checkin.json"):
         for v in _load(fname):
             key = TagKey(binascii.unhexlify(v["key"]))
             f = v["fields"]
@@ -85,11 +89,11 @@ def test_vectors_encode():
             assert binascii.hexlify(wire).decode() == v["wire_hex"], v["name"]
             assert len(wire) == v["wire_len"]
             n += 1
-    assert n >= 8, n
+    assert n >= 13, n
 
 
 def test_vectors_decode():
-    for fname in ("readings.json", "alarms.json", "status.json"):
+    for fname in ("readings.json", "alarms.json", "status.json", "checkin.json"):
         for v in _load(fname):
             key = TagKey(binascii.unhexlify(v["key"]))
             f = v["fields"]
@@ -109,9 +113,15 @@ def test_vectors_decode():
                 assert ftype == frames.T_ALARM
                 assert [(k, s == 1, r) for k, s, r in entries] == [
                     (a["code"], a["raised"], a["raw"]) for a in f["alarms"]]
+            elif f["type"] == "checkin":
+                c = f["checkin"]
+                assert ftype == frames.T_CHECKIN
+                assert entries == [(c["kind_code"], binascii.unhexlify(c["card_id_hex"]))]
             else:
                 s = f["status"]
                 want = (s["wake_code"], s["flags_byte"]) + tuple(s["firmware"])  # noqa: RUF005
+                if "interval_s" in s:
+                    want = want + (s["interval_s"],)  # noqa: RUF005 - MicroPython
                 assert entries == [want]
 
 
@@ -133,7 +143,7 @@ def test_vectors_rejects():
             reason = "cobs" if msg.startswith("cobs") else msg.split(":")[0]
         assert reason == v["reject"], (v["name"], reason)
         checked.append(v["name"])
-    assert len(checked) >= 8, checked
+    assert len(checked) >= 9, checked
 
 
 def test_sizes_within_budget():

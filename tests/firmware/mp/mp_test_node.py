@@ -320,3 +320,109 @@ def test_every_firmware_module_compiles_on_micropython():
     with open("/fw/main.py") as f:
         compile(f.read(), "main.py", "exec")
     assert n >= 14, n
+
+
+# -- panic, STATUS, check-in (firmware 1.1) -------------------------------------------------
+def test_panic_sent_at_once_repeated_with_one_seq():
+    from epnode.cycle import PANIC_GAP_MS, PANIC_SENDS
+    from epnode.quantities import A_PANIC
+
+    b = _board(sensors=["pir", "battery", "panic"])
+    node = app.run(b, max_cycles=1)
+    assert (4, 1) in node.wake_pins()  # the button wakes the node from deep sleep
+    b.uart.out.clear()
+    b.pauses.clear()
+    b.digital[4] = [1, 0, 1]  # pressed, with a contact bounce
+    b.cause = frames.W_PIN
+    app.run(b, max_cycles=1)
+    first = [_decode(w) for w in b.uart.out[:PANIC_SENDS]]
+    assert len(set(b.uart.out[:PANIC_SENDS])) == 1, "copies must be the same frame"
+    assert first[0][0] == frames.T_ALARM and first[0][3] == [(A_PANIC, 1, 1)]
+    assert b.pauses.count(PANIC_GAP_MS) == PANIC_SENDS - 1
+    # no other frame of this wake carries the panic or a panic reading
+    for _t, _, _, e in map(_decode, b.uart.out[PANIC_SENDS:]):
+        assert all(x[0] not in (A_PANIC, 11) for x in e), e
+    b.uart.out.clear()
+    b.digital[4] = 1  # still held: nothing new
+    app.run(b, max_cycles=1)
+    assert b.uart.out == []
+    b.digital[4] = 0  # released: not reported
+    app.run(b, max_cycles=1)
+    assert b.uart.out == []
+    b.digital[4] = 1  # a new press is a new alarm with a new seq
+    app.run(b, max_cycles=1)
+    assert len(b.uart.out) == PANIC_SENDS and _decode(b.uart.out[0])[2] > first[0][2]
+
+
+def test_bounced_panic_is_ignored_and_failed_panic_is_retried():
+    b = _board(sensors=["battery", "panic"])
+    app.run(b, max_cycles=1)
+    b.uart.out.clear()
+    b.digital[4] = [1, 0, 0]  # a spike, not a press
+    app.run(b, max_cycles=1)
+    assert b.uart.out == []
+    b.digital[4] = 1
+    b.uart.fail = True
+    app.run(b, max_cycles=1)
+    b.uart.fail = False
+    app.run(b, max_cycles=1)
+    assert [_decode(w)[0] for w in b.uart.out] == [frames.T_ALARM] * 3
+
+
+def test_status_carries_interval_and_repeats_while_running():
+    b = _board(status_interval_s=3600)
+    app.run(b, max_cycles=1)
+    t, _, _, e = _decode(b.uart.out[0])
+    assert t == frames.T_STATUS and e == [(frames.W_POWER_ON, 0, 1, 1, 600)], e
+    b.uart.out.clear()
+    b.deep_sleep(60000, [])
+    app.run(b, max_cycles=1)
+    assert frames.T_STATUS not in [_decode(w)[0] for w in b.uart.out]
+    b.clock += 3600
+    app.run(b, max_cycles=1)
+    st = [e for t, _, _, e in map(_decode, b.uart.out) if t == frames.T_STATUS]
+    # periodic: flagged as such, and the cause is still the boot's, not this timer wake
+    assert st == [[(frames.W_POWER_ON, frames.F_PERIODIC, 1, 1, 600)]], st
+
+
+def test_status_reports_the_fallback_interval():
+    b = _board(report_interval_s=3)  # invalid: the node runs on the default
+    app.run(b, max_cycles=1)
+    t, _, _, e = _decode(b.uart.out[0])
+    assert t == frames.T_STATUS and e[0][1] & frames.F_CONFIG_FALLBACK
+    assert e[0][4] == config.DEFAULTS["report_interval_s"]
+
+
+def test_checkin_one_frame_per_card_per_wake():
+    from mp_test_cards import ID, em4100
+
+    b = _board(card_reader="em4100")
+    node = app.run(b, max_cycles=1)
+    assert b.card_args == (2, 9600, 19, 18) and (15, 0) in node.wake_pins()
+    b.uart.out.clear()
+    b.card.feed(em4100(ID) * 3)  # the reader repeats while the card is held
+    b.cause = frames.W_PIN
+    app.run(b, max_cycles=1)
+    got = [e for t, _, _, e in map(_decode, b.uart.out) if t == frames.T_CHECKIN]
+    assert got == [[(frames.CARD_EM4100, ID)]], got
+
+
+def test_card_wake_without_frame_waits_bounded():
+    from epnode.cycle import CARD_WAIT_MS
+
+    b = _board(card_reader="nfc_uid")
+    app.run(b, max_cycles=1)
+    b.pauses.clear()
+    b.cause = frames.W_PIN
+    app.run(b, max_cycles=1)
+    assert 0 < sum(b.pauses) <= CARD_WAIT_MS + 20, b.pauses
+
+
+def test_state_v1_blob_is_a_cold_boot():
+    import struct
+
+    from epnode.crc16 import crc16
+
+    body = struct.pack(">2sBIIIHBB", b"EP", 1, 100, 1024, 5, 0, 0, 0)
+    blob = body + struct.pack(">H", crc16(body))
+    assert state.unpack(blob) is None

@@ -42,6 +42,23 @@ class HostUart:
         return len(data)
 
 
+class CardUart:
+    """The card reader's UART: bytes the test queues come out of read() (None when empty)."""
+
+    def __init__(self) -> None:
+        self.pending = b""
+        self.fail = False
+
+    def feed(self, data: bytes) -> None:
+        self.pending += data
+
+    def read(self):
+        if self.fail:
+            raise OSError(5)
+        data, self.pending = self.pending, b""
+        return data or None
+
+
 class FakeMqtt:
     """umqtt.simple look-alike recording publishes."""
 
@@ -97,6 +114,9 @@ class TestBoard(Board):
         self.mqtt_fail = False
         self.mqtt_log = []
         self.broken_pins = set()
+        self.card = CardUart()
+        self.pauses = []
+        self.card_args = None
 
     def write_config(self, cfg) -> None:
         import json
@@ -127,7 +147,7 @@ class TestBoard(Board):
         return self.adc.get(pin, 0)
 
     def sleep_ms(self, ms: int) -> None:
-        pass
+        self.pauses.append(ms)
 
     def now_s(self) -> int:
         return self.clock
@@ -147,6 +167,10 @@ class TestBoard(Board):
     def open_uart(self, uart_id: int, baud: int, tx: int, rx: int):
         self.uart_args = (uart_id, baud, tx, rx)
         return self.uart
+
+    def open_card_reader(self, uart_id: int, baud: int, tx: int, rx: int):
+        self.card_args = (uart_id, baud, tx, rx)
+        return self.card
 
     def open_mqtt(self, cfg: dict):
         return FakeMqtt(self)
