@@ -71,7 +71,11 @@ class FinderConfig(BundledModelConfig):
     )
     model_path: Path | None = Field(
         default=None,
-        description="Finder .tflite; None uses the committed models/plates/plate_finder_y5fu320_f16.tflite.",
+        description="Finder for whole frames; None uses models/plates/plate_finder_y5fu320_f16.tflite.",
+    )
+    vehicle_model_path: Path | None = Field(
+        default=None,
+        description="Finder for vehicle crops; None uses models/plates/plate_finder_y5fu160_f16.tflite.",
     )
     num_threads: int = Field(default=1, ge=1, le=4, description="TFLite interpreter threads.")
     score_threshold: float = Field(

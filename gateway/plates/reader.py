@@ -16,7 +16,14 @@ import numpy as np
 
 from gateway.plates.colour import plate_colour
 from gateway.plates.config import PlatesConfig
-from gateway.plates.finder import DEFAULT_FINDER, FoundPlate, PlateFinder, merge_rows, rectify
+from gateway.plates.finder import (
+    DEFAULT_FINDER,
+    DEFAULT_VEHICLE_FINDER,
+    FoundPlate,
+    PlateFinder,
+    merge_rows,
+    rectify,
+)
 from gateway.plates.format import correct
 from gateway.plates.localizer import (
     DEFAULT_LOCALIZER,
@@ -97,11 +104,13 @@ class PlateReader:
         )
         self.classical = ClassicalLocalizer(max_candidates=lc.max_candidates)
         fc = self.config.finder
-        self.finder = (
-            PlateFinder(fc.model_path or DEFAULT_FINDER, fc.num_threads, fc.score_threshold)
-            if fc.enabled
-            else None
-        )
+        self.finder: PlateFinder | None = None
+        self.vehicle_finder: PlateFinder | None = None
+        if fc.enabled:
+            self.finder = PlateFinder(fc.model_path or DEFAULT_FINDER, fc.num_threads, fc.score_threshold)
+            self.vehicle_finder = PlateFinder(
+                fc.vehicle_model_path or DEFAULT_VEHICLE_FINDER, fc.num_threads, fc.score_threshold
+            )
         #: failures inside the plate stage (counted for health; each kind logged rate-limited)
         self.errors = 0
         self._ratelog = RateLimitedLog(log)
@@ -171,17 +180,24 @@ class PlateReader:
         if crop.shape[0] < 8 or crop.shape[1] < 8:
             return []
         size = lc.vehicle_input_size if vehicle_box is not None else lc.frame_input_size
-        return self._read_region(frame_bgr, crop, (vb[0], vb[1]), size, t)
+        finder = self.vehicle_finder if vehicle_box is not None else self.finder
+        return self._read_region(frame_bgr, crop, (vb[0], vb[1]), size, t, finder)
 
     def read_frame(self, frame_bgr: np.ndarray, t: float = 0.0) -> list[PlateObservation]:
         """Plates anywhere in a whole close-up frame (lane camera)."""
         return self.read_vehicle(frame_bgr, None, t)
 
     def _read_region(
-        self, frame: np.ndarray, crop: np.ndarray, offset: tuple[int, int], size: int, t: float
+        self,
+        frame: np.ndarray,
+        crop: np.ndarray,
+        offset: tuple[int, int],
+        size: int,
+        t: float,
+        finder: PlateFinder | None = None,
     ) -> list[PlateObservation]:
-        if self.finder is not None:
-            found = self._read_found(crop, offset, t)
+        if finder is not None:
+            found = self._read_found(finder, crop, offset, t)
             if found:
                 return found
         lc = self.config.localizer
@@ -208,11 +224,13 @@ class PlateReader:
                 best[o.text] = o
         return sorted(best.values(), key=lambda o: -o.confidence)
 
-    def _read_found(self, crop: np.ndarray, offset: tuple[int, int], t: float) -> list[PlateObservation]:
+    def _read_found(
+        self, finder: PlateFinder, crop: np.ndarray, offset: tuple[int, int], t: float
+    ) -> list[PlateObservation]:
         """The corner detector's candidates, each warped flat from its corners and read."""
         fc = self.config.finder
         try:
-            found = self.finder.find(crop) if self.finder is not None else []
+            found = finder.find(crop)
         except Exception as exc:  # OpenCV and the runtime raise many types on odd input: skip it
             self._failed("finder", exc)
             return []

@@ -4,21 +4,28 @@ Why a tool and not a runtime step: the conversion needs onnx2tf + TensorFlow (1.
 never belong in the gateway's runtime set. Run it in a separate tool venv::
 
     python3 -m venv /work/venv-onnx2tf
-    /work/venv-onnx2tf/bin/pip install onnx2tf==1.29.24
+    /work/venv-onnx2tf/bin/pip install onnx2tf==1.29.24 "pydantic>=2.6,<3"
     /work/venv-onnx2tf/bin/python tools/plates/convert_y5fu.py \
         [--onnx ../shared/models/hyperlpr3_y5fu/y5fu_320x_sim.onnx] [--out models/plates/]
 
 The source model is checked against the SHA-256 in ``models/assets.toml`` (asset
-``hyperlpr3_y5fu_320``); onnx2tf rewrites the ``.onnx`` it is given in place, so a copy is
-converted in a scratch folder. The output is the whole graph, built-in decode included
-(``[1,320,320,3]`` float RGB 0..1 in, ``[1,6300,15]`` out), stored with float16 weights:
-half the bytes of float32, and the interpreter dequantises them once at load so inference is
-float32 (XNNPACK) on both ai-edge-litert and tflite-runtime. Full int8 is not offered here:
-the model's last tensor mixes pixel coordinates and scores under one scale, so int8 rounds
-every score to 0 (see ../shared/design/ENVIRONMENT.md).
+``hyperlpr3_y5fu_320``); onnx2tf rewrites the ``.onnx`` it is given in place, so copies are
+converted in a scratch folder.
 
-The script checks the converted model against ONNX Runtime on real scenes before it writes
-anything (max abs difference of boxes/scores), and prints the figures.
+What is written, per input size S in (320, 160): ``models/plates/plate_finder_y5fuS_f16.tflite``,
+the graph **cut before its built-in decode** (outputs: the three stride heads, NHWC
+``[1,S/8,S/8,45]``, ``[1,S/16,S/16,45]``, ``[1,S/32,S/32,45]``), decoded in numpy by
+:func:`gateway.plates.finder.decode_heads`. Cutting there lets the same weights run at 160 px
+for vehicle crops (~4x cheaper than 320): the graph's channel-shuffle reshapes carry the
+spatial size as constants, which the script rescales to S. Weights are stored as float16 (half
+the bytes; the interpreter dequantises once at load, inference runs float32 with XNNPACK on
+both ai-edge-litert and tflite-runtime). Full int8 is not offered: it moves the corners by
+~2 px at 320 and runs ~10x slower on tflite-runtime 2.14 on x86 (ENVIRONMENT.md).
+
+Before writing, the script checks each model against ONNX Runtime running the original
+ONNX with its own decode, on real masked scenes: at 320 the rows must agree with the
+original's output; at 160 against the original run on the same scene upscaled to 320 is
+not comparable, so 160 is checked against ONNX Runtime on the rescaled ONNX graph.
 """
 
 from __future__ import annotations
@@ -37,7 +44,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
 DEFAULT_ONNX = SHARED / "models" / "hyperlpr3_y5fu" / "y5fu_320x_sim.onnx"
-OUT_NAME = "plate_finder_y5fu320_f16.tflite"
+SIZES = (320, 160)
+#: the stride heads, the last tensors before y5fu's built-in decode
+HEADS = ["948", "1061", "1174"]
+#: channel-shuffle Reshape targets whose last two entries are the spatial size at 320
+SPATIAL_RESHAPES = ("419", "422", "531", "534", "763", "766")
 #: the converted model must agree with ONNX Runtime this closely (pixels at 320 / score units)
 MAX_BOX_DIFF_PX, MAX_SCORE_DIFF = 0.5, 0.01
 
@@ -52,7 +63,35 @@ def manifest_sha(name: str) -> str:
     raise SystemExit(f"asset {name!r} missing from models/assets.toml")
 
 
-def sample_inputs(n: int = 8) -> np.ndarray:
+def out_name(size: int) -> str:
+    """File name of the converted model for input ``size``."""
+    return f"plate_finder_y5fu{size}_f16.tflite"
+
+
+def heads_onnx(src: Path, dst: Path, size: int) -> None:
+    """Cut ``src`` at the stride heads and rescale its spatial constants to ``size``."""
+    import onnx
+    import onnx.utils
+    from onnx import numpy_helper
+
+    onnx.utils.extract_model(str(src), str(dst), ["input"], HEADS)
+    m = onnx.load(str(dst))
+    del m.graph.value_info[:]  # shapes inferred at 320 would pin the size
+    f = size / 320
+    for init in m.graph.initializer:
+        if init.name in SPATIAL_RESHAPES:
+            a = numpy_helper.to_array(init).copy()
+            a[-2:] = (a[-2:] * f).astype(a.dtype)
+            init.CopyFrom(numpy_helper.from_array(a, init.name))
+    dims = m.graph.input[0].type.tensor_type.shape.dim
+    dims[2].dim_value = dims[3].dim_value = size
+    for out, stride in zip(m.graph.output, (8, 16, 32), strict=True):
+        od = out.type.tensor_type.shape.dim
+        od[2].dim_value = od[3].dim_value = size // stride
+    onnx.save(m, str(dst))
+
+
+def sample_inputs(n: int = 8, size: int = 320) -> np.ndarray:
     """Letterboxed real scenes (NHWC, RGB 0..1) for the ONNX/TFLite agreement check."""
     sys.path.insert(0, str(REPO))
     from gateway.plates.finder import letterbox
@@ -62,9 +101,32 @@ def sample_inputs(n: int = 8) -> np.ndarray:
     xs = []
     for r in rows:
         img = real_scenes.load_masked(r)
-        x, _ = letterbox(img, 320)
+        x, _ = letterbox(img, size)
         xs.append(x)
     return np.stack(xs)
+
+
+def check(tflite: Path, onnx_path: Path, size: int, full_decode: bool) -> tuple[float, float]:
+    """Worst box and score differences of ``tflite`` (heads + numpy decode) against ONNX Runtime."""
+    import onnxruntime as ort
+
+    from gateway.inference import load_model
+    from gateway.plates.finder import decode_heads
+
+    model = load_model(tflite)
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    worst_box = worst_score = 0.0
+    for xi in sample_inputs(size=size):
+        ref = sess.run(None, {"input": xi.transpose(2, 0, 1)[None]})
+        # the original's own decode, or the rescaled ONNX heads (NCHW) through the numpy decode
+        ref_rows = ref[0][0] if full_decode else decode_heads([r.transpose(0, 2, 3, 1) for r in ref], size)
+        rows = decode_heads(model.invoke(xi[None]), size)
+        if rows.shape != ref_rows.shape:
+            raise SystemExit(f"{tflite.name}: {rows.shape} rows, ONNX Runtime {ref_rows.shape}")
+        keep = ref_rows[:, 4] > 0.1  # compare where it matters: candidate rows
+        worst_box = max(worst_box, float(np.abs(rows[keep, :4] - ref_rows[keep, :4]).max(initial=0)))
+        worst_score = max(worst_score, float(np.abs(rows[:, 4] - ref_rows[:, 4]).max()))
+    return worst_box, worst_score
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,37 +151,26 @@ def main(argv: list[str] | None = None) -> int:
             np.random.default_rng(0).random((20, 128, 128, 3), dtype=np.float32),
         )
         onnx2tf = Path(sys.executable).with_name("onnx2tf")
-        subprocess.run([str(onnx2tf), "-i", src.name, "-o", "out", "-n"], cwd=work, check=True)
-        f16 = work / "out" / "y5fu_320x_sim_float16.tflite"
-        if not f16.is_file():
-            names = sorted(p.name for p in (work / "out").iterdir())
-            raise SystemExit(f"onnx2tf wrote no {f16.name}: {names}")
-
-        import onnxruntime as ort
-        from ai_edge_litert.interpreter import Interpreter
-
-        x = sample_inputs()
-        sess = ort.InferenceSession(str(DEFAULT_ONNX), providers=["CPUExecutionProvider"])
-        interp = Interpreter(model_path=str(f16), num_threads=1)
-        interp.allocate_tensors()
-        ind, outd = interp.get_input_details()[0], interp.get_output_details()[0]
-        worst_box = worst_score = 0.0
-        for xi in x:
-            ref = sess.run(None, {sess.get_inputs()[0].name: xi.transpose(2, 0, 1)[None]})[0][0]
-            interp.set_tensor(ind["index"], xi[None])
-            interp.invoke()
-            out = interp.get_tensor(outd["index"])[0]
-            keep = ref[:, 4] > 0.1  # compare where it matters: candidate rows
-            worst_box = max(worst_box, float(np.abs(out[keep, :4] - ref[keep, :4]).max(initial=0)))
-            worst_score = max(worst_score, float(np.abs(out[:, 4] - ref[:, 4]).max()))
-        print(f"TFLite vs ONNX Runtime, {len(x)} scenes: box {worst_box:.4f} px, score {worst_score:.5f}")
-        if worst_box > MAX_BOX_DIFF_PX or worst_score > MAX_SCORE_DIFF:
-            raise SystemExit("converted model disagrees with ONNX Runtime: not written")
-        args.out.mkdir(parents=True, exist_ok=True)
-        dst = args.out / OUT_NAME
-        shutil.copyfile(f16, dst)
-        digest = hashlib.sha256(dst.read_bytes()).hexdigest()
-        print(f"wrote {dst} ({dst.stat().st_size} bytes, sha256 {digest})")
+        for size in SIZES:
+            heads = work / f"heads{size}.onnx"
+            heads_onnx(src, heads, size)
+            reference = work / f"reference{size}.onnx"
+            shutil.copyfile(heads, reference)  # onnx2tf rewrites `heads` in place
+            subprocess.run([str(onnx2tf), "-i", heads.name, "-o", f"out{size}", "-n"], cwd=work, check=True)
+            f16 = work / f"out{size}" / f"heads{size}_float16.tflite"
+            if not f16.is_file():
+                names = sorted(p.name for p in (work / f"out{size}").iterdir())
+                raise SystemExit(f"onnx2tf wrote no {f16.name}: {names}")
+            full = size == 320  # at 320 the original ONNX with its own decode is the reference
+            box, score = check(f16, src if full else reference, size, full)
+            print(f"{size}: TFLite heads + numpy decode vs ONNX Runtime: box {box:.4f} px, score {score:.5f}")
+            if box > MAX_BOX_DIFF_PX or score > MAX_SCORE_DIFF:
+                raise SystemExit(f"converted {size} model disagrees with ONNX Runtime: not written")
+            args.out.mkdir(parents=True, exist_ok=True)
+            dst = args.out / out_name(size)
+            shutil.copyfile(f16, dst)
+            digest = hashlib.sha256(dst.read_bytes()).hexdigest()
+            print(f"wrote {dst} ({dst.stat().st_size} bytes, sha256 {digest})")
     return 0
 
 
