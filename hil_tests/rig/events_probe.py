@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
+from gateway.events import body_priority
 from gateway.subscriber import EventSubscriber, Received, SubscriberOptions
 
 
@@ -141,12 +141,22 @@ class EventsProbe:
         return docs[-1] if docs else {}
 
     def assert_complete_and_ordered(self) -> list[int]:
-        """Gateway sequence numbers: no gap from 1, first arrivals in increasing order."""
-        seqs = [m.event.seq for m in self.events()]  # type: ignore[union-attr]
+        """Gateway sequence numbers: no gap from 1, and first arrivals in increasing order
+        within each priority lane. Across lanes ``seq`` goes back by design: the gateway sends
+        the highest lane first, so an alarm overtakes a backlog (protocol.md, section 1)."""
+        got = [(m.event.seq, body_priority(m.event.body))  # type: ignore[union-attr]
+               for m in self.events()]
+        seqs = [seq for seq, _ in got]
         assert seqs, "no events received"
         missing = sorted(set(range(1, max(seqs) + 1)) - set(seqs))
         assert not missing, (f"events lost: {len(missing)} gateway seq(s) never arrived, "
                              f"first {missing[:10]} (received {len(seqs)}, max seq {max(seqs)})")
-        out_of_order = [(a, b) for a, b in itertools.pairwise(seqs) if b < a]
-        assert not out_of_order, f"order broken: first arrivals went back {out_of_order[:5]}"
+        newest: dict[int, int] = {}
+        out_of_order: list[tuple[int, int, int]] = []  # (lane, seq before, seq that went back)
+        for seq, lane in got:
+            if seq < newest.get(lane, 0):
+                out_of_order.append((lane, newest[lane], seq))
+            newest[lane] = max(newest.get(lane, 0), seq)
+        assert not out_of_order, ("order broken within a priority lane: first arrivals went "
+                                  f"back (lane, before, after) {out_of_order[:5]}")
         return seqs
