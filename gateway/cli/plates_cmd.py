@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -20,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add ``plates compile-watchlist`` and ``plates read``."""
+    """Add ``plates compile-watchlist``, ``plates keygen`` and ``plates read``."""
     p = sub.add_parser("plates", help="watch lists and plate reading checks",
                        description="Licence-plate tooling: compile a watch list into keyed "
                        "hashes for the gateways, and read the plates in an image.")
@@ -29,16 +28,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
     cw = psub.add_parser(
         "compile-watchlist", help="turn a clear watch list into keyed tokens for gateways",
-        description="Run centrally, never on a gateway. Reads a CSV with the header "
-        "`pattern,kind,label,priority` (kind: exact, wildcard with ? and a trailing *, or "
+        description="Run centrally, never on a gateway. Reads a UTF-8 CSV with the header "
+        "`pattern,kind,label,priority` (only pattern is required; kind: exact, wildcard "
+        "with ? and a trailing *, or "
         "fuzzy = edit distance 1; label: an opaque case id, never the plate) and writes the "
         "compiled JSON that [cameras.<name>.plates.watchlist] compiled_path points at. Only "
         "HMAC tokens under the site key leave this machine; plate texts are never printed.")
     cw.add_argument("list", type=Path, help="clear watch list, CSV")
     cw.add_argument("--key", type=Path, required=True,
-                    help="site watch-list key file (raw bytes, >= 16; same file on the gateways)")
+                    help="site watch-list key file (>= 16 bytes; same file on the gateways; "
+                    "make one with `edgepost plates keygen FILE`)")
     cw.add_argument("-o", "--out", type=Path, required=True, help="compiled list to write (JSON)")
     cw.set_defaults(func=cmd_compile_watchlist)
+
+    kg = psub.add_parser(
+        "keygen", help="make a site watch-list (or plate privacy) key file, mode 0600",
+        description="Write a new random key (hex text) to FILE with mode 0600. The same file "
+        "is given to compile-watchlist --key and copied to every gateway of the site as "
+        "[cameras.<name>.plates.watchlist] key_file (or privacy.key_file). Refuses to replace "
+        "an existing file unless --force.")
+    kg.add_argument("out", type=Path, metavar="FILE", help="key file to create")
+    kg.add_argument("--bytes", type=int, default=32, choices=range(16, 65), metavar="N",
+                    help="random bytes in the key, 16..64 (default 32)")
+    kg.add_argument("--force", action="store_true", help="replace an existing key file")
+    kg.set_defaults(func=cmd_keygen)
 
     rd = psub.add_parser(
         "read", help="read the plates in images and folders (installation check)",
@@ -65,31 +78,57 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 def cmd_compile_watchlist(args: argparse.Namespace) -> int:
     from gateway.plates.report import read_key
-    from gateway.plates.watchlist import MatchKind, WatchEntry, compile_watchlist
+    from gateway.plates.watchlist import compile_watchlist, parse_watchlist_csv
 
     try:
         key = read_key(args.key)
-        with args.list.open(encoding="utf-8", newline="") as fh:
-            rows = list(csv.DictReader(fh))
-        entries = []
-        for n, row in enumerate(rows, start=2):
-            try:
-                entries.append(WatchEntry(pattern=row["pattern"].strip(),
-                                          kind=MatchKind(row.get("kind") or "exact"),
-                                          label=(row.get("label") or "").strip(),
-                                          priority=int(row.get("priority") or 1)))
-            except (KeyError, ValueError) as exc:
-                # Name the line, not its content: the list is sensitive.
-                print(f"edgepost: {args.list}: line {n} is not valid ({type(exc).__name__}); "
-                      "expected columns pattern,kind,label,priority", file=sys.stderr)
-                return 2
-        compiled = compile_watchlist(entries, key)
+    except FileNotFoundError:
+        print(f"edgepost: no key file {args.key}: make one with `edgepost plates keygen "
+              f"{args.key}` and copy it to the gateways", file=sys.stderr)
+        return 2
     except (OSError, ValueError) as exc:
-        print(f"edgepost: cannot compile the watch list: {exc}", file=sys.stderr)
+        print(f"edgepost: cannot use the key: {exc}", file=sys.stderr)
+        return 2
+    try:
+        text = args.list.read_text(encoding="utf-8-sig")  # a spreadsheet's BOM is no column
+        entries = parse_watchlist_csv(text)
+        compiled = compile_watchlist(entries, key)
+    except UnicodeDecodeError:
+        print(f"edgepost: {args.list}: not UTF-8 text; save the CSV as UTF-8", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:
+        # WatchListError names the line and the problem, never the plate (the list is sensitive)
+        print(f"edgepost: cannot compile {args.list}: {exc}", file=sys.stderr)
         return 2
     args.out.write_text(compiled.to_json(), encoding="utf-8")
     args.out.chmod(0o640)
     print(f"compiled {len(entries)} entries into {args.out}")
+    return 0
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    import secrets
+
+    # 32 random bytes written as hex: text survives copying between machines, and read_key
+    # (which strips surrounding whitespace) reads back exactly what was written.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_TRUNC if args.force else os.O_EXCL)
+    try:
+        fd = os.open(args.out, flags, 0o600)
+    except FileExistsError:
+        print(f"edgepost: {args.out} exists; a new key invalidates every compiled list and "
+              "hashed plate made with the old one. Use --force to replace it.", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"edgepost: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        os.fchmod(fd, 0o600)  # also when --force replaced a wider file; umask can't widen it
+        os.write(fd, (secrets.token_hex(args.bytes) + "\n").encode())
+    finally:
+        os.close(fd)
+    print(f"wrote a {args.bytes}-byte key to {args.out} (mode 0600). Use it with "
+          "compile-watchlist --key here and as watchlist.key_file on the gateways; keep it "
+          "out of backups that leave the site.")
     return 0
 
 

@@ -33,14 +33,26 @@ entries. Wildcard masks and the number of entries are visible.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
+import io
 import json
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from gateway.plates.format import _CLASS_CHARS, _LAYOUTS, is_valid
+
 TOKEN_BYTES = 16  # truncated HMAC-SHA256: 128 bits, collisions negligible for any list size
+COLUMNS = ("pattern", "kind", "label", "priority")  # the CSV header; only pattern is required
+MIN_WILDCARD_FIXED = 2  # a wildcard with fewer fixed characters than this matches nearly anything
+MAX_PRIORITY = 9  # the event priority scale (gateway/plates/config.py match_priority)
+
+
+class WatchListError(ValueError):
+    """A clear watch list cannot be compiled. The message names the line and what is wrong,
+    never the plate text: the list is sensitive."""
 
 
 class MatchKind(StrEnum):
@@ -140,10 +152,100 @@ class CompiledWatchList:
         )
 
 
+def check_entry(entry: WatchEntry) -> None:
+    """Raise :class:`WatchListError` unless ``entry`` can match a real mainland plate."""
+    p = entry.pattern.strip().upper()
+    if not p:
+        raise WatchListError("empty pattern")
+    if entry.kind is MatchKind.WILDCARD:
+        star = p.endswith("*")
+        body = p[:-1] if star else p
+        if "*" in body:
+            raise WatchListError("'*' is allowed only at the end of a wildcard pattern")
+        if sum(c != "?" for c in body) < MIN_WILDCARD_FIXED:
+            raise WatchListError(f"a wildcard needs at least {MIN_WILDCARD_FIXED} fixed "
+                                 "characters (it would match almost every plate)")
+        if not any(_fits(body, layout, open_end=star) for layout in _LAYOUTS.values()):
+            raise WatchListError("wildcard pattern fits no plate format (a province, a letter, "
+                                 "then letters/digits; 7 or 8 characters)")
+    elif not is_valid(p):
+        raise WatchListError(f"{entry.kind} pattern is not a possible plate: it must be a whole "
+                             "mainland plate such as 京N5X7Q2 or 粤BD73815 (no I or O; 7 or 8 "
+                             "characters)")
+    if not 0 <= entry.priority <= MAX_PRIORITY:
+        raise WatchListError(f"priority must be 0..{MAX_PRIORITY}")
+    body = p.replace("?", "").rstrip("*")
+    if body and body in entry.label.upper():
+        raise WatchListError("the label contains the plate; use an opaque case id")
+
+
+def _fits(body: str, layout: str, *, open_end: bool) -> bool:
+    if len(body) > len(layout) or (not open_end and len(body) != len(layout)):
+        return False
+    for ch, cls in zip(body, layout, strict=False):
+        if ch != "?" and ch not in _CLASS_CHARS.get(cls, cls):
+            return False
+    return True
+
+
+def parse_watchlist_csv(text: str) -> list[WatchEntry]:
+    """Entries of a clear watch list in CSV (header ``pattern,kind,label,priority``).
+
+    Every problem raises :class:`WatchListError` naming the line (1 = the header) and the
+    column, e.g. ``line 4: kind 'exakt' is not one of exact, wildcard, fuzzy``.
+    """
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    cleaned = [h.strip().lower() for h in header]
+    if "pattern" not in cleaned:
+        # Echo the first line only when it reads as column names: a list without a header
+        # starts with a plate, which must not appear in a message.
+        looks_like_names = all(h.replace("_", "").replace(" ", "").isascii()
+                               and h.replace("_", "").replace(" ", "").isalpha() for h in header)
+        found = (",".join(header) if looks_like_names else "a data line") if header else "nothing"
+        raise WatchListError(f"line 1: the header must name the columns {','.join(COLUMNS)} "
+                             f"(at least pattern); found {found}")
+    unknown = [h for h in cleaned if h not in COLUMNS]
+    if unknown:
+        raise WatchListError(f"line 1: unknown column {', '.join(map(repr, unknown))}; the "
+                             f"columns are {','.join(COLUMNS)}")
+    kinds = ", ".join(k.value for k in MatchKind)
+    entries: list[WatchEntry] = []
+    for row in reader:
+        where = f"line {reader.line_num}"
+        values = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
+        if None in row:
+            raise WatchListError(f"{where}: more fields than the header's {len(header)} columns")
+        if not any(values.values()):
+            continue  # a blank line
+        kind_text = values.get("kind") or "exact"
+        try:
+            kind = MatchKind(kind_text.lower())
+        except ValueError:
+            raise WatchListError(f"{where}: kind {kind_text!r} is not one of {kinds}") from None
+        try:
+            priority = int(values.get("priority") or 1)
+        except ValueError:
+            raise WatchListError(f"{where}: priority must be a whole number 0..{MAX_PRIORITY}"
+                                 ) from None
+        entry = WatchEntry(values.get("pattern", ""), kind, values.get("label", ""), priority)
+        try:
+            check_entry(entry)
+        except WatchListError as exc:
+            raise WatchListError(f"{where}: {exc}") from None
+        entries.append(entry)
+    return entries
+
+
 def compile_watchlist(entries: list[WatchEntry], key: bytes) -> CompiledWatchList:
     """Turn clear entries into tokens with the site ``key`` (run centrally, not on the gateway)."""
     if len(key) < 16:
         raise ValueError("site key must be at least 16 bytes")
+    for n, entry in enumerate(entries, start=1):
+        try:
+            check_entry(entry)
+        except WatchListError as exc:
+            raise WatchListError(f"entry {n}: {exc}") from None
     tokens: dict[str, list[int]] = {}
     masks: set[str] = set()
     meta: list[dict] = []

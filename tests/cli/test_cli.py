@@ -15,7 +15,8 @@ HELP_PATHS = [[], ["gateway"], ["gateway", "run"], ["gateway", "check-config"], 
               ["events", "tail"], ["models"], ["models", "pull"], ["models", "list"],
               ["provision"], ["provision", "ca"], ["provision", "gateway"], ["provision", "node"],
               ["provision", "broker"], ["provision", "bundle"], ["hil"], ["hil", "run"],
-              ["plates"], ["plates", "compile-watchlist"], ["plates", "read"], ["demo"]]
+              ["plates"], ["plates", "compile-watchlist"], ["plates", "keygen"], ["plates", "read"],
+              ["demo"]]
 
 
 def edgepost(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
