@@ -19,6 +19,10 @@ Sets:
 * ``real`` — the 100 validation photos of real_scenes_hyperlpr with the red overlay masked,
   at full size (plates ~150-220 px wide) and halved (~75-110 px), through
   :meth:`PlateReader.read_frame`.
+* ``vehicle`` — the same masked photos with a vehicle-like box around the plate (2.6-3.6
+  plate widths across, jittered), through :meth:`PlateReader.read_vehicle` (the 160 px finder).
+* ``provinces`` / ``kinds`` — synthetic plates (every province x 200; every common plate
+  kind, two-row included, x 100) on real photos, for what real data cannot cover.
 * ``composite`` — each real validation crop warped (tilt up to 15°, perspective) onto a crop
   of a real photo of ``../shared/media/images`` (no Chinese plates there) in a 640x480 frame,
   40-220 px wide, through :meth:`PlateReader.read_frame`.
@@ -92,6 +96,32 @@ def real_samples(scales: tuple[float, ...] = (1.0, 0.5), side: int = 1) -> Itera
             im = img if s == 1.0 else cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
             # the drawn box is ~15 % wider than the plate: report the plate's width
             yield Sample(f"real@{s:g}", label.filename, im, label.text, label.colour, label.box[2] * 0.85 * s)
+
+
+@dataclass
+class VehicleSample(Sample):
+    """A scene with a vehicle box around the plate (what a vehicle detector would hand over)."""
+
+    vehicle_box: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+
+def vehicle_samples(side: int = 1, seed: int = 13) -> Iterator[Sample]:
+    """The masked photos with a vehicle-like box around the plate, through ``read_vehicle``.
+
+    The box spans 2.6-3.6 plate-box widths across and sits mostly above the plate, as a car
+    front does (its position jitters so the plate is not always centred)."""
+    rng = np.random.default_rng(seed)
+    for label in real_scenes.split()[side]:
+        img = real_scenes.load_masked(label)
+        x, y, w, h = label.box
+        cx, cy = x + w / 2, y + h / 2
+        vw = w * rng.uniform(2.6, 3.6)
+        vh = vw * rng.uniform(0.7, 0.9)
+        x0 = cx - vw * rng.uniform(0.35, 0.65)
+        y0 = cy - vh * rng.uniform(0.6, 0.8)
+        H, W = img.shape[:2]
+        box = (int(max(0, x0)), int(max(0, y0)), int(min(W, x0 + vw)), int(min(H, y0 + vh)))
+        yield VehicleSample("vehicle", label.filename, img, label.text, label.colour, w * 0.85, box)
 
 
 def _backgrounds() -> list[np.ndarray]:
@@ -246,6 +276,8 @@ def evaluate(samples: Iterator[Sample], reader) -> dict[str, dict]:
         if s.set == "crops":
             obs = reader.read_plate_crop(s.image)
             reads = [obs] if obs is not None else []
+        elif isinstance(s, VehicleSample):
+            reads = reader.read_vehicle(s.image, s.vehicle_box)
         else:
             reads = reader.read_frame(s.image)
         r["ms"].append((time.perf_counter() - t) * 1000)
@@ -289,8 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--sets",
         nargs="+",
-        default=["crops", "real", "composite"],
-        choices=["crops", "real", "composite", "provinces", "kinds"],
+        default=["crops", "real", "vehicle", "composite"],
+        choices=["crops", "real", "vehicle", "composite", "provinces", "kinds"],
     )
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--per-province", type=int, default=200, help="synthetic composites per province")
@@ -318,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
             yield from crop_samples(finder, side)
         if "real" in args.sets:
             yield from real_samples(side=side)
+        if "vehicle" in args.sets:
+            yield from vehicle_samples(side)
         if "composite" in args.sets:
             yield from composite_samples(finder, side=side)
         if "provinces" in args.sets:
