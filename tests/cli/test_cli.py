@@ -16,7 +16,7 @@ HELP_PATHS = [[], ["gateway"], ["gateway", "run"], ["gateway", "check-config"], 
               ["provision"], ["provision", "ca"], ["provision", "gateway"], ["provision", "node"],
               ["provision", "broker"], ["provision", "bundle"], ["hil"], ["hil", "run"],
               ["plates"], ["plates", "compile-watchlist"], ["plates", "keygen"], ["plates", "read"],
-              ["demo"]]
+              ["demo"], ["completion"]]
 
 
 def edgepost(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
