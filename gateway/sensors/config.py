@@ -114,11 +114,72 @@ class ModbusConfig(StrictModel):
     retries: int = Field(default=1, ge=0, le=5, description="Retries per request.")
 
 
+class LivenessConfig(StrictModel):
+    """When a node that has gone quiet is reported (``device_fault`` code ``silent``)."""
+
+    silent_after_intervals: float = Field(
+        default=3.0, ge=1.0, le=100.0,
+        description="A node is silent after this many of its report intervals without an "
+        "authenticated, fresh frame; one fault is raised, and cleared (with the gap) by its "
+        "next frame. The interval is the registry's interval_s, lengthened by the node's own "
+        "STATUS when it runs on a fallback config.")
+    default_interval_s: float = Field(
+        default=900.0, gt=0, le=7 * 86400,
+        description="Interval assumed for a node whose registry entry has no interval_s and "
+        "that has sent no STATUS yet (the firmware's default report interval).")
+    check_every_s: float = Field(default=1.0, gt=0, le=60,
+                                 description="How often silence is checked.")
+
+
+class CheckinConfig(StrictModel):
+    """Patrol check-ins at nodes with a card reader: how card ids are hashed, which are known."""
+
+    key_file: Path = Field(
+        description="File holding the site card key (raw bytes, at least 16): card ids leave "
+        "the gateway only as HMAC-SHA256(key, card)[:16], as plates are hashed. Readable by "
+        "the service only.")
+    allow_list: Path | None = Field(
+        default=None,
+        description="Text file of known cards, one card hash per line (32 hex digits, as made "
+        "by `python -m gateway.sensors.cards`), # comments. Check-ins then carry known=true or "
+        "false (an unknown card is flagged); without a list, known is absent. Reread when it "
+        "changes.")
+
+
+class ClockConfig(StrictModel):
+    """Where event time stamps come from: NTP, else GPS, else the free-running clock."""
+
+    ntp: Literal["adjtimex", "synchronized", "unsynchronized"] = Field(
+        default="adjtimex",
+        description="How the gateway learns whether the system clock is NTP-synchronized: "
+        "adjtimex asks the kernel (works under any NTP client); synchronized / unsynchronized "
+        "fix the answer (a site known to have no NTP, or a test, since adjtimex cannot be "
+        "faked).")
+    gps_holdover_s: float = Field(
+        default=3600.0, ge=0, le=86400,
+        description="After the last GPS time, keep GPS time running on the monotonic clock "
+        "this long (drift ~0.2 s per hour) instead of falling back to the untrusted system "
+        "clock, so a receiver that drops out for a while does not make time jump back and "
+        "forth.")
+    jump_threshold_s: float = Field(
+        default=2.0, gt=0, le=3600,
+        description="A step of the event clock against the monotonic clock larger than this is "
+        "a clock jump: logged and reported once (device_fault component clock, code "
+        "clock_jump).")
+
+
 class SensorsConfig(StrictModel):
     """All sensor readers of a gateway (the ``[sensors]`` table)."""
 
     node_links: tuple[NodeLinkConfig, ...] = Field(default=(),
                                              description="Node-link ports (radios, wired).")
+    liveness: LivenessConfig = Field(default_factory=LivenessConfig,
+                                     description="Silent-node detection for the node links.")
+    checkin: CheckinConfig | None = Field(
+        default=None, description="Patrol check-ins (card readers on nodes); without it a "
+        "check-in frame is counted and dropped, since its card id cannot be hashed.")
+    clock: ClockConfig = Field(default_factory=ClockConfig,
+                               description="Trusted time for event stamps (NTP, GPS, free).")
     gps: GpsConfig | None = Field(default=None, description="GPS receiver, if fitted.")
     modbus: tuple[ModbusConfig, ...] = Field(default=(),
                                        description="Modbus RTU buses, if any.")

@@ -159,6 +159,11 @@ class GpsTimeSource:
             self._ref = (fix.gps_time, self._monotonic() if at_monotonic is None
                          else at_monotonic)
 
+    def reference(self) -> tuple[datetime, float] | None:
+        """The last GPS time and the monotonic time it arrived at (None before the first)."""
+        with self._lock:
+            return self._ref
+
     def now(self) -> datetime | None:
         """GPS-derived UTC now, or None when there is no recent GPS time."""
         with self._lock:

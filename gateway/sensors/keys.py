@@ -1,4 +1,5 @@
-"""Node key registry: a TOML or JSON file mapping node id -> HMAC key (hex).
+"""Node key registry: a TOML or JSON file mapping node id -> HMAC key (hex), and what the
+gateway needs to know about each enrolled node.
 
 TOML::
 
@@ -6,8 +7,14 @@ TOML::
     id = 17
     name = "reservoir-north-pir"   # optional
     key = "<64 hex digits>"
+    interval_s = 900               # optional: the report interval it was enrolled with
+    lat = 30.123456                # optional: where it stands (WGS84), set at enrolment
+    lon = 120.654321
 
-JSON: ``{"nodes": [{"id": 17, "name": "...", "key": "..."}]}``.
+JSON: ``{"nodes": [{"id": 17, "name": "...", "key": "...", "interval_s": 900, ...}]}``.
+
+``interval_s`` is what the liveness check judges silence against (a node's STATUS can
+lengthen it, never shorten it); ``lat``/``lon`` go into the envelope of the node's events.
 
 Keys never appear in logs, reprs or error messages: errors name the entry by its index
 and node id only.
@@ -17,15 +24,35 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import threading
 import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 MIN_KEY_BYTES = 16
 MAX_KEY_BYTES = 64
+MAX_INTERVAL_S = 7 * 86400  # the firmware's longest report interval is a day; a week is a typo
+FIELDS = {"id", "key", "name", "interval_s", "lat", "lon"}
+
+
+@dataclass(frozen=True, slots=True)
+class NodeEntry:
+    """One enrolled node. The key is kept out of the repr."""
+
+    key: bytes = field(repr=False)
+    name: str | None = None
+    interval_s: float | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+    @property
+    def position(self) -> tuple[float, float] | None:
+        """(lat, lon) when the registry has both."""
+        return (self.lat, self.lon) if self.lat is not None and self.lon is not None else None
 
 
 class KeyFileError(ValueError):
@@ -34,6 +61,22 @@ class KeyFileError(ValueError):
 
 def parse_key_file(text: str, fmt: str) -> dict[int, tuple[bytes, str | None]]:
     """Parse key-file text (``fmt`` ``toml`` or ``json``) into ``{id: (key, name)}``."""
+    return {i: (e.key, e.name) for i, e in parse_node_file(text, fmt).items()}
+
+
+def _number(entry: dict[str, object], name: str, where: str, lo: float, hi: float
+            ) -> float | None:
+    v = entry.get(name)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) \
+            or not lo <= v <= hi:
+        raise KeyFileError(f"{where}: {name} must be a number {lo:g}..{hi:g}")
+    return float(v)
+
+
+def parse_node_file(text: str, fmt: str) -> dict[int, NodeEntry]:
+    """Parse key-file text (``fmt`` ``toml`` or ``json``) into ``{id: NodeEntry}``."""
     try:
         data = tomllib.loads(text) if fmt == "toml" else json.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
@@ -44,11 +87,11 @@ def parse_key_file(text: str, fmt: str) -> dict[int, tuple[bytes, str | None]]:
     nodes = data.get("nodes", [])
     if not isinstance(nodes, list):
         raise KeyFileError("'nodes' must be a list")
-    out: dict[int, tuple[bytes, str | None]] = {}
+    out: dict[int, NodeEntry] = {}
     for i, entry in enumerate(nodes):
         where = f"nodes[{i}]"
-        if not isinstance(entry, dict) or set(entry) - {"id", "key", "name"}:
-            raise KeyFileError(f"{where}: allowed fields are id, key, name")
+        if not isinstance(entry, dict) or set(entry) - FIELDS:
+            raise KeyFileError(f"{where}: allowed fields are {', '.join(sorted(FIELDS))}")
         node_id = entry.get("id")
         if not isinstance(node_id, int) or isinstance(node_id, bool) or not 1 <= node_id <= 0xFFFE:
             raise KeyFileError(f"{where}: id must be an integer 1..65534")
@@ -67,15 +110,22 @@ def parse_key_file(text: str, fmt: str) -> dict[int, tuple[bytes, str | None]]:
         name = entry.get("name")
         if name is not None and not isinstance(name, str):
             raise KeyFileError(f"{where}: name must be a string")
-        out[node_id] = (key, name)
+        interval = _number(entry, "interval_s", where, 0.1, MAX_INTERVAL_S)
+        lat = _number(entry, "lat", where, -90, 90)
+        lon = _number(entry, "lon", where, -180, 180)
+        if (lat is None) != (lon is None):
+            raise KeyFileError(f"{where}: give both lat and lon, or neither")
+        out[node_id] = NodeEntry(key, name, interval, lat, lon)
     return out
 
 
 class NodeKeyRegistry:
     """Per-node keys loaded from a file, reloaded when the file changes. Thread-safe."""
 
-    def __init__(self, entries: dict[int, tuple[bytes, str | None]] | None = None) -> None:
-        self._entries = dict(entries or {})
+    def __init__(self, entries: dict[int, NodeEntry | tuple[bytes, str | None]] | None = None
+                 ) -> None:
+        self._entries = {i: e if isinstance(e, NodeEntry) else NodeEntry(*e)
+                         for i, e in (entries or {}).items()}
         self._path: Path | None = None
         self._stamp: tuple[int, int] | None = None
         self._lock = threading.Lock()
@@ -101,7 +151,7 @@ class NodeKeyRegistry:
             text = self._path.read_text(encoding="utf-8")
         except OSError as exc:
             raise KeyFileError(f"cannot read key file {self._path}: {exc.strerror}") from None
-        entries = parse_key_file(text, fmt)
+        entries = parse_node_file(text, fmt)
         with self._lock:
             self._entries = entries
             self._stamp = (st.st_mtime_ns, st.st_size)
@@ -128,12 +178,16 @@ class NodeKeyRegistry:
     def key_for(self, node_id: int) -> bytes | None:
         """The key of ``node_id``, or None for an unknown node."""
         entry = self._entries.get(node_id)
-        return entry[0] if entry else None
+        return entry.key if entry else None
 
     def name_for(self, node_id: int) -> str | None:
         """The configured name of ``node_id``, if any."""
         entry = self._entries.get(node_id)
-        return entry[1] if entry else None
+        return entry.name if entry else None
+
+    def entry_for(self, node_id: int) -> NodeEntry | None:
+        """Everything the registry says about ``node_id`` (interval, position), or None."""
+        return self._entries.get(node_id)
 
     def node_ids(self) -> list[int]:
         """Known node ids, sorted."""

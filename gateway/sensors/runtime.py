@@ -16,7 +16,7 @@ from gateway.ratelog import RateLimitedLog
 from gateway.sensors.config import NodeLinkConfig, SensorsConfig
 from gateway.sensors.counters import Counters
 from gateway.sensors.gps import NmeaGpsReader
-from gateway.sensors.keys import NodeKeyRegistry
+from gateway.sensors.keys import NodeEntry, NodeKeyRegistry
 from gateway.sensors.modbus import ModbusPoller
 from gateway.sensors.nodelink import NodeLinkDecoder
 from gateway.sensors.records import (
@@ -24,6 +24,7 @@ from gateway.sensors.records import (
     InstrumentAlarm,
     InstrumentReading,
     NodeAlarm,
+    NodeCheckin,
     NodeReading,
     NodeStatus,
 )
@@ -40,6 +41,9 @@ class SensorCallbacks:
     on_node_reading: Callable[[NodeReading], None] | None = None
     on_node_alarm: Callable[[NodeAlarm], None] | None = None
     on_node_status: Callable[[NodeStatus], None] | None = None
+    on_node_checkin: Callable[[NodeCheckin], None] | None = None
+    # (node id, name) of every accepted frame, before its records (liveness)
+    on_node_frame: Callable[[int, str | None], None] | None = None
     on_gps_fix: Callable[[GpsFix], None] | None = None
     on_instrument_reading: Callable[[InstrumentReading], None] | None = None
     on_instrument_alarm: Callable[[InstrumentAlarm], None] | None = None
@@ -65,7 +69,8 @@ class NodeLink:
         self.decoder = NodeLinkDecoder(
             self.keys, callbacks.on_node_reading, callbacks.on_node_alarm,
             callbacks.on_node_status, window=self.window, source=cfg.name,
-            counters=self.counters,
+            counters=self.counters, on_checkin=callbacks.on_node_checkin,
+            on_frame=callbacks.on_node_frame,
         )
         self.reader = SerialPortReader(cfg.serial, self._sink, name=cfg.name,
                                        counters=self.counters)
@@ -148,6 +153,16 @@ class SensorReaders:
             self.gps.stop()
         for poller in self.modbus:
             poller.stop()
+
+    def node_entries(self) -> dict[int, NodeEntry]:
+        """Every enrolled node of every link's registry (the first link wins a duplicate)."""
+        out: dict[int, NodeEntry] = {}
+        for link in reversed(self.node_links):
+            for node_id in link.keys.node_ids():
+                entry = link.keys.entry_for(node_id)
+                if entry is not None:
+                    out[node_id] = entry
+        return out
 
     def health(self) -> dict[str, dict[str, int]]:
         """Counters per reader, e.g. {"nodelink:radio0": {"frames_ok": 12, ...}}."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from gateway.events.bodies import SensorAlarm, SensorReadings
+from gateway.events.bodies import Checkin, DeviceFault, NodeStatus, SensorAlarm, SensorReadings
 from gateway.events.senml import SenMLRecord
-from gateway.events.types import AlarmKind, AlarmState
+from gateway.events.types import AlarmKind, AlarmState, BootCause, Severity
+from gateway.sensors import records
+from gateway.sensors.liveness import SilenceChange
 from gateway.sensors.records import (
     InstrumentAlarm,
     InstrumentReading,
@@ -23,6 +25,17 @@ NODE_ALARM_KINDS = {
     "tamper": AlarmKind.TAMPER,
     "battery_low": AlarmKind.LOW_BATTERY,
     "temperature_high": AlarmKind.THRESHOLD,
+    "panic": AlarmKind.PANIC,
+}
+
+# Node-link wake causes (gateway/sensors/frames.py WAKE_CAUSES) -> why the node started.
+# A timer or pin wake is the end of a deep sleep (the ESP32 reboots out of it).
+BOOT_CAUSES = {
+    "power_on": BootCause.POWER_ON,
+    "timer": BootCause.DEEP_SLEEP,
+    "pin": BootCause.DEEP_SLEEP,
+    "watchdog": BootCause.WATCHDOG,
+    "soft_reset": BootCause.SOFT_RESET,
 }
 
 
@@ -50,6 +63,34 @@ def node_alarm(a: NodeAlarm) -> SensorAlarm:
                        value=a.value.value if a.value else None,
                        unit=(a.value.unit or None) if a.value else None, sensor=a.kind[:64],
                        node_seq=a.seq)
+
+
+def node_status(s: records.NodeStatus) -> NodeStatus:
+    """A STATUS frame as a ``node_status`` event (boot cause, firmware, fallback, interval)."""
+    return NodeStatus(node=node_name(s.node_id, s.node_name),
+                      boot_cause=BOOT_CAUSES.get(s.wake_cause, BootCause.UNKNOWN),
+                      fw_version=s.firmware[:64], config_fallback="config_fallback" in s.flags,
+                      interval_s=s.interval_s, node_seq=s.seq)
+
+
+def checkin(c: records.NodeCheckin, card_hash: bytes, known: bool | None) -> Checkin:
+    """A card read as a ``checkin`` event: only the card's keyed hash leaves the gateway."""
+    return Checkin(node=node_name(c.node_id, c.node_name), card_hash=card_hash, known=known,
+                   node_seq=c.seq)
+
+
+def silence(ch: SilenceChange) -> DeviceFault:
+    """A node gone silent (once), or heard again (cleared, with the length of the gap)."""
+    name = node_name(ch.node_id, ch.name)
+    if ch.cleared:
+        return DeviceFault(component=f"node/{name}"[:64], code="silent", severity=Severity.INFO,
+                           message=f"node {name} (id {ch.node_id}) heard again after "
+                           f"{ch.gap_s:.0f} s of silence"[:256],
+                           cleared=True, duration_ms=int(ch.gap_s * 1000))
+    return DeviceFault(component=f"node/{name}"[:64], code="silent", severity=Severity.WARNING,
+                       message=f"node {name} (id {ch.node_id}) has sent nothing for "
+                       f"{ch.gap_s:.0f} s (expected every {ch.interval_s:g} s): check its "
+                       "battery, power and radio link"[:256])
 
 
 def instrument_readings(r: InstrumentReading) -> SensorReadings:

@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 import tty
 from pathlib import Path
 
 from gateway.broker import LocalMosquitto
-from gateway.events import AlarmKind, AlarmState
+from gateway.events import AlarmKind, AlarmState, BootCause
 from gateway.service.gateway import GatewayService
 from tests.conftest import Collector, make_config
 from tests.firmware.fwvm import FIRMWARE, MP_TESTS, mpvm_cmd
@@ -32,7 +31,8 @@ def test_node_frames_reach_the_broker_as_events(broker: LocalMosquitto, tmp_path
     service = GatewayService(cfg)
     service.start()
     try:
-        time.sleep(0.5)  # the reader opens the port
+        assert service.sensors is not None
+        assert service.sensors.readers.node_links[0].reader.wait_connected(5)
         arg = json.dumps({"node_id": 321, "key": KEY.hex(), "wakes": 25})
         cmd = mpvm_cmd(MP_TESTS / "e2e_node.py", arg)
         cmd[-1:-1] = ["--uart-fd", str(master)]
@@ -44,7 +44,7 @@ def test_node_frames_reach_the_broker_as_events(broker: LocalMosquitto, tmp_path
         data_frames = [e for e in expected if e["type"] in (1, 2)]  # readings, alarms
         n_alarm_events = sum(len(e["entries"]) for e in expected if e["type"] == 2)
         n_reading_events = sum(1 for e in expected if e["type"] == 1)
-        want = n_alarm_events + n_reading_events
+        want = n_alarm_events + n_reading_events + 1  # + the boot STATUS as node_status
         assert want >= 10
         assert sub.wait_for(lambda c: len(c.events) >= want, 20), (
             len(sub.events), want, service.health.report(0).get("sensors"))
@@ -54,8 +54,13 @@ def test_node_frames_reach_the_broker_as_events(broker: LocalMosquitto, tmp_path
         os.close(master)
         os.close(slave)
 
-    bodies = [m.event.body for m in sub.events]
-    assert {b.node for b in bodies} == {"reservoir-east"}
+    every = [m.event.body for m in sub.events]
+    assert {b.node for b in every} == {"reservoir-east"}
+    (status,) = [b for b in every if type(b).__name__ == "NodeStatus"]
+    assert status.boot_cause == BootCause.POWER_ON and status.fw_version == "1.1"
+    assert status.interval_s == 300 and status.config_fallback is False
+    assert status.node_seq == next(e["seq"] for e in expected if e["type"] == 3)
+    bodies = [b for b in every if type(b).__name__ != "NodeStatus"]
     readings = [b for b in bodies if type(b).__name__ == "SensorReadings"]
     alarms = [b for b in bodies if type(b).__name__ == "SensorAlarm"]
     assert len(readings) == n_reading_events and len(alarms) == n_alarm_events
