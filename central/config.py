@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from gateway.events import EventType
+
 
 class StrictModel(BaseModel):
     """A configuration section: unknown keys are errors and values can't change after loading.
@@ -94,6 +96,51 @@ class AlarmsConfig(StrictModel):
     webhook_url: str | None = Field(None, description="also POST the escalation notice here (JSON)")
 
 
+class GridConfig(StrictModel):
+    """The district's grid cells: events get the cell their position falls in."""
+
+    cells_file: Path | None = Field(None, description="GeoJSON FeatureCollection of cell polygons "
+                                                      "(positions as [lon, lat]); none: no cells")
+    id_property: str = Field("id", min_length=1, max_length=64,
+                             description="feature property holding the cell id (else the feature's id)")
+
+
+class PlatesConfig(StrictModel):
+    """Plate search when the site's gateways send plates as keyed hashes (privacy mode)."""
+
+    hash_key_file: Path | None = Field(None, description="the site's plate-hash key (the gateways' "
+                                                         "plates.privacy.key_file, raw bytes, >= 16): "
+                                                         "lets operators search hashed plates by text")
+    hash_bytes: int = Field(16, ge=8, le=32, description="bytes of the HMAC the gateways keep "
+                                                         "(their plates.privacy.hash_bytes)")
+
+
+EVENT_KINDS = tuple(t.label for t in EventType)  # the protocol's event types, as stored
+
+
+class RetentionConfig(StrictModel):
+    """How long events are kept, by age, per event kind (``edgepost central retention``)."""
+
+    default_days: int = Field(90, ge=1, le=3650, description="events of kinds not listed below")
+    days: dict[str, int] = Field(default_factory=dict,
+                                 description="per event kind, e.g. {sensor_readings = 14, "
+                                             "vehicle_passage = 180}")
+
+    @field_validator("days")
+    @classmethod
+    def _known_kinds_and_sane_days(cls, days: dict[str, int]) -> dict[str, int]:
+        for kind, n in days.items():
+            if kind not in EVENT_KINDS:
+                raise ValueError(f"unknown event kind {kind!r}; known: {', '.join(EVENT_KINDS)}")
+            if not 1 <= n <= 3650:
+                raise ValueError(f"retention of {kind} must be 1..3650 days, not {n}")
+        return days
+
+    def days_for(self, kind: str) -> int:
+        """Retention in days of one event kind."""
+        return self.days.get(kind, self.default_days)
+
+
 class CentralConfig(StrictModel):
     """Everything ``edgepost central run`` needs."""
 
@@ -102,6 +149,9 @@ class CentralConfig(StrictModel):
     ingest: IngestConfig = IngestConfig()
     web: WebConfig = WebConfig()
     alarms: AlarmsConfig = AlarmsConfig()
+    grid: GridConfig = GridConfig()
+    plates: PlatesConfig = PlatesConfig()
+    retention: RetentionConfig = RetentionConfig()
 
 
 class CentralConfigError(ValueError):

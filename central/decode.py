@@ -77,6 +77,9 @@ class EventRow:
     alarm: str | None = None  # alarm category when this event needs an operator
     summary: str | None = None  # one line for the alarm list
     clock_untrusted: bool = False
+    cell: str | None = None  # grid cell of the position (set by the ingest from the GeoJSON grid)
+    node: str | None = None  # the sensor node the event is about, when it names one
+    node_status: dict[str, Any] | None = None  # a node_status body (schema v2)
 
     @property
     def alarm_time_ms(self) -> int:
@@ -107,7 +110,18 @@ class StatusDoc:
     rx_ms: int
 
 
-Classified = EventRow | Quarantined | StatusDoc
+@dataclass(slots=True)
+class Reply:
+    """A gateway's answer to a command (``<prefix>/<device>/reply/<name>``)."""
+
+    device: str
+    name: str
+    correlation: str | None  # the request's MQTT correlation data, as text
+    doc: dict[str, Any]
+    rx_ms: int
+
+
+Classified = EventRow | Quarantined | StatusDoc | Reply
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,10 +134,11 @@ class Limits:
 
 
 def classify(topic: str, payload: bytes, content_type: str | None, rx_ms: int,
-             limits: Limits = Limits(), prefix: str = "edgepost/v1") -> Classified:
+             limits: Limits = Limits(), prefix: str = "edgepost/v1",
+             correlation: bytes | None = None) -> Classified:
     """Decode and check one message. Never raises."""
     try:
-        return _classify(topic, payload, content_type, rx_ms, limits, prefix)
+        return _classify(topic, payload, content_type, rx_ms, limits, prefix, correlation)
     except Exception as exc:  # a bug here must quarantine one message, not stop the ingest
         return Quarantined(rx_ms, _text(str(topic)[:256]), None, R_UNDECODABLE,
                            f"classifier failed: {type(exc).__name__}: {exc}"[:500],
@@ -131,14 +146,14 @@ def classify(topic: str, payload: bytes, content_type: str | None, rx_ms: int,
 
 
 def _classify(topic: str, payload: bytes, content_type: str | None, rx_ms: int,
-              limits: Limits, prefix: str) -> Classified:
+              limits: Limits, prefix: str, correlation: bytes | None = None) -> Classified:
     def bad(reason: str, detail: str, device: str | None = None) -> Quarantined:
         return Quarantined(rx_ms, _text(topic[:256]), device, reason, _text(detail[:500]), len(payload),
                            bytes(payload[:QUARANTINE_HEAD]))
 
     parsed = parse_topic(topic, prefix)
-    if parsed is None or parsed.kind not in ("event", "state", "health"):
-        return bad(R_FOREIGN_TOPIC, "not an edgepost event, state or health topic")
+    if parsed is None or parsed.kind not in ("event", "state", "health", "reply"):
+        return bad(R_FOREIGN_TOPIC, "not an edgepost event, state, health or reply topic")
     if not DEVICE_ID_RE.match(parsed.device):
         return bad(R_BAD_DEVICE, f"device id {parsed.device[:70]!r} in the topic is invalid")
     device = parsed.device
@@ -148,6 +163,8 @@ def _classify(topic: str, payload: bytes, content_type: str | None, rx_ms: int,
         fmt = Format.from_content_type(content_type, bytes(payload)) if payload else Format.CBOR
         if parsed.kind in ("state", "health"):
             return _status(device, parsed.kind, bytes(payload), fmt, rx_ms, bad)
+        if parsed.kind == "reply":
+            return _reply(device, parsed.name or "", bytes(payload), fmt, rx_ms, correlation, bad)
         event = decode(bytes(payload), fmt)
     except EventDecodeError as exc:
         text = str(exc)
@@ -174,6 +191,21 @@ def _status(device: str, kind: str, payload: bytes, fmt: Format, rx_ms: int, bad
         return bad(R_DEVICE_MISMATCH, f"{kind} document names device {str(claimed)[:70]!r}, "
                                       f"topic names {device!r}", device)
     return StatusDoc(device, kind, _jsonable(doc), rx_ms)
+
+
+def _reply(device: str, name: str, payload: bytes, fmt: Format, rx_ms: int,
+           correlation: bytes | None, bad: Any) -> Classified:
+    doc = load_document(payload, fmt) if payload else {}
+    if not isinstance(doc, dict) or not all(isinstance(k, str) for k in doc):
+        return bad(R_UNDECODABLE, "a reply must be a map with text keys", device)
+    cid = None
+    if correlation:
+        # The centre sends text correlation data; anything else is kept as hex.
+        try:
+            cid = _text(bytes(correlation).decode("utf-8"))[:128]
+        except UnicodeDecodeError:
+            cid = bytes(correlation).hex()[:128]
+    return Reply(device, _text(name[:64]), cid, _jsonable(doc), rx_ms)
 
 
 def _jsonable(value: Any) -> Any:
@@ -245,6 +277,11 @@ def _row_from_event(device: str, event: Event, rx_ms: int, limits: Limits) -> Ev
     row.plate_hash, row.watch_match = fields.get("plate_hash"), fields.get("watch_match")
     direction = fields.get("direction")
     row.direction = direction.label if direction is not None else None
+    node = fields.get("node")
+    if isinstance(node, str):
+        row.node = _text(node[:64])
+        if event.type is EventType.NODE_STATUS:
+            row.node_status = _jsonable(fields)
     alarm = _alarm(event)
     if alarm is not None:
         row.alarm, row.summary = alarm[0], _text(alarm[1])
@@ -256,5 +293,5 @@ def event_id_text(event_id: bytes) -> str:
     return str(uuid.UUID(bytes=event_id))
 
 
-__all__ = ["REASONS", "Classified", "EventRow", "EventType", "Limits", "Quarantined", "StatusDoc",
+__all__ = ["REASONS", "Classified", "EventRow", "EventType", "Limits", "Quarantined", "Reply", "StatusDoc",
            "classify", "event_id_text"]

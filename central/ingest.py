@@ -33,7 +33,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from central.config import CentralConfig
-from central.decode import EventRow, Limits, Quarantined, StatusDoc, classify
+from central.decode import EventRow, Limits, Quarantined, Reply, StatusDoc, classify
+from central.grid import Grid, load_grid
 from central.store import Batch, Store
 from gateway.ratelog import RateLimitedLog
 
@@ -54,6 +55,7 @@ class Inbound:
     content_type: str | None
     rx_ms: int
     generation: int  # connection it came on: a PUBACK is only valid on that connection
+    correlation: bytes | None = None  # MQTT 5 correlation data (command replies)
 
 
 class IngestService:
@@ -64,6 +66,9 @@ class IngestService:
         self.cfg = cfg
         self.store = store
         self._on_batch = on_batch
+        # Grid cells are read once at start: a broken file stops the start with GridFileError.
+        self.grid: Grid | None = (load_grid(cfg.grid.cells_file, cfg.grid.id_property)
+                                  if cfg.grid.cells_file is not None else None)
         b = cfg.broker
         self.limits = Limits(
             max_payload_bytes=cfg.ingest.max_payload_bytes,
@@ -109,9 +114,14 @@ class IngestService:
 
     # --- subscriptions ------------------------------------------------------------------
     def filters(self) -> list[tuple[str, int]]:
-        """Shared subscription for events; plain ones for retained state and health."""
+        """Shared subscriptions for events and command replies; plain ones for state and health.
+
+        Replies go through the shared group too: one instance stores each, and the reply
+        finds its command in the shared database whichever instance sent it.
+        """
         b = self.cfg.broker
         return [(f"$share/{b.group}/{b.prefix}/+/event/+", 1),
+                (f"$share/{b.group}/{b.prefix}/+/reply/+", 1),
                 (f"{b.prefix}/+/state", 1),
                 (f"{b.prefix}/+/health", 0)]
 
@@ -170,7 +180,8 @@ class IngestService:
         props = getattr(msg, "properties", None)
         item = Inbound(msg.mid, msg.qos, msg.topic, bytes(msg.payload),
                        getattr(props, "ContentType", None) if props is not None else None,
-                       time.time_ns() // 1_000_000, self._generation)
+                       time.time_ns() // 1_000_000, self._generation,
+                       getattr(props, "CorrelationData", None) if props is not None else None)
         with self._cond:
             if msg.qos == 0 and msg.topic.endswith("/health"):
                 # Health is periodic and idempotent: keep the newest per device, so memory
@@ -210,11 +221,15 @@ class IngestService:
         batch = Batch()
         for it in items:
             c = classify(it.topic, it.payload, it.content_type, it.rx_ms, self.limits,
-                         self.cfg.broker.prefix)
+                         self.cfg.broker.prefix, it.correlation)
             if isinstance(c, EventRow):
+                if self.grid is not None:
+                    c.cell = self.grid.cell_at(c.lat, c.lon)
                 batch.events.append(c)
             elif isinstance(c, StatusDoc):
                 batch.statuses.append(c)
+            elif isinstance(c, Reply):
+                batch.replies.append(c)
             else:
                 batch.quarantined.append(c)
         if not self._commit(batch):
@@ -267,14 +282,15 @@ class IngestService:
                           "one message at a time", str(first).strip()[:200])
         singles = ([Batch(events=[e]) for e in batch.events]
                    + [Batch(quarantined=[q]) for q in batch.quarantined]
-                   + [Batch(statuses=[s]) for s in batch.statuses])
+                   + [Batch(statuses=[s]) for s in batch.statuses]
+                   + [Batch(replies=[r]) for r in batch.replies])
         for one in singles:
             try:
                 result = self.store.write(one)
             except Exception as exc:  # a row the database refuses is quarantined instead
                 if self.store.is_connection_error(exc):
                     return self._commit(batch)  # the database went away meanwhile: retry all
-                row: Any = (one.events or one.quarantined or one.statuses)[0]
+                row: Any = (one.events or one.quarantined or one.statuses or one.replies)[0]
                 q = Quarantined(getattr(row, "rx_ms", 0), f"(stored item of {row.device})",
                                 getattr(row, "device", None), "store_refused",
                                 str(exc).strip()[:500], 0, b"")

@@ -12,12 +12,13 @@ import logging
 import threading
 import time
 import urllib.request
+import uuid
 from typing import Any
 
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from central.config import CentralConfig
+from central.config import EVENT_KINDS, CentralConfig
 from central.ingest import IngestService
 from central.store import Store, open_store
 from gateway.events import Format, Topics, dump_document
@@ -25,6 +26,7 @@ from gateway.ratelog import RateLimitedLog
 
 log = logging.getLogger(__name__)
 
+RETENTION_EVERY_S = 3600.0  # retention is by days: hourly keeps an archive within an hour of its policy
 ESCALATE_EVERY_S = 1.0  # how often late alarms are looked for: the promise is counted in seconds
 WEBHOOK_TIMEOUT_S = 5.0  # a slow webhook must not hold up the next escalation
 
@@ -45,16 +47,37 @@ class CentralService:
         self.server: Any = None
         self.web_port: int | None = None
 
-    def send_command(self, device: str, name: str, args: dict[str, Any]) -> None:
-        """Publish a command to a gateway (its ``cmd/<name>`` topic), as the operator asked."""
+    def send_command(self, device: str, name: str, args: dict[str, Any]) -> str:
+        """Publish a command to a gateway (its ``cmd/<name>`` topic), as the operator asked.
+
+        Returns the correlation id the gateway's reply will carry (``reply/<name>``).
+        """
         topic = Topics(device, self.cfg.broker.prefix).cmd(name)
+        cid = f"{self.cfg.broker.client_id}-{uuid.uuid4().hex[:16]}"
         props = Properties(PacketTypes.PUBLISH)
         props.ContentType = Format.JSON.content_type
-        props.CorrelationData = f"central-{time.time_ns()}".encode()
+        props.CorrelationData = cid.encode()
+        props.ResponseTopic = Topics(device, self.cfg.broker.prefix).reply(name)
         self.ingest.client.publish(topic, dump_document(args, Format.JSON), qos=1, properties=props)
+        return cid
+
+    def retention_cutoffs(self, now_ms: int) -> dict[str, int]:
+        """Per event kind, the time before which events are removed."""
+        r = self.cfg.retention
+        return {kind: now_ms - r.days_for(kind) * 86_400_000 for kind in EVENT_KINDS}
 
     def _escalate_loop(self) -> None:
+        next_retention = time.monotonic() + 60  # not during start-up, when the ingest catches up
         while not self._stop.wait(ESCALATE_EVERY_S):
+            if time.monotonic() >= next_retention:
+                next_retention = time.monotonic() + RETENTION_EVERY_S
+                try:
+                    now_ms = time.time_ns() // 1_000_000
+                    removed = self.side_store.apply_retention(self.retention_cutoffs(now_ms))
+                    if any(removed.values()):
+                        log.info("retention removed %s", removed)
+                except Exception as exc:  # the database may be away; the next hour tries again
+                    self._ratelog.log(logging.WARNING, "retention", "retention failed: %s", exc)
             try:
                 now = time.time_ns() // 1_000_000
                 late = self.side_store.claim_escalations(now - self.cfg.alarms.ack_within_s * 1000, now)
@@ -105,7 +128,7 @@ class CentralService:
 
         from central.web.app import build_app
 
-        app = build_app(self.cfg, self.web_store, self.health, self.send_command)
+        app = build_app(self.cfg, self.web_store, self.health, self.send_command, self.ingest.grid)
         config = uvicorn.Config(app, host=self.cfg.web.host, port=self.cfg.web.port,
                                 log_level="warning", access_log=False)
         self.server = uvicorn.Server(config)

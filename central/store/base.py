@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from central.decode import EventRow, Quarantined, StatusDoc, event_id_text
+from central.decode import EventRow, Quarantined, Reply, StatusDoc, event_id_text
 
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
@@ -38,9 +38,10 @@ class Batch:
     events: list[EventRow] = field(default_factory=list)
     quarantined: list[Quarantined] = field(default_factory=list)
     statuses: list[StatusDoc] = field(default_factory=list)
+    replies: list[Reply] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.events) + len(self.quarantined) + len(self.statuses)
+        return len(self.events) + len(self.quarantined) + len(self.statuses) + len(self.replies)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +54,15 @@ class WriteResult:
 
 @dataclass(frozen=True, slots=True)
 class PlateQuery:
-    """A plate search: exact text, a wildcard pattern (``*`` any run, ``?`` one character) or a hash."""
+    """A plate search: exact text, a wildcard pattern (``*`` any run, ``?`` one character) or a hash.
+
+    ``text_hash`` is the keyed hash of an exact ``text`` when the centre holds the site's
+    plate-hash key: the search then also finds passages the gateways sent hashed.
+    """
 
     text: str | None = None
     plate_hash: bytes | None = None
+    text_hash: bytes | None = None
     since_ms: int | None = None
     until_ms: int | None = None
     limit: int = 200
@@ -71,10 +77,17 @@ class PlateQuery:
         escaped = re.sub(r"([\\%_])", r"\\\1", self.text)
         return escaped.replace("*", "%").replace("?", "_")
 
+    def suffix(self) -> str | None:
+        """The literal tail of a pure suffix pattern (``*1234``), else None."""
+        if self.text is None or not self.text.startswith("*"):
+            return None
+        tail = self.text.lstrip("*")
+        return tail if tail and "*" not in tail and "?" not in tail else None
+
 
 EVENT_COLUMNS = ("id", "ts_ms", "device", "seq", "type", "rx_ms", "lat", "lon", "plate", "plate_hash",
                  "direction", "vehicle_class", "zone", "camera", "watch_match", "alarm",
-                 "clock_untrusted", "body", "crop")
+                 "clock_untrusted", "body", "crop", "cell")
 DEVICE_UPSERT = """
 INSERT INTO devices (device, online, state, state_rx_ms, health, health_rx_ms, last_event_ms, lat, lon)
 VALUES (%s, %s, {json}, %s, {json}, %s, %s, %s, %s)
@@ -88,6 +101,19 @@ ON CONFLICT (device) DO UPDATE SET
                        THEN excluded.last_event_ms ELSE devices.last_event_ms END,
   lat = COALESCE(excluded.lat, devices.lat),
   lon = COALESCE(excluded.lon, devices.lon)
+"""
+NODE_UPSERT = """
+INSERT INTO nodes (device, node, last_event_ms, last_type, status, status_ms)
+VALUES (%s, %s, %s, %s, {json}, %s)
+ON CONFLICT (device, node) DO UPDATE SET
+  last_type = CASE WHEN excluded.last_event_ms >= nodes.last_event_ms
+                   THEN excluded.last_type ELSE nodes.last_type END,
+  last_event_ms = CASE WHEN excluded.last_event_ms > nodes.last_event_ms
+                       THEN excluded.last_event_ms ELSE nodes.last_event_ms END,
+  status = CASE WHEN excluded.status_ms IS NOT NULL AND excluded.status_ms >= COALESCE(nodes.status_ms, 0)
+                THEN excluded.status ELSE nodes.status END,
+  status_ms = CASE WHEN excluded.status_ms IS NOT NULL AND excluded.status_ms >= COALESCE(nodes.status_ms, 0)
+                   THEN excluded.status_ms ELSE nodes.status_ms END
 """
 ALARM_COLUMNS = ("event_id", "ts_ms", "rx_ms", "timer_ms", "device", "type", "category", "summary",
                  "clock_untrusted")
@@ -131,6 +157,10 @@ class Store:
     def drop_before(self, cutoff_ms: int) -> int:
         """Retention: remove events older than ``cutoff_ms``; returns partitions or rows removed."""
         raise NotImplementedError
+
+    def _suffix_clause(self) -> str | None:
+        """An extra, index-friendly condition for a suffix pattern (PostgreSQL's reversed plate)."""
+        return None
 
     # --- connection ------------------------------------------------------------------
     @property
@@ -231,7 +261,30 @@ class Store:
             devices = self._device_rows(events, batch.statuses)
             if devices:
                 cur.executemany(self._sql(DEVICE_UPSERT.format(json=self.json_param)), devices)
+            nodes = self._node_rows(events)
+            if nodes:
+                cur.executemany(self._sql(NODE_UPSERT.format(json=self.json_param)), nodes)
+            if batch.replies:
+                cur.executemany(self._sql(
+                    f"INSERT INTO replies (cid, device, name, rx_ms, doc) VALUES (%s, %s, %s, %s, "
+                    f"{self.json_param}) ON CONFLICT DO NOTHING"),
+                    [(r.correlation, r.device, r.name, r.rx_ms, json.dumps(r.doc, ensure_ascii=False))
+                     for r in batch.replies])
         return WriteResult(inserted, len(events) - inserted)
+
+    @staticmethod
+    def _node_rows(events: list[EventRow]) -> list[tuple[Any, ...]]:
+        """One upsert per (device, node) named by the batch's events (sorted: one lock order)."""
+        rows: dict[tuple[str, str], list[Any]] = {}
+        for r in events:
+            if r.node is None:
+                continue
+            row = rows.setdefault((r.device, r.node), [r.device, r.node, r.ts_ms, r.type, None, None])
+            if r.ts_ms >= row[2]:
+                row[2], row[3] = r.ts_ms, r.type
+            if r.node_status is not None and (row[5] is None or r.ts_ms >= row[5]):
+                row[4], row[5] = json.dumps(r.node_status, ensure_ascii=False), r.ts_ms
+        return [tuple(rows[k]) for k in sorted(rows)]
 
     @staticmethod
     def _device_rows(events: list[EventRow], statuses: list[StatusDoc]) -> list[tuple[Any, ...]]:
@@ -257,6 +310,15 @@ class Store:
     def fleet(self) -> list[dict[str, Any]]:
         """Every device with its state, latest health and last position."""
         out = []
+        nodes: dict[str, list[dict[str, Any]]] = {}
+        for n in self._rows("SELECT device, node, last_event_ms, last_type, status, status_ms FROM nodes "
+                            "ORDER BY device, node"):
+            status = _json(n["status"]) or {}
+            nodes.setdefault(n["device"], []).append({
+                "node": n["node"], "last_event_ms": n["last_event_ms"], "last_type": n["last_type"],
+                "fw_version": status.get("fw_version"), "boot_cause": status.get("boot_cause"),
+                "interval_s": status.get("interval_s"), "config_fallback": status.get("config_fallback"),
+                "status_ms": n["status_ms"]})
         for r in self._rows("SELECT * FROM devices ORDER BY device"):
             state = _json(r["state"]) or {}
             health = _json(r["health"]) or {}
@@ -273,10 +335,14 @@ class Store:
                 "version": versions.get("edgepost"),
                 "config_hash": state.get("config_hash"),
                 "lat": r["lat"], "lon": r["lon"],
-                "nodes": health.get("nodes") if isinstance(health.get("nodes"), list) else [],
+                "nodes": nodes.pop(r["device"], []),
                 "health": health, "health_rx_ms": r["health_rx_ms"],
             })
         return out
+
+    def nodes(self) -> list[dict[str, Any]]:
+        """Every sensor node seen, with its gateway (flat list for the API)."""
+        return [{"device": d["device"], **n} for d in self.fleet() for n in d["nodes"]]
 
     # --- alarms ----------------------------------------------------------------------
     def alarms(self, open_only: bool = False, limit: int = 200) -> list[dict[str, Any]]:
@@ -358,6 +424,13 @@ class Store:
             if q.wildcard:
                 parts.append(r"plate LIKE %s ESCAPE '\'")
                 params.append(q.like_pattern())
+                suffix, clause = q.suffix(), self._suffix_clause()
+                if suffix is not None and clause is not None:
+                    parts.append(clause)
+                    params.append(re.sub(r"([\\%_])", r"\\\1", suffix[::-1]) + "%")
+            elif q.text_hash is not None:
+                parts.append("(plate = %s OR plate_hash = %s)")
+                params.extend((q.text, q.text_hash))
             else:
                 parts.append("plate = %s")
                 params.append(q.text)
@@ -381,6 +454,62 @@ class Store:
             "FROM events WHERE type = 'vehicle_passage' AND ts_ms >= %s AND ts_ms < %s "
             "GROUP BY device, hour_ms, direction, vehicle_class ORDER BY hour_ms, device",
             (since_ms, until_ms))
+
+    def cell_counts(self, since_ms: int, until_ms: int) -> list[dict[str, Any]]:
+        """Events per grid cell and event kind in a time range (events without a cell are left out)."""
+        return self._rows(
+            "SELECT cell, type, COUNT(*) AS n FROM events WHERE cell IS NOT NULL "
+            "AND ts_ms >= %s AND ts_ms < %s GROUP BY cell, type ORDER BY cell, type",
+            (since_ms, until_ms))
+
+    # --- commands and replies ------------------------------------------------------------
+    def record_command(self, cid: str, actor: str, device: str, name: str, args: dict[str, Any],
+                       ts_ms: int) -> None:
+        """Remember a command sent from the UI, so its reply can be shown beside it."""
+        with self._tx() as cur:
+            cur.execute(self._sql(
+                "INSERT INTO commands (cid, ts_ms, actor, device, name, args) "
+                f"VALUES (%s, %s, %s, %s, %s, {self.json_param})"),
+                (cid, ts_ms, actor, device, name, json.dumps(args, ensure_ascii=False)))
+
+    def commands(self, limit: int = 50, cid: str | None = None) -> list[dict[str, Any]]:
+        """Commands sent from the UI, newest first, each with its reply (None until it comes)."""
+        where, params = ("WHERE c.cid = %s", [cid]) if cid else ("", [])
+        rows = self._rows(
+            "SELECT c.cid, c.ts_ms, c.actor, c.device, c.name, c.args, r.rx_ms AS reply_ms, "
+            f"r.doc AS reply FROM commands c LEFT JOIN replies r ON r.cid = c.cid {where} "
+            "ORDER BY c.ts_ms DESC LIMIT %s", (*params, limit))
+        for r in rows:
+            r["args"], r["reply"] = _json(r["args"]), _json(r["reply"])
+        return rows
+
+    def replies(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest replies from gateways (also those to commands sent by other tools)."""
+        rows = self._rows("SELECT cid, device, name, rx_ms, doc FROM replies ORDER BY rid DESC LIMIT %s",
+                          (limit,))
+        for r in rows:
+            r["doc"] = _json(r["doc"])
+        return rows
+
+    # --- retention -------------------------------------------------------------------
+    def apply_retention(self, cutoffs: dict[str, int]) -> dict[str, int]:
+        """Remove events older than their kind's cutoff (``{kind: cutoff_ms}``, every kind named).
+
+        Whole time ranges older than the longest retention go with :meth:`drop_before`
+        (whole partitions on PostgreSQL); kinds kept for less are then deleted row by row
+        in the partitions that remain (partitions are by time, not by kind). Returns what
+        was removed: ``{"whole": n, <kind>: rows, ...}``.
+        """
+        oldest = min(cutoffs.values())
+        removed = {"whole": self.drop_before(oldest)}
+        for kind, cutoff in sorted(cutoffs.items()):
+            if cutoff <= oldest:
+                continue
+            with self._tx() as cur:
+                cur.execute(self._sql("DELETE FROM events WHERE type = %s AND ts_ms < %s"), (kind, cutoff))
+                removed[kind] = max(cur.rowcount, 0)
+                cur.execute(self._sql("DELETE FROM alarms WHERE type = %s AND ts_ms < %s"), (kind, cutoff))
+        return removed
 
     # --- accounting ------------------------------------------------------------------
     def seq_summary(self) -> list[dict[str, Any]]:

@@ -67,6 +67,10 @@ class PostgresStore(Store):
                     continue  # another instance created it at the same moment
             self._partitions.add(day)
 
+    def _suffix_clause(self) -> str | None:
+        # the generated reversed plate (migration 0002) turns '*1234' into a btree prefix scan
+        return r"plate_rev LIKE %s ESCAPE '\'"
+
     def partitions(self) -> list[str]:
         """Names of the event partitions, oldest first."""
         rows = self._rows("SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "

@@ -30,6 +30,8 @@ from starlette.templating import Jinja2Templates
 
 from central import accounting
 from central.config import CentralConfig
+from central.grid import Grid, load_grid
+from central.privacy import load_plate_key, plate_digest
 from central.store import PlateQuery, Store
 from webkit import auth
 from webkit.app import load_or_create_secret, make_app
@@ -38,7 +40,7 @@ from webkit.csrf import csrf_token
 HERE = Path(__file__).parent
 MAX_LIMIT = 1000
 HOUR_MS = 3_600_000
-PAGES = ("fleet", "alarms", "plates", "counts")
+PAGES = ("fleet", "alarms", "plates", "counts", "commands")
 
 
 def _now_ms() -> int:
@@ -112,8 +114,17 @@ class FleetCollector:
 
 def build_app(cfg: CentralConfig, store: Store,
               ingest_health: Callable[[], dict[str, Any]] | None = None,
-              send_command: Callable[[str, str, dict[str, Any]], None] | None = None) -> Starlette:
-    """The ASGI app. ``store`` is this app's own connection (requests are serialised on it)."""
+              send_command: Callable[[str, str, dict[str, Any]], str] | None = None,
+              grid: Grid | None = None) -> Starlette:
+    """The ASGI app. ``store`` is this app's own connection (requests are serialised on it).
+
+    ``send_command`` publishes a command and returns its correlation id; ``grid`` defaults to
+    the configured cells file. A configured plate-hash key that can't be read raises
+    :class:`central.privacy.PlateKeyError` here, at start-up.
+    """
+    if grid is None and cfg.grid.cells_file is not None:
+        grid = load_grid(cfg.grid.cells_file, cfg.grid.id_property)
+    plate_key = load_plate_key(cfg.plates.hash_key_file) if cfg.plates.hash_key_file else None
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     registry = CollectorRegistry()
     registry.register(FleetCollector(store, ingest_health))  # type: ignore[arg-type]
@@ -201,14 +212,21 @@ def build_app(cfg: CentralConfig, store: Store,
             raise HTTPException(400, "give plate=TEXT (wildcards * and ?) or hash=HEX")
         if text and len(text) > 32:
             raise HTTPException(400, "plate text is at most 32 characters")
-        return PlateQuery(text=text or None, plate_hash=plate_hash, since_ms=_int(request, "since"),
+        text_hash = None
+        if text and plate_key is not None and "*" not in text and "?" not in text:
+            # the site hashes plates: also find passages sent as HMAC(site key, text)
+            text_hash = plate_digest(text, plate_key, cfg.plates.hash_bytes)
+        return PlateQuery(text=text or None, plate_hash=plate_hash, text_hash=text_hash,
+                          since_ms=_int(request, "since"),
                           until_ms=_int(request, "until"),
                           limit=min(_int(request, "limit", 200) or 200, MAX_LIMIT))
 
     def plates(request: Request) -> JSONResponse:
         auth.require(request)
         q = _plate_query(request)
-        return JSONResponse({"query": {"plate": q.text, "wildcard": q.wildcard},
+        return JSONResponse({"query": {"plate": q.text, "wildcard": q.wildcard,
+                                       "hash_of_text": q.text_hash.hex() if q.text_hash else None,
+                                       "hashed_plates_searchable": plate_key is not None},
                              "passages": store.plates(q)})
 
     def trajectory(request: Request) -> JSONResponse:
@@ -216,7 +234,8 @@ def build_app(cfg: CentralConfig, store: Store,
         q = _plate_query(request)
         if q.wildcard:
             raise HTTPException(400, "a trajectory is for one plate: no wildcards")
-        return JSONResponse({"plate": q.text, "hash": q.plate_hash.hex() if q.plate_hash else None,
+        shown_hash = q.plate_hash or q.text_hash
+        return JSONResponse({"plate": q.text, "hash": shown_hash.hex() if shown_hash else None,
                              "points": store.trajectory(q)})
 
     def counts(request: Request) -> JSONResponse:
@@ -224,6 +243,37 @@ def build_app(cfg: CentralConfig, store: Store,
         until = _int(request, "until", (_now_ms() // HOUR_MS + 1) * HOUR_MS) or 0
         since = _int(request, "since", until - 24 * HOUR_MS) or 0
         return JSONResponse({"since_ms": since, "until_ms": until, "counts": store.counts(since, until)})
+
+    def cells(request: Request) -> JSONResponse:
+        auth.require(request)
+        until = _int(request, "until", (_now_ms() // HOUR_MS + 1) * HOUR_MS) or 0
+        since = _int(request, "since", until - 24 * HOUR_MS) or 0
+        per_cell: dict[str, dict[str, Any]] = {}
+        for r in store.cell_counts(since, until):
+            c = per_cell.setdefault(r["cell"], {"cell": r["cell"], "n": 0, "by_type": {}})
+            c["n"] += r["n"]
+            c["by_type"][r["type"]] = r["n"]
+        out: dict[str, Any] = {"since_ms": since, "until_ms": until, "grid": grid is not None,
+                               "counts": sorted(per_cell.values(), key=lambda c: c["cell"])}
+        if request.query_params.get("outline") in ("1", "true") and grid is not None:
+            out["cells"] = grid.outline()
+        return JSONResponse(out)
+
+    def nodes(request: Request) -> JSONResponse:
+        auth.require(request)
+        return JSONResponse({"now_ms": _now_ms(), "nodes": store.nodes()})
+
+    def commands(request: Request) -> JSONResponse:
+        auth.require(request)
+        limit = min(_int(request, "limit", 50) or 50, MAX_LIMIT)
+        return JSONResponse({"commands": store.commands(limit), "replies": store.replies(limit)})
+
+    def command_one(request: Request) -> JSONResponse:
+        auth.require(request)
+        found = store.commands(1, cid=request.path_params["cid"])
+        if not found:
+            raise HTTPException(404, "no such command")
+        return JSONResponse(found[0])
 
     def gaps(request: Request) -> JSONResponse:
         auth.require(request)
@@ -278,11 +328,12 @@ def build_app(cfg: CentralConfig, store: Store,
         if not isinstance(args, dict):
             raise HTTPException(400, "command arguments must be a JSON object")
         try:
-            send_command(device, name, args)
+            cid = send_command(device, name, args)
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
-        store.audit(user["name"], "command", f"{device} {name} {json.dumps(args)[:200]}")
-        return JSONResponse({"sent": True, "device": device, "command": name})
+        store.record_command(cid, user["name"], device, name, args, _now_ms())
+        store.audit(user["name"], "command", f"{device} {name} {json.dumps(args)[:200]} cid={cid}")
+        return JSONResponse({"sent": True, "device": device, "command": name, "cid": cid})
 
     def api_index(request: Request) -> JSONResponse:
         return JSONResponse({"version": 1, "documentation": "docs/central.md",
@@ -302,6 +353,10 @@ def build_app(cfg: CentralConfig, store: Store,
         Route("/api/v1/plates", plates),
         Route("/api/v1/trajectory", trajectory),
         Route("/api/v1/counts", counts),
+        Route("/api/v1/cells", cells),
+        Route("/api/v1/nodes", nodes),
+        Route("/api/v1/commands", commands),
+        Route("/api/v1/commands/{cid}", command_one),
         Route("/api/v1/gaps", gaps),
         Route("/api/v1/quarantine", quarantine),
         Route("/api/v1/health", health),

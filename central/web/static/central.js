@@ -31,6 +31,11 @@ async function fleetPage() {
     kit.el("td", {}, d.dropped ?? "—"), kit.el("td", {}, d.version ?? "—"),
     kit.el("td", {}, d.config_hash ?? "—"),
     kit.el("td", {}, d.lat != null ? `${d.lat.toFixed(4)}, ${d.lon.toFixed(4)}` : "—"))));
+  document.querySelector("#nodes-table tbody").replaceChildren(...devs.flatMap(d => d.nodes.map(n =>
+    kit.el("tr", {"data-node": `${d.device}/${n.node}`},
+      kit.el("td", {}, d.device), kit.el("td", {}, n.node), kit.el("td", {}, kit.time(n.last_event_ms)),
+      kit.el("td", {}, n.last_type), kit.el("td", {}, n.fw_version ?? "—"),
+      kit.el("td", {}, n.boot_cause ?? "—"), kit.el("td", {}, n.interval_s != null ? `${n.interval_s} s` : "—")))));
   const c = document.getElementById("fleet-map"), g = c.getContext("2d");
   g.clearRect(0, 0, c.width, c.height);
   const pts = devs.filter(d => d.lat != null);
@@ -127,6 +132,40 @@ async function countsPage() {
     kit.el("td", {}, Object.entries(r.classes).map(([k, v]) => `${k} ${v}`).join(", ")))));
 }
 
+async function cellsTable() {
+  const data = await kit.api("GET", "/api/v1/cells");
+  document.getElementById("cells-note").textContent = data.grid
+    ? `${data.counts.length} cells with events in the last 24 hours`
+    : "no grid configured ([grid] cells_file)";
+  document.querySelector("#cells-table tbody").replaceChildren(...data.counts.map(c => kit.el("tr", {"data-cell": c.cell},
+    kit.el("td", {}, c.cell), kit.el("td", {}, c.n),
+    kit.el("td", {}, Object.entries(c.by_type).map(([k, v]) => `${k} ${v}`).join(", ")))));
+}
+
+async function commandsTable() {
+  const data = await kit.api("GET", "/api/v1/commands");
+  document.querySelector("#cmd-table tbody").replaceChildren(...data.commands.map(c => kit.el("tr", {"data-cid": c.cid},
+    kit.el("td", {}, kit.time(c.ts_ms)), kit.el("td", {}, c.actor), kit.el("td", {}, c.device),
+    kit.el("td", {}, c.name), kit.el("td", {}, JSON.stringify(c.args)),
+    kit.el("td", {class: "reply"}, c.reply ? `${kit.time(c.reply_ms)}: ${JSON.stringify(c.reply)}` : "waiting…"))));
+}
+
+async function commandsPage() {
+  document.getElementById("cmd-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const err = document.getElementById("cmd-error");
+    err.textContent = "";
+    try {
+      const device = document.getElementById("cmd-device").value.trim();
+      const name = document.getElementById("cmd-name").value.trim();
+      const args = JSON.parse(document.getElementById("cmd-args").value || "{}");
+      await kit.api("POST", `/api/v1/devices/${encodeURIComponent(device)}/cmd/${encodeURIComponent(name)}`, args);
+      await commandsTable();
+    } catch (ex) { err.textContent = ex.message; }
+  });
+  await commandsTable();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const out = document.getElementById("logout");
   if (out) out.addEventListener("click", async () => { await kit.api("POST", "/api/v1/logout"); location.href = "/login"; });
@@ -134,5 +173,6 @@ document.addEventListener("DOMContentLoaded", () => {
   if (page === "fleet") { fleetPage(); setInterval(fleetPage, 5000); }
   if (page === "alarms") { alarmsPage(); setInterval(alarmsPage, 2000); setInterval(tickTimers, 250); }
   if (page === "plates") platesPage();
-  if (page === "counts") countsPage();
+  if (page === "counts") { countsPage(); cellsTable(); }
+  if (page === "commands") { commandsPage(); setInterval(commandsTable, 2000); }
 });
