@@ -11,6 +11,7 @@ from pathlib import Path
 
 from gateway.config.mqtt import is_loopback
 from gateway.events.render import iso_ms, render_json, render_line
+from gateway.events.topics import subscription
 from gateway.subscriber import EventSubscriber, Received, SubscriberOptions
 from gateway.uplink.diagnose import Diagnosis
 
@@ -48,6 +49,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     tail.add_argument("-d", "--device", default="+", help="device id to follow (default: all)")
     tail.add_argument("--json", action="store_true", help="print JSON lines instead of text")
     tail.add_argument("--status", action="store_true", help="also print state and health")
+    tail.add_argument("--replies", action="store_true",
+                      help="also print command replies (reply/<name>), decoded")
     tail.add_argument("--share", metavar="GROUP",
                       help="join MQTT 5 shared subscription GROUP (load-balanced consumers)")
     tail.add_argument("-n", "--count", type=int, default=0, help="exit after N events")
@@ -111,6 +114,15 @@ def format_received(msg: Received, as_json: bool) -> str:
                 "its spool drop counters)")
     if msg.kind == "bad":
         return f"# undecodable message on {msg.topic}: {msg.error}"
+    if msg.kind == "reply":
+        from gateway.cli.cmd_cmd import render_reply, reply_json
+
+        name = msg.topic.rsplit("/", 1)[-1]
+        if as_json:
+            return reply_json(msg.device, name, msg.document)
+        ts = msg.document.get("ts") if isinstance(msg.document, dict) else None
+        return f"{iso_ms(ts) if isinstance(ts, int) else '-'} {msg.device} reply " + \
+            render_reply(msg.device, name, msg.document, one_line=True).removeprefix(f"{msg.device} ")
     if as_json:
         return json.dumps({"device": msg.device, "kind": msg.kind, "doc": msg.document},
                           ensure_ascii=False, default=str)
@@ -157,6 +169,13 @@ def cmd_tail(args: argparse.Namespace) -> int:
             status = _exit_status(problem)
             done.set()
 
+    if args.replies:
+        # The subscriber's own filters plus the reply topics (an explicit list replaces them).
+        opts.topics = [subscription(opts.prefix, opts.device, "event"),
+                       subscription(opts.prefix, opts.device, "health"),
+                       *([subscription(opts.prefix, opts.device, "state")] if opts.include_status
+                         else []),
+                       subscription(opts.prefix, opts.device, "reply")]
     sub = EventSubscriber(opts, on_message, on_problem)
     sub.start()
     try:

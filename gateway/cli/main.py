@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from gateway import __version__
 from gateway.cli import (
     central_cmd,
+    cmd_cmd,
     completion_cmd,
     demo_cmd,
     events_cmd,
@@ -22,7 +23,7 @@ from gateway.cli import (
 )
 
 # Groups are listed here once; each module owns its own arguments.
-GROUPS = [gateway_cmd, events_cmd, models_cmd, plates_cmd, provision_cmd, hil_cmd, demo_cmd,
+GROUPS = [gateway_cmd, events_cmd, cmd_cmd, models_cmd, plates_cmd, provision_cmd, hil_cmd, demo_cmd,
           central_cmd, sim_cmd, completion_cmd]
 
 
