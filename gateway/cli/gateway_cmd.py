@@ -76,7 +76,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"edgepost: invalid configuration: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     try:
-        service = GatewayService(config)
+        service = GatewayService(config, config_path=args.config)
     except (SpoolError, OSError) as exc:
         print(f"edgepost: cannot start: {exc}", file=sys.stderr)
         return EXIT_RUNTIME

@@ -40,7 +40,18 @@ def load_config(path: Path | None) -> GatewayConfig:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse_config(raw, source=str(path))
+    # Zones and lines edited on the gateway page live in an overlay beside the file, so the
+    # provisioned file keeps its comments and mode; both go through the one validation below.
+    from gateway.config.overlay import OverlayError, merge_overlay, overlay_path, read_overlay
+
+    overlay = overlay_path(path)
+    try:
+        extra = read_overlay(overlay)
+        if extra:
+            raw = merge_overlay(raw, extra, str(overlay))
+    except OverlayError as exc:
+        raise ConfigError(str(exc)) from None
+    return parse_config(raw, source=f"{path} + {overlay.name}" if extra else str(path))
 
 
 def parse_config(raw: dict[str, Any], source: str = "<config>") -> GatewayConfig:
@@ -48,10 +59,14 @@ def parse_config(raw: dict[str, Any], source: str = "<config>") -> GatewayConfig
     try:
         return GatewayConfig.model_validate(raw)
     except ValidationError as exc:
-        lines = [_describe(err) for err in exc.errors()]
-        noun = "error" if len(lines) == 1 else "errors"
-        raise ConfigError(f"{source}: {len(lines)} configuration {noun}:\n  "
-                          + "\n  ".join(lines)) from None
+        raise ConfigError(explain(exc, source)) from None
+
+
+def explain(exc: ValidationError, source: str) -> str:
+    """The technician's text for a validation error: one line per problem, with key paths."""
+    lines = [_describe(err) for err in exc.errors()]
+    noun = "error" if len(lines) == 1 else "errors"
+    return f"{source}: {len(lines)} configuration {noun}:\n  " + "\n  ".join(lines)
 
 
 def _describe(err: Any) -> str:

@@ -11,6 +11,7 @@ from gateway.config.device import DeviceConfig
 from gateway.config.health import HealthConfig
 from gateway.config.mqtt import MqttConfig
 from gateway.config.spool import SpoolConfig
+from gateway.config.web import WebConfig
 from gateway.events.topics import NAME_RE
 from gateway.sensors.config import SensorsConfig
 from gateway.strict import ReadOnlyDict, StrictModel, revalidated
@@ -32,6 +33,9 @@ class GatewayConfig(StrictModel):
     sensors: SensorsConfig = Field(
         default_factory=SensorsConfig,
         description="Serial sensor readers: node links (radio/UART), GPS, Modbus RTU buses.")
+    web: WebConfig = Field(
+        default_factory=WebConfig,
+        description="The gateway's own status page and /metrics (off by default; loopback only).")
 
     @field_validator("cameras")
     @classmethod
