@@ -21,6 +21,9 @@ Sets:
   :meth:`PlateReader.read_frame`.
 * ``vehicle`` — the same masked photos with a vehicle-like box around the plate (2.6-3.6
   plate widths across, jittered), through :meth:`PlateReader.read_vehicle` (the 160 px finder).
+* ``swap`` — each real validation crop warped over the plate of a real *training-side*
+  toll-lane photo (corners from the finder, overlay masked), the photo scaled 0.35-1.0:
+  a real car and lane around a real plate never trained on (plates ~55-200 px wide).
 * ``provinces`` / ``kinds`` — synthetic plates (every province x 200; every common plate
   kind, two-row included, x 100) on real photos, for what real data cannot cover.
 * ``composite`` — each real validation crop warped (tilt up to 15°, perspective) onto a crop
@@ -249,6 +252,38 @@ def kind_samples(per_kind: int = 100, seed: int = 37, size: tuple[int, int] = (6
             yield Sample("kinds", f"{kind}{i}", scene, text, kind, width)
 
 
+def swap_samples(finder, seed: int = 17, side: int = 1) -> Iterator[Sample]:
+    """Every real crop of ``side`` warped over the plate of a real toll-lane photo of the *other*
+    side (found by its corners; overlay masked), the photo then scaled by 0.35-1.0.
+
+    The most realistic composite: a real car, lane and light around a real plate never trained
+    on; the photo's own plate is covered entirely, and only the pasted text is the label."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    hosts = []
+    for label in real_scenes.split()[1 - side]:
+        img = real_scenes.load_masked(label)
+        x, _, w, _ = label.box
+        plates = [p for p in finder.find(img) if x <= p.corners[:, 0].mean() <= x + w and not p.double_row]
+        if plates:
+            hosts.append((img, plates[0].corners))
+    for c in list(crop_samples(finder, side)):
+        img, corners = hosts[int(rng.integers(len(hosts)))]
+        ph, pw = c.image.shape[:2]
+        src = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32)
+        m = cv2.getPerspectiveTransform(src, corners.astype(np.float32))
+        out = img.copy()
+        size = (img.shape[1], img.shape[0])
+        warped = cv2.warpPerspective(c.image, m, size, flags=cv2.INTER_LINEAR)
+        mask = cv2.warpPerspective(np.full((ph, pw), 255, np.uint8), m, size, flags=cv2.INTER_NEAREST)
+        out[mask > 0] = warped[mask > 0]
+        scale = float(rng.uniform(0.35, 1.0))
+        out = cv2.resize(out, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        width = float(np.linalg.norm(corners[1] - corners[0])) * scale
+        yield Sample("swap", c.name, out, c.text, c.colour, width)
+
+
 def _bucket(width: float) -> str:
     for lo, hi in itertools.pairwise(WIDTH_BUCKETS):
         if lo <= width < hi:
@@ -321,8 +356,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--sets",
         nargs="+",
-        default=["crops", "real", "vehicle", "composite"],
-        choices=["crops", "real", "vehicle", "composite", "provinces", "kinds"],
+        default=["crops", "real", "vehicle", "swap", "composite"],
+        choices=["crops", "real", "vehicle", "swap", "composite", "provinces", "kinds"],
     )
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--per-province", type=int, default=200, help="synthetic composites per province")
@@ -352,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
             yield from real_samples(side=side)
         if "vehicle" in args.sets:
             yield from vehicle_samples(side)
+        if "swap" in args.sets:
+            yield from swap_samples(finder, side=side)
         if "composite" in args.sets:
             yield from composite_samples(finder, side=side)
         if "provinces" in args.sets:
