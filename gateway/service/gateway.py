@@ -11,7 +11,6 @@ import logging
 import queue
 import threading
 import time
-from pathlib import Path
 from typing import Any, Protocol
 
 from gateway.config import GatewayConfig, config_hash
@@ -45,15 +44,8 @@ class Component(Protocol):
 class GatewayService:
     """The running gateway: spool + uplink + producers + health + commands."""
 
-    def __init__(self, config: GatewayConfig, config_path: Path | None = None) -> None:
+    def __init__(self, config: GatewayConfig) -> None:
         self.config = config
-        self.config_path = config_path  # where the page saves zones (its overlay); None: nowhere
-        # Recent events for the gateway page, only when the page is on (a bounded ring).
-        self.recent: Any = None
-        if config.web.enabled:
-            from gateway.web.recent import RecentEvents
-
-            self.recent = RecentEvents(config.web.recent_events)
         self.fmt = Format(config.mqtt.format)
         self.topics = Topics(config.device.id, config.mqtt.topic_prefix)
         sc = config.spool
@@ -75,8 +67,7 @@ class GatewayService:
         self.sensors: SensorsComponent | None = None
         self.producer = EventProducer(self.spool, self.topics, self.fmt, self.health.counters,
                                       location=lambda: self._location(fixed),
-                                      on_stored=self.uplink.wake,
-                                      observer=self.recent.add if self.recent is not None else None)
+                                      on_stored=self.uplink.wake)
         self.components: list[Component] = []
         if config.demo.enabled:
             self.components.append(DemoSource(config.demo, self.producer))
@@ -95,11 +86,9 @@ class GatewayService:
             self.router.register("snapshot", self._snapshot)
         self.router.register("health", lambda args: {"health": self.health.report(now_ms())})
         self.router.register("state", lambda args: self._state_doc(True))
-        if config.web.enabled:
-            from gateway.web.server import WebServer
-
-            self.web = WebServer(self, config.web)
-            self.components.append(self.web)
+        node_key = _node_key_command(config)
+        if node_key is not None:  # node keys sealed for this gateway (provisioning/keychannel.py)
+            self.router.register("node_key", node_key)
         self.notifier = SystemdNotifier()
         self._stop = threading.Event()
         self._halt = threading.Event()
@@ -216,20 +205,6 @@ class GatewayService:
             raise ValueError(f"camera {name!r} has no frame yet")
         return {"camera": name, "jpeg": jpeg}
 
-    def swap_config(self, config: GatewayConfig) -> str:
-        """Run with a new, validated configuration from now on (zones edited on the gateway
-        page): cameras whose section changed get it live, the retained state says the new
-        config hash. Returns that hash. ``ReconfigureError`` when a change needs a restart."""
-        for camera in self.cameras:
-            new = config.cameras.get(camera.name)
-            if new is not None and new != camera.cfg:
-                camera.reconfigure(new)
-        self.config = config
-        self.config_hash = config_hash(config)
-        self._send_direct(self.topics.state, self._state_payload(True), qos=1, retain=True)
-        log.info("configuration swapped live (config %s)", self.config_hash)
-        return self.config_hash
-
     def _state_doc(self, online: bool) -> dict[str, Any]:
         return state_document(online, self.config_hash, self.boot_ms)
 
@@ -256,3 +231,13 @@ class GatewayService:
                 "refused": s.refused,
                 "in_flight": s.in_flight, "commands_ready": s.commands_ready,
                 "last_error": s.last_error}
+
+
+def _node_key_command(config: GatewayConfig) -> Any:
+    """``cmd/node_key`` when this gateway has a TLS identity and node links (else None)."""
+    try:
+        from provisioning.keychannel import node_key_command
+    except ImportError:  # a gateway installed without the provisioning package
+        return None
+    return node_key_command(config)
+

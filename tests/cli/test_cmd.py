@@ -118,6 +118,12 @@ def test_commands_and_replies(broker: LocalMosquitto, gateway: subprocess.Popen[
     assert data[:3] == b"\xff\xd8\xff" and len(data) > 1000, "not a JPEG"
     assert f"jpeg: <{len(data)} bytes; written to {jpeg}>" in res.stdout
 
+    # the live replies carry every field their vector documents
+    for name in ("ping", "health", "state", "snapshot"):
+        vector = json.loads((REPO / "docs/vectors/commands" / f"{name}.json").read_text())
+        live = json.loads(cmd(broker, "--json", GATEWAY, name).stdout)["reply"]
+        assert set(vector["reply"]) <= set(live), f"{name}: {set(vector['reply']) - set(live)}"
+
     res = cmd(broker, GATEWAY, "snapshot", "camera=south")
     assert res.returncode == EXIT_REFUSED
     assert "error: no camera 'south'" in res.stderr
