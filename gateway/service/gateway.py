@@ -11,6 +11,7 @@ import logging
 import queue
 import threading
 import time
+from pathlib import Path
 from typing import Any, Protocol
 
 from gateway.config import GatewayConfig, config_hash
@@ -44,8 +45,15 @@ class Component(Protocol):
 class GatewayService:
     """The running gateway: spool + uplink + producers + health + commands."""
 
-    def __init__(self, config: GatewayConfig) -> None:
+    def __init__(self, config: GatewayConfig, config_path: Path | None = None) -> None:
         self.config = config
+        self.config_path = config_path  # where the page saves zones (its overlay); None: nowhere
+        # Recent events for the gateway page, only when the page is on (a bounded ring).
+        self.recent: Any = None
+        if config.web.enabled:
+            from gateway.web.recent import RecentEvents
+
+            self.recent = RecentEvents(config.web.recent_events)
         self.fmt = Format(config.mqtt.format)
         self.topics = Topics(config.device.id, config.mqtt.topic_prefix)
         sc = config.spool
@@ -67,7 +75,8 @@ class GatewayService:
         self.sensors: SensorsComponent | None = None
         self.producer = EventProducer(self.spool, self.topics, self.fmt, self.health.counters,
                                       location=lambda: self._location(fixed),
-                                      on_stored=self.uplink.wake)
+                                      on_stored=self.uplink.wake,
+                                      observer=self.recent.add if self.recent is not None else None)
         self.components: list[Component] = []
         if config.demo.enabled:
             self.components.append(DemoSource(config.demo, self.producer))
@@ -89,6 +98,11 @@ class GatewayService:
         node_key = _node_key_command(config)
         if node_key is not None:  # node keys sealed for this gateway (provisioning/keychannel.py)
             self.router.register("node_key", node_key)
+        if config.web.enabled:
+            from gateway.web.server import WebServer
+
+            self.web = WebServer(self, config.web)
+            self.components.append(self.web)
         self.notifier = SystemdNotifier()
         self._stop = threading.Event()
         self._halt = threading.Event()
@@ -204,6 +218,20 @@ class GatewayService:
         if jpeg is None:
             raise ValueError(f"camera {name!r} has no frame yet")
         return {"camera": name, "jpeg": jpeg}
+
+    def swap_config(self, config: GatewayConfig) -> str:
+        """Run with a new, validated configuration from now on (zones edited on the gateway
+        page): cameras whose section changed get it live, the retained state says the new
+        config hash. Returns that hash. ``ReconfigureError`` when a change needs a restart."""
+        for camera in self.cameras:
+            new = config.cameras.get(camera.name)
+            if new is not None and new != camera.cfg:
+                camera.reconfigure(new)
+        self.config = config
+        self.config_hash = config_hash(config)
+        self._send_direct(self.topics.state, self._state_payload(True), qos=1, retain=True)
+        log.info("configuration swapped live (config %s)", self.config_hash)
+        return self.config_hash
 
     def _state_doc(self, online: bool) -> dict[str, Any]:
         return state_document(online, self.config_hash, self.boot_ms)
