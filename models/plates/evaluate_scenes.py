@@ -311,6 +311,12 @@ def evaluate(samples: Iterator[Sample], reader) -> dict[str, dict]:
         if s.set == "crops":
             obs = reader.read_plate_crop(s.image)
             reads = [obs] if obs is not None else []
+            raw = reader.recognizer.read(s.image)  # before thresholds: for the reliability table
+            if len(raw.text) == len(s.text):
+                pairs = zip(raw.char_conf, raw.text, s.text, strict=True)
+                r.setdefault("reliability", []).extend(
+                    (i == 0, c, a == b) for i, (c, a, b) in enumerate(pairs)
+                )
         elif isinstance(s, VehicleSample):
             reads = reader.read_vehicle(s.image, s.vehicle_box)
         else:
@@ -335,9 +341,33 @@ def evaluate(samples: Iterator[Sample], reader) -> dict[str, dict]:
         r["ms_median"] = round(statistics.median(ms), 2) if ms else 0.0
         r["ms_p90"] = round(float(np.percentile(ms, 90)), 2) if ms else 0.0
         r["by"] = {k: f"{v[0]}/{v[1]}" for k, v in sorted(r["by"].items())}
+        if "reliability" in r:
+            r["reliability"] = reliability(r["reliability"])
         confusions = r.get("province_confusions", {})
         r["province_confusions"] = dict(sorted(confusions.items(), key=lambda kv: -kv[1]))
     return res
+
+
+#: confidence bins of the reliability table
+CONF_BINS = (0.0, 0.5, 0.7, 0.9, 0.97, 1.0001)
+
+
+def reliability(items: list[tuple[bool, float, bool]]) -> dict[str, dict[str, str]]:
+    """Per position kind (first character / others) and confidence bin: correct / reads and mean
+    confidence: a calibrated reader's accuracy in a bin matches its mean confidence."""
+    out: dict[str, dict[str, str]] = {}
+    for kind, first in (("first", True), ("other", False)):
+        rows = [(c, ok) for f, c, ok in items if f == first]
+        table = {}
+        for lo, hi in itertools.pairwise(CONF_BINS):
+            sel = [(c, ok) for c, ok in rows if lo <= c < hi]
+            if sel:
+                acc = sum(ok for _, ok in sel)
+                table[f"{lo:.2f}-{min(hi, 1):.2f}"] = (
+                    f"{acc}/{len(sel)} correct, mean conf {np.mean([c for c, _ in sel]):.3f}"
+                )
+        out[kind] = table
+    return out
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -407,6 +437,11 @@ def main(argv: list[str] | None = None) -> int:
             f"  wrong {r['wrong']:3}  none {r['none']:3}  median {r['ms_median']} ms  p90 {r['ms_p90']} ms"
         )
         print("           " + "  ".join(f"{k}: {v}" for k, v in r["by"].items()))
+        for kind, table in r.get("reliability", {}).items():
+            print(
+                f"           reliability ({kind} character): "
+                + "; ".join(f"{k}: {v}" for k, v in table.items())
+            )
         if r["province_confusions"]:
             pairs = "  ".join(f"{k} {v}" for k, v in r["province_confusions"].items())
             print(f"           province confusions: {pairs}")
