@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from gateway.strict import StrictModel
 
@@ -58,6 +59,14 @@ class CameraSourceConfig(StrictModel):
     loop: bool = Field(
         default=False, description="Recorded media only: start again at the end instead of ending."
     )
+    start_time: datetime | None = Field(
+        default=None,
+        description=(
+            "Recorded media only: the wall-clock time of the first frame, with its offset "
+            "(e.g. 2026-12-01T02:00:00+08:00), so a replay is judged as if it were filmed then "
+            "(active hours, level schedule, event times). None: the time the file is opened."
+        ),
+    )
     reopen_initial_s: float = Field(
         default=0.5, gt=0, description="First wait before reopening a failed source, seconds."
     )
@@ -72,3 +81,11 @@ class CameraSourceConfig(StrictModel):
     read_timeout_s: float = Field(
         default=5.0, gt=0, description="A live source with no frame for this long counts as dead."
     )
+
+    @field_validator("start_time")
+    @classmethod
+    def _start_time_has_offset(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError("start_time needs a UTC offset, e.g. 2026-12-01T02:00:00+08:00 "
+                             "(a time without one could be any time zone)")
+        return value

@@ -14,7 +14,7 @@ def open_source(cfg: CameraSourceConfig) -> FrameSource:
     if cfg.kind is SourceKind.OPENCV:
         return OpenCVSource(
             cfg.uri, width=cfg.width, height=cfg.height, fps=cfg.fps, pacing=cfg.pacing,
-            loop=cfg.loop,
+            loop=cfg.loop, start_time=cfg.start_time,
         )
     if cfg.kind is SourceKind.FOLDER:
         return ImageFolderSource(cfg.uri, fps=cfg.fps or 1.0, pacing=cfg.pacing, loop=cfg.loop)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 from pathlib import Path
 
 import cv2
@@ -28,6 +29,8 @@ class OpenCVSource:
     Files are finite: ``read()`` raises :class:`SourceEndedError` at the end (or rewinds when
     ``loop``). Their clock ``t`` is the position in the file, so results do not depend on CPU
     speed; ``pacing=REALTIME`` sleeps so frames arrive at the file's rate like a camera.
+    A file's ``wall`` time is ``start_time`` plus its position when a start time is given (a
+    replay made to happen at 02:00), else the time it was opened plus its position.
     Devices and streams are live: a failed read raises :class:`SourceError` so that a
     :class:`~gateway.camera.resilient.ResilientSource` reopens them.
     """
@@ -41,6 +44,7 @@ class OpenCVSource:
         fps: float | None = None,
         pacing: PacingMode = PacingMode.REALTIME,
         loop: bool = False,
+        start_time: datetime | None = None,
     ) -> None:
         self.uri = uri
         self.name = uri
@@ -48,6 +52,9 @@ class OpenCVSource:
         self._width, self._height, self._req_fps = width, height, fps
         self._pacing = pacing
         self._loop = loop
+        # A file's frame times are its position plus this start (the clock a replay runs on);
+        # live sources always use the real clock.
+        self._start_wall = None if start_time is None or self.live else start_time.timestamp()
         self._cap: cv2.VideoCapture | None = None
         self._index = 0
         self._fps = 0.0
@@ -84,7 +91,7 @@ class OpenCVSource:
             self._fps = 0.0
         self._index = 0
         self._loop_offset = 0.0
-        self._t0_wall = time.time()
+        self._t0_wall = time.time() if self._start_wall is None else self._start_wall
         self._t0_mono = time.monotonic()
 
     def read(self) -> Frame:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from pydantic import Field, field_validator, model_validator
 
+from gateway.clips.config import ClipStoreConfig
 from gateway.config.demo import DemoConfig
 from gateway.config.device import DeviceConfig
 from gateway.config.health import HealthConfig
@@ -16,6 +17,7 @@ from gateway.events.topics import NAME_RE
 from gateway.sensors.config import SensorsConfig
 from gateway.strict import ReadOnlyDict, StrictModel, revalidated
 from gateway.vision.config import VisionCameraConfig
+from gateway.vision.schedule import SiteConfig
 
 
 class GatewayConfig(StrictModel):
@@ -33,6 +35,11 @@ class GatewayConfig(StrictModel):
     sensors: SensorsConfig = Field(
         default_factory=SensorsConfig,
         description="Serial sensor readers: node links (radio/UART), GPS, Modbus RTU buses.")
+    site: SiteConfig = Field(
+        default_factory=SiteConfig,
+        description="Site time zone and alert levels (active hours, level schedule).")
+    clips: ClipStoreConfig = Field(
+        default_factory=ClipStoreConfig, description="Evidence clip store: folder and bounds.")
     web: WebConfig = Field(
         default_factory=WebConfig,
         description="The gateway's own status page and /metrics (off by default; loopback only).")
@@ -46,6 +53,15 @@ class GatewayConfig(StrictModel):
             if not NAME_RE.match(name):
                 raise ValueError(f"camera name {name!r}: use lower-case letters, digits, - or _")
         return value
+
+    @model_validator(mode="after")
+    def _camera_levels_declared_by_site(self) -> GatewayConfig:
+        for name, cam in self.cameras.items():
+            unknown = sorted(cam.levels_used() - set(self.site.levels))
+            if unknown:
+                raise ValueError(f"camera {name!r} names alert levels {unknown} that [site] "
+                                 f"levels {list(self.site.levels)} does not declare")
+        return self
 
     @model_validator(mode="after")
     def _replay_state_beside_spool(self) -> GatewayConfig:

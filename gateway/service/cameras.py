@@ -2,7 +2,8 @@
 
 A camera that cannot start (model missing or tampered, source unusable) or that dies is
 reported once, as a ``device_fault`` event and in health, and the rest of the gateway keeps
-running.
+running. The component hands its pipeline the site (time zone, alert levels), the gateway's
+level controller and, when the camera keeps clips, a clip recorder on the gateway's store.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from gateway.service.health import Counters
 from gateway.service.producer import EventProducer
 from gateway.service.vision_events import to_body
 from gateway.vision.config import VisionCameraConfig
+from gateway.vision.schedule import LevelController, SiteConfig
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +30,14 @@ class CameraComponent:
     """Runs one :class:`~gateway.vision.pipeline.CameraPipeline` and emits its events."""
 
     def __init__(self, name: str, cfg: VisionCameraConfig, producer: EventProducer,
-                 counters: Counters, asset_cache: Path | None = None) -> None:
+                 counters: Counters, asset_cache: Path | None = None, *,
+                 site: SiteConfig | None = None, levels: LevelController | None = None,
+                 clip_store: Any = None) -> None:
         self.name = name
         self.cfg = cfg
+        self.site = site or (levels.site if levels is not None else SiteConfig())
+        self.levels = levels
+        self.clip_store = clip_store
         self._producer = producer
         self._counters = counters
         self._asset_cache = asset_cache
@@ -56,9 +63,11 @@ class CameraComponent:
 
         try:
             try:
-                self.pipeline = CameraPipeline(self.name, self.cfg, self._on_event,
-                                               asset_cache=self._asset_cache,
-                                               observer=self._plate_observer())
+                self.pipeline = CameraPipeline(
+                    self.name, self.cfg, self._on_event, asset_cache=self._asset_cache,
+                    observer=self._plate_observer(), site=self.site,
+                    level=self.levels.level_at if self.levels is not None else None,
+                    clips=self._clip_recorder())
             except Exception as exc:  # any type (ModelError, AssetError, OSError...) = cannot start
                 self._fault("start_failed", f"camera {self.name} not started: {exc}")
                 return
@@ -72,6 +81,22 @@ class CameraComponent:
             self._fault("crashed", f"camera {self.name} crashed: {type(exc).__name__}: {exc}")
         finally:
             self.finished.set()
+
+    def _clip_recorder(self) -> Any:
+        """The camera's clip recorder on the gateway's store, if this camera keeps clips."""
+        if not self.cfg.clips.enabled or self.clip_store is None:
+            return None
+        from gateway.clips.recorder import ClipRecorder
+
+        return ClipRecorder(self.name, self.cfg.clips, self.clip_store)
+
+    def reconfigure(self, cfg: VisionCameraConfig) -> None:
+        """Swap in a new validated configuration from the next frame on (zones, thresholds,
+        hours, levels); raises ``ReconfigureError`` when only a restart can apply it."""
+        if self.pipeline is None:
+            raise ValueError(f"camera {self.name} is not running")
+        self.pipeline.reconfigure(cfg)
+        self.cfg = cfg
 
     def _plate_observer(self) -> Any:
         """The plate stage, if configured; a camera without it still counts vehicles."""

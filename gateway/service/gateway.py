@@ -30,6 +30,7 @@ from gateway.service.sensors import SensorsComponent
 from gateway.service.state import state_document
 from gateway.uplink.publisher import Uplink
 from gateway.uplink.spool import Spool, SpoolError
+from gateway.vision.schedule import LevelController, level_command
 
 log = logging.getLogger(__name__)
 EXPIRE_EVERY_S = 60.0
@@ -80,7 +81,14 @@ class GatewayService:
         self.components: list[Component] = []
         if config.demo.enabled:
             self.components.append(DemoSource(config.demo, self.producer))
-        self.cameras = [CameraComponent(name, cam, self.producer, self.health.counters)
+        # The alert level is the site's: one controller for every camera and the state.
+        self.levels = LevelController(config.site)
+        self.levels.on_change = self._republish_state
+        self.router.register("level", level_command(self.levels))
+        self.clip_store = self._clip_store(config)
+        self.cameras = [CameraComponent(name, cam, self.producer, self.health.counters,
+                                        site=config.site, levels=self.levels,
+                                        clip_store=self.clip_store)
                         for name, cam in config.cameras.items()]
         self.components.extend(self.cameras)
         sc = config.sensors
@@ -93,6 +101,12 @@ class GatewayService:
         if self.cameras:
             self.health.register("cameras", lambda: {c.name: c.health() for c in self.cameras})
             self.router.register("snapshot", self._snapshot)
+        if self.clip_store is not None:
+            from gateway.clips.commands import clip_command, clips_command
+
+            self.router.register("clips", clips_command(self.clip_store))
+            self.router.register("clip", clip_command(self.clip_store))
+            self.health.register("clips", self.clip_store.health)
         self.router.register("health", lambda args: {"health": self.health.report(now_ms())})
         self.router.register("state", lambda args: self._state_doc(True))
         node_key = _node_key_command(config)
@@ -143,6 +157,8 @@ class GatewayService:
                 component.stop()
             except Exception:  # one component failing to stop must not keep the spool open
                 log.exception("stopping %s failed", type(component).__name__)
+        if self.clip_store is not None:
+            self.clip_store.close()
         self.uplink.stop()
         self.router.close()
         self.spool.close()
@@ -168,6 +184,8 @@ class GatewayService:
             if now >= next_expire:
                 next_expire = now + EXPIRE_EVERY_S
                 self.spool.expire()
+                if self.clip_store is not None:
+                    self.clip_store.expire()
 
     # --- faults ---------------------------------------------------------------------------
     def _uplink_fault(self, code: str, message: str) -> None:
@@ -234,7 +252,24 @@ class GatewayService:
         return self.config_hash
 
     def _state_doc(self, online: bool) -> dict[str, Any]:
-        return state_document(online, self.config_hash, self.boot_ms)
+        return state_document(online, self.config_hash, self.boot_ms, level=self.levels.state())
+
+    def _republish_state(self) -> None:
+        """The retained state again, now (the alert level changed)."""
+        self._send_direct(self.topics.state, self._state_payload(True), qos=1, retain=True)
+
+    def _clip_store(self, config: GatewayConfig) -> Any:
+        """The clip store, when a camera keeps clips; it leaves the spool its room on disk."""
+        if not any(cam.clips.enabled for cam in config.cameras.values()):
+            return None
+        from gateway.clips.store import ClipStore
+
+        def reserve() -> int:
+            return max(0, config.spool.max_bytes - self.spool.stats().bytes) \
+                + config.clips.reserve_bytes
+
+        folder = config.clips.path or config.spool.path.parent / "clips"
+        return ClipStore(config.clips, folder, reserve=reserve)
 
     def _state_payload(self, online: bool) -> bytes:
         return dump_document(self._state_doc(online), self.fmt)

@@ -14,9 +14,11 @@ from typing import Annotated
 from pydantic import Field, field_validator, model_validator
 
 from gateway.camera.config import CameraSourceConfig
+from gateway.clips.config import ClipsConfig
 from gateway.inference.config import TfliteModelConfig
 from gateway.plates.config import PlatesConfig
-from gateway.strict import ReadOnlyDict, StrictModel
+from gateway.strict import ReadOnlyDict, StrictModel, revalidated
+from gateway.vision.schedule import TimeWindow
 
 Point = Annotated[tuple[float, float], Field(description="(x, y), normalized 0..1")]
 
@@ -93,10 +95,15 @@ class DetectorConfig(TfliteModelConfig):
     @field_validator("class_thresholds")
     @classmethod
     def _thresholds_in_range(cls, v: Mapping[str, float]) -> Mapping[str, float]:
-        for name, thr in v.items():
-            if not 0.0 <= thr <= 1.0:
-                raise ValueError(f"threshold for {name!r} must be within 0..1, got {thr}")
-        return v
+        return thresholds_in_range(v)
+
+
+def thresholds_in_range(v: Mapping[str, float]) -> Mapping[str, float]:
+    """Check that every per-class score threshold lies within 0..1."""
+    for name, thr in v.items():
+        if not 0.0 <= thr <= 1.0:
+            raise ValueError(f"threshold for {name!r} must be within 0..1, got {thr}")
+    return v
 
 
 class MotionGateConfig(StrictModel):
@@ -200,6 +207,11 @@ class ZoneConfig(StrictModel):
     crowd_threshold: int | None = Field(
         default=None, ge=1, description="Emit a crowd event when this many objects are inside."
     )
+    hours: tuple[TimeWindow, ...] = Field(
+        default=(), description="Armed only inside these windows (site time; empty: always), "
+        "e.g. [{start = '19:00', end = '06:00'}] for dusk to dawn.")
+    levels: tuple[str, ...] = Field(
+        default=(), description="Armed only at these alert levels (empty: at every level).")
 
 
 class LineConfig(StrictModel):
@@ -224,6 +236,10 @@ class LineConfig(StrictModel):
         le=0.5,
         description="Distance (normalized) beyond the line before a side counts; stops jitter.",
     )
+    hours: tuple[TimeWindow, ...] = Field(
+        default=(), description="Counted only inside these windows (site time; empty: always).")
+    levels: tuple[str, ...] = Field(
+        default=(), description="Counted only at these alert levels (empty: at every level).")
 
     @model_validator(mode="after")
     def _check(self) -> LineConfig:
@@ -295,6 +311,48 @@ class RulesConfig(StrictModel):
         return self
 
 
+class ZoneLevelConfig(StrictModel):
+    """A zone's rules at one alert level; a field left out keeps the zone's own value."""
+
+    intrusion: bool | None = Field(default=None, description="Intrusion alerts on or off.")
+    loiter_s: float | None = Field(default=None, gt=0, description="Loitering dwell, seconds.")
+    crowd_threshold: int | None = Field(default=None, ge=1, description="Crowd threshold.")
+    classes: tuple[str, ...] | None = Field(default=None, description="Classes the zone watches.")
+
+
+class LevelConfig(StrictModel):
+    """What changes on one camera at one alert level (lower thresholds when heightened)."""
+
+    min_score: float | None = Field(
+        default=None, ge=0, le=1, description="Detector score threshold at this level.")
+    class_thresholds: ReadOnlyDict[str, float] = Field(
+        default_factory=dict,
+        description="Per-class thresholds at this level, over the detector's own ones.")
+    zones: ReadOnlyDict[str, ZoneLevelConfig] = Field(
+        default_factory=dict, description="Zone rules at this level, by zone name.")
+
+    @field_validator("class_thresholds")
+    @classmethod
+    def _thresholds_in_range(cls, v: Mapping[str, float]) -> Mapping[str, float]:
+        return thresholds_in_range(v)
+
+
+class TamperConfig(StrictModel):
+    """Camera tamper checks (thresholds: module constants in gateway/vision/tamper.py)."""
+
+    enabled: bool = Field(default=True, description="Check the view for tamper.")
+    interval_s: float = Field(
+        default=0.5, gt=0, le=10, description="Check one frame this often (frame time).")
+    raise_after_s: float = Field(
+        default=4.0, gt=0, le=60,
+        description="A condition must last this long before it is a fault; longer than a "
+        "lorry filling the view while it passes.")
+    clear_after_s: float = Field(
+        default=3.0, gt=0, le=60, description="The view must be normal this long to clear.")
+    snapshot_side: int = Field(
+        default=320, ge=64, le=1280, description="Longest side of the fault's snapshot JPEG.")
+
+
 class VisionCameraConfig(StrictModel):
     """Everything one camera's pipeline needs: source, detector, gate, tracker, rules."""
 
@@ -312,3 +370,66 @@ class VisionCameraConfig(StrictModel):
     plates: PlatesConfig | None = Field(
         default=None,
         description="Read licence plates on this camera's vehicle tracks (omit: no plate reading).")
+    hours: tuple[TimeWindow, ...] = Field(
+        default=(), description="The detector runs and events are made only inside these "
+        "windows (site time; empty: always). Tamper checks and clips run at all hours.")
+    levels: tuple[str, ...] = Field(
+        default=(), description="The camera detects only at these alert levels (empty: at "
+        "every level), e.g. ['heightened'] for a checkpoint manned in sensitive periods.")
+    level_overrides: ReadOnlyDict[str, LevelConfig] = Field(
+        default_factory=dict,
+        description="Thresholds and zone rules per alert level ([cameras.<name>."
+        "level_overrides.heightened]); levels not named here run the camera's own values.")
+    tamper: TamperConfig = Field(
+        default_factory=lambda: TamperConfig(),
+        description="Covered, defocused, moved or dark camera as a device_fault.")
+    clips: ClipsConfig = Field(
+        default_factory=lambda: ClipsConfig(),
+        description="Evidence clips around alarms (a ring of recent frames, kept as JPEG).")
+
+    @model_validator(mode="after")
+    def _level_overrides_name_known_zones(self) -> VisionCameraConfig:
+        zones = {z.name for z in self.rules.zones}
+        for level, override in self.level_overrides.items():
+            unknown = sorted(set(override.zones) - zones)
+            if unknown:
+                raise ValueError(f"level_overrides.{level} names unknown zones {unknown}; "
+                                 f"zones: {sorted(zones)}")
+        return self
+
+    def levels_used(self) -> set[str]:
+        """Every alert level this camera names (checked against [site] levels by the root)."""
+        used = set(self.levels) | set(self.level_overrides)
+        for item in (*self.rules.zones, *self.rules.lines):
+            used |= set(item.levels)
+        return used
+
+    def for_level(self, level: str) -> VisionCameraConfig:
+        """This camera's configuration at alert ``level``: a new, fully validated object with
+        the level's thresholds and zone rules applied (``self`` is not changed)."""
+        override = self.level_overrides.get(level)
+        if override is None:
+            return self
+        detector = revalidated(
+            self.detector,
+            min_score=self.detector.min_score if override.min_score is None
+            else override.min_score,
+            class_thresholds={**self.detector.class_thresholds, **override.class_thresholds})
+        zones = [
+            z.model_dump() | (override.zones[z.name].model_dump(exclude_none=True)
+                              if z.name in override.zones else {})
+            for z in self.rules.zones
+        ]
+        return revalidated(self, detector=detector, rules=revalidated(self.rules, zones=zones))
+
+    def detector_floor(self) -> DetectorConfig:
+        """The detector configuration with, per class, the lowest threshold of any level.
+
+        The detector decodes at this floor once; the pipeline then applies the current level's
+        own thresholds, so a level change needs no new interpreter."""
+        configs = [self.for_level(level).detector for level in ("", *self.level_overrides)]
+        names = {n for c in configs for n in c.class_thresholds}
+        return revalidated(
+            self.detector, min_score=min(c.min_score for c in configs),
+            class_thresholds={n: min(c.class_thresholds.get(n, c.min_score) for c in configs)
+                              for n in names})

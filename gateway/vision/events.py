@@ -34,6 +34,7 @@ class VisionEvent:
     confidence: float | None = None
     box: Box | None = None
     crop_jpeg: bytes | None = field(default=None, repr=False)
+    clip: str | None = None  # id of the evidence clip recorded around this event, if any
 
 
 @dataclass(kw_only=True)

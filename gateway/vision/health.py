@@ -50,6 +50,8 @@ class PipelineHealth:
     detector_errors: int = 0
     callback_errors: int = 0
     tracks_confirmed: int = 0
+    disarmed: int = 0  # frames outside the camera's active hours or levels
+    tamper: Counter[str] = field(default_factory=Counter)  # tamper faults raised, by code
     events: Counter[str] = field(default_factory=Counter)
     stages: dict[str, StageStats] = field(default_factory=dict)
     latency: StageStats = field(default_factory=StageStats)  # frame capture -> on_event
@@ -74,6 +76,8 @@ class PipelineHealth:
             "detector_errors": self.detector_errors,
             "callback_errors": self.callback_errors,
             "tracks_confirmed": self.tracks_confirmed,
+            "disarmed": self.disarmed,
+            "tamper_faults": dict(self.tamper),
             "events": dict(self.events),
             "stages": {k: v.as_dict() for k, v in self.stages.items()},
             "latency": self.latency.as_dict(),

@@ -2,6 +2,13 @@
 
 The pipeline calls ``on_event(VisionEvent)`` with plain dataclasses and knows nothing about
 MQTT or the spool; the gateway's service wires it to the event layer.
+
+Beside the detection path, every frame goes to the tamper monitor and (when clips are on) to
+the clip recorder's ring, whatever the hour: a covered camera or the seconds before an alarm
+matter at any time. The alert level and active hours are judged per frame from the frame's
+own time; a level change swaps in that level's configuration (built and validated once) on
+the next frame, and :meth:`CameraPipeline.reconfigure` swaps in a new validated camera
+configuration the same way, without reopening the source or reloading the model.
 """
 
 from __future__ import annotations
@@ -11,7 +18,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +30,7 @@ from gateway.camera.frame import Frame, FrameSource, SourceEndedError, SourceErr
 from gateway.camera.latest import LatestFrameGrabber
 from gateway.camera.resilient import ResilientSource
 from gateway.ratelog import RateLimitedLog
-from gateway.vision.config import VisionCameraConfig
+from gateway.vision.config import CropConfig, VisionCameraConfig
 from gateway.vision.decoders import nms
 from gateway.vision.detection import Detection
 from gateway.vision.detector import Detector
@@ -39,11 +48,18 @@ from gateway.vision.motion import MotionGate
 from gateway.vision.observer import TrackObserver
 from gateway.vision.render import annotate, crop_jpeg, encode_jpeg
 from gateway.vision.rules import Rules
+from gateway.vision.schedule import SiteConfig, in_windows
+from gateway.vision.tamper import TamperMonitor
 from gateway.vision.tracker import Track, Tracker
 
 log = logging.getLogger(__name__)
 
 EventCallback = Callable[[VisionEvent], None]
+LevelSource = Callable[[float], str]  # frame wall time -> alert level in force
+
+
+class ReconfigureError(ValueError):
+    """A new camera configuration changes what needs a restart (source, model)."""
 
 
 class CameraPipeline:
@@ -66,12 +82,18 @@ class CameraPipeline:
         keep_history: int = 500,
         asset_cache: str | Path | None = None,
         observer: TrackObserver | None = None,
+        site: SiteConfig | None = None,
+        level: LevelSource | None = None,
+        clips: Any = None,
     ) -> None:
         self.name = name
+        self.base_cfg = cfg
         self.cfg = cfg
         self.on_event = on_event
+        # The interpreter decodes down to the lowest threshold any level uses; _filter then
+        # applies the current level's own, so changing level never reloads the model.
         self.detector = detector or Detector(
-            cfg.detector, model_path=model_path, class_aliases=cfg.rules.class_aliases,
+            cfg.detector_floor(), model_path=model_path, class_aliases=cfg.rules.class_aliases,
             asset_cache=asset_cache,
         )
         if detector is not None and cfg.rules.class_aliases and not detector.aliases:
@@ -92,6 +114,16 @@ class CameraPipeline:
         self.observer = observer
         # Failures here can repeat on every frame for months: log each kind once per interval.
         self._ratelog = RateLimitedLog(log)
+        self.site = site or SiteConfig()
+        self._level_source = level or (lambda wall: self.site.scheduled_level(wall))
+        self.level: str | None = None
+        self._by_level: dict[str, VisionCameraConfig] = {}
+        self._local: datetime | None = None
+        self.armed = True
+        self.tamper = TamperMonitor(name, cfg.tamper) if cfg.tamper.enabled else None
+        self.clips = clips  # a gateway.clips.recorder.ClipRecorder, or None
+        self._pending_cfg: VisionCameraConfig | None = None
+        self._cfg_lock = threading.Lock()
 
     def _fault(self, where: str, exc: BaseException, msg: str, *args: object) -> None:
         """Log a per-frame failure rate-limited per (stage, exception type), with the traceback
@@ -114,7 +146,9 @@ class CameraPipeline:
 
     def _filter(self, dets: list[Detection]) -> list[Detection]:
         rules = self.cfg.rules
-        kept = [d for d in dets if d.label in self._classes and d.area <= rules.max_box_area]
+        det = self.cfg.detector
+        kept = [d for d in dets if d.label in self._classes and d.area <= rules.max_box_area
+                and d.score >= det.class_thresholds.get(d.label, det.min_score)]
         if len(kept) < 2:
             return kept
         # Aliasing can leave two boxes of one object under different model classes (SSD's
@@ -136,10 +170,16 @@ class CameraPipeline:
                               "skipped (counted in health corrupt_frames)", self.name, frame.index)
             return []
         h.frames += 1
+        early_events = self._always(frame)
         if frame.index % self.cfg.schedule.frame_stride:
             h.skipped_stride += 1
-            return []
+            self._emit(early_events, frame)
+            return early_events
         self._last_frame = frame
+        if not self._armed_now(frame):
+            h.disarmed += 1
+            self._emit(early_events, frame)
+            return early_events
         t0 = time.perf_counter()
         moving = self.gate.test(img).moving if self.cfg.motion.enabled else True
         t1 = time.perf_counter()
@@ -148,13 +188,15 @@ class CameraPipeline:
             h.motion_frames += 1
         if not self._should_detect(frame, moving):
             h.gated += 1
-            return []
+            self._emit(early_events, frame)
+            return early_events
         try:
             dets = self._filter(self.detector.detect(img))
         except Exception as exc:  # a broken model or runtime must not kill the camera loop
             h.detector_errors += 1
             self._fault("detector", exc, "detector failed on frame %d", frame.index)
-            return []
+            self._emit(early_events, frame)
+            return early_events
         t2 = time.perf_counter()
         for stage, secs in self.detector.last_times.items():
             h.time("inference" if stage == "invoke" else stage, secs)
@@ -170,10 +212,105 @@ class CameraPipeline:
         if self.observer is not None:
             early = self._observe(frame)
             t3 = time.perf_counter()
-        events = early + self._events(frame, update.ended)
+        events = early_events + early + self._events(frame, update.ended)
         h.time("rules", time.perf_counter() - t3)
         self._emit(events, frame)
         return events
+
+    # ------------------------------------------------------- every frame, armed or not
+    def _always(self, frame: Frame) -> list[VisionEvent]:
+        """Clip ring, tamper check and alert level: every frame, at any hour."""
+        self._apply_pending()
+        if self.clips is not None:
+            t0 = time.perf_counter()
+            try:
+                self.clips.push(frame.image, frame.t, frame.wall, frame.index)
+            except Exception as exc:  # evidence clips are extra: never stop the camera for them
+                self.health_stats.callback_errors += 1
+                self._fault("clips", exc, "clip ring failed on frame %d", frame.index)
+            self.health_stats.time("clip_ring", time.perf_counter() - t0)
+        events: list[VisionEvent] = []
+        if self.tamper is not None:
+            t0 = time.perf_counter()
+            try:
+                events.extend(self._tamper_events(frame))
+            except Exception as exc:  # a tamper check must not stop detection
+                self.health_stats.callback_errors += 1
+                self._fault("tamper", exc, "tamper check failed on frame %d", frame.index)
+            self.health_stats.time("tamper", time.perf_counter() - t0)
+        try:
+            level = self._level_source(frame.wall)
+        except Exception as exc:  # a broken level source keeps the last level, camera runs on
+            self._fault("level", exc, "alert level unavailable")
+            level = self.level or self.site.default_level
+        if level != self.level:
+            self._use_level(level)
+        self._local = self.site.local(frame.wall)
+        return events
+
+    def _tamper_events(self, frame: Frame) -> list[VisionEvent]:
+        found = self.tamper.check(frame.image, frame.t, frame.wall,  # type: ignore[union-attr]
+                                  frame.mono, frame.index)
+        for ev in found:
+            if not ev.cleared:
+                ev.crop_jpeg = crop_jpeg(frame.image, (0.0, 0.0, 1.0, 1.0), CropConfig(
+                    enabled=True, max_side=self.cfg.tamper.snapshot_side, padding=0.0))
+                self.health_stats.tamper[ev.code] += 1
+        return list(found)
+
+    def _use_level(self, level: str) -> None:
+        cfg = self._by_level.get(level)
+        if cfg is None:
+            cfg = self._by_level[level] = self.base_cfg.for_level(level)
+        if self.level is not None:
+            log.info("camera %s: alert level %s -> %s", self.name, self.level, level)
+        self.level = level
+        self._swap(cfg)
+
+    def _swap(self, cfg: VisionCameraConfig) -> None:
+        self.cfg = cfg
+        self.rules.reconfigure(cfg.rules)
+        self._classes = set(cfg.rules.classes)
+
+    def _armed_now(self, frame: Frame) -> bool:
+        """Camera-level hours and levels; ending the tracks when the camera is disarmed."""
+        base = self.base_cfg
+        armed = (not base.levels or self.level in base.levels) and \
+            in_windows(base.hours, self._local or self.site.local(frame.wall))
+        if self.armed and not armed:
+            log.info("camera %s: disarmed (outside its hours or levels)", self.name)
+            self._emit(self._exits(frame, self.tracker.flush()), frame)
+            self._last_detect_t = None
+        elif armed and not self.armed:
+            log.info("camera %s: armed", self.name)
+        self.armed = armed
+        return armed
+
+    def reconfigure(self, cfg: VisionCameraConfig) -> None:
+        """Use a new, validated camera configuration from the next frame on (a zone edited on
+        the gateway page): rules, thresholds, hours and levels change, tracks go on.
+
+        A different source or model needs the camera restarted: :class:`ReconfigureError`."""
+        old = self.base_cfg
+        if cfg.source != old.source or cfg.detector.model != old.detector.model \
+                or cfg.detector.decoder != old.detector.decoder \
+                or cfg.detector_floor() != old.detector_floor() \
+                or cfg.rules.class_aliases != old.rules.class_aliases \
+                or cfg.motion != old.motion or cfg.tamper != old.tamper or cfg.clips != old.clips:
+            raise ReconfigureError(
+                f"camera {self.name}: source, model, lowest thresholds, aliases, motion gate, "
+                "tamper or clip settings changed: restart the gateway to apply them")
+        with self._cfg_lock:
+            self._pending_cfg = cfg
+
+    def _apply_pending(self) -> None:
+        with self._cfg_lock:
+            cfg, self._pending_cfg = self._pending_cfg, None
+        if cfg is not None:
+            self.base_cfg = cfg
+            self._by_level.clear()
+            level, self.level = self.level, None
+            self._use_level(level or self.site.default_level)
 
     def _observe(self, frame: Frame) -> list[VisionEvent]:
         t0 = time.perf_counter()
@@ -208,7 +345,7 @@ class CameraPipeline:
 
     def _events(self, frame: Frame, ended: list[Track]) -> list[VisionEvent]:
         events: list[VisionEvent] = []
-        out = self.rules.update(self.tracker.tracks, frame.t)
+        out = self.rules.update(self.tracker.tracks, frame.t, self._local, self.level)
         if self.cfg.rules.enter_exit:
             for tr in self.tracker.tracks:
                 if tr.confirmed and tr.track_id not in self._entered \
@@ -265,6 +402,12 @@ class CameraPipeline:
     def _emit(self, events: list[VisionEvent], frame: Frame) -> None:
         for ev in events:
             self.health_stats.events[ev.kind] += 1
+            if self.clips is not None and ev.clip is None:
+                try:
+                    ev.clip = self.clips.trigger(ev.kind, ev.t, ev.wall)
+                except Exception as exc:  # no clip is a loss of evidence, not of the alarm
+                    self.health_stats.callback_errors += 1
+                    self._fault("clip-trigger", exc, "clip not started for %s", ev.kind)
             try:
                 self.on_event(ev)
             except Exception as exc:  # a failing consumer (any code) must not stop the camera
@@ -278,6 +421,8 @@ class CameraPipeline:
             return []
         events = self._exits(self._last_frame, self.tracker.flush())
         self._emit(events, self._last_frame)
+        if self.clips is not None:
+            self.clips.flush()
         return events
 
     # ----------------------------------------------------------------------- running
@@ -341,6 +486,12 @@ class CameraPipeline:
         )
         out["active_tracks"] = len(self.tracker.tracks)
         out["runtime"] = self.detector.runtime
+        out["level"] = self.level
+        out["armed"] = self.armed
+        if self.tamper is not None:
+            out["tamper"] = self.tamper.health()
+        if self.clips is not None:
+            out["clips"] = self.clips.health()
         return out
 
     def snapshot(self, quality: int = 85) -> bytes | None:

@@ -1,11 +1,18 @@
-"""Zones and lines: turn track movements into intrusion, loitering, crowd and crossing events."""
+"""Zones and lines: turn track movements into intrusion, loitering, crowd and crossing events.
+
+Zones and lines may be armed only in some hours or at some alert levels: the caller passes the
+frame's site-local time and the level in force with every update. A disarmed zone forgets who
+is inside it, so when it is armed again (dusk), whoever is inside then raises the alarm.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from gateway.vision.config import LineConfig, RulesConfig, ZoneConfig
 from gateway.vision.geometry import Pt, anchor_point, point_in_polygon, segments_intersect, signed_distance
+from gateway.vision.schedule import in_windows
 from gateway.vision.tracker import Track
 
 
@@ -63,13 +70,33 @@ class Rules:
     """Per-camera zone and line logic over tracker output."""
 
     def __init__(self, cfg: RulesConfig) -> None:
-        self.cfg = cfg
         self._state: dict[int, _TrackState] = {}
         self._crowd_active: set[str] = set()
+        self.reconfigure(cfg)
+
+    def reconfigure(self, cfg: RulesConfig) -> None:
+        """Use ``cfg`` from the next update on (an alert level, an edited zone), keeping what
+        is known of the live tracks: who is in which zone since when, which side of a line."""
+        self.cfg = cfg
         self._inbound_sign = {
             ln.name: 1 if signed_distance(ln.inbound_side, ln.a, ln.b) > 0 else -1
             for ln in cfg.lines
         }
+
+    @staticmethod
+    def armed(item: ZoneConfig | LineConfig, local: datetime | None, level: str | None) -> bool:
+        """Whether a zone or line is armed at site time ``local`` and alert ``level`` (None:
+        not constrained by that)."""
+        if level is not None and item.levels and level not in item.levels:
+            return False
+        return local is None or in_windows(item.hours, local)
+
+    def _disarm(self, zone: str) -> None:
+        for st in self._state.values():
+            st.zones_in.pop(zone, None)
+            st.loiter_done.discard(zone)
+            st.intrusion_done.discard(zone)
+        self._crowd_active.discard(zone)
 
     def state(self, track: Track) -> _TrackState:
         """Rule state of ``track`` (created on first use)."""
@@ -133,20 +160,37 @@ class Rules:
         st.last_direction = direction
         out.line_hits.append(LineHit(ln.name, tr, direction))
 
-    def update(self, tracks: list[Track], t: float) -> RulesOutput:
-        """Evaluate the tracks seen at time ``t`` (call after every tracker update)."""
+    def update(self, tracks: list[Track], t: float, local: datetime | None = None,
+               level: str | None = None) -> RulesOutput:
+        """Evaluate the tracks seen at time ``t`` (call after every tracker update).
+
+        ``local`` is the frame's site-local time and ``level`` the alert level in force; zones
+        and lines outside their hours or levels are disarmed."""
         out = RulesOutput()
+        zones = []
+        for z in self.cfg.zones:
+            if self.armed(z, local, level):
+                zones.append(z)
+            else:
+                self._disarm(z.name)
+        lines = []
+        for ln in self.cfg.lines:
+            if self.armed(ln, local, level):
+                lines.append(ln)
+            else:  # a crossing while disarmed must not count when the line is armed again
+                for st in self._state.values():
+                    st.line_side.pop(ln.name, None)
         for tr in tracks:
             if not self._applies(self.cfg.classes, tr.label):
                 continue
             st = self.state(tr)
-            for z in self.cfg.zones:
+            for z in zones:
                 if self._applies(z.classes, tr.label):
                     self._zone(z, tr, st, t, out)
-            for ln in self.cfg.lines:
+            for ln in lines:
                 if self._applies(ln.classes, tr.label):
                     self._line(ln, tr, st, out)
-        for z in self.cfg.zones:
+        for z in zones:
             if z.crowd_threshold is None:
                 continue
             inside = [

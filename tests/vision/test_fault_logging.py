@@ -15,6 +15,7 @@ from gateway.vision.config import (
     DetectorConfig,
     MotionGateConfig,
     RulesConfig,
+    TamperConfig,
     VisionCameraConfig,
 )
 from gateway.vision.detector import Detector
@@ -42,6 +43,7 @@ def _pipeline(tmp_path: Path, on_event) -> CameraPipeline:  # type: ignore[no-un
         detector=det_cfg,
         motion=MotionGateConfig(enabled=False),  # the detector runs on every frame
         rules=RulesConfig(classes=["person", "car"]),
+        tamper=TamperConfig(enabled=False),  # the uniform test frames would read as a covered lens
     )
     return CameraPipeline("cam", cfg, on_event, detector=_FailingInvokeDetector(det_cfg))
 
