@@ -76,6 +76,27 @@ def system_facts(disk_path: Path) -> dict[str, Any]:
         facts["disk_free_mb"] = usage.free // (1024 * 1024)
     except OSError:
         pass
-    facts["rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    current, peak = memory_mb()
+    if current is not None:
+        facts["rss_mb"] = current
+    facts["rss_peak_mb"] = peak
     facts["load1"] = round(os.getloadavg()[0], 2)
     return facts
+
+
+def memory_mb(status: Path = Path("/proc/self/status")) -> tuple[float | None, float]:
+    """(current RSS, peak RSS) of this process in MB.
+
+    Current is ``VmRSS`` and peak ``VmHWM`` from /proc (the kernel's own high-water mark);
+    off Linux only the peak is known, from getrusage (None for current).
+    """
+    fields: dict[str, float] = {}
+    with contextlib.suppress(OSError, ValueError, IndexError):  # no /proc: not Linux
+        for line in status.read_text().splitlines():
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                name, value = line.split(":", 1)
+                fields[name] = round(int(value.split()[0]) / 1024, 1)  # kB
+    peak = fields.get("VmHWM")
+    if peak is None:
+        peak = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return fields.get("VmRSS"), peak
