@@ -201,9 +201,18 @@ def query_bench(pg: LocalPostgres, rows: int) -> dict[str, Any]:
         t = time.perf_counter()
         store.plates(PlateQuery(text=p[:5] + "*", limit=100))
         pref.append((time.perf_counter() - t) * 1000)
+    plans = {}
+    p = plates[0]
+    for name, q in (("wildcard_prefix", PlateQuery(text=p[:5] + "*", limit=100)),
+                    ("wildcard_suffix", PlateQuery(text="*" + p[-4:], limit=100))):
+        where, params = store._plate_where(q)  # the query the API runs, explained
+        rows_ = store._rows(
+            f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT id, ts_ms FROM events "
+            f"WHERE {where} ORDER BY ts_ms DESC LIMIT %s", (*params, q.limit))
+        plans[name] = "\n".join(r["QUERY PLAN"] for r in rows_[:14])
     store.close()
     return {"rows": rows, "load_s": load_s, "trajectory": traj, "wildcard_suffix": wild,
-            "wildcard_prefix": pref}
+            "wildcard_prefix": pref, "plans": plans}
 
 
 def main() -> int:
@@ -212,28 +221,39 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--skip-queries", action="store_true")
+    ap.add_argument("--skip-ingest", action="store_true")
     args = ap.parse_args()
     import tempfile
 
-    print(f"# central benchmark, {dt.date.today()}, {cpu_name()}, {os.cpu_count()} cores")
+    print(f"# central benchmark, {dt.date.today()}, {cpu_name()}, {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.2f}")
     with LocalPostgres() as pg, tempfile.TemporaryDirectory() as tmp:
-        r = ingest_bench(args.events, args.repeats, pg, Path(tmp))
-        print(f"\n## ingest, {args.events} events per run, {args.repeats} interleaved repeats\n")
-        print("| consumer | events/s (median) | min / max |\n|---|---|---|")
-        for name, v in r["rates"].items():
-            print(f"| {name} | {statistics.median(v):,.0f} | {min(v):,.0f} / {max(v):,.0f} |")
-        print("\n| publish → stored at 1,000 events/s | p50 ms | p99 ms |\n|---|---|---|")
-        for name, lat in r["latency"].items():
-            print(f"| {name} | {pct(lat, 50):.1f} | {pct(lat, 99):.1f} |")
+        if not args.skip_ingest:
+            report_ingest(ingest_bench(args.events, args.repeats, pg, Path(tmp)), args)
         if not args.skip_queries:
-            q = query_bench(pg, args.rows)
-            print(f"\n## queries over {q['rows']:,} generated events "
-                  f"(PostgreSQL, loaded in {q['load_s']:.0f} s)\n")
-            print("| query | p50 ms | p99 ms | max ms |\n|---|---|---|---|")
-            for name in ("trajectory", "wildcard_prefix", "wildcard_suffix"):
-                v = q[name]
-                print(f"| {name} | {pct(v, 50):.1f} | {pct(v, 99):.1f} | {max(v):.1f} |")
+            report_queries(query_bench(pg, args.rows))
     return 0
+
+
+def report_ingest(r: dict[str, Any], args: argparse.Namespace) -> None:
+    print(f"\n## ingest, {args.events} events per run, {args.repeats} interleaved repeats\n")
+    print("| consumer | events/s (median) | min / max |\n|---|---|---|")
+    for name, v in r["rates"].items():
+        print(f"| {name} | {statistics.median(v):,.0f} | {min(v):,.0f} / {max(v):,.0f} |")
+    print("\n| publish → stored at 1,000 events/s | p50 ms | p99 ms |\n|---|---|---|")
+    for name, lat in r["latency"].items():
+        print(f"| {name} | {pct(lat, 50):.1f} | {pct(lat, 99):.1f} |")
+
+
+def report_queries(q: dict[str, Any]) -> None:
+    print(f"\n## queries over {q['rows']:,} generated events "
+          f"(PostgreSQL, loaded in {q['load_s']:.0f} s, load average {os.getloadavg()[0]:.2f})\n")
+    print("| query | p50 ms | p99 ms | max ms |\n|---|---|---|---|")
+    for name in ("trajectory", "wildcard_prefix", "wildcard_suffix"):
+        v = q[name]
+        print(f"| {name} | {pct(v, 50):.1f} | {pct(v, 99):.1f} | {max(v):.1f} |")
+    for name, plan in q["plans"].items():
+        print(f"\nplan of {name}:\n```\n{plan}\n```")
 
 
 if __name__ == "__main__":
