@@ -28,6 +28,7 @@ from provisioning.site import Site
 MIN_VERSION = (1, 23, 0)  # first release whose .mpy v6 bytecode our mpy-cross output needs
 BOARDS = {"esp32": "esp32", "rp2": "pico_w"}  # sys.platform -> pin map name (firmware/board/pins)
 KEY_BYTES = 32
+DEFAULT_REPORT_INTERVAL_S = 900  # firmware/epnode/config.py DEFAULTS["report_interval_s"]
 MANAGED = ("/epnode", "/board")  # folders owned by the firmware: stale files there are removed
 Progress = Callable[[str], None]
 
@@ -49,6 +50,9 @@ class NodeOptions:
     dry_run: bool = False
     rotate_key: bool = False
     compile_mpy: bool = True
+    # Where the node stands (WGS84, from the technician's GPS or typed): its events carry it.
+    lat: float | None = None
+    lon: float | None = None
 
 
 @dataclass
@@ -172,6 +176,7 @@ def provision_node(site: Site, opts: NodeOptions, progress: Progress = print,
     """Run every step against the board on ``opts.port``; see the module docstring."""
     if not 1 <= opts.node_id <= 0xFFFE:
         raise NodeError("node id must be 1..65534 (it is a 16-bit field of every frame)")
+    check_position(opts.lat, opts.lon)
     registry = registry or (site.gateway_dir(opts.gateway) / "node-keys.toml" if opts.gateway
                             else site.node_registry)
     step = _Steps(progress, 8)
@@ -286,15 +291,31 @@ def _run(site: Site, opts: NodeOptions, repl: RawRepl, step: _Steps, registry: P
 
     if registry.resolve().is_relative_to(site.root.resolve()):
         site.private(registry.parent)  # a gateway folder made here holds keys: owner-only
-    changed = set_node_key(registry, opts.node_id, key, opts.name)
+    interval = cfg.get("report_interval_s", DEFAULT_REPORT_INTERVAL_S)
+    position = (opts.lat, opts.lon) if opts.lat is not None and opts.lon is not None else None
+    changed = set_node_key(registry, opts.node_id, key, opts.name,
+                           interval_s=interval if isinstance(interval, int | float) else None,
+                           position=position)
     NodeKeyRegistry.from_file(registry)  # exactly what the gateway will load
     step.detail(f"registry {registry} {'updated' if changed else 'already current'}")
     with Inventory(site.inventory_path) as inv:
         inv.upsert("node", str(opts.node_id), details={
             "name": opts.name, "gateway": opts.gateway, "board": pin_map, "machine": info.machine,
             "micropython": ".".join(map(str, info.version)), "uid": info.unique_id,
-            "firmware": image.digest, "port": opts.port, "selftest": "ok"})
+            "firmware": image.digest, "port": opts.port, "selftest": "ok",
+            "lat": opts.lat, "lon": opts.lon})
     return NodeResult(info, pin_map, to_write, stale, len(files) - len(to_write), result, registry, False)
+
+
+def check_position(lat: float | None, lon: float | None) -> None:
+    """Both or neither, within WGS84 ranges; raises NodeError saying what to type."""
+    if (lat is None) != (lon is None):
+        raise NodeError("give both --lat and --lon (decimal degrees, e.g. --lat 30.2741 "
+                        "--lon 120.1551), or neither")
+    if lat is not None and not -90 <= lat <= 90:
+        raise NodeError(f"--lat {lat} is outside -90..90 (decimal degrees, north positive)")
+    if lon is not None and not -180 <= lon <= 180:
+        raise NodeError(f"--lon {lon} is outside -180..180 (decimal degrees, east positive)")
 
 
 class _OneKey:

@@ -319,6 +319,9 @@ def _add_node_parsers(ps: Any) -> None:
     nd.add_argument("--sensors", help="comma-separated sensors from the pin map, e.g. pir,battery")
     nd.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
                     help="extra node.json field, e.g. --set wake_interval_s=120; repeatable")
+    nd.add_argument("--lat", type=float, help="where the node stands: latitude, decimal degrees "
+                    "(its events carry it; kept on re-runs without it)")
+    nd.add_argument("--lon", type=float, help="longitude, decimal degrees (with --lat)")
     nd.add_argument("--baud", type=int, default=115200)
     nd.add_argument("--dry-run", action="store_true", help="identify and plan; write nothing")
     nd.add_argument("--rotate-key", action="store_true", help="give the node a new key")
@@ -359,7 +362,8 @@ def cmd_node(args: argparse.Namespace) -> int:
     opts = NodeOptions(node_id=args.node_id, port=args.port, name=args.name, gateway=args.gateway,
                        board=args.board, sensors=args.sensors.split(",") if args.sensors else None,
                        settings=settings, baudrate=args.baud, dry_run=args.dry_run,
-                       rotate_key=args.rotate_key, compile_mpy=not args.no_compile)
+                       rotate_key=args.rotate_key, compile_mpy=not args.no_compile,
+                       lat=args.lat, lon=args.lon)
     try:
         res = provision_node(site, opts, progress=_say, registry=args.registry)
     except NodeError as exc:

@@ -176,6 +176,8 @@ class NodeSpec(Strict):
     wake_interval_s: int = Field(default=5, ge=5, description="node.json wake_interval_s.")
     report_interval_s: int = Field(default=10, ge=10, description="node.json report_interval_s.")
     seq_block: int = Field(default=16, ge=16, description="node.json seq_block: how many numbers a power cut may skip.")
+    card_reader: Literal["em4100", "nfc_uid"] | None = Field(default=None, description="node.json card_reader: the patrol card reader on the board's card UART (simulated nodes: fed by node.feed_card()).")
+    position: tuple[float, float] | None = Field(default=None, description="(lat, lon) enrolled for the node in the gateway's key file; its events carry it.")
     time_scale: float = Field(default=0.05, gt=0, le=1, description="Simulated nodes: real seconds per node second of deep sleep.")
     link: LinkSpec = Field(description="The node's UART to the gateway.")
     console: ConsoleSpec = Field(description="Where node.expect() reads.")

@@ -71,8 +71,10 @@ class SimulatedNode(ConsoleFramesMixin):
                "wake_interval_s": self.spec.wake_interval_s,
                "report_interval_s": self.spec.report_interval_s,
                "seq_block": self.spec.seq_block}
+        if self.spec.card_reader:
+            cfg["card_reader"] = self.spec.card_reader
         (self.flash / "node.json").write_text(json.dumps(cfg))
-        keyfile.add(self.node_id, self.name, self.key)
+        keyfile.add(self.node_id, self.name, self.key, self.spec.position)
         return self.key
 
     # -- stimuli --------------------------------------------------------------------------
@@ -84,6 +86,13 @@ class SimulatedNode(ConsoleFramesMixin):
             self._levels["digital"][str(pin["pin"])] = active if value else 1 - active
         else:
             self._levels["adc"][str(pin["pin"])] = int(value)
+        self._write_inputs()
+
+    def feed_card(self, data: bytes) -> None:
+        """Bytes from the card reader's UART (e.g. an EM4100 frame): the node reads them at
+        once (the reader's line wakes it) or at its next wake."""
+        card = self._levels.get("card", {"n": 0})
+        self._levels["card"] = {"n": card["n"] + 1, "hex": data.hex()}
         self._write_inputs()
 
     def _write_inputs(self) -> None:

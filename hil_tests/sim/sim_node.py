@@ -45,6 +45,24 @@ class SimUart:
         return len(data)
 
 
+class SimCardUart:
+    """The card reader's UART: the bytes of each card the rig feeds (inputs "card": {"n",
+    "hex"}), read once. Cards fed before power-on are not seen, as on hardware."""
+
+    def __init__(self) -> None:
+        self.seen = inputs().get("card", {}).get("n", 0)
+
+    def pending(self, levels: dict) -> bool:
+        return levels.get("card", {}).get("n", 0) != self.seen
+
+    def read(self):
+        card = inputs().get("card", {})
+        if card.get("n", 0) == self.seen:
+            return None
+        self.seen = card.get("n", 0)
+        return binascii.unhexlify(card.get("hex", ""))
+
+
 class SimBoard(Board):
     pins_dir = "/fw/board/pins/"
     flash_dir = "/flash/"
@@ -55,6 +73,7 @@ class SimBoard(Board):
         self.retained = b""
         self.cause = frames.W_POWER_ON
         self.uart = SimUart()
+        self.card = None
         self._levels = inputs()
 
     def _level(self, kind: str, pin: int) -> int:
@@ -91,6 +110,10 @@ class SimBoard(Board):
     def open_uart(self, uart_id: int, baud: int, tx: int, rx: int):
         return self.uart
 
+    def open_card_reader(self, uart_id: int, baud: int, tx: int, rx: int):
+        self.card = SimCardUart()
+        return self.card
+
     def open_mqtt(self, cfg: dict):
         raise OSError(19)  # the simulated rig links nodes by UART only
 
@@ -108,7 +131,9 @@ class SimBoard(Board):
             hostio.sleep_ms(step)
             slept += step / 1000
             now = inputs()
-            if any(int(now.get("digital", {}).get(str(p), 0)) == a for p, a in armed):
+            # the card reader's line wakes the node like a pin (its bytes start the frame)
+            if any(int(now.get("digital", {}).get(str(p), 0)) == a for p, a in armed) or (
+                    self.card is not None and self.card.pending(now)):
                 cause = frames.W_PIN
                 break
         self.clock += max(1, int(slept / SCALE))

@@ -41,7 +41,7 @@ def test_node_enrolment_end_to_end(board: SimulatedBoard, tmp_path: Path, capsys
     t0 = time.monotonic()
     rc = run_provision(site, "node", "17", "--port", board.port, "--board", "esp32",
                        "--name", "res-north-pir", "--sensors", "pir,battery", "--gateway", "cp-north-1",
-                       "--set", "wake_interval_s=120")
+                       "--set", "wake_interval_s=120", "--lat", "30.274085", "--lon", "120.15507")
     first_s = time.monotonic() - t0
     out = capsys.readouterr()
     assert rc == 0, out.err
@@ -58,6 +58,9 @@ def test_node_enrolment_end_to_end(board: SimulatedBoard, tmp_path: Path, capsys
         assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600, secret_file
     reg = NodeKeyRegistry.from_file(registry)
     assert reg.key_for(17) == key and reg.name_for(17) == "res-north-pir"
+    entry = reg.entry_for(17)  # where it stands and how often it reports (liveness)
+    assert entry is not None and entry.position == (30.274085, 120.15507)
+    assert entry.interval_s == 900  # the firmware default: report_interval_s was not set
     # Never printed or logged, in any form.
     everything = out.out + out.err + caplog.text
     assert key.hex() not in everything and key.hex().upper() not in everything
@@ -85,6 +88,8 @@ def test_node_enrolment_end_to_end(board: SimulatedBoard, tmp_path: Path, capsys
     out = capsys.readouterr().out
     assert "existing key kept" in out and "0 to write" in out and "files match" in out
     assert json.loads(node_json.read_text())["key"] == key.hex()
+    entry = NodeKeyRegistry.from_file(registry).entry_for(17)
+    assert entry is not None and entry.position == (30.274085, 120.15507)  # kept on a re-run
     assert rerun_s < first_s
     print(f"first enrolment {first_s:.2f} s, re-run {rerun_s:.2f} s")
 
