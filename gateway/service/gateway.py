@@ -21,6 +21,7 @@ from gateway.events.envelope import Location, now_ms
 from gateway.events.topics import Topics
 from gateway.events.types import Severity
 from gateway.service.cameras import CameraComponent
+from gateway.service.clock import TrustedClock
 from gateway.service.commands import CommandRouter
 from gateway.service.demo_source import DemoSource
 from gateway.service.health import Health
@@ -74,8 +75,13 @@ class GatewayService:
         loc = config.device.location
         fixed = Location(loc.lat, loc.lon) if loc else None
         self.sensors: SensorsComponent | None = None
+        # NTP, else GPS time (from the sensors' receiver), else the free-running clock.
+        self.clock = TrustedClock(config.sensors.clock, lambda: (
+            self.sensors.gps_time() if self.sensors is not None else None))
+        self._clock_source = self.clock.source_name()
         self.producer = EventProducer(self.spool, self.topics, self.fmt, self.health.counters,
                                       location=lambda: self._location(fixed),
+                                      timestamp=self.clock.stamp,
                                       on_stored=self.uplink.wake,
                                       observer=self.recent.add if self.recent is not None else None)
         self.components: list[Component] = []
@@ -178,6 +184,7 @@ class GatewayService:
                 self.notifier.notify("WATCHDOG=1")
             self.spool.maintain()
             self.report_faults()
+            self.watch_clock()
             if now >= next_health:
                 next_health = now + interval
                 self.publish_health()
@@ -191,6 +198,18 @@ class GatewayService:
     def _uplink_fault(self, code: str, message: str) -> None:
         self._faults.put(DeviceFault(component="uplink", code=code, severity=Severity.ERROR,
                                      message=message[:256]))
+
+    def watch_clock(self) -> None:
+        """Report each clock jump once, and republish the retained state when the clock
+        source changes (the state carries ``clock``)."""
+        for jump in self.clock.take_jumps():
+            self.producer.emit(DeviceFault(component="clock", code="clock_jump",
+                                           severity=Severity.WARNING,
+                                           message=jump.message()[:256]))
+        source = self.clock.source_name()
+        if source != self._clock_source:
+            self._clock_source = source
+            self._send_direct(self.topics.state, self._state_payload(True), qos=1, retain=True)
 
     def report_faults(self) -> None:
         """Turn queued spool and uplink faults into device_fault events.
@@ -252,7 +271,8 @@ class GatewayService:
         return self.config_hash
 
     def _state_doc(self, online: bool) -> dict[str, Any]:
-        return state_document(online, self.config_hash, self.boot_ms, level=self.levels.state())
+        return state_document(online, self.config_hash, self.boot_ms,
+                              clock=self._clock_source, level=self.levels.state())
 
     def _republish_state(self) -> None:
         """The retained state again, now (the alert level changed)."""
