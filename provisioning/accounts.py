@@ -13,10 +13,11 @@ from provisioning.site import Site
 
 
 def provision_subscriber(site: Site, ca: SiteCA, inv: Inventory, name: str,
-                         renew: bool = False, operator: bool = False) -> Identity:
+                         renew: bool = False, operator: bool = False, central: bool = False) -> Identity:
     """Key + certificate for a central subscriber (CN = ``name``, e.g. ``sub-ops``).
 
-    Readers may only read; ``operator`` accounts may also send commands (``.../cmd/...``).
+    Readers may only read; ``operator`` accounts may also send commands (``.../cmd/...``);
+    ``central`` accounts (``edgepost central``) may send commands and escalation notices.
 
     Subscriber and gateway names share the broker's user namespace, so a name already used
     by a gateway is refused: otherwise the subscriber would inherit that gateway's rights.
@@ -34,7 +35,7 @@ def provision_subscriber(site: Site, ca: SiteCA, inv: Inventory, name: str,
     if ident.replaced_serial and ident.replaced_serial not in revoked:
         inv.retire_serial("subscriber", name, ident.replaced_serial)
     inv.upsert("subscriber", name, cert_serial=ident.serial,
-               details={"role": "operator" if operator else "reader"})
+               details={"role": "central" if central else "operator" if operator else "reader"})
     refresh(site, ca, inv)
     return ident
 

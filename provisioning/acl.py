@@ -44,9 +44,24 @@ def operator_block(name: str, prefix: str = DEFAULT_PREFIX) -> str:
     return f"user {name}\ntopic read {prefix}/#\ntopic write {prefix}/+/cmd/#\n"
 
 
+#: Where ``edgepost central`` announces escalated alarms (its ``[alarms] escalation_topic`` default).
+ESCALATION_TOPIC = "edgepost/central/escalation"
+
+
+def central_block(name: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """A central station reads everything (events, state, health, command replies) and writes
+    only what it needs: commands that its operators send, and escalation notices.
+
+    Nothing else: a centre can't publish events, state or health in any gateway's name.
+    """
+    check_device_id(name)
+    return (f"user {name}\ntopic read {prefix}/#\ntopic write {prefix}/+/cmd/#\n"
+            f"topic write {ESCALATION_TOPIC}\n")
+
+
 def render_acl(gateways: Iterable[str], subscribers: Iterable[str], prefix: str = DEFAULT_PREFIX,
-               operators: Iterable[str] = ()) -> str:
-    """The whole ACL file for the given active gateways, subscriber and operator accounts."""
+               operators: Iterable[str] = (), centrals: Iterable[str] = ()) -> str:
+    """The whole ACL file for the given active gateways, subscriber, operator and central accounts."""
     parts = [HEADER]
     for gw in sorted(gateways):
         parts.append(f"# gateway {gw}\n" + device_block(gw, prefix))
@@ -54,4 +69,7 @@ def render_acl(gateways: Iterable[str], subscribers: Iterable[str], prefix: str 
         parts.append(f"# subscriber account {sub} (read-only)\n" + subscriber_block(sub, prefix))
     for op in sorted(operators):
         parts.append(f"# operator account {op} (read, send commands)\n" + operator_block(op, prefix))
+    for cs in sorted(centrals):
+        parts.append(f"# central station {cs} (read, send commands, escalation notices)\n"
+                     + central_block(cs, prefix))
     return "\n".join(parts)

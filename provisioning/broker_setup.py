@@ -111,7 +111,8 @@ def refresh(site: Site, ca: SiteCA, inv: Inventory) -> list[Path]:
         accounts = inv.list("subscriber", status="active")
         subs = [d.name for d in accounts if d.details.get("role", "reader") == "reader"]
         ops = [d.name for d in accounts if d.details.get("role") == "operator"]
-        write_public(site.broker_dir / "acl", render_acl(gateways, subs, operators=ops))
+        centrals = [d.name for d in accounts if d.details.get("role") == "central"]
+        write_public(site.broker_dir / "acl", render_acl(gateways, subs, operators=ops, centrals=centrals))
         written += [site.broker_dir / "crl.pem", site.broker_dir / "acl"]
     return written
 

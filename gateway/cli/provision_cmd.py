@@ -104,6 +104,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     sb.add_argument("--renew", action="store_true")
     sb.set_defaults(func=cmd_subscriber)
 
+    ce = ps.add_parser("central", help="identity of an `edgepost central` instance (certificate)",
+                       description="Key and certificate for a central station: reads edgepost/v1/#, "
+                       "writes only commands (edgepost/v1/+/cmd/#) and escalation notices "
+                       "(edgepost/central/escalation). Revoke it like a subscriber.")
+    ce.add_argument("name", help="account name = certificate CN, e.g. central-a")
+    ce.add_argument("--renew", action="store_true")
+    ce.set_defaults(func=cmd_central)
+
     rv = ps.add_parser("revoke", help="revoke a gateway or subscriber (CRL + ACL)",
                        description="Add the certificate to the CRL and drop the account from the ACL. "
                        "Takes effect when the broker reloads (SIGHUP) the new acl and crl.pem.")
@@ -262,6 +270,22 @@ def cmd_subscriber(args: argparse.Namespace, o: _Opened) -> int:
         "read-only on edgepost/v1/#"
     _say(f"subscriber {args.name}: {'issued' if ident.created else 'kept'} {ident.cert_path}, "
          f"key {ident.key_path} (0600); ACL refreshed: {rights}")
+    _say(sync_broker(o.site, o.inv))
+    return 0
+
+
+@_site_command(ValueError)
+def cmd_central(args: argparse.Namespace, o: _Opened) -> int:
+    from provisioning.accounts import provision_subscriber
+    from provisioning.acl import ESCALATION_TOPIC
+    from provisioning.broker_setup import sync_broker
+
+    ident = provision_subscriber(o.site, o.ca, o.inv, args.name, renew=args.renew, central=True)
+    _say(f"central {args.name}: {'issued' if ident.created else 'kept'} {ident.cert_path}, "
+         f"key {ident.key_path} (0600); ACL refreshed: read edgepost/v1/#, write edgepost/v1/+/cmd/# "
+         f"and {ESCALATION_TOPIC}")
+    _say(f"in central.toml [broker]: certfile = \"{ident.cert_path}\", keyfile = \"{ident.key_path}\", "
+         f"client_id = \"{args.name}\"")
     _say(sync_broker(o.site, o.inv))
     return 0
 
