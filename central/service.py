@@ -20,6 +20,7 @@ from paho.mqtt.properties import Properties
 
 from central.config import EVENT_KINDS, CentralConfig
 from central.ingest import IngestService
+from central.privacy import load_plate_key
 from central.store import Store, open_store
 from gateway.events import Format, Topics, dump_document
 from gateway.ratelog import RateLimitedLog
@@ -38,7 +39,9 @@ class CentralService:
         self.cfg = cfg
         self.store: Store = open_store(cfg.database.url)
         self.store.migrate()
-        self.ingest = IngestService(cfg, self.store)
+        self.ingest = IngestService(cfg, self.store)  # reads the grid cells file (GridFileError)
+        if cfg.plates.hash_key_file is not None:
+            load_plate_key(cfg.plates.hash_key_file)  # fail at start (PlateKeyError), not on first search
         self.web_store: Store = open_store(cfg.database.url)  # the web's own connection
         self.side_store: Store = open_store(cfg.database.url)  # the escalator's
         self._stop = threading.Event()

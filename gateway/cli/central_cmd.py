@@ -42,9 +42,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     gaps.add_argument("--json", action="store_true", help="machine-readable output")
     gaps.set_defaults(func=cmd_gaps)
 
-    ret = cs.add_parser("retention", help="drop events older than N days (whole partitions on PostgreSQL)")
+    ret = cs.add_parser("retention", help="remove events past their kind's retention ([retention]; "
+                        "whole partitions on PostgreSQL)")
     _common(ret)
-    ret.add_argument("--days", type=int, required=True)
+    ret.add_argument("--days", type=int, help="retention of kinds not listed in [retention] days "
+                     "(overrides default_days)")
     ret.set_defaults(func=cmd_retention)
 
 
@@ -90,13 +92,15 @@ def _store(args: argparse.Namespace) -> Any:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the service until SIGINT/SIGTERM."""
+    from central.grid import GridFileError
+    from central.privacy import PlateKeyError
     from central.service import CentralService
     from central.store import StoreUnavailableError
 
     cfg = _config(args)
     try:
         service = CentralService(cfg)
-    except StoreUnavailableError as exc:
+    except (StoreUnavailableError, GridFileError, PlateKeyError) as exc:
         print(f"edgepost central: {exc}", file=sys.stderr)
         return 1
 
@@ -156,9 +160,19 @@ def cmd_gaps(args: argparse.Namespace) -> int:
 
 def cmd_retention(args: argparse.Namespace) -> int:
     """Drop old events."""
+    from central.config import EVENT_KINDS, CentralConfigError, load_config
+
+    try:
+        policy = load_config(args.config, {"retention": {"default_days": args.days}}).retention
+    except CentralConfigError as exc:
+        print(f"edgepost central: {exc}", file=sys.stderr)
+        return 2
     store = _store(args)
-    cutoff = (time.time_ns() // 1_000_000) - args.days * 86_400_000
-    n = store.drop_before(cutoff)
+    now = time.time_ns() // 1_000_000
+    removed = store.apply_retention({k: now - policy.days_for(k) * 86_400_000 for k in EVENT_KINDS})
     unit = "partition(s)" if store.kind == "postgresql" else "event(s)"
-    print(f"dropped {n} {unit} older than {args.days} day(s)")
+    longest = max(policy.days_for(k) for k in EVENT_KINDS)
+    print(f"dropped {removed.pop('whole')} {unit} older than {longest} day(s)")
+    for kind, n in removed.items():
+        print(f"deleted {n} {kind} event(s) older than {policy.days_for(kind)} day(s)")
     return 0
