@@ -18,8 +18,9 @@ from typing import Any
 from gateway.sensors.frames import FrameError, check_raw
 from gateway.sensors.keys import NodeKeyRegistry
 from provisioning import board_fs
-from provisioning.firmware_build import BuildError, FirmwareImage, build
+from provisioning.firmware_build import FIRMWARE, BuildError, FirmwareImage, build
 from provisioning.inventory import Inventory
+from provisioning.node_checks import check_gateway, check_node_config, kept_name
 from provisioning.node_registry import read_registry, set_node_key
 from provisioning.raw_repl import BoardException, RawRepl, ReplError
 from provisioning.secrets import private_dir, write_secret
@@ -176,9 +177,12 @@ def provision_node(site: Site, opts: NodeOptions, progress: Progress = print,
     """Run every step against the board on ``opts.port``; see the module docstring."""
     if not 1 <= opts.node_id <= 0xFFFE:
         raise NodeError("node id must be 1..65534 (it is a 16-bit field of every frame)")
+    check_gateway(site, opts.gateway)  # before the board is touched
     check_position(opts.lat, opts.lon)
     registry = registry or (site.gateway_dir(opts.gateway) / "node-keys.toml" if opts.gateway
                             else site.node_registry)
+    if opts.name is None:  # a re-run without --name keeps the name the node has
+        opts.name = kept_name(site, opts.node_id, registry)
     step = _Steps(progress, 8)
     step(f"opening {opts.port}")
     try:
@@ -224,6 +228,8 @@ def _run(site: Site, opts: NodeOptions, repl: RawRepl, step: _Steps, registry: P
     step("node key and configuration")
     key, new_key = _load_or_make_key(site, opts, registry)
     cfg = node_config(opts, key, pin_map)
+    # The firmware's own rules, here, before anything is written to the board or the site.
+    check_node_config(cfg, image.files[f"/board/pins/{pin_map}.json"], pin_map, FIRMWARE)
     node_json = (json.dumps(cfg, sort_keys=True) + "\n").encode()
     files = dict(image.files)
     files["/node.json"] = node_json
