@@ -63,7 +63,7 @@ class NmeaParser:
             return self._reject("fields", line)
         return None
 
-    def _reject(self, reason: str, line: str) -> None:
+    def _reject(self, reason: str, line: str) -> GpsFix | None:
         self.counters.add(f"rejected_{reason}")
         if reason not in self._logged:
             self._logged.add(reason)
