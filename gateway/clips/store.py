@@ -172,7 +172,7 @@ class ClipStore:
     # ------------------------------------------------------------------ index
     def _load(self) -> None:
         """Read the sidecars; remove what a crash left half-written."""
-        for part in self.folder.glob("*.part"):
+        for part in self.folder.glob("*.part.mp4"):
             part.unlink(missing_ok=True)
         for side in self.folder.glob("*.json"):
             try:
@@ -192,6 +192,10 @@ class ClipStore:
 
     def _path(self, clip_id: str) -> Path:
         return self.folder / f"{clip_id}.mp4"
+
+    def _part(self, clip_id: str) -> Path:
+        # ends in .mp4: OpenCV picks the container by the file name
+        return self.folder / f"{clip_id}.part.mp4"
 
     @property
     def used_bytes(self) -> int:
@@ -246,14 +250,17 @@ class ClipStore:
                 self._write(info, frames)
             except Exception as exc:  # any encoder or disk failure loses this clip, never the writer
                 self._fail(info, f"{type(exc).__name__}: {exc}")
-                self._path(info.id).with_suffix(".part").unlink(missing_ok=True)
+                self._part(info.id).unlink(missing_ok=True)
 
     def _room_ok(self, need: int, on_disk: bool) -> bool:
+        # Before encoding, only the disk is checked (for the file while it is written); after
+        # it, the clip's real size against the budget too. A written file has already taken
+        # its bytes from the free disk.
         used = sum(c.bytes for c in self._clips.values() if c.state == "ready")
-        # A file already written has taken its bytes from the free disk.
-        still_to_take = 0 if on_disk else need
-        return used + need <= self.cfg.max_bytes and \
-            self._disk_free(self.folder) - still_to_take >= self._reserve()
+        if on_disk:
+            return used + need <= self.cfg.max_bytes and \
+                self._disk_free(self.folder) >= self._reserve()
+        return self._disk_free(self.folder) - need >= self._reserve()
 
     def _make_room(self, need: int, keep: str, on_disk: bool = False) -> bool:
         """Delete the oldest ready clips until ``need`` more bytes fit; False if they can't."""
@@ -277,12 +284,12 @@ class ClipStore:
         span = frames[-1].t - frames[0].t
         fps = (len(frames) - 1) / span if span > 0 and len(frames) > 1 else 10.0
         estimate = sum(len(f.jpeg) for f in frames)
-        # Room for the encoded file *while* it is written: roughly the JPEG bytes.
+        # Disk for the file *while* it is written: at most about the JPEG bytes.
         if not self._make_room(estimate, info.id):
             self.counters["refused_no_room"] += 1
             self._fail(info, "no room: clip budget or the spool's free-disk reserve reached")
             return
-        part = self._path(info.id).with_suffix(".part")
+        part = self._part(info.id)
         codec = "h264" if self._ffmpeg else "mp4v"
         if self._ffmpeg:
             encode_h264(frames, fps, part, self._ffmpeg)
