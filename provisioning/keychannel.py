@@ -147,8 +147,10 @@ def apply(msg: NodeKeyMessage, key_file: Path) -> dict[str, Any]:
 
     Replays are refused: ``issued_ms`` must exceed the last applied one (``<key_file>.issued``).
     """
-    from gateway.sensors.keys import parse_key_file
-    from provisioning.node_registry import read_registry, render_registry
+    import dataclasses
+
+    from gateway.sensors.keys import NodeEntry, parse_key_file
+    from provisioning.node_registry import read_entries, render_registry
     from provisioning.secrets import write_secret
 
     mark = key_file.with_name(key_file.name + ".issued")
@@ -156,10 +158,12 @@ def apply(msg: NodeKeyMessage, key_file: Path) -> dict[str, Any]:
     if msg.issued_ms <= last:
         raise KeyChannelError(f"an older or repeated message (issued {msg.issued_ms}, last "
                               f"applied {last}): refused")
-    entries = read_registry(key_file)
+    entries = read_entries(key_file)
     if msg.action == "add":
         assert msg.key is not None
-        entries[msg.node] = (msg.key, msg.name)
+        old = entries.get(msg.node)  # a new key keeps the node's interval and position
+        entries[msg.node] = (dataclasses.replace(old, key=msg.key, name=msg.name) if old
+                             else NodeEntry(msg.key, msg.name))
     else:
         entries.pop(msg.node, None)
     text = render_registry(entries)

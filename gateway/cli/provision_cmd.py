@@ -132,6 +132,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     ls.set_defaults(func=cmd_list)
 
     _add_node_parsers(ps)
+    nr = ps.add_parser(
+        "node-revoke", help="revoke a sensor node (its key leaves the gateway's registry)",
+        description="Remove the node's key from its gateway's node-keys.toml in the site, "
+        "delete the laptop's copy of its key (a re-enrolment makes a new one) and mark it "
+        "revoked in the inventory. Copy the gateway's node-keys.toml to the Pi (or re-run "
+        "its install) so the running gateway drops the key.")
+    nr.add_argument("node_id", type=int, help="node id 1..65534")
+    nr.set_defaults(func=cmd_node_revoke)
     _add_bundle_parsers(ps)
 
 
@@ -396,6 +404,20 @@ def cmd_node(args: argparse.Namespace) -> int:
         _say(f"dry run done: {len(res.written)} files would be written, {len(res.removed)} removed")
     else:
         _say(f"node {args.node_id} enrolled ({res.pin_map}); press the board's reset button to start it")
+    return 0
+
+
+def cmd_node_revoke(args: argparse.Namespace) -> int:
+    from provisioning.node_revoke import NodeRevokeError, revoke_node
+
+    try:
+        registry, gateway = revoke_node(_site(args), args.node_id)
+    except NodeRevokeError as exc:
+        return _err(str(exc))
+    _say(f"node {args.node_id} revoked; key removed from {registry}")
+    if gateway:
+        _say(f"next: copy {registry} to gateway {gateway} (/etc/edgepost/node-keys.toml); it "
+             "reloads the file and rejects the node's frames from then on")
     return 0
 
 

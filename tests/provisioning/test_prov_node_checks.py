@@ -76,3 +76,24 @@ def test_re_enrol_without_name_keeps_it(board: SimulatedBoard, tmp_path: Path) -
     with Inventory(site / "inventory.sqlite3") as inv:
         row = inv.get("node", "23")
     assert row is not None and row.details["name"] == "gate-pir"
+
+
+def test_node_revoke_removes_the_key_and_a_re_enrolment_gets_a_new_one(
+        board: SimulatedBoard, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    site = tmp_path / "site"
+    args = ["node", "24", "--port", board.port, "--board", "esp32", "--gateway", "cp-1"]
+    assert run_provision(site, *args, "--name", "fence-pir") == 0
+    keys = site / "gateways" / "cp-1" / "node-keys.toml"
+    old_key = NodeKeyRegistry.from_file(keys).key_for(24)
+    assert old_key is not None
+    assert run_provision(site, "node-revoke", "24") == 0
+    assert "copy " in capsys.readouterr().out
+    assert NodeKeyRegistry.from_file(keys).key_for(24) is None
+    with Inventory(site / "inventory.sqlite3") as inv:
+        row = inv.get("node", "24")
+    assert row is not None and row.status == "revoked"
+    assert run_provision(site, "node-revoke", "99") == 1
+    assert "node 99 is not in the inventory" in capsys.readouterr().err
+    assert run_provision(site, *args) == 0  # enrolled again: a new key, the name kept
+    reg = NodeKeyRegistry.from_file(keys)
+    assert reg.key_for(24) not in (None, old_key) and reg.name_for(24) == "fence-pir"
