@@ -82,6 +82,10 @@ class FinderConfig(BundledModelConfig):
         default=0.3, gt=0.0, lt=1.0, description="Objectness x class score a candidate needs."
     )
     max_candidates: int = Field(default=3, ge=1, le=16, description="Candidates read per image, best first.")
+    fallback: bool = Field(
+        default=True,
+        description="When no finder candidate gives a valid read, also try the localizer and its fallbacks.",
+    )
     margin_x: float = Field(
         default=0.0, ge=0.0, le=0.3, description="Scene kept left and right of the plate (share of width)."
     )

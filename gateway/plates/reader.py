@@ -198,7 +198,7 @@ class PlateReader:
     ) -> list[PlateObservation]:
         if finder is not None:
             found = self._read_found(finder, crop, offset, t)
-            if found:
+            if found or not self.config.finder.fallback:
                 return found
         lc = self.config.localizer
         try:
