@@ -40,6 +40,8 @@ def missing_paths(config: GatewayConfig, *, asset_cache: Path | None = None) -> 
 
 def _walk(obj: Any, path: str, field: str = "") -> Iterator[tuple[str, Any, str]]:
     yield path, obj, field
+    if isinstance(obj, BaseModel) and getattr(obj, "enabled", True) is False:
+        return  # a section that is off reads none of its files (e.g. [web] users_file)
     if isinstance(obj, BaseModel):
         for name in type(obj).model_fields:
             yield from _walk(getattr(obj, name), f"{path}.{name}".lstrip("."), name)
