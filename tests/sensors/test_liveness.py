@@ -83,3 +83,29 @@ def test_unenrolled_interval_from_status_else_default() -> None:
     assert lv.interval_for(3, None) == 900.0
     lv.status(3, 60, fallback=False)
     assert lv.interval_for(3, None) == 60
+
+
+def test_only_fresh_authenticated_frames_count_as_heard() -> None:
+    from gateway.sensors import frames
+    from gateway.sensors.nodelink import NodeLinkDecoder
+
+    key = bytes(range(32))
+    heard: list[int] = []
+    out: list[object] = []
+    dec = NodeLinkDecoder(NodeKeyRegistry({5: (key, "n5")}), out.append, out.append,
+                          on_frame=lambda node_id, name: heard.append(node_id))
+    panic = frames.build_frame(frames.FrameType.ALARM, 5, 40,
+                               frames.alarm_payload([(9, True, 1)]), key)
+    assert dec.feed(panic * 3) == 1  # the node's three copies: one accepted
+    stats = dec.stats()
+    assert stats["repeats"] == 2 and stats["rejected_replay"] == 2
+    old = frames.build_frame(frames.FrameType.ALARM, 5, 39,
+                             frames.alarm_payload([(1, True, 1)]), key)
+    dec.feed(frames.build_frame(frames.FrameType.ALARM, 5, 200,
+                                frames.alarm_payload([(1, True, 1)]), key))
+    dec.feed(old)  # a replay of an old recording: not a repeat, not a sign of life
+    assert dec.stats()["repeats"] == 2 and dec.stats()["rejected_replay"] == 3
+    forged = bytearray(panic)
+    forged[-4] ^= 0x01
+    dec.feed(bytes(forged))
+    assert heard == [5, 5]  # the panic and seq 200 only
