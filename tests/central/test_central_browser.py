@@ -3,7 +3,9 @@
 A real ``edgepost central run`` process ingests from a real mosquitto; the test logs in, sees
 the fleet, sees an alarm arrive, acknowledges it, sees an unacknowledged one escalate (page
 highlight and MQTT notice), searches a plate and checks its trajectory across three
-checkpoints in time order. Screenshots go to ``$EDGEPOST_SCREENSHOTS`` or the test's tmp dir.
+checkpoints in time order, sees the sensor node in the fleet and the events per grid cell,
+and sends a command whose reply appears beside it. Screenshots go to ``$EDGEPOST_SCREENSHOTS``
+or the test's tmp dir.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from gateway.events import (
     dump_document,
     encode,
 )
+from gateway.events.bodies import NodeStatus
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
@@ -88,9 +91,15 @@ port = {broker.port}
 url = "{db}"
 [alarms]
 ack_within_s = 5
+[grid]
+cells_file = "{tmp_path / 'cells.geojson'}"
 [web]
 secret_file = "{tmp_path / 'secret.key'}"
 """)
+    cell = [[119.99, 29.99], [120.06, 29.99], [120.06, 30.03], [119.99, 30.03], [119.99, 29.99]]
+    (tmp_path / "cells.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"id": "cell-north-gate"},
+         "geometry": {"type": "Polygon", "coordinates": [cell]}}]}))
     made = subprocess.run([sys.executable, "-m", "gateway.cli.main", "central", "user", "add", "anna",
                            "--role", "operator", "--password-stdin", "-c", str(cfg)],
                           input="correct horse battery\n", text=True, capture_output=True, cwd=REPO)
@@ -102,13 +111,19 @@ secret_file = "{tmp_path / 'secret.key'}"
     got_notice = threading.Event()
     listener = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
 
-    def on_notice(c: object, u: object, msg: mqtt.MQTTMessage) -> None:
+    def on_notice(c: mqtt.Client, u: object, msg: mqtt.MQTTMessage) -> None:
+        if msg.topic == Topics("cp-1").cmd("ping"):  # cp-1 answers commands as a gateway does
+            reply = Properties(PacketTypes.PUBLISH)
+            reply.CorrelationData = msg.properties.CorrelationData
+            c.publish(Topics("cp-1").reply("ping"), dump_document({"ok": True, "pong": True}, Format.CBOR),
+                      qos=1, properties=reply)
+            return
         notices.append(json.loads(msg.payload))
         got_notice.set()
 
     listener.on_message = on_notice
     listener.connect("127.0.0.1", broker.port)
-    listener.subscribe("edgepost/central/escalation", qos=1)
+    listener.subscribe([("edgepost/central/escalation", 1), (Topics("cp-1").cmd_filter, 1)])
     listener.loop_start()
 
     pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-district", protocol=mqtt.MQTTv5)
@@ -133,6 +148,10 @@ secret_file = "{tmp_path / 'secret.key'}"
             ev = Event.new(body, loc=checkpoints[dev],
                            ts_ms=now - 600_000 + minutes * 60_000).with_seq(seq)
             pub.publish(Topics(dev).event(ev.type), encode(ev), qos=1, properties=props).wait_for_publish(5)
+        status = Event.new(NodeStatus(node="pir-7", fw_version="1.4.0", interval_s=300),
+                           loc=checkpoints["cp-1"]).with_seq(5)
+        pub.publish(Topics("cp-1").event(status.type), encode(status), qos=1,
+                    properties=props).wait_for_publish(5)
 
         wait = WebDriverWait(browser, 20)
         base = f"http://127.0.0.1:{central.port}"
@@ -144,6 +163,9 @@ secret_file = "{tmp_path / 'secret.key'}"
         rows = browser.find_elements(By.CSS_SELECTOR, "#fleet-table tbody tr")
         assert [r.get_attribute("data-device") for r in rows] == ["cp-1", "cp-2", "cp-3"]
         assert all("online" in r.text for r in rows)
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#nodes-table tbody tr")) == 1)
+        node = browser.find_element(By.CSS_SELECTOR, "#nodes-table tbody tr")
+        assert node.get_attribute("data-node") == "cp-1/pir-7" and "1.4.0" in node.text
         browser.save_screenshot(str(shots / "1-fleet.png"))
 
         browser.get(base + "/alarms")
@@ -181,8 +203,24 @@ secret_file = "{tmp_path / 'secret.key'}"
         order = [li.get_attribute("data-device") for li in points]
         assert order == ["cp-1", "cp-2", "cp-3"], f"trajectory out of order: {order}"
         browser.save_screenshot(str(shots / "5-trajectory.png"))
+
+        browser.get(base + "/counts")
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#cells-table tbody tr"))
+        cell_row = browser.find_element(By.CSS_SELECTOR, "#cells-table tbody tr")
+        # cp-1 and cp-2 lie in the cell (passages, the node status, the intrusion); cp-3 doesn't
+        assert cell_row.get_attribute("data-cell") == "cell-north-gate"
+        assert "vehicle_passage 2" in cell_row.text, cell_row.text
+        browser.save_screenshot(str(shots / "6-cells.png"))
+
+        browser.get(base + "/commands")
+        wait.until(ec.presence_of_element_located((By.ID, "cmd-device"))).send_keys("cp-1")
+        browser.find_element(By.ID, "cmd-name").send_keys("ping")
+        browser.find_element(By.ID, "cmd-send").click()
+        wait.until(lambda d: "pong" in d.find_element(By.CSS_SELECTOR, "#cmd-table tbody tr .reply").text)
+        assert "anna" in browser.find_element(By.CSS_SELECTOR, "#cmd-table tbody tr").text
+        browser.save_screenshot(str(shots / "7-command-reply.png"))
         for name in ("1-fleet", "2-alarm-arrived", "3-alarm-acknowledged", "4-alarm-escalated",
-                     "5-trajectory"):
+                     "5-trajectory", "6-cells", "7-command-reply"):
             assert (shots / f"{name}.png").stat().st_size > 5000
     finally:
         pub.disconnect()
