@@ -201,7 +201,7 @@ async function indexPage() {
     if (d.kind === "line" && d.points.length === 3) finishDraft(); else { renderShapes(); draw(); }
   });
   await refreshStatus(true);
-  const loop = async (fn, ms) => { try { await fn(); } catch (e) { console.warn(e); } setTimeout(() => loop(fn, ms()), ms()); };
+  const loop = async (fn, ms) => { try { await fn(); } catch (e) { console.warn(e); } setTimeout(() => loop(fn, ms), ms()); };
   loop(async () => refreshLive(), () => state.interval);
   loop(() => refreshStatus(false), () => 2000);
   loop(refreshEvents, () => 2000);
