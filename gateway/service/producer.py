@@ -58,8 +58,10 @@ class EventProducer:
             def build(seq: int) -> Draft:
                 ev = events[i].with_seq(seq)
                 done[i] = ev
+                # No created_ms: the spool stamps its own (jump-aware) store time, so a GPS or
+                # free-running event clock cannot make it expire events early or late.
                 return Draft(self._topics.event(ev.type), encode(ev, self._fmt),
-                             self._fmt.content_type, body_priority(ev.body), ev.ts_ms)
+                             self._fmt.content_type, body_priority(ev.body))
             return build
 
         try:
@@ -92,7 +94,7 @@ class EventProducer:
         def build(seq: int) -> Draft:
             done.append(ev.with_seq(seq))
             return Draft(self._topics.event(ev.type), encode(done[0], self._fmt),
-                         self._fmt.content_type, body_priority(body), ev.ts_ms)
+                         self._fmt.content_type, body_priority(body))
 
         self._spool.append_memory(build)
         self._on_stored()

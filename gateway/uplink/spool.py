@@ -46,6 +46,7 @@ _ratelog = RateLimitedLog(log)
 Overflow = Literal["drop_oldest", "drop_newest"]
 COUNTERS = ("last_seq", "dropped_overflow", "dropped_refused", "dropped_expired", "rejected",
             "acked", "dropped_disk", "dropped_corrupt")
+CLOCK_JUMP_S = 60.0  # wall and monotonic time disagreeing by more than this is a clock jump
 WAL_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default: a checkpoint every ~4 MiB of WAL
 WAL_LIMIT_BYTES = 4 * 1024 * 1024  # the WAL file is truncated back to this after a checkpoint
 MEMORY_MAX_EVENTS = 64  # events kept only in RAM (faults about the disk itself), at most
@@ -64,7 +65,7 @@ class Draft:
     payload: bytes
     content_type: str
     priority: int
-    created_ms: int
+    created_ms: int | None = None  # None: the spool's own store time (the usual case)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,11 @@ class Spool:
         # of read-ahead copies of lower-priority events.
         self._urgent = -1
         self._memory: dict[int, SpoolEntry] = {}
+        # Ages are measured on a wall clock corrected for jumps seen while running (an NTP
+        # step, a GPS fix after a free-running start): without it a jump forward would
+        # expire the whole spool at once, and a jump back would keep events too long.
+        self._clock_offset_ms = 0
+        self._last_clock: tuple[float, float] | None = None
         self._faults: list[SpoolFault] = []
         self._disk_full = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -210,6 +216,18 @@ class Spool:
             _ratelog.log(logging.ERROR, "mark", "cannot write the sequence mark %s (%s): "
                          "sequence numbers may repeat if the spool file is lost",
                          self._mark.path, exc)
+
+    def _now_ms(self) -> int:
+        """Wall-clock milliseconds, with jumps since start taken out (lock held)."""
+        wall, mono = time.time(), time.monotonic()
+        if self._last_clock is not None:
+            drift = (wall - self._last_clock[0]) - (mono - self._last_clock[1])
+            if abs(drift) > CLOCK_JUMP_S:
+                self._clock_offset_ms -= int(drift * 1000)
+                log.warning("spool: the system clock jumped by %+.0f s; event ages keep "
+                            "counting from before the jump", drift)
+        self._last_clock = (wall, mono)
+        return int(wall * 1000) + self._clock_offset_ms
 
     def _save_counters(self, *names: str) -> None:
         self._db.executemany(
@@ -386,11 +404,12 @@ class Spool:
                          "event refused (policy %s); the drop counter is in health",
                          self.max_events, self.max_bytes, self.overflow)
             return None
+        created = draft.created_ms if draft.created_ms is not None else self._now_ms()
         self._db.execute(
             "INSERT INTO spool(seq, topic, payload, content_type, priority, created_ms, size) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (seq, draft.topic, draft.payload, draft.content_type, draft.priority,
-             draft.created_ms, size))
+             created, size))
         self._counters["last_seq"] = seq
         self._depth += 1
         self._bytes += size
@@ -577,9 +596,9 @@ class Spool:
                          "(will retry): %s", _explain(exc, self.path))
 
     def expire(self, now_ms: int | None = None) -> int:
-        """Drop events older than ``max_age_s``; return how many."""
-        cutoff = (now_ms if now_ms is not None else int(time.time() * 1000)) - self.max_age_ms
+        """Drop events older than ``max_age_s`` (by store time, jump-aware); return how many."""
         with self._lock:
+            cutoff = (now_ms if now_ms is not None else self._now_ms()) - self.max_age_ms
             self._retry_deletes()
             try:
                 def work() -> list[tuple[int, int]]:

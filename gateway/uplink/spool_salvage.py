@@ -37,7 +37,7 @@ DEFAULT_PAGE_SIZE = 4096  # SQLite's default, which the spool never changes
 BATCH = 256
 # Where nothing at all is readable and no bound is known, stop stepping after this many
 # consecutive unreadable numbers instead of walking towards 2**63.
-MAX_BLIND_STEPS = 100_000
+MAX_BLIND_STEPS = 20_000
 
 Row = tuple[int, str, bytes, str, int, int, int]  # seq, topic, payload, type, prio, ms, size
 _COLUMNS = "seq, topic, payload, content_type, priority, created_ms, size"
@@ -123,6 +123,13 @@ def _read_counters(db: sqlite3.Connection) -> dict[str, int]:
 
 
 def _read_rows(db: sqlite3.Connection, bound: int, out: Salvage) -> None:
+    try:
+        db.execute("SELECT seq FROM spool LIMIT 0").fetchall()
+    except sqlite3.Error as exc:
+        # Not even the table's definition is readable (e.g. the file was never a spool):
+        # nothing can be found by key, so stepping through numbers would only waste time.
+        log.error("spool salvage: no readable spool table (%s)", exc)
+        return
     cursor = 0
     blind = 0
     while True:

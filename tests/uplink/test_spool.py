@@ -10,7 +10,7 @@ import pytest
 from gateway.uplink.spool import Draft, Spool, SpoolError
 
 
-def draft(priority: int = 1, size: int = 10, created_ms: int = 0) -> object:
+def draft(priority: int = 1, size: int = 10, created_ms: int | None = 0) -> object:
     return lambda seq: Draft("t", b"x" * size, "application/cbor", priority, created_ms)
 
 
@@ -136,3 +136,30 @@ def test_wal_is_bounded_beside_max_bytes(tmp_path: Path) -> None:
         peak = max(peak, s.stats().disk_bytes)
     # Documented bound: 1.5 x max_bytes for the main file (pages, indexes) plus the WAL.
     assert peak <= 1.5 * max_bytes + WAL_LIMIT_BYTES + 256 * 1024, peak
+
+
+def test_a_clock_jump_neither_expires_nor_keeps_events_wrongly(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch
+                                                                ) -> None:
+    """An NTP step or a first GPS fix moves the wall clock by hours: ages keep counting from
+    before the jump (the clock is injected; the system's cannot be set in a test)."""
+    import time as real_time
+
+    import gateway.uplink.spool as spool_mod
+
+    s = Spool(tmp_path / "s.db", max_age_s=3600)
+    s.append_many([draft(created_ms=None) for _ in range(5)])  # stamped by the spool
+    jump = 10 * 86400.0
+
+    class Jumped:
+        @staticmethod
+        def time() -> float:
+            return real_time.time() + jump
+
+        monotonic = staticmethod(real_time.monotonic)
+
+    monkeypatch.setattr(spool_mod, "time", Jumped)
+    assert s.expire() == 0, "a jump forward must not expire everything at once"
+    assert s.stats().depth == 5
+    s.append(draft(created_ms=None))  # stored after the jump: same time base as the others
+    assert s.expire() == 0 and s.stats().depth == 6
