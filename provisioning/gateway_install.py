@@ -21,6 +21,7 @@ from provisioning.systemd import DEFAULT_EXE, UNIT_NAME, UnitOptions, render_uni
 
 CONFIG_NAME = "edgepost.toml"
 NODE_KEYS_NAME = "node-keys.toml"
+WEB_USERS_NAME = "web-users.toml"  # the technician's login to the gateway page (argon2 hash)
 DEFAULT_ETC = PurePosixPath("/etc/edgepost")
 DEFAULT_STATE = PurePosixPath("/var/lib/edgepost")
 
@@ -40,6 +41,8 @@ class GatewayOptions:
     node_link_ports: tuple[str, ...] = field(default_factory=tuple)
     watchdog_s: int = 30
     renew: bool = False
+    web_user: str = "technician"
+    web_password: str | None = None  # set: (re)write the page's login with this password
 
 
 def config_data(opts: GatewayOptions) -> dict[str, Any]:
@@ -56,6 +59,9 @@ def config_data(opts: GatewayOptions) -> dict[str, Any]:
                          "keyfile": str(etc / f"{opts.device_id}.key")}},
         "spool": {"path": str(opts.state_dir / "spool.sqlite3")},
         "demo": {"enabled": False},
+        # The gateway page stays off until a site turns it on; the login is ready for that day.
+        "web": {"enabled": False, "users_file": str(etc / WEB_USERS_NAME),
+                "secret_file": str(opts.state_dir / "web-secret.key")},
     }
     links = [{"name": f"nodelink{i}", "key_file": str(etc / NODE_KEYS_NAME),
               "replay_state_file": str(opts.state_dir / f"replay-{i}.json"),
@@ -133,6 +139,11 @@ install -m 0600 $OWN {CONFIG_NAME} "$ETC/{CONFIG_NAME}"
 if [ -f node-keys.toml ]; then
     install -m 0600 $OWN node-keys.toml "$ETC/node-keys.toml"
 fi
+if [ -f {WEB_USERS_NAME} ]; then
+    install -m 0600 $OWN {WEB_USERS_NAME} "$ETC/{WEB_USERS_NAME}"
+fi
+# Zones edited on the gateway page are saved here (the folder itself stays root's).
+[ -f "$ETC/edgepost.zones.toml" ] || install -m 0600 $OWN /dev/null "$ETC/edgepost.zones.toml"
 install -d -m 0755 "$UNIT_DIR"
 install -m 0644 {UNIT_NAME} "$UNIT_DIR/{UNIT_NAME}"
 
@@ -191,8 +202,21 @@ def provision_gateway(site: Site, ca: SiteCA, inv: Inventory, opts: GatewayOptio
         # yet". `provision node` adds keys (here, and over the key channel to the running
         # gateway).
         write_secret(keys, b"# node keys of this gateway -- managed by `edgepost provision node`\n")
+    if opts.web_password is not None:
+        write_secret(out / WEB_USERS_NAME, render_web_users(opts.web_user, opts.web_password))
     if ident.replaced_serial and ident.replaced_serial not in revoked:
         inv.retire_serial("gateway", opts.device_id, ident.replaced_serial)
     inv.upsert("gateway", opts.device_id, cert_serial=ident.serial, details={
         "broker": f"{opts.broker_host}:{opts.broker_port}", "bundle": str(out)})
     return ident
+
+
+def render_web_users(name: str, password: str) -> bytes:
+    """The gateway page's users file with one admin login, the password stored argon2id-hashed."""
+    try:
+        from gateway.web.users import render_users
+        from webkit.auth import hash_password
+    except ImportError:
+        raise ValueError("hashing the page login needs the web extra: "
+                         "pip install 'edgepost[web]'") from None
+    return render_users({name: {"hash": hash_password(password), "role": "admin"}}).encode()

@@ -73,6 +73,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                     help="edgepost executable on the Pi")
     gw.add_argument("--watchdog", type=int, default=30, help="WatchdogSec of the unit")
     gw.add_argument("--renew", action="store_true", help="new key and certificate (old one is revoked)")
+    gw.add_argument("--web-user", default="technician",
+                    help="login name for the gateway page (default technician)")
+    gw.add_argument("--web-password-stdin", action="store_true",
+                    help="read the page password from stdin; without it a new login gets a random "
+                    "password, printed once (an existing web-users.toml is kept)")
     gw.set_defaults(func=cmd_gateway)
 
     br = ps.add_parser("broker", help="mosquitto TLS listener, ACL and CRL for the site broker",
@@ -214,6 +219,19 @@ def cmd_ca_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _web_password(args: argparse.Namespace, bundle: Path) -> str | None:
+    """The page password to hash: from stdin, or a new random one when the bundle has no login."""
+    import secrets
+
+    from provisioning.gateway_install import WEB_USERS_NAME
+
+    if args.web_password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if (bundle / WEB_USERS_NAME).exists():
+        return None
+    return secrets.token_urlsafe(12)
+
+
 def cmd_gateway(args: argparse.Namespace) -> int:
     if (args.lat is None) != (args.lon is None):
         return _err("give both --lat and --lon, or neither")
@@ -228,8 +246,12 @@ def _gateway(args: argparse.Namespace, o: _Opened) -> int:
     opts = GatewayOptions(device_id=args.device_id, broker_host=args.broker_host,
                           broker_port=args.broker_port, etc_dir=args.etc_dir, exe=args.exe,
                           lat=args.lat, lon=args.lon, node_link_ports=tuple(args.node_link),
-                          watchdog_s=args.watchdog, renew=args.renew)
+                          watchdog_s=args.watchdog, renew=args.renew, web_user=args.web_user,
+                          web_password=_web_password(args, o.site.gateway_dir(args.device_id)))
     ident = provision_gateway(o.site, o.ca, o.inv, opts)
+    if opts.web_password is not None and not args.web_password_stdin:
+        _say(f"gateway page login: {opts.web_user} / {opts.web_password} (shown once; stored "
+             "only as an argon2 hash in web-users.toml)")
     # The broker must know the gateway before it connects: a gateway outside the ACL has
     # every event refused. A renewal also puts the old certificate on the CRL.
     refresh(o.site, o.ca, o.inv)
