@@ -32,7 +32,7 @@ from gateway.events import (
     subscription,
 )
 from gateway.ratelog import RateLimitedLog
-from gateway.uplink.client import client_tls_context
+from gateway.uplink.client import client_tls_context, set_nodelay
 from gateway.uplink.diagnose import Diagnosis, Endpoint, explain, explain_connack
 
 log = logging.getLogger(__name__)
@@ -154,6 +154,7 @@ class EventSubscriber:
             return
         self.problem = None
         self._transport_error = None
+        set_nodelay(client)  # PUBACKs for a burst of events go out at once, not Nagle-batched
         client.subscribe([(f, 1) for f in self.filters()])
         self.connected.set()
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import ssl
 import threading
 from pathlib import Path
@@ -42,6 +44,23 @@ def publish_properties(content_type: str) -> Properties:
     props.ContentType = content_type
     props.PayloadFormatIndicator = 1 if "json" in content_type else 0
     return props
+
+
+def set_nodelay(client: mqtt.Client) -> bool:
+    """Turn Nagle's algorithm off on the client's connected socket; True when it is set.
+
+    Why: MQTT packets are small and a QoS 1 window sends many of them back to back. With
+    Nagle on, each small PUBLISH after the first waits for the previous one's TCP ACK (and
+    the broker's delayed ACK), which caps a window at far less than one round trip's worth
+    over a WAN. paho does not set it; call this after ``connect()`` (the socket exists then).
+    """
+    sock = client.socket()
+    if sock is None:
+        return False
+    with contextlib.suppress(OSError, AttributeError):  # e.g. a Unix or WebSocket transport
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return True
+    return False
 
 
 def client_tls_context(ca_file: Path | None, certfile: Path | None = None,

@@ -28,6 +28,7 @@ import contextlib
 import logging
 import queue
 import select
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -40,7 +41,7 @@ from gateway.config.mqtt import MqttConfig
 from gateway.events.topics import Topics
 from gateway.ratelog import RateLimitedLog
 from gateway.uplink.backoff import Backoff
-from gateway.uplink.client import make_client, publish_properties
+from gateway.uplink.client import make_client, publish_properties, set_nodelay
 from gateway.uplink.spool import Spool, SpoolEntry
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,10 @@ CommandHandler = Callable[[str, bytes, "Properties | None"], None]
 FaultHandler = Callable[[str, str], None]  # (code, message) -> a device_fault event
 # PUBACK reasons no resend can cure: the event itself is wrong for this broker.
 PERMANENT_REFUSALS = frozenset({144, 149, 153})  # topic invalid, too large, bad payload format
-IDLE_POLL_S = 0.02  # bounds the latency from produce to send when the link is idle
+# The idle wait ends at once on wake() (the wake-up socket is in the same select), so this
+# only bounds how late time-driven work runs while nothing happens: keep-alive pings, the
+# CONNACK deadline, the end of a refusal pause, deferred spool deletes.
+IDLE_POLL_S = 0.25
 REMOVE_BATCH = 1000
 PREFETCH = 256
 REMOVE_MAX_DELAY_S = 0.05
@@ -109,10 +113,20 @@ class Uplink:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._wake_gen = 0
+        # Wake-up socket pair: its read end sits in the select() of the idle wait, so an
+        # event produced while the link is idle goes out at once rather than at the next
+        # poll. Written only while the uplink thread is idle-waiting (``_idle``), so a busy
+        # uplink costs producers no system call. A socket pair rather than os.pipe(): a
+        # closed socket object refuses send(), a closed fd number may already be reused.
+        self._wake_rx, self._wake_tx = socket.socketpair()
+        self._wake_rx.setblocking(False)
+        self._wake_tx.setblocking(False)
+        self._idle = False
         self._thread: threading.Thread | None = None
         # Owned by the uplink thread only:
         self._client: mqtt.Client | None = None
         self._connected = False
+        self._probing = False  # a new connection: one event in flight until it is answered
         self._lost: str | None = None
         self._connack_deadline = 0.0
         self._next_attempt = 0.0
@@ -135,14 +149,27 @@ class Uplink:
     def stop(self, timeout: float = 10.0) -> None:
         """Publish the offline state, disconnect cleanly and stop the thread."""
         self._stop.set()
-        self._wake.set()
+        self._kick()
         if self._thread is not None:
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                return  # still using the wake-up sockets: leave them open
+        self._wake_rx.close()
+        self._wake_tx.close()
 
     def wake(self) -> None:
         """Tell the uplink that new events are in the spool."""
         self._wake_gen += 1
+        self._kick()
+
+    def _kick(self) -> None:
+        """End the uplink thread's current wait, with a system call only if it is waiting."""
         self._wake.set()
+        if self._idle:
+            # One byte per idle period is enough; the uplink drains it after select().
+            self._idle = False
+            with contextlib.suppress(OSError):  # buffer full (already woken) or stopped
+                self._wake_tx.send(b"\0")
 
     @property
     def alive(self) -> bool:
@@ -153,7 +180,7 @@ class Uplink:
         """Publish outside the spool (health, command replies); dropped while offline."""
         self._direct.put(_Direct(topic, payload, qos, retain, content_type or self._content_type,
                                  correlation))
-        self._wake.set()
+        self._kick()
 
     # --- the uplink thread ---------------------------------------------------------------
     def _run(self) -> None:
@@ -178,10 +205,21 @@ class Uplink:
     def _step(self) -> None:
         client = self._client
         assert client is not None
-        busy = (self._connected and len(self._inflight) < self.cfg.window
+        # Announce the idle wait before deciding on it: a wake() after this line either
+        # changes _wake_gen in time to make us busy, or finds _idle set and writes the
+        # wake-up socket, which ends the select() at once. No wake-up can fall in between.
+        self._idle = True
+        now = time.monotonic()
+        busy = (self._connected and len(self._inflight) < self._window()
                 and (bool(self._ahead) or self._caught_up_gen != self._wake_gen)
-                and time.monotonic() >= self._paused_until)
-        rc = _pump(client, 0.0 if busy else IDLE_POLL_S)
+                and now >= self._paused_until)
+        if busy or not self._direct.empty():
+            self._idle = False
+            timeout = 0.0
+        else:
+            timeout = self._idle_timeout(now)
+        rc = _pump(client, timeout, self._wake_rx)
+        self._idle = False
         if rc != mqtt.MQTT_ERR_SUCCESS and self._lost is None:
             self._lost = mqtt.error_string(rc)
         if self._lost is not None:
@@ -197,6 +235,21 @@ class Uplink:
         self._flush_removals(force=False)
         self._wake.clear()
 
+    def _window(self) -> int:
+        """Events allowed in flight now: one until the connection's first answer."""
+        return 1 if self._probing else self.cfg.window
+
+    def _idle_timeout(self, now: float) -> float:
+        """How long the idle wait may last: until the next time-driven piece of work."""
+        timeout = IDLE_POLL_S
+        if self._paused_until > now:
+            timeout = min(timeout, self._paused_until - now)
+        if self._remove_since:
+            timeout = min(timeout, max(0.0, self._remove_since + REMOVE_MAX_DELAY_S - now))
+        if not self._connected:
+            timeout = min(timeout, max(0.0, self._connack_deadline - now))
+        return timeout
+
     def _connect(self) -> None:
         cfg = self.cfg
         state = (self.topics.state, self._state_payload(False), self._content_type)
@@ -209,6 +262,7 @@ class Uplink:
             client.on_message = self._on_message
             client.on_subscribe = self._on_subscribe
             client.connect(cfg.host, cfg.port, keepalive=cfg.keepalive_s, clean_start=True)
+            set_nodelay(client)
         except Exception as exc:  # OSError, ssl.SSLError, socket.gaierror, ValueError...
             self._connect_failed(f"{type(exc).__name__}: {exc}")
             return
@@ -243,7 +297,12 @@ class Uplink:
             self._lost = "broker " + explain_connack(reason, ep).message
             return
         self._connected = True
-        self._backoff.reset()
+        # The first event on a new connection goes alone (see _feed); the reconnect backoff
+        # is reset once the broker has accepted an event, or now if nothing is waiting.
+        self._probing = True
+        waiting = self.spool.stats().depth
+        if not waiting:
+            self._backoff.reset()
         self._ratelog.reset("connect")
         self.stats.connected = True
         self.stats.connects += 1
@@ -255,7 +314,7 @@ class Uplink:
                        properties=self._properties(self._content_type))
         client.subscribe(self.topics.cmd_filter, qos=1)
         log.info("connected to broker %s:%d; %d event(s) waiting in the spool",
-                 self.cfg.host, self.cfg.port, self.spool.stats().depth)
+                 self.cfg.host, self.cfg.port, waiting)
 
     def _credentials_hint(self) -> str:
         """What a technician should check when the broker refuses this gateway."""
@@ -341,10 +400,13 @@ class Uplink:
             else:
                 self._to_remove.append(seq)
                 self.stats.acked += 1
+                if self._probing:
+                    self._backoff.reset()  # this connection works: a later loss starts afresh
                 if self._refusing is not None:
                     self._refusal_cleared()
             if not self._remove_since:
                 self._remove_since = time.monotonic()
+            self._probing = False  # any answer to an event opens the window
         if len(self._to_remove) > newly_acked:
             # Tell the spool at once, so overflow frees these before dropping anything.
             self.spool.note_acked(self._to_remove[newly_acked:])
@@ -386,12 +448,19 @@ class Uplink:
         # events are sent again, which subscribers de-duplicate.
         if (force or pending >= REMOVE_BATCH
                 or time.monotonic() - self._remove_since >= REMOVE_MAX_DELAY_S):
-            self.spool.remove(self._to_remove, self._to_reject)
+            # The acked ones were handed over by note_acked() in _process_acks already;
+            # naming them again would count them twice if the service's maintain() has
+            # deleted them in between (the spool counts an ack it no longer holds as new).
+            self.spool.remove(rejected=self._to_reject)
             self._to_remove, self._to_reject = [], []
             self._remove_since = 0.0
 
     def _feed(self) -> None:
-        room = self.cfg.window - len(self._inflight)
+        # Right after a (re)connect one event goes alone until the broker answers it: a
+        # broker that refuses it (an ACL not yet updated) and then drops the connection
+        # would otherwise cut the window's later writes short, and the refusal in its
+        # PUBACK would be lost with the socket. Costs one round trip per connection.
+        room = self._window() - len(self._inflight)
         if room <= 0 or (self._paused_until and time.monotonic() < self._paused_until):
             return
         if self._ahead and self.spool.take_urgent() > self._ahead[0].priority:
@@ -473,22 +542,29 @@ class Uplink:
 
 
 
-def _pump(client: mqtt.Client, timeout: float) -> mqtt.MQTTErrorCode:
+def _pump(client: mqtt.Client, timeout: float,
+          wake: socket.socket | None = None) -> mqtt.MQTTErrorCode:
     """One turn of paho's network loop, driven through its external-loop API.
 
     Why not ``client.loop()``: that creates a wake-up socket pair and writes a byte to it on
     every publish, three extra system calls per event; with one thread there is nobody to
-    wake, and publish() already writes straight to the socket.
+    wake, and publish() already writes straight to the socket. Our own wake-up socket
+    (``wake``) is written only when the uplink is idle, see :meth:`Uplink._kick`.
     """
     sock = client.socket()
     if sock is None:
         return mqtt.MQTT_ERR_NO_CONN
     pending = sock.pending() if hasattr(sock, "pending") else 0  # TLS-buffered bytes
+    watch = [sock] if wake is None else [sock, wake]
     try:
         readable, writable, _ = select.select(
-            [sock], [sock] if client.want_write() else [], [], 0.0 if pending else timeout)
+            watch, [sock] if client.want_write() else [], [], 0.0 if pending else timeout)
     except (OSError, ValueError, TypeError):
         return mqtt.MQTT_ERR_CONN_LOST
+    if wake is not None and wake in readable:
+        with contextlib.suppress(OSError):  # nothing left to read
+            wake.recv(4096)
+        readable.remove(wake)
     if readable or pending:
         rc = client.loop_read()
         if rc != mqtt.MQTT_ERR_SUCCESS:
