@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from gateway.events.errors import EventValidationError
-from gateway.events.fields import Kind, normalise, wire
+from gateway.events.fields import Kind, field_table, normalise, wire
 from gateway.events.senml import SenMLRecord
 from gateway.events.types import (
     AlarmKind,
@@ -62,14 +62,30 @@ class Body:
     def min_version(self) -> int:
         """The lowest schema version that can carry this body (its type, fields, codes)."""
         version = member_since(self.TYPE)
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
+        # Only fields added after v1 and enum fields can raise it (cached per class).
+        for spec in field_table(type(self)).versioned:
+            value = getattr(self, spec.name)
             if value is None:
                 continue
-            version = max(version, f.metadata["since"])
-            if f.metadata["enum"] is not None:
+            version = max(version, spec.since)
+            if spec.enum is not None:
                 version = max(version, member_since(value))
         return version
+
+    @classmethod
+    def _trusted(cls, values: dict[str, Any]) -> Self:
+        """Build a body from values already checked field by field exactly as
+        ``__post_init__`` would check them (the decoder's fast path), without checking
+        them again; the cross-field rules (``_check``) still run.
+
+        Why: rebuilding and re-validating every field was most of a subscriber's time per
+        event. Never pass unchecked values: use the constructor for those."""
+        obj = object.__new__(cls)
+        attrs = obj.__dict__  # frozen dataclass: fill the instance dict, not via setattr
+        attrs.update(field_table(cls).empty)
+        attrs.update(values)
+        obj._check()
+        return obj
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,14 @@ declarations, so adding a field is one line in ``bodies.py`` (plus docs/protocol
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from gateway.events.errors import EventValidationError
 from gateway.events.senml import SenMLRecord
-from gateway.events.types import WireEnum
+from gateway.events.types import MEMBER_SINCE, WireEnum
 
 MAX_TEXT = 64
 MAX_MESSAGE = 256
@@ -49,6 +50,44 @@ def wire(key: int, kind: Kind, *, enum: type[WireEnum] | None = None, required: 
     if required:
         return dataclasses.field(metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
+
+
+class FieldSpec(NamedTuple):
+    """One declared body field, read once from its dataclass metadata."""
+
+    name: str
+    key: int
+    kind: Kind
+    enum: type[WireEnum] | None
+    required: bool
+    since: int
+
+
+class FieldTable(NamedTuple):
+    """A body class's fields by CBOR key and by JSON name, plus what the fast paths need."""
+
+    fields: tuple[FieldSpec, ...]
+    by_key: dict[int, FieldSpec]
+    by_name: dict[str, FieldSpec]
+    empty: dict[str, None]  # every field unset: the start of a trusted construction
+    required: frozenset[str]
+    versioned: tuple[FieldSpec, ...]  # fields that can raise the schema version
+
+
+@functools.cache
+def field_table(cls: type) -> FieldTable:
+    """The (cached) field table of a body dataclass.
+
+    Why cached: ``dataclasses.fields()`` builds a new tuple and filters it on every call;
+    decoding and versioning ask for the same few tables for every event."""
+    newer = {enum for enum, _ in MEMBER_SINCE}  # enums with members added after v1
+    specs = tuple(FieldSpec(f.name, f.metadata["key"], f.metadata["kind"], f.metadata["enum"],
+                            f.metadata["required"], f.metadata["since"])
+                  for f in dataclasses.fields(cls))
+    return FieldTable(specs, {s.key: s for s in specs}, {s.name: s for s in specs},
+                      dict.fromkeys(s.name for s in specs),
+                      frozenset(s.name for s in specs if s.required),
+                      tuple(s for s in specs if s.since > 1 or s.enum in newer))
 
 
 def normalise(name: str, kind: Kind, enum: type[WireEnum] | None, value: Any) -> Any:
