@@ -22,7 +22,7 @@ from hil_tests.rig.model import RigSpec
 from hil_tests.rig.node_board import BoardNode, BoardNodeError
 from hil_tests.rig.rig import Rig
 from provisioning.raw_repl import RawRepl
-from provisioning.sim.board import SimulatedBoard, SimulatorUnavailable
+from provisioning.sim.board import SimulatedBoard, SimulatorUnavailableError
 
 
 def rig_spec(console_port: str) -> RigSpec:
@@ -46,7 +46,7 @@ def rig_spec(console_port: str) -> RigSpec:
 def board() -> Iterator[SimulatedBoard]:
     try:
         b = SimulatedBoard().start()
-    except SimulatorUnavailable as exc:
+    except SimulatorUnavailableError as exc:
         pytest.fail(str(exc))  # CI has the VM (scripts/setup.sh): never skip silently
     try:
         yield b

@@ -18,7 +18,7 @@ CHUNK = 1024  # raw bytes per exec: ~1.4 KB of base64, well inside any board's h
 ENOSPC = 28  # MicroPython's errno for "no space" on every port (littlefs and FAT)
 
 
-class FlashFull(RuntimeError):
+class FlashFullError(RuntimeError):
     """The board's filesystem has no room for a file."""
 
 
@@ -99,7 +99,7 @@ def _check(out: str, path: str) -> None:
     if out.startswith("EP-ERR"):
         errno = int(out.split()[1])
         if errno == ENOSPC:
-            raise FlashFull(f"flash full while writing {path}")
+            raise FlashFullError(f"flash full while writing {path}")
         raise BoardFsError(f"writing {path} failed on the board (OSError {errno})")
 
 
@@ -123,7 +123,7 @@ def put(repl: RawRepl, path: str, data: bytes, progress: Callable[[int], None] |
             # FAT cannot rename onto an existing file: remove it first (not atomic there).
             f"  os.remove({path!r})\n  os.rename({tmp!r},{path!r})\n"
             "except OSError as e:\n print('EP-ERR', e.args[0])"), path)
-    except (FlashFull, BoardFsError):
+    except (FlashFullError, BoardFsError):
         repl.exec(f"import os\ntry:\n _f.close()\nexcept Exception:\n pass\ntry:\n os.remove({tmp!r})\n"
                   "except OSError:\n pass")
         raise

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from provisioning.secrets import (
-    InsecurePermissions,
+    InsecurePermissionsError,
     check_private,
     private_dir,
     write_public,
@@ -182,7 +182,7 @@ def load_ca(directory: Path) -> SiteCA:
     try:
         check_private(directory)
         check_private(key_path)
-    except InsecurePermissions as exc:
+    except InsecurePermissionsError as exc:
         raise CAError(str(exc)) from None
     try:
         key = serialization.load_pem_private_key(key_path.read_bytes(), _passphrase())

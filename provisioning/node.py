@@ -22,7 +22,7 @@ from provisioning.firmware_build import FIRMWARE, BuildError, FirmwareImage, bui
 from provisioning.inventory import Inventory
 from provisioning.node_checks import check_gateway, check_node_config, kept_name
 from provisioning.node_registry import read_registry, set_node_key
-from provisioning.raw_repl import BoardException, RawRepl, ReplError
+from provisioning.raw_repl import BoardRaisedError, RawRepl, ReplError
 from provisioning.secrets import private_dir, write_secret
 from provisioning.site import Site
 
@@ -122,7 +122,7 @@ def identify(repl: RawRepl) -> BoardInfo:
     """What is on the other end of the port."""
     try:
         raw = json.loads(repl.exec(_PROBE))
-    except (BoardException, ValueError) as exc:
+    except (BoardRaisedError, ValueError) as exc:
         raise NodeError(f"the board answered but is not a usable MicroPython ({exc})") from None
     if raw["impl"] != "micropython":
         raise NodeError(f"the board runs {raw['impl']}, not MicroPython")
@@ -268,7 +268,7 @@ def _run(site: Site, opts: NodeOptions, repl: RawRepl, step: _Steps, registry: P
         for p in to_write:
             board_fs.put(repl, p, files[p])
             step.detail(f"wrote {p} ({len(files[p])} bytes)")
-    except board_fs.FlashFull as exc:
+    except board_fs.FlashFullError as exc:
         raise NodeError(f"{exc}: the board's filesystem is full ({need} bytes needed). Remove "
                         "old files or erase the filesystem and re-flash MicroPython.") from None
     except board_fs.BoardFsError as exc:
@@ -284,7 +284,7 @@ def _run(site: Site, opts: NodeOptions, repl: RawRepl, step: _Steps, registry: P
     step("self-test on the node")
     try:
         result = json.loads(repl.exec(_SELFTEST % pin_map, timeout_s=30))
-    except BoardException as exc:
+    except BoardRaisedError as exc:
         raise NodeError(f"self-test crashed on the node: {exc}\n{exc.traceback}") from None
     if not result.get("provisioned") or result.get("errors"):
         raise NodeError(f"self-test: the node rejects its configuration: {result.get('errors')}")

@@ -27,15 +27,15 @@ class ReplError(RuntimeError):
     """Talking to the board failed; ``str()`` says what to check."""
 
 
-class PortNotFound(ReplError):
+class PortNotFoundError(ReplError):
     """The serial port does not exist or cannot be opened."""
 
 
-class NotMicroPython(ReplError):
+class NotMicroPythonError(ReplError):
     """Something answered (or nothing did), but not a MicroPython raw REPL."""
 
 
-class BoardException(ReplError):
+class BoardRaisedError(ReplError):
     """Code run on the board raised; ``traceback`` is the board's stderr."""
 
     def __init__(self, traceback: str) -> None:
@@ -57,12 +57,12 @@ class RawRepl:
         except (serial.SerialException, OSError) as exc:
             text = str(exc)
             if "No such file" in text or ("could not open port" in text and "Errno 2" in text):
-                raise PortNotFound(f"no such serial port {port}: is the board plugged in? "
+                raise PortNotFoundError(f"no such serial port {port}: is the board plugged in? "
                                    "(ls /dev/serial/by-id/, dmesg | tail)") from None
             if "Permission denied" in text or "Errno 13" in text:
-                raise PortNotFound(f"no permission to open {port}: add yourself to the 'dialout' "
+                raise PortNotFoundError(f"no permission to open {port}: add yourself to the 'dialout' "
                                    "group (sudo usermod -aG dialout $USER, then log in again)") from None
-            raise PortNotFound(f"cannot open {port}: {text}") from None
+            raise PortNotFoundError(f"cannot open {port}: {text}") from None
 
     def close(self) -> None:
         with contextlib.suppress(serial.SerialException, OSError):
@@ -118,7 +118,7 @@ class RawRepl:
                 break
             except ReplError as exc:
                 if attempt == attempts - 1:
-                    raise NotMicroPython(
+                    raise NotMicroPythonError(
                         f"no MicroPython raw REPL answered on {self.port} ({exc}). Is it running "
                         "MicroPython (flash it: edgepost provision flash), is the baud rate right, "
                         "or is the node asleep? Press its reset button and retry.") from None
@@ -157,8 +157,8 @@ class RawRepl:
         return out, err
 
     def exec(self, code: str | bytes, timeout_s: float | None = None) -> str:
-        """Run ``code``; return its stdout, raise :class:`BoardException` if it raised."""
+        """Run ``code``; return its stdout, raise :class:`BoardRaisedError` if it raised."""
         out, err = self.exec_raw(code, timeout_s)
         if err:
-            raise BoardException(err.decode(errors="replace"))
+            raise BoardRaisedError(err.decode(errors="replace"))
         return out.decode(errors="replace")

@@ -15,7 +15,7 @@ SECRET_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
 
 
-class InsecurePermissions(PermissionError):
+class InsecurePermissionsError(PermissionError):
     """A secret file or directory is readable by other users."""
 
 
@@ -57,9 +57,9 @@ def write_public(path: Path, data: bytes | str, mode: int = 0o644) -> Path:
 
 
 def check_private(path: Path) -> None:
-    """Raise :class:`InsecurePermissions` when group or others have any access to ``path``."""
+    """Raise :class:`InsecurePermissionsError` when group or others have any access to ``path``."""
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
-        raise InsecurePermissions(
+        raise InsecurePermissionsError(
             f"{path} has mode {mode:04o}; it holds secrets and must be owner-only "
             f"(chmod {'700' if path.is_dir() else '600'} {path})")

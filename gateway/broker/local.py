@@ -15,7 +15,7 @@ from pathlib import Path
 from types import TracebackType
 
 
-class MosquittoNotFound(RuntimeError):
+class MosquittoNotFoundError(RuntimeError):
     """mosquitto is not installed."""
 
 
@@ -39,7 +39,7 @@ class LocalMosquitto:
             (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if Path(p).exists()),
             None)
         if exe is None:
-            raise MosquittoNotFound("mosquitto is not installed: run scripts/setup.sh "
+            raise MosquittoNotFoundError("mosquitto is not installed: run scripts/setup.sh "
                                     "(or `apt-get install mosquitto`)")
         self.exe = exe
         self.port = port or free_port()

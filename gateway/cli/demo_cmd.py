@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gateway.broker import LocalMosquitto, MosquittoNotFound
+from gateway.broker import LocalMosquitto, MosquittoNotFoundError
 from gateway.cli.events_cmd import format_received
 from gateway.config import GatewayConfig, parse_config
 from gateway.subscriber import EventSubscriber, Received, SubscriberOptions
@@ -106,7 +106,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     try:
         broker = LocalMosquitto()
-    except MosquittoNotFound as exc:
+    except MosquittoNotFoundError as exc:
         print(f"edgepost: {exc}", file=sys.stderr)
         return 1
     with broker, tempfile.TemporaryDirectory(prefix="edgepost-demo-") as state:

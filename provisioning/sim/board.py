@@ -17,15 +17,17 @@ import shutil
 import subprocess
 import threading
 import tty
+from importlib.resources import files
 from pathlib import Path
 from types import TracebackType
 
-REPO = Path(__file__).resolve().parents[2]
-MJS = Path(__file__).with_name("mpboard.mjs")
-PACKAGE = REPO / "firmware" / "node_modules" / "@micropython" / "micropython-webassembly-pyscript"
+MJS = Path(str(files("provisioning.sim") / "mpboard.mjs"))
+# The VM's npm package ships with the firmware as package data (see provisioning/firmware_build.py).
+PACKAGE = (Path(str(files("provisioning") / "_firmware")) / "node_modules" / "@micropython"
+           / "micropython-webassembly-pyscript")
 
 
-class SimulatorUnavailable(RuntimeError):
+class SimulatorUnavailableError(RuntimeError):
     """Node.js or the MicroPython VM package is missing."""
 
 
@@ -35,7 +37,7 @@ class SimulatedBoard:
     def __init__(self, flash_bytes: int = 0, heap_bytes: int = 2 * 1024 * 1024) -> None:
         node = shutil.which("node")
         if node is None or not (PACKAGE / "micropython.mjs").is_file():
-            raise SimulatorUnavailable("the MicroPython VM needs nodejs and `npm install` in firmware/ "
+            raise SimulatorUnavailableError("the MicroPython VM needs nodejs and `npm install` in firmware/ "
                                        "(scripts/setup.sh does both)")
         self._cmd = [node, str(MJS), "--package", str(PACKAGE), "--heap", str(heap_bytes)]
         if flash_bytes:
