@@ -84,7 +84,7 @@ import sys, json
 try:
     import machine, binascii
     uid = binascii.hexlify(machine.unique_id()).decode()
-except Exception:
+except Exception:  # runs on the board: no machine module (the VM) means no unique id
     uid = None
 i = sys.implementation
 v = i.version
@@ -93,7 +93,7 @@ try:
     import os
     s = os.statvfs('/')
     free = s[0] * s[4]
-except Exception:
+except Exception:  # runs on the board: a port without statvfs reports -1
     pass
 print(json.dumps({'impl': i.name, 'version': [v[0], v[1], v[2]], 'platform': sys.platform,
                   'machine': getattr(i, '_machine', ''), 'mpy': getattr(i, '_mpy', None),

@@ -37,7 +37,7 @@ def write_secret(path: Path, data: bytes) -> Path:
         while view:
             view = view[os.write(fd, view):]
         os.fsync(fd)
-    except BaseException:
+    except BaseException:  # even on Ctrl-C: never leave a half-written secret behind
         os.close(fd)
         tmp.unlink(missing_ok=True)
         raise

@@ -227,7 +227,7 @@ class NmeaGpsReader:
             if self.on_fix is not None:
                 try:
                     self.on_fix(fix)
-                except Exception:
+                except Exception:  # a consumer bug must not stop reading fixes
                     self.counters.add("callback_errors")
                     log.exception("gps: callback failed")
 

@@ -137,7 +137,7 @@ class ModbusPoller:
             self._client = self._client_factory(self.cfg)
         try:
             ok = bool(self._client.connect())
-        except Exception:
+        except Exception:  # pymodbus raises many kinds on a dead port: all mean "not connected"
             ok = False
         if not ok:
             self.counters.add("open_failures")
@@ -178,7 +178,7 @@ class ModbusPoller:
             if rr.isError():
                 raise RuntimeError(f"exception response {rr}")
             raw = decode_registers(rr.registers, reg.data_type, reg.word_order)
-        except Exception as exc:
+        except Exception as exc:  # one failing instrument must not stop polling the others
             self.counters.add(f"read_errors.{inst.name}")
             if inst.name not in self._down:
                 self._down.add(inst.name)
@@ -208,6 +208,6 @@ class ModbusPoller:
             return
         try:
             cb(rec)
-        except Exception:
+        except Exception:  # a consumer bug must not stop polling
             self.counters.add("callback_errors")
             log.exception("modbus: callback failed")

@@ -215,7 +215,6 @@ class NodeLinkDecoder:
             return
         try:
             cb(*args)
-        except Exception:
-            # A consumer bug must not stop the link; it is counted and logged.
+        except Exception:  # a consumer bug must not stop the link: counted and logged
             self.counters.add("callback_errors")
             log.exception("node link %s: callback failed", self.source or "-")

@@ -132,7 +132,6 @@ class SerialPortReader:
             self.counters.add("bytes_in", len(data))
             try:
                 self.sink(data)
-            except Exception:
-                # A consumer bug must not stop the reader: count it and go on.
+            except Exception:  # a consumer bug must not stop the reader: count it, go on
                 self.counters.add("sink_errors")
                 log.exception("serial %s: sink failed", self.name)
