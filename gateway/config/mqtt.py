@@ -62,8 +62,14 @@ class MqttConfig(StrictModel):
                               description="Topic prefix; the device id is the next level.")
     format: Literal["cbor", "json"] = Field(
         default="cbor", description="Payload format of events, state and health.")
-    window: int = Field(default=32, ge=1, le=1024,
-                        description="QoS 1 messages in flight before waiting for PUBACKs.")
+    window: int = Field(
+        default=128, ge=1, le=1024,
+        description="QoS 1 events in flight before waiting for PUBACKs. Throughput is at most "
+        "window / round-trip time: 128 sends ~2,500 events/s over a 50 ms link (32 gave only "
+        "~600). A larger window also means more events the spool keeps beyond its bounds "
+        "while they are on the wire, more events resent after a lost connection, and more "
+        "events in flight when the broker refuses one (all kept and resent). On a LAN 32 is "
+        "plenty; raise it for long satellite or cellular round trips.")
     reconnect_min_s: float = Field(default=0.5, gt=0, le=60,
                                    description="First reconnect delay; doubles per failure.")
     reconnect_max_s: float = Field(default=60.0, gt=0, le=3600,
