@@ -12,10 +12,12 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-FIRMWARE = REPO / "firmware"
+# The node firmware ships as package data (a symlink to the repository's firmware/ in a
+# checkout, copies in the wheel), so a pip-installed edgepost can build and flash it.
+FIRMWARE = Path(str(files("provisioning") / "_firmware"))
 # Folders of firmware/ that go to the board; the rest (tools, typings, node_modules) stay.
 PACKAGES = ("epnode", "board")
 MPY_VERSION = 6  # .mpy format of mpy-cross 1.2x; boards report it in sys.implementation._mpy

@@ -44,6 +44,17 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ "$(cat "$stamp")" !
     echo "$EXTRAS" > "$stamp"
 fi
 
+# --- local wheelhouse ---------------------------------------------------------
+# tests/packaging builds the wheel and installs it into a fresh venv with --no-index from
+# here, so that test never downloads the dependencies (or the build backend) itself.
+wheelhouse=".venv/wheelhouse"
+if [ ! -f "$wheelhouse/.complete" ] || [ pyproject.toml -nt "$wheelhouse/.complete" ]; then
+    mkdir -p "$wheelhouse"
+    .venv/bin/python -m pip wheel -q -w "$wheelhouse" "setuptools>=68" wheel ".[gateway,plates]"
+    rm -f "$wheelhouse"/edgepost-*.whl  # the test builds its own from the tree
+    touch "$wheelhouse/.complete"
+fi
+
 # --- MicroPython VM (Node.js) for firmware tests -----------------------------
 if [ -f firmware/package.json ]; then
     if [ ! -d firmware/node_modules ] || [ firmware/package.json -nt firmware/node_modules ]; then

@@ -109,8 +109,10 @@ class Manifest(StrictModel):
 
 
 def default_manifest_path() -> Path:
-    """``models/assets.toml`` of the source tree this package lives in."""
-    return Path(__file__).resolve().parents[2] / "models" / "assets.toml"
+    """The asset manifest shipped with the package (``models/assets.toml`` in a checkout)."""
+    from gateway.resources import models_dir
+
+    return models_dir() / "assets.toml"
 
 
 def load_manifest(path: str | Path | None = None) -> Manifest:

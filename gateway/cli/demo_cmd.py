@@ -24,7 +24,6 @@ from gateway.subscriber import EventSubscriber, Received, SubscriberOptions
 
 DEMO_ASSETS = ["coco_ssd_mobilenet_v1", "coco_ssd_mobilenet_v1_labels",
                "video_one_by_one_person_detection", "video_car_detection"]
-REPO = Path(__file__).resolve().parents[2]
 # Seen from above, COCO SSD calls cars "cell phone" (and sometimes "suitcase" or "parking meter").
 OVERHEAD_CAR_ALIASES = {"cell phone": "car", "suitcase": "car", "parking meter": "car"}
 
@@ -37,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "what a subscriber receives and write an annotated summary image per camera.")
     p.add_argument("--mirror", type=Path, default=None,
                    help="offline asset mirror (default: $EDGEPOST_ASSET_MIRROR, else ../shared "
-                        "next to the repository if present, else download)")
+                        "from the current folder if it holds models/, else download)")
     p.add_argument("--out", type=Path, default=Path("demo-out"),
                    help="folder for the summary images (default ./demo-out)")
     p.add_argument("--realtime", action="store_true",
@@ -58,7 +57,9 @@ def _mirror(arg: Path | None) -> Path | None:
     env = os.environ.get("EDGEPOST_ASSET_MIRROR")
     if env:
         return Path(env)
-    beside = REPO.parent / "shared"
+    # Relative to where the command runs, not to the package: an installed wheel has no
+    # source tree around it, and a checkout's ../shared is found from its root as before.
+    beside = Path.cwd().parent / "shared"
     return beside if (beside / "models").is_dir() else None
 
 

@@ -7,10 +7,21 @@ import os
 import sys
 import time
 import xml.etree.ElementTree as ET
+from importlib.util import find_spec
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-SUITE = REPO / "hil_tests"
+
+def _suite_dir() -> Path:
+    """The suite ships in the wheel as the ``hil_tests`` package (a checkout has it at its root)."""
+    spec = find_spec("hil_tests")
+    if spec is None or not spec.submodule_search_locations:
+        # Not installed (an old editable install): the checkout this package sits in.
+        return Path(__file__).resolve().parents[2] / "hil_tests"
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+SUITE = _suite_dir()
+REPO = SUITE.parent  # the folder hil_tests is imported from
 DEFAULT_RIG = SUITE / "rigs" / "simulated.toml"
 PLATES_MARK = "needs_plates"
 
@@ -30,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "or stimulus with readable plates; --skip-plates deselects them on a rig without one. "
         "Exit status: 0 all passed, 1 a scenario failed, 4 the rig file is invalid.")
     run.add_argument("--rig", type=Path, default=DEFAULT_RIG,
-                     help=f"rig description (default {DEFAULT_RIG.relative_to(REPO)})")
+                     help="rig description (default: the simulated rig shipped in hil_tests/rigs)")
     run.add_argument("--junitxml", type=Path, default=Path("hil-report.xml"),
                      help="where to write the JUnit XML report (default hil-report.xml)")
     run.add_argument("-k", dest="keyword", default=None, help="only scenarios matching (pytest -k)")
@@ -46,10 +57,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def _suite_on_path() -> bool:
-    """Make ``hil_tests`` importable (it lives in the repository, not in the package)."""
+    """Make ``hil_tests`` importable by the pytest run (it is a package of the wheel)."""
     if not (SUITE / "conftest.py").is_file():
-        print(f"edgepost: the HIL suite is not at {SUITE}: run from a checkout of the "
-              "repository (pip install -e .)", file=sys.stderr)
+        print(f"edgepost: the HIL suite is incomplete at {SUITE}: reinstall edgepost",
+              file=sys.stderr)
         return False
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))

@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from gateway.inference import load_model
+from gateway.resources import models_dir
 
-_MODELS = Path(__file__).resolve().parents[2] / "models" / "plates"
+_MODELS = models_dir() / "plates"
 #: whole frames: 320 px input, as the peer runs it
 DEFAULT_FINDER = _MODELS / "plate_finder_y5fu320_f16.tflite"
 #: vehicle crops: the same weights at 160 px input (a plate fills more of a vehicle crop), ~4x faster

@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from gateway.inference import load_model
+from gateway.resources import models_dir
 
 #: The committed model (its file name keeps the British spelling users' paths already carry).
-DEFAULT_LOCALIZER = Path(__file__).resolve().parents[2] / "models" / "plates" / "localiser_int8.tflite"
+DEFAULT_LOCALIZER = models_dir() / "plates" / "localiser_int8.tflite"
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ import numpy as np
 
 from gateway.inference import load_model
 from gateway.plates.charset import BLANK_INDEX, INDEX_TO_CHAR
+from gateway.resources import models_dir
 
-DEFAULT_RECOGNIZER = Path(__file__).resolve().parents[2] / "models" / "plates" / "recognizer_int8.tflite"
+DEFAULT_RECOGNIZER = models_dir() / "plates" / "recognizer_int8.tflite"
 
 
 @dataclass(frozen=True)

@@ -40,12 +40,13 @@ import serial
 
 from hil_tests.rig.console import Console
 from hil_tests.rig.keyfile import NodeKeyFile
-from hil_tests.rig.model import REPO, GpioStimulusSpec, NodeSpec, SerialConsoleSpec
+from hil_tests.rig.model import GpioStimulusSpec, NodeSpec, SerialConsoleSpec
 from hil_tests.rig.node_base import ConsoleFramesMixin, NodeDriverError
 from hil_tests.rig.power_base import PowerSwitchUnavailableError
 from hil_tests.rig.power_none import NoPower
+from provisioning.firmware_build import FIRMWARE
 
-PINS = REPO / "firmware" / "board" / "pins"
+PINS = FIRMWARE / "board" / "pins"  # shipped with provisioning (package data)
 # Console lines the real board layer does not print: the simulated board's power-cut note
 # (hil_tests/sim/sim_node.py). BOOT, TX, SENT, SLEEP and WAKE come from firmware/main.py and
 # firmware/board/hw.py on hardware too.

@@ -18,12 +18,12 @@ from typing import Any
 
 from hil_tests.rig.console import Console
 from hil_tests.rig.keyfile import NodeKeyFile
-from hil_tests.rig.model import REPO, FileStimulusSpec, NodeSpec
+from hil_tests.rig.model import FileStimulusSpec, NodeSpec
 from hil_tests.rig.node_base import ConsoleFramesMixin
 from hil_tests.rig.power_simulated import SimulatedPower
 from hil_tests.rig.pty_link import PtyLink
+from provisioning.firmware_build import FIRMWARE
 
-FIRMWARE = REPO / "firmware"
 SIM = Path(__file__).resolve().parents[1] / "sim"
 VM_PACKAGE = FIRMWARE / "node_modules" / "@micropython" / "micropython-webassembly-pyscript"
 
