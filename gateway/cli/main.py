@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from collections.abc import Sequence
 
 from gateway import __version__
@@ -21,6 +20,7 @@ from gateway.cli import (
     provision_cmd,
     sim_cmd,
 )
+from gateway.logsetup import configure_logging
 
 # Groups are listed here once; each module owns its own arguments.
 GROUPS = [gateway_cmd, events_cmd, cmd_cmd, models_cmd, plates_cmd, provision_cmd, hil_cmd, demo_cmd,
@@ -51,9 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2) if args.verbose else logging.INFO
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    configure_logging(level)  # journald style (no timestamp, <N> priorities) under systemd
     func = getattr(args, "func", None)
     if func is None:
         # A group without a leaf (e.g. `edgepost gateway`) prints that group's help.
