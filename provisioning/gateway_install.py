@@ -8,6 +8,7 @@ checks the configuration with the gateway's own validator and starts the service
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -112,8 +113,8 @@ say() {{ printf '[install] %s\\n' "$*"; }}
 die() {{ printf '[install] ERROR: %s\\n' "$*" >&2; exit 1; }}
 
 [ -n "$ROOT" ] || [ "$(id -u)" = 0 ] || die "run as root: sudo ./install.sh"
-[ -x "$BIN" ] || die "edgepost is not installed at $BIN \\
-(python3 -m venv /opt/edgepost/venv && /opt/edgepost/venv/bin/pip install edgepost-*.whl)"
+[ -x "$BIN" ] || die "edgepost is not installed at $BIN: copy the edgepost wheel into this \\
+folder and run sudo ./install_gateway.sh (it installs edgepost, then runs this script)"
 for f in ca.pem {gw}.pem {gw}.key {CONFIG_NAME} {UNIT_NAME}; do
     [ -f "$f" ] || die "missing $f: copy the whole folder site/gateways/{gw}/"
 done
@@ -196,6 +197,10 @@ def provision_gateway(site: Site, ca: SiteCA, inv: Inventory, opts: GatewayOptio
                                    watchdog_s=opts.watchdog_s))
     write_public(out / UNIT_NAME, unit)
     write_public(out / "install.sh", render_install_sh(opts), mode=0o755)
+    # The one command on the Pi (venv, picamera2, the wheel, then install.sh): shipped with
+    # the package so an installed edgepost writes it too; the technician adds the wheel.
+    write_public(out / "install_gateway.sh", (files("provisioning") / "install_gateway.sh").read_text(),
+                 mode=0o755)
     keys = out / NODE_KEYS_NAME
     if opts.node_link_ports and not keys.exists():
         # The gateway refuses to start without its key file; an empty one says "no nodes

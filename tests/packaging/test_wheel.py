@@ -3,14 +3,15 @@
 Why: the code once read models, firmware and the simulator from the source tree, so a wheel
 installed anywhere else failed. This builds the sdist and the wheel the way a release does
 (``python -m build``: the wheel is built from the sdist, so MANIFEST.in is tested too),
-installs the wheel with its extras from the local wheelhouse that scripts/setup.sh keeps
-(``--no-index``: nothing is downloaded), and runs the commands from a folder with no
-checkout around it.
+installs the wheel with scripts/install_gateway.sh (under a prefix) from the local
+wheelhouse that scripts/setup.sh keeps (``--no-index``: nothing is downloaded), and runs the
+commands from a folder with no checkout around it.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -52,10 +53,26 @@ def test_wheel_installs_outside_the_repo_and_runs_demo_and_plates(tmp_path: Path
         assert needed in names, f"{needed} is missing from {wheel.name}"
     t_build = time.monotonic() - t0
 
-    venv = tmp_path / "venv"
-    _run([sys.executable, "-m", "venv", str(venv)], tmp_path, env, 120)
+    # The install bundle as the technician gets it: `provision gateway` output plus the wheel,
+    # then its one command, under a prefix: system-site-packages venv, numpy<2, the wheel,
+    # then the bundle's install.sh (identity, config checked by the installed edgepost, unit).
+    site = tmp_path / "site"
+    dev = str(Path(sys.executable).with_name("edgepost"))
+    _run([dev, "provision", "--site", str(site), "ca", "init"], tmp_path, env, 60)
+    _run([dev, "provision", "--site", str(site), "gateway", "gw-pi", "--broker-host", "broker.site"],
+         tmp_path, env, 60)
+    bundle = site / "gateways" / "gw-pi"
+    shutil.copy(wheel, bundle)
+    root = tmp_path / "root"
+    res = _run(["sh", str(bundle / "install_gateway.sh")], tmp_path, dict(
+        env, EDGEPOST_ROOT=str(root), EDGEPOST_PYTHON=sys.executable,
+        EDGEPOST_EXTRAS="gateway,plates"), 300)
+    assert "[install] checking the configuration" in res.stdout, res.stdout
+    assert (root / "etc" / "systemd" / "system" / "edgepost-gateway.service").is_file()
+    venv = root / "opt" / "edgepost" / "venv"
     py = venv / "bin" / "python"
-    _run([str(py), "-m", "pip", "install", "-q", f"{wheel}[gateway,plates]"], tmp_path, env, 300)
+    numpy_line = next(line for line in res.stdout.splitlines() if "] numpy " in line)
+    assert numpy_line.split()[2].startswith("1."), numpy_line  # numpy<2 held
     t_install = time.monotonic() - t0 - t_build
 
     work = tmp_path / "elsewhere"  # no checkout above it: nothing can be found by accident
