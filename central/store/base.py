@@ -397,11 +397,15 @@ class Store:
     def plates(self, q: PlateQuery) -> list[dict[str, Any]]:
         """Passages matching a plate query, newest first."""
         where, params = self._plate_where(q)
-        rows = self._rows(
-            "SELECT id, ts_ms, device, plate, plate_hash, direction, vehicle_class, zone, camera, "
-            f"lat, lon, watch_match FROM events WHERE {where} ORDER BY ts_ms DESC LIMIT %s",
-            (*params, q.limit))
-        return [_event_out(r) for r in rows]
+        cols = ("id, ts_ms, device, plate, plate_hash, direction, vehicle_class, zone, camera, lat, lon, "
+                "watch_match")
+        if q.wildcard:
+            # Ids of the page first (an index-only walk on PostgreSQL), then only those rows.
+            sql = (f"SELECT {cols} FROM events WHERE (id, ts_ms) IN (SELECT id, ts_ms FROM events "
+                   f"WHERE {where} ORDER BY ts_ms DESC LIMIT %s) ORDER BY ts_ms DESC")
+        else:
+            sql = f"SELECT {cols} FROM events WHERE {where} ORDER BY ts_ms DESC LIMIT %s"
+        return [_event_out(r) for r in self._rows(sql, (*params, q.limit))]
 
     def trajectory(self, q: PlateQuery) -> list[dict[str, Any]]:
         """Every passage of one plate (exact text or hash), oldest first, across all gateways."""
