@@ -144,7 +144,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "revoked in the inventory. Copy the gateway's node-keys.toml to the Pi (or re-run "
         "its install) so the running gateway drops the key.")
     nr.add_argument("node_id", type=int, help="node id 1..65534")
-    nr.set_defaults(func=cmd_node_revoke)
+    _add_delivery_args(nr)
+    nr.set_defaults(func=cmd_node_revoke, gateway=None)
     _add_bundle_parsers(ps)
 
 
@@ -380,6 +381,10 @@ def _add_node_parsers(ps: Any) -> None:
     nd.add_argument("--dry-run", action="store_true", help="identify and plan; write nothing")
     nd.add_argument("--rotate-key", action="store_true", help="give the node a new key")
     nd.add_argument("--no-compile", action="store_true", help="copy .py sources instead of .mpy")
+    _add_delivery_args(nd)
+    nd.add_argument("--wait-frame", type=float, default=90.0, metavar="SECONDS",
+                    help="after the key reached the gateway, wait this long for the node's first "
+                    "frame on the broker (default 90; 0: do not wait)")
     nd.set_defaults(func=cmd_node)
 
     fl = ps.add_parser(
@@ -396,8 +401,39 @@ def _add_node_parsers(ps: Any) -> None:
     fl.set_defaults(func=cmd_flash)
 
 
+def _add_delivery_args(p: argparse.ArgumentParser) -> None:
+    """How the key (or its revocation) reaches the running gateway (cmd/node_key)."""
+    p.add_argument("--via", metavar="OPERATOR",
+                   help="operator identity of the site that sends the sealed key to the gateway "
+                   "over the broker (default: the site's only operator)")
+    p.add_argument("--broker", metavar="HOST:PORT",
+                   help="site broker (default: the address the gateway was provisioned with)")
+    p.add_argument("--no-deliver", action="store_true",
+                   help="offline: only update the site's copy of the gateway's key file (copy it "
+                   "to the Pi yourself)")
+
+
+def _deliver(args: argparse.Namespace, action: str, node_id: int, key: bytes | None,
+             name: str | None) -> Any:
+    """Send the sealed key/revocation to ``args.gateway``; the open access, or an exit status."""
+    from provisioning.node_delivery import DeliveryError, deliver, operator_access, seal_for
+
+    site = _site(args)
+    try:
+        access = operator_access(site, args.via, args.broker, args.gateway)
+        sealed = seal_for(site, args.gateway, node_id, action, key, name)
+        _say(f"sending the {'key' if action == 'add' else 'revocation'} to gateway {args.gateway} "
+             f"(sealed, cmd/node_key via {access.host}:{access.port})")
+        reply = deliver(access, args.gateway, sealed)
+    except DeliveryError as exc:
+        return _err(str(exc))
+    _say(f"      gateway {args.gateway} applied it ({reply.get('nodes', '?')} node key(s) now)")
+    return access
+
+
 def cmd_node(args: argparse.Namespace) -> int:
     import json
+    import time
 
     from provisioning.node import NodeError, NodeOptions, provision_node
 
@@ -418,14 +454,63 @@ def cmd_node(args: argparse.Namespace) -> int:
                        settings=settings, baudrate=args.baud, dry_run=args.dry_run,
                        rotate_key=args.rotate_key, compile_mpy=not args.no_compile,
                        lat=args.lat, lon=args.lon)
+    t0 = time.monotonic()
     try:
         res = provision_node(site, opts, progress=_say, registry=args.registry)
     except NodeError as exc:
         return _err(str(exc))
     if res.dry_run:
         _say(f"dry run done: {len(res.written)} files would be written, {len(res.removed)} removed")
-    else:
+        return 0
+    if args.gateway and not args.no_deliver and not _site(args).gateway_dir(args.gateway).joinpath(
+            f"{args.gateway}.pem").is_file():
+        _say(f"node {args.node_id} enrolled ({res.pin_map}); key NOT delivered: gateway {args.gateway} "
+             "is not provisioned in this site (no certificate to seal the key for)")
+        _say(f"next: copy {res.registry} to gateway {args.gateway} (/etc/edgepost/node-keys.toml)")
+        return 0
+    if not args.gateway or args.no_deliver:
         _say(f"node {args.node_id} enrolled ({res.pin_map}); press the board's reset button to start it")
+        if args.gateway:
+            _say(f"next: copy {res.registry} to gateway {args.gateway} (/etc/edgepost/node-keys.toml)")
+        return 0
+    return _deliver_and_watch(args, res, t0)
+
+
+def _deliver_and_watch(args: argparse.Namespace, res: Any, t0: float) -> int:
+    """The key to the gateway, then the node's first frame on the broker (the end of enrolment)."""
+    import time
+
+    from gateway.service.sensor_events import node_name
+    from provisioning.node_delivery import DeliveryError, FrameWatch, operator_access
+    from provisioning.node_registry import read_entries
+
+    entry = read_entries(res.registry)[args.node_id]
+    label = node_name(args.node_id, entry.name)
+    watch = None
+    if args.wait_frame > 0:
+        try:  # subscribed before the key lands, so the node's first frame cannot be missed
+            watch = FrameWatch(operator_access(_site(args), args.via, args.broker, args.gateway),
+                               args.gateway, label).start()
+        except DeliveryError as exc:
+            return _err(str(exc))
+    try:
+        access = _deliver(args, "add", args.node_id, entry.key, entry.name)
+        if isinstance(access, int):
+            return access
+        if watch is None:
+            _say(f"node {args.node_id} enrolled and its key is on gateway {args.gateway}; reset the board")
+            return 0
+        _say(f"node {args.node_id} enrolled ({res.pin_map}); press the board's reset button now: "
+             f"waiting up to {args.wait_frame:g} s for its first frame on the broker")
+        try:
+            ev = watch.wait(args.wait_frame, _say)
+        except DeliveryError as exc:
+            return _err(str(exc))
+    finally:
+        if watch is not None:
+            watch.close()
+    _say(f"node {args.node_id} is reporting: {ev.type.name.lower()} from {label} via gateway "
+         f"{args.gateway} ({time.monotonic() - t0:.1f} s from the start)")
     return 0
 
 
@@ -437,9 +522,19 @@ def cmd_node_revoke(args: argparse.Namespace) -> int:
     except NodeRevokeError as exc:
         return _err(str(exc))
     _say(f"node {args.node_id} revoked; key removed from {registry}")
-    if gateway:
+    provisioned = bool(gateway) and _site(args).gateway_dir(gateway).joinpath(f"{gateway}.pem").is_file()
+    if gateway and not args.no_deliver and not provisioned:
+        _say(f"revocation NOT delivered: gateway {gateway} is not provisioned in this site (no "
+             "certificate to seal it for)")
+    if gateway and (args.no_deliver or not provisioned):
         _say(f"next: copy {registry} to gateway {gateway} (/etc/edgepost/node-keys.toml); it "
              "reloads the file and rejects the node's frames from then on")
+    elif gateway:
+        args.gateway = gateway
+        status = _deliver(args, "revoke", args.node_id, None, None)
+        if isinstance(status, int):
+            return status
+        _say(f"gateway {gateway} rejects node {args.node_id}'s frames from now on")
     return 0
 
 
