@@ -51,7 +51,9 @@ wheelhouse=".venv/wheelhouse"
 if [ ! -f "$wheelhouse/.complete" ] || [ pyproject.toml -nt "$wheelhouse/.complete" ]; then
     mkdir -p "$wheelhouse"
     .venv/bin/python -m pip wheel -q -w "$wheelhouse" "setuptools>=68" wheel ".[gateway,plates]"
-    rm -f "$wheelhouse"/edgepost-*.whl  # the test builds its own from the tree
+    # The test builds its own edgepost wheel (from the sdist); drop this one and the in-tree
+    # build/ that pip left, so no stale copy of a file can reach a later wheel.
+    rm -rf "$wheelhouse"/edgepost-*.whl build
     touch "$wheelhouse/.complete"
 fi
 
