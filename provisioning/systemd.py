@@ -54,6 +54,8 @@ TimeoutStartSec=120
 # SIGTERM lets the gateway publish its offline state and close the spool cleanly.
 TimeoutStopSec=30
 Environment=PYTHONUNBUFFERED=1
+# glibc's malloc arenas per thread hold memory each; two are enough (see docs/design_decisions.md).
+Environment=MALLOC_ARENA_MAX=2
 
 User={opts.user}
 Group={opts.user}

@@ -13,6 +13,7 @@ from gateway.camera.config import PacingMode
 from gateway.camera.frame import Frame, SourceEndedError, SourceError
 
 log = logging.getLogger(__name__)
+DECODE_THREADS = 1  # FFmpeg decoder threads per camera (see OpenCVSource.open)
 
 
 def _is_stream(uri: str) -> bool:
@@ -72,7 +73,14 @@ class OpenCVSource:
         if not self.live and not Path(self.uri).is_file():
             raise SourceError(f"video file {self.uri!r} does not exist")
         target: int | str = int(self.uri) if self.uri.isdigit() else self.uri
-        cap = cv2.VideoCapture(target)
+        if _is_device(self.uri):
+            cap = cv2.VideoCapture(target)
+        else:
+            # Files and streams decode in FFmpeg: one decoder thread per camera. FFmpeg would
+            # start one per core, each with its own frame buffers, to compete with the
+            # detector for the same cores; one keeps up with a camera's rate on a Pi core.
+            cap = cv2.VideoCapture(target, cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS,
+                                                            DECODE_THREADS])
         if not cap.isOpened():
             cap.release()
             raise SourceError(f"cannot open {self.uri!r} (device missing, URL down or bad file)")

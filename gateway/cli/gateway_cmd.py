@@ -67,6 +67,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from gateway.service.health import limit_malloc_arenas
+
+    limit_malloc_arenas()  # first: before numpy's BLAS and the camera threads start
     from gateway.service.gateway import GatewayService
     from gateway.uplink.spool import SpoolError
 

@@ -8,9 +8,11 @@ operator whether the checkpoint is well.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import resource
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 THERMAL = Path("/sys/class/thermal/thermal_zone0/temp")
+M_ARENA_MAX = -8  # glibc <malloc.h>: the most malloc arenas the process may create
+MALLOC_ARENAS = 2  # main + one shared by every other thread
 
 
 class Counters:
@@ -100,3 +104,23 @@ def memory_mb(status: Path = Path("/proc/self/status")) -> tuple[float | None, f
     if peak is None:
         peak = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return fields.get("VmRSS"), peak
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """Cap glibc's malloc arenas (as ``MALLOC_ARENA_MAX`` would); True when applied.
+
+    Why: glibc gives each new thread that allocates its own arena, up to 8 per core, and
+    each keeps the memory it once held (frames decoded in one thread and freed in another
+    are a textbook case); on a Pi 4 that is up to 32 heaps. Call it first thing, before any
+    thread starts (numpy's BLAS starts its pool at import): arenas made before stay. An
+    explicit ``MALLOC_ARENA_MAX`` in the environment (the systemd unit sets one) wins, and
+    off glibc this does nothing.
+    """
+    if "MALLOC_ARENA_MAX" in os.environ or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        libc.gnu_get_libc_version  # noqa: B018 - glibc only (musl's mallopt is a no-op)
+        return bool(libc.mallopt(M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):
+        return False

@@ -16,7 +16,7 @@ from gateway.vision.config import DecoderKind, DetectorConfig
 from gateway.vision.decoders import RawDetections, decode_ssd, decode_yolo
 from gateway.vision.detection import Detection
 from gateway.vision.labels import LabelMap
-from gateway.vision.preprocess import fit_to_input
+from gateway.vision.preprocess import InputFitter, limit_opencv_threads
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +69,12 @@ class Detector:
         if cfg.decoder is DecoderKind.YOLO and len(self._outputs) != 1:
             raise ModelError(f"{path}: YOLO decoder needs 1 output, model has {len(self._outputs)}")
         self.labels = LabelMap.load(labels_path, cfg.label_offset) if labels_path else None
+        limit_opencv_threads()
+        self._fitter = InputFitter(self.input_width, self.input_height, cfg.resize,
+                                   to_rgb=not cfg.bgr_input)
         self.aliases = dict(class_aliases or {})
         self._input_lut = self._make_input_lut()
+        self._lut_out: np.ndarray | None = None
         # The decoder's own cut-off must be the lowest threshold any class uses.
         self._decode_min = min([cfg.min_score, *cfg.class_thresholds.values()])
         self.last_times: dict[str, float] = {"preprocess": 0.0, "invoke": 0.0, "decode": 0.0}
@@ -89,17 +93,19 @@ class Detector:
         return quantize((pixels - self.cfg.input_mean) / self.cfg.input_std, self._input)
 
     def prepare(self, image: np.ndarray) -> tuple[np.ndarray, Any]:
-        """Model-ready input tensor and the transform back to frame coordinates."""
-        resized, transform = fit_to_input(
-            image, self.input_width, self.input_height, self.cfg.resize,
-            to_rgb=not self.cfg.bgr_input,
-        )
+        """Model-ready input tensor and the transform back to frame coordinates.
+
+        The tensor lives in this detector's reused buffer: it is valid until the next call
+        (copy it to keep it)."""
+        resized, transform = self._fitter.fit(image)
         if self.input_dtype == np.float32:
             tensor = (resized.astype(np.float32) - self.cfg.input_mean) / self.cfg.input_std
         elif self._input_lut is not None:
-            tensor = self._input_lut[resized]
+            if self._lut_out is None:
+                self._lut_out = np.empty(resized.shape, self._input_lut.dtype)
+            tensor = np.take(self._input_lut, resized, out=self._lut_out)  # no new array
         else:
-            tensor = resized
+            tensor = resized  # uint8 models take the pixels as they are
         return tensor[None], transform
 
     def invoke(self, tensor: np.ndarray) -> list[np.ndarray]:

@@ -30,3 +30,45 @@ def test_status_file_is_read_as_the_kernel_writes_it(tmp_path: Path) -> None:
     assert memory_mb(status) == (100.0, 150.0)
     missing = memory_mb(tmp_path / "nowhere")
     assert missing[0] is None and missing[1] > 0  # getrusage still knows the peak
+
+
+ARENA_PROBE = """
+import ctypes, sys, threading
+sys.path.insert(0, {repo!r})
+from gateway.service.health import limit_malloc_arenas
+applied = limit_malloc_arenas() if sys.argv[1] == "limit" else False
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+gate = threading.Barrier(6)
+
+def work():
+    gate.wait()  # all alive at once: each new allocating thread asks glibc for an arena
+    libc.free(libc.malloc(4096))
+
+threads = [threading.Thread(target=work) for _ in range(6)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(applied, flush=True)
+libc.malloc_stats()  # one "Arena N:" block per arena, on stderr
+"""
+
+
+def arenas(mode: str) -> tuple[str, int]:
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    env = {k: v for k, v in __import__("os").environ.items() if k != "MALLOC_ARENA_MAX"}
+    done = subprocess.run([sys.executable, "-c", ARENA_PROBE.format(repo=str(REPO)), mode],
+                          capture_output=True, text=True, check=True, env=env)
+    return done.stdout.strip(), done.stderr.count("Arena ")
+
+
+def test_malloc_arenas_are_capped_for_the_gateways_threads() -> None:
+    applied, capped = arenas("limit")
+    _, free = arenas("none")
+    assert applied == "True"
+    assert capped <= 2, f"{capped} arenas despite the cap"
+    assert free > capped, f"without the cap glibc made {free} arenas (the probe proves nothing)"
