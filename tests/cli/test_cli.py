@@ -43,7 +43,7 @@ def test_check_config_valid_prints_effective(tmp_path: Path) -> None:
     res = edgepost("gateway", "check-config", str(cfg))
     assert res.returncode == 0, res.stderr
     assert 'id = "cp-north-1"' in res.stdout and 'host = "broker.site"' in res.stdout
-    assert "window = 32" in res.stdout  # defaults filled in
+    assert "window = 128" in res.stdout  # defaults filled in
     assert "s3cret" not in res.stdout and "********" in res.stdout
 
 
