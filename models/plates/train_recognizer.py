@@ -60,12 +60,12 @@ def real_training_crops() -> tuple[list[np.ndarray], list[str], list[np.ndarray]
     return [i for i, _ in train], [t for _, t in train], [i for i, _ in calib], [t for _, t in calib]
 
 
-def province_weights(texts: list[str]) -> np.ndarray:
+def province_weights(texts: list[str], power: float = BALANCE_POWER) -> np.ndarray:
     """Sampling probabilities that flatten the province distribution of ``texts``."""
     from collections import Counter
 
     counts = Counter(t[0] for t in texts)
-    w = np.array([counts[t[0]] ** -BALANCE_POWER for t in texts])
+    w = np.array([counts[t[0]] ** -power for t in texts])
     return w / w.sum()
 
 
@@ -207,6 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--real-frac", type=float, default=0.3, help="share of real training crops per batch")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--balance", type=float, default=BALANCE_POWER, help="province balancing power (0: none)")
     ap.add_argument("--double", type=int, default=6000, help="synthetic two-row plates (merged into one row)")
     ap.add_argument("--out", type=Path, default=MODELS_DIR / "recognizer_int8.tflite")
     ap.add_argument("--init", type=Path, default=None, help="start from these Keras weights")
@@ -229,7 +230,7 @@ def main(argv: list[str] | None = None) -> None:
     _, val_rows = dsplit.split()
     real_imgs, real_texts, calib_imgs, calib_texts = real_training_crops()
     real_y, real_n = encode_texts(real_texts)
-    real_p = province_weights(real_texts)
+    real_p = province_weights(real_texts, args.balance)
     val_imgs, val_y, val_n = load_real(val_rows)
     print(
         f"synth {len(xs)}  real-train {len(real_imgs)}  calibration {len(calib_imgs)}  val {len(val_imgs)}",
