@@ -24,13 +24,13 @@
 #   EDGEPOST_SHARED        folder with media/video/car-detection.mp4,
 #                          models/coco_ssd_mobilenet_v1/ and plates/real_scenes_hyperlpr/
 #                          (default: ../shared beside the checkout)
-#   EDGEPOST_ARM64_OUT     where the report goes (default: .cache/arm64-proof in the checkout)
+#   EDGEPOST_ARM64_OUT     where the report goes (default: $EDGEPOST_ARM64_CACHE/report)
 set -eu
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 CACHE="${EDGEPOST_ARM64_CACHE:-/var/cache/edgepost-arm64}"
 ROOTFS="$CACHE/root"
 SHARED="${EDGEPOST_SHARED:-$(cd "$REPO/.." && pwd)/shared}"
-OUT="${EDGEPOST_ARM64_OUT:-$REPO/.cache/arm64-proof}"
+OUT="${EDGEPOST_ARM64_OUT:-$CACHE/report}"
 HOSTPY="$REPO/.venv/bin/python"
 # Inside the root, every path the gateway reads lives under here (host side: $ROOTFS$PROOF).
 PROOF=/opt/edgepost-proof
