@@ -60,6 +60,8 @@ class Format(StrEnum):
         return cls.JSON if payload[:1] == b"{" else cls.CBOR
 
 
+_CBOR, _JSON = Format.CBOR, Format.JSON  # plain globals: an enum member lookup costs more
+
 # Envelope keys in CBOR (K_CLOCK since schema v2).
 K_VERSION, K_ID, K_SEQ, K_TS, K_TYPE, K_LOC, K_BODY, K_CLOCK = range(8)
 ENVELOPE_NAMES = {K_VERSION: "v", K_ID: "id", K_SEQ: "seq", K_TS: "ts", K_TYPE: "type",
@@ -93,16 +95,18 @@ def encode(event: Event, fmt: Format = Format.CBOR) -> bytes:
 
 def decode(payload: bytes, fmt: Format | None = None) -> Event:
     """Parse bytes from the wire into an :class:`Event`; raise ``EventDecodeError`` if invalid."""
-    if not isinstance(payload, bytes | bytearray):
-        raise EventDecodeError("payload must be bytes")
+    if type(payload) is not bytes:
+        if not isinstance(payload, bytes | bytearray):
+            raise EventDecodeError("payload must be bytes")
+        payload = bytes(payload)
     if not payload:
         raise EventDecodeError("empty payload")
     if len(payload) > MAX_PAYLOAD:
         raise EventDecodeError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
-    fmt = fmt or Format.from_content_type(None, bytes(payload))
-    doc = load_document(bytes(payload), fmt)
+    fmt = fmt or Format.from_content_type(None, payload)
+    doc = load_document(payload, fmt)
     try:
-        return _event_from_doc(doc, cbor=fmt is Format.CBOR)
+        return _event_from_doc(doc, cbor=fmt is _CBOR)
     except EventValidationError as exc:
         raise EventDecodeError(f"invalid event: {exc}") from None
 
@@ -110,7 +114,7 @@ def decode(payload: bytes, fmt: Format | None = None) -> Event:
 def load_document(payload: bytes, fmt: Format) -> Any:
     """Parse CBOR or JSON into plain Python values, mapping every failure to EventDecodeError."""
     try:
-        if fmt is Format.JSON:
+        if fmt is _JSON:
             return json.loads(payload.decode("utf-8"), parse_constant=_reject_constant)
         stream = io.BytesIO(payload)
         doc = cbor2.CBORDecoder(stream).decode()
@@ -203,7 +207,7 @@ def _event_from_doc(doc: Any, cbor: bool) -> Event:
         event = _trusted_event(body, event_id, ts, seq, loc, clock)
     else:
         event = Event(body=body, id=event_id, ts_ms=ts, seq=seq, loc=loc, clock=clock)
-    if event.version > version:
+    if version < SCHEMA_VERSION and event.version > version:
         # A v1 document must mean exactly what it meant to a v1 reader.
         raise EventDecodeError(f"{_newer_part(event)} needs schema v{event.version}, but the "
                                f"event says v{version}")
@@ -274,11 +278,14 @@ def _location(raw: Any, cbor: bool) -> Location | None:
     if raw is None:
         return None
     if cbor:
-        if (not isinstance(raw, list) or len(raw) != 2
+        if not (type(raw) is list and len(raw) == 2 and type(raw[0]) is int
+                and type(raw[1]) is int) and (
+                not isinstance(raw, list) or len(raw) != 2
                 or not all(isinstance(v, int) and not isinstance(v, bool) for v in raw)):
             raise EventDecodeError("loc must be [lat_e6, lon_e6] integers")
-        # What Location.__post_init__ would store, checked as it checks (fast path).
-        lat, lon = round(raw[0] / 1e6 * 1e6) / 1e6, round(raw[1] / 1e6 * 1e6) / 1e6
+        # What Location.__post_init__ would store (its rounding to 6 decimals gives back
+        # exactly e6 / 1e6 for these integers), checked as it checks (fast path).
+        lat, lon = raw[0] / 1e6, raw[1] / 1e6
         if abs(lat) > 90.0 or abs(lon) > 180.0:
             return Location(raw[0] / 1e6, raw[1] / 1e6)  # raises the constructor's error
         loc = object.__new__(Location)
@@ -294,9 +301,13 @@ def _trusted_event(body: Body, event_id: bytes, ts: int, seq: int, loc: Location
                    clock: ClockSource | None) -> Event:
     """An Event from values the decoder has checked exactly as ``Event.__post_init__`` does."""
     event = object.__new__(Event)
-    for name, value in (("body", body), ("id", event_id), ("ts_ms", ts), ("seq", seq),
-                        ("loc", loc), ("clock", clock)):
-        object.__setattr__(event, name, value)  # frozen dataclass: bypass its __setattr__
+    put = object.__setattr__  # frozen dataclass: bypass its __setattr__
+    put(event, "body", body)
+    put(event, "id", event_id)
+    put(event, "ts_ms", ts)
+    put(event, "seq", seq)
+    put(event, "loc", loc)
+    put(event, "clock", clock)
     return event
 
 
@@ -309,38 +320,38 @@ def _trusted_event(body: Body, event_id: bytes, ts: int, seq: int, loc: Location
 _MISS: Any = object()
 # Exactly what normalise() makes of a permille p (p / 1000, then rounded to 3 decimals).
 _PERMILLE = tuple(round(float(p / 1000) * 1000) / 1000 for p in range(1001))
-_Fast = Callable[[FieldSpec, Any], Any]
+_Fast = Callable[[Any], Any]
 
 
-def _fast_text(spec: FieldSpec, v: Any) -> Any:
+def _fast_text(v: Any) -> Any:
     return v if type(v) is str and len(v) <= MAX_TEXT else _MISS
 
 
-def _fast_message(spec: FieldSpec, v: Any) -> Any:
+def _fast_message(v: Any) -> Any:
     return v if type(v) is str and len(v) <= MAX_MESSAGE else _MISS
 
 
-def _fast_uint(spec: FieldSpec, v: Any) -> Any:
+def _fast_uint(v: Any) -> Any:
     return v if type(v) is int and 0 <= v <= MAX_INT else _MISS  # type() is int: not a bool
 
 
-def _fast_bool(spec: FieldSpec, v: Any) -> Any:
+def _fast_bool(v: Any) -> Any:
     return v if type(v) is bool else _MISS
 
 
-def _fast_bytes(spec: FieldSpec, v: Any) -> Any:
+def _fast_bytes(v: Any) -> Any:
     return v if type(v) is bytes and len(v) <= MAX_CROP_BYTES else _MISS
 
 
-def _fast_permille(spec: FieldSpec, v: Any) -> Any:
+def _fast_permille(v: Any) -> Any:
     return _PERMILLE[v] if type(v) is int and 0 <= v <= 1000 else _MISS
 
 
-def _fast_conf(spec: FieldSpec, v: Any) -> Any:
+def _fast_conf(v: Any) -> Any:
     return round(v * 1000) / 1000 if type(v) is float and 0.0 <= v <= 1.0 else _MISS
 
 
-def _fast_permille_list(spec: FieldSpec, v: Any) -> Any:
+def _fast_permille_list(v: Any) -> Any:
     if type(v) is not list or len(v) > MAX_LIST:
         return _MISS
     for p in v:
@@ -349,7 +360,7 @@ def _fast_permille_list(spec: FieldSpec, v: Any) -> Any:
     return tuple(_PERMILLE[p] for p in v)
 
 
-def _fast_conf_list(spec: FieldSpec, v: Any) -> Any:
+def _fast_conf_list(v: Any) -> Any:
     if type(v) is not list or len(v) > MAX_LIST:
         return _MISS
     for c in v:
@@ -358,28 +369,36 @@ def _fast_conf_list(spec: FieldSpec, v: Any) -> Any:
     return tuple(round(c * 1000) / 1000 for c in v)
 
 
-def _fast_senml(spec: FieldSpec, v: Any) -> Any:
+def _fast_senml(v: Any) -> Any:
     # from_wire validates each record; its errors are the general path's errors too.
     if type(v) is not list or not 0 < len(v) <= MAX_LIST:
         return _MISS
     return tuple(SenMLRecord.from_wire(r) for r in v)
 
 
-def _fast_enum_code(spec: FieldSpec, v: Any) -> Any:
-    return spec.enum._value2member_map_.get(v, _MISS) if type(v) is int else _MISS  # type: ignore[union-attr]
-
-
-def _fast_number(spec: FieldSpec, v: Any) -> Any:
+def _fast_number(v: Any) -> Any:
     if type(v) is float:
         return v if math.isfinite(v) else _MISS
     return float(v) if type(v) is int else _MISS
 
 
+def _miss(v: Any) -> Any:
+    return _MISS
+
+
+def _fast_enum_code(enum: type[WireEnum]) -> _Fast:
+    members = enum._value2member_map_  # code -> member, as enum(code) looks it up
+
+    def convert(v: Any) -> Any:
+        return members.get(v, _MISS) if type(v) is int else _MISS
+
+    return convert
+
+
 _FAST_CBOR: dict[Kind, _Fast] = {
     Kind.TEXT: _fast_text, Kind.MESSAGE: _fast_message, Kind.UINT: _fast_uint,
     Kind.BOOL: _fast_bool, Kind.BYTES: _fast_bytes, Kind.CONF: _fast_permille,
-    Kind.ENUM: _fast_enum_code, Kind.NUMBER: _fast_number,
-    Kind.CONF_LIST: _fast_permille_list, Kind.SENML: _fast_senml,
+    Kind.NUMBER: _fast_number, Kind.CONF_LIST: _fast_permille_list, Kind.SENML: _fast_senml,
 }
 _FAST_JSON: dict[Kind, _Fast] = {
     Kind.TEXT: _fast_text, Kind.MESSAGE: _fast_message, Kind.UINT: _fast_uint,
@@ -388,17 +407,17 @@ _FAST_JSON: dict[Kind, _Fast] = {
 }
 
 
-def _miss(spec: FieldSpec, v: Any) -> Any:
-    return _MISS
-
-
 @functools.cache
-def _converters(cls: type[Body], cbor: bool) -> dict[Any, tuple[FieldSpec, _Fast]]:
-    """Wire key -> (field, fast converter) for one body class and format (cached)."""
-    table = field_table(cls)
-    fast = _FAST_CBOR if cbor else _FAST_JSON
-    return {(spec.key if cbor else spec.name): (spec, fast.get(spec.kind, _miss))
-            for spec in table.fields}
+def _converters(cls: type[Body], cbor: bool) -> dict[Any, tuple[str, _Fast, FieldSpec]]:
+    """Wire key -> (field name, fast converter, field) for one body class and format."""
+    out: dict[Any, tuple[str, _Fast, FieldSpec]] = {}
+    for spec in field_table(cls).fields:
+        if spec.kind is Kind.ENUM and cbor and spec.enum is not None:
+            convert = _fast_enum_code(spec.enum)
+        else:
+            convert = (_FAST_CBOR if cbor else _FAST_JSON).get(spec.kind, _miss)
+        out[spec.key if cbor else spec.name] = (spec.name, convert, spec)
+    return out
 
 
 def _body_from_wire(event_type: EventType, raw: Any, cbor: bool) -> Body:
@@ -414,12 +433,12 @@ def _body_from_wire(event_type: EventType, raw: Any, cbor: bool) -> Body:
             isinstance(key, int | str) and not isinstance(key, bool)) else None)
         if found is None:
             raise EventDecodeError(f"unknown field {key!r} in {event_type.label} body")
-        spec, convert = found
-        clean = convert(spec, value)
+        name, convert, spec = found
+        clean = convert(value)
         if clean is _MISS:
             general = True
-            clean = _value_from_wire(spec.kind, value, cbor, f"{event_type.label}.{spec.name}")
-        values[spec.name] = clean
+            clean = _value_from_wire(spec.kind, value, cbor, f"{event_type.label}.{name}")
+        values[name] = clean
     if general or not field_table(cls).required <= values.keys():
         return _construct(cls, event_type, values)
     return cls._trusted(values)
