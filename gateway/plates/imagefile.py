@@ -235,6 +235,9 @@ def _judge(reader: PlateReader, crop: np.ndarray, base: dict[str, Any], cut: str
             i = min(range(len(read.char_conf)), key=lambda k: read.char_conf[k])
             reason = (f"character {i + 1} ('{text[i]}') at {read.char_conf[i]:.2f} is below the "
                       f"minimum confidence {min_conf:.2f}")
+        elif read.char_conf[0] < reader.config.recognizer.min_province_confidence:
+            reason = (f"province '{text[0]}' at {read.char_conf[0]:.2f} is below the minimum province "
+                      f"confidence {reader.config.recognizer.min_province_confidence:.2f}")
         else:
             # The reader cuts and refines boxes a little differently; say so rather than hide it.
             reason = (f"reads as '{text}' from this box, but the reader's own cut of it ({cut}) "

@@ -143,7 +143,8 @@ class PlateReader:
         if ptype is None or len(text) != len(read.char_conf):
             return None
         conf = tuple(read.char_conf)
-        if min(conf) < self.config.recognizer.min_char_confidence:
+        rc = self.config.recognizer
+        if min(conf) < rc.min_char_confidence or conf[0] < rc.min_province_confidence:
             return None
         area = (
             float((box[2] - box[0]) * (box[3] - box[1]))
