@@ -35,7 +35,7 @@ from central.privacy import load_plate_key, plate_digest
 from central.store import PlateQuery, Store
 from webkit import auth
 from webkit.app import load_or_create_secret, make_app
-from webkit.csrf import csrf_token
+from webkit.session import jpeg_crop, session_routes
 
 HERE = Path(__file__).parent
 MAX_LIMIT = 1000
@@ -146,28 +146,6 @@ def build_app(cfg: CentralConfig, store: Store,
     def home(request: Request) -> Response:
         return RedirectResponse("/fleet", status_code=303)
 
-    # --- session -----------------------------------------------------------------------
-    def session(request: Request) -> JSONResponse:
-        return JSONResponse({"user": auth.current_user(request), "csrf": csrf_token(request),
-                             "now_ms": _now_ms()})
-
-    async def do_login(request: Request) -> JSONResponse:
-        try:
-            body = await request.json()
-            name, password = str(body["name"]), str(body["password"])
-        except (ValueError, KeyError, TypeError):
-            raise HTTPException(400, "send {\"name\": ..., \"password\": ...}") from None
-        user = store.user(name)
-        if not auth.verify_password(user["hash"] if user else None, password):
-            raise HTTPException(401, "wrong user name or password")
-        assert user is not None
-        auth.login(request, user["name"], user["role"])
-        return JSONResponse({"user": auth.current_user(request), "csrf": csrf_token(request)})
-
-    def do_logout(request: Request) -> JSONResponse:
-        auth.logout(request)
-        return JSONResponse({"ok": True})
-
     # --- reads -------------------------------------------------------------------------
     def fleet(request: Request) -> JSONResponse:
         auth.require(request)
@@ -195,9 +173,7 @@ def build_app(cfg: CentralConfig, store: Store,
         data = store.crop(_event_id(request.path_params["event_id"]))
         if data is None:
             raise HTTPException(404, "this event has no crop")
-        return Response(data, media_type="image/jpeg",
-                        headers={"Cache-Control": "private, max-age=3600",
-                                 "Content-Security-Policy": "default-src 'none'"})
+        return jpeg_crop(data)
 
     def _plate_query(request: Request) -> PlateQuery:
         text = request.query_params.get("plate") or request.query_params.get("q")
@@ -341,9 +317,7 @@ def build_app(cfg: CentralConfig, store: Store,
 
     api_routes = [
         Route("/api/v1", api_index),
-        Route("/api/v1/session", session),
-        Route("/api/v1/login", do_login, methods=["POST"]),
-        Route("/api/v1/logout", do_logout, methods=["POST"]),
+        *session_routes(store.user, lambda: {"now_ms": _now_ms()}),
         Route("/api/v1/fleet", fleet),
         Route("/api/v1/alarms", alarms),
         Route("/api/v1/alarms/{event_id}/ack", ack, methods=["POST"]),

@@ -31,7 +31,7 @@ from gateway.web.users import Users, UsersFileError
 from gateway.web.zones import ZoneEditError, rules_of, save_rules
 from webkit import auth
 from webkit.app import load_or_create_secret, make_app
-from webkit.csrf import csrf_token
+from webkit.session import jpeg_crop, session_routes
 
 STATIC = Path(__file__).parent / "static"
 MAX_EVENTS = 200
@@ -81,27 +81,6 @@ def build_app(service: Any, cfg: WebConfig) -> Starlette:
                 return RedirectResponse("/login", status_code=303)
             return FileResponse(STATIC / f"{name}.html", headers=NO_STORE)
         return handler
-
-    def session(request: Request) -> JSONResponse:
-        return JSONResponse({"user": auth.current_user(request), "csrf": csrf_token(request),
-                             "device": service.topics.device, "now_ms": now_ms()})
-
-    async def do_login(request: Request) -> JSONResponse:
-        try:
-            body = await request.json()
-            name, password = str(body["name"]), str(body["password"])
-        except (ValueError, KeyError, TypeError):
-            raise HTTPException(400, "send {\"name\": ..., \"password\": ...}") from None
-        user = _user(name)
-        if not auth.verify_password(user["hash"] if user else None, password):
-            raise HTTPException(401, "wrong user name or password")
-        assert user is not None
-        auth.login(request, user["name"], user["role"])
-        return JSONResponse({"user": auth.current_user(request), "csrf": csrf_token(request)})
-
-    def do_logout(request: Request) -> JSONResponse:
-        auth.logout(request)
-        return JSONResponse({"ok": True})
 
     def _camera(name: str) -> Any:
         cam = next((c for c in service.cameras if c.name == name), None)
@@ -177,9 +156,7 @@ def build_app(service: Any, cfg: WebConfig) -> Starlette:
         data = recent.crop(request.path_params["event_id"]) if recent is not None else None
         if data is None:
             raise HTTPException(404, "no crop for that event here (only recent events keep one)")
-        return Response(data, media_type="image/jpeg",
-                        headers={"Cache-Control": "private, max-age=3600",
-                                 "Content-Security-Policy": "default-src 'none'"})
+        return jpeg_crop(data)
 
     def metrics(request: Request) -> Response:
         if auth.current_user(request) is None and not _basic_ok(request):
@@ -200,9 +177,7 @@ def build_app(service: Any, cfg: WebConfig) -> Starlette:
 
     routes = [
         Route("/", page("index")), Route("/login", page("login")),
-        Route("/api/v1/session", session),
-        Route("/api/v1/login", do_login, methods=["POST"]),
-        Route("/api/v1/logout", do_logout, methods=["POST"]),
+        *session_routes(_user, lambda: {"device": service.topics.device, "now_ms": now_ms()}),
         Route("/api/v1/status", status),
         Route("/api/v1/cameras/{name}/snapshot", snapshot),
         Route("/api/v1/cameras/{name}/rules", get_rules),
