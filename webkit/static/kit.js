@@ -30,5 +30,18 @@ const kit = {
     for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(c ?? ""));
     return e;
   },
+  // Wires the shared login form (#login-form, #login-name, #login-password, #login-error):
+  // on success the browser goes to `next`, on failure the API's message is shown.
+  loginForm(next) {
+    document.getElementById("login-form").addEventListener("submit", async (e) => {
+      e.preventDefault();
+      try {
+        await kit.api("POST", "/api/v1/login", {
+          name: document.getElementById("login-name").value,
+          password: document.getElementById("login-password").value});
+        location.href = next;
+      } catch (err) { document.getElementById("login-error").textContent = err.message; }
+    });
+  },
   time(ms) { return ms ? new Date(ms).toLocaleString() : "—"; },
 };

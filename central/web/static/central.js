@@ -6,15 +6,7 @@ let clockOffset = 0;  // server time - browser time, so timers count from the se
 
 async function loginPage() {
   await kit.session();
-  document.getElementById("login-form").addEventListener("submit", async (e) => {
-    e.preventDefault();
-    try {
-      await kit.api("POST", "/api/v1/login", {
-        name: document.getElementById("login-name").value,
-        password: document.getElementById("login-password").value});
-      location.href = "/fleet";
-    } catch (err) { document.getElementById("login-error").textContent = err.message; }
-  });
+  kit.loginForm("/fleet");
 }
 
 async function fleetPage() {

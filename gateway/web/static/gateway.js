@@ -8,15 +8,7 @@ const state = {cameras: [], camera: null, zones: [], lines: [], draft: null, int
 async function loginPage() {
   const s = await kit.session();
   document.getElementById("device").textContent = s.device || "";
-  document.getElementById("login-form").addEventListener("submit", async (e) => {
-    e.preventDefault();
-    try {
-      await kit.api("POST", "/api/v1/login", {
-        name: document.getElementById("login-name").value,
-        password: document.getElementById("login-password").value});
-      location.href = "/";
-    } catch (err) { document.getElementById("login-error").textContent = err.message; }
-  });
+  kit.loginForm("/");
 }
 
 const r3 = (v) => Math.round(v * 1000) / 1000;
