@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -39,10 +37,9 @@ from gateway.events import (
     encode,
 )
 from gateway.events.bodies import NodeStatus
+from tests.browser import chrome, fill_login, needs_chromium, screenshot_dir
 
-CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
-                                reason="chromium/chromedriver missing: run scripts/setup.sh")
+pytestmark = needs_chromium
 
 
 def jpeg() -> bytes:
@@ -57,20 +54,8 @@ def jpeg() -> bytes:
 
 @pytest.fixture
 def browser():  # type: ignore[no-untyped-def]
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM  # type: ignore[assignment]
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900",
-                "--disable-dev-shm-usage"):
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
-    driver.implicitly_wait(0)
-    try:
+    with chrome(1280, 900) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.mark.timeout(180)
@@ -80,8 +65,7 @@ def test_operator_sees_fleet_alarm_ack_escalation_and_trajectory(
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    shots = Path(os.environ.get("EDGEPOST_SCREENSHOTS") or tmp_path / "screenshots")
-    shots.mkdir(parents=True, exist_ok=True)
+    shots = screenshot_dir(tmp_path)
     db = f"sqlite:///{tmp_path / 'central.sqlite3'}"
     cfg = tmp_path / "central.toml"
     cfg.write_text(f"""
@@ -156,8 +140,7 @@ secret_file = "{tmp_path / 'secret.key'}"
         wait = WebDriverWait(browser, 20)
         base = f"http://127.0.0.1:{central.port}"
         browser.get(base + "/fleet")
-        wait.until(ec.presence_of_element_located((By.ID, "login-name"))).send_keys("anna")
-        browser.find_element(By.ID, "login-password").send_keys("correct horse battery")
+        fill_login(browser, wait, "anna", "correct horse battery")
         browser.find_element(By.ID, "login-submit").click()
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#fleet-table tbody tr")) == 3)
         rows = browser.find_elements(By.CSS_SELECTOR, "#fleet-table tbody tr")

@@ -9,39 +9,24 @@ the test's tmp dir.
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from gateway.broker import LocalMosquitto
+from tests.browser import chrome, fill_login, needs_chromium, screenshot_dir
 from tests.conftest import Collector
 from tests.web.helpers import PASSWORD, gateway_toml, running
 
-CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
-                                reason="chromium/chromedriver missing: run scripts/setup.sh")
+pytestmark = needs_chromium
 # Corners clicked on the live view, as fractions of its size: most of the floor where people walk.
 ZONE = [(0.05, 0.1), (0.95, 0.1), (0.95, 0.98), (0.05, 0.98)]
 
 
 @pytest.fixture
 def browser():  # type: ignore[no-untyped-def]
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM  # type: ignore[assignment]
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,1000",
-                "--disable-dev-shm-usage"):
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
-    driver.implicitly_wait(0)
-    try:
+    with chrome(1280, 1000) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.mark.timeout(240)
@@ -49,13 +34,11 @@ def test_technician_draws_a_zone_and_sees_the_intrusion(
         broker: LocalMosquitto, tmp_path: Path, browser) -> None:  # type: ignore[no-untyped-def]
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
     from tests.vision.conftest import PERSON_VIDEO, SSD_LABELS, SSD_MODEL, shared_dir
 
-    shots = Path(os.environ.get("EDGEPOST_SCREENSHOTS") or tmp_path / "screenshots")
-    shots.mkdir(parents=True, exist_ok=True)
+    shots = screenshot_dir(tmp_path)
     shared = shared_dir()
     cam = {"source": {"uri": str(shared / PERSON_VIDEO), "pacing": "realtime", "loop": True},
            "detector": {"model": str(shared / SSD_MODEL), "labels": str(shared / SSD_LABELS),
@@ -69,8 +52,7 @@ def test_technician_draws_a_zone_and_sees_the_intrusion(
         with running(path) as (service, base):
             wait = WebDriverWait(browser, 30)
             browser.get(base + "/")
-            wait.until(ec.presence_of_element_located((By.ID, "login-name"))).send_keys("tech")
-            browser.find_element(By.ID, "login-password").send_keys(PASSWORD)
+            fill_login(browser, wait, "tech", PASSWORD)
             browser.save_screenshot(str(shots / "1-login.png"))
             browser.find_element(By.ID, "login-submit").click()
 
