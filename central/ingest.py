@@ -37,6 +37,7 @@ from central.decode import EventRow, Limits, Quarantined, Reply, StatusDoc, clas
 from central.grid import Grid, load_grid
 from central.store import Batch, Store
 from gateway.ratelog import RateLimitedLog
+from gateway.subscriber.client import mqtt5_client, on_subscribe_granted
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +75,7 @@ class IngestService:
             max_payload_bytes=cfg.ingest.max_payload_bytes,
             future_tolerance_ms=cfg.ingest.future_tolerance_s * 1000,
             min_event_ms=int(dt.datetime(cfg.ingest.min_event_year, 1, 1, tzinfo=dt.UTC).timestamp() * 1000))
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=b.client_id,
-                                  protocol=mqtt.MQTTv5, manual_ack=True)
-        if b.username:
-            self.client.username_pw_set(b.username, b.password)
+        self.client = mqtt5_client(b.client_id, b.username, b.password, manual_ack=True)
         if b.ca_file:
             ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(b.ca_file))
             if b.certfile is not None:
@@ -86,8 +84,6 @@ class IngestService:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
-        self.client.on_subscribe = self._on_subscribe
-        self.client.reconnect_delay_set(0.2, 5)
         self._cond = threading.Condition()
         self._inbox: deque[Inbound] = deque()
         self._health_docs: dict[str, Inbound] = {}  # latest health per topic (QoS 0, coalesced)
@@ -97,6 +93,7 @@ class IngestService:
         self._writer: threading.Thread | None = None
         self.connected = threading.Event()
         self.subscribed = threading.Event()
+        self.client.on_subscribe = on_subscribe_granted(self.subscribed, self.filters)
         self._ratelog = RateLimitedLog(log, 30.0)  # an outage is re-announced every 30 s
         # health figures
         self.stored = 0
@@ -157,13 +154,6 @@ class IngestService:
         self.connected.set()
         log.info("connected to %s:%d as %s (session present: %s)", self.cfg.broker.host,
                  self.cfg.broker.port, self.cfg.broker.client_id, getattr(flags, "session_present", "?"))
-
-    def _on_subscribe(self, client: mqtt.Client, userdata: object, mid: int,
-                      reasons: list[mqtt.ReasonCode], properties: Properties | None) -> None:
-        if any(r.is_failure for r in reasons):
-            log.error("broker refused subscription(s) %s: %s", self.filters(), reasons)
-            return
-        self.subscribed.set()
 
     def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: Any,
                        reason: mqtt.ReasonCode, properties: Properties | None) -> None:
