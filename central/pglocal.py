@@ -15,9 +15,9 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 
 from gateway.broker.local import free_port
+from gateway.broker.localproc import LocalServer
 
 
 class PostgresNotFoundError(RuntimeError):
@@ -34,7 +34,7 @@ def find_bin(name: str) -> str:
     raise PostgresNotFoundError(f"{name} not found: run scripts/setup.sh (or `apt-get install postgresql`)")
 
 
-class LocalPostgres:
+class LocalPostgres(LocalServer):
     """A PostgreSQL cluster in a temporary folder; ``start()``/``stop()`` may be repeated."""
 
     def __init__(self, port: int | None = None, user: str = "edgepost") -> None:
@@ -99,23 +99,9 @@ class LocalPostgres:
                     raise
                 time.sleep(0.1)
 
-    def log_text(self) -> str:
-        """The server log so far (for failure messages)."""
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
     def close(self) -> None:
         """Stop and remove the cluster."""
         try:
             self.stop("immediate")
         finally:
             self._tmp.cleanup()
-
-    def __enter__(self) -> LocalPostgres:
-        return self.start()
-
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()

@@ -12,7 +12,8 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
+
+from gateway.broker.localproc import LocalServer
 
 
 class MosquittoNotFoundError(RuntimeError):
@@ -26,7 +27,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class LocalMosquitto:
+class LocalMosquitto(LocalServer):
     """A mosquitto process bound to 127.0.0.1; ``start()``/``stop()`` may be repeated.
 
     The port and the persistence folder survive a stop, so a restart is the same broker
@@ -104,22 +105,8 @@ class LocalMosquitto:
             self.proc.stderr.close()
         self.proc = None
 
-    def log_text(self) -> str:
-        """The broker's log so far (for test failure messages)."""
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
     def close(self) -> None:
         """Stop and remove the temporary folder."""
         self.stop()
         if self._tmp is not None:
             self._tmp.cleanup()
-
-    def __enter__(self) -> LocalMosquitto:
-        return self.start()
-
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
