@@ -313,7 +313,7 @@ class CpuMeter:
 
 
 def district_bench(rate: float, duration: float, tmp: Path) -> dict[str, Any]:
-    from tests_central_helpers import CentralProc
+    from tests_central_helpers import district_pair
 
     from central.sim import District, DistrictPlan
 
@@ -326,25 +326,8 @@ def district_bench(rate: float, duration: float, tmp: Path) -> dict[str, Any]:
         pg.start()
         url = pg.create_database("district")
         open_store(url).migrate()
-        cfg = tmp / "central.toml"
-        cfg.write_text(f"""
-[broker]
-port = {broker.port}
-group = "district"
-receive_maximum = 4000
-[database]
-url = "{url}"
-[ingest]
-retry_min_s = 0.2
-retry_max_s = 2.0
-[web]
-secret_file = "{tmp / 'secret.key'}"
-""")
-        a = CentralProc(cfg, "central-a", tmp / "a.log").start()
-        b = CentralProc(cfg, "central-b", tmp / "b.log").start()
+        a, b = district_pair(broker.port, url, tmp, receive_maximum=4000)
         procs += [a, b]
-        a.wait_subscribed()
-        b.wait_subscribed()
         own = os.getpid()
         meter.roles = {
             "simulator (this process)": lambda: [own],

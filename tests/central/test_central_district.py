@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests_central_helpers import CentralProc
+from tests_central_helpers import CentralProc, district_pair
 
 from central.pglocal import LocalPostgres
 from central.sim import District, DistrictPlan
@@ -33,25 +33,8 @@ def test_district_exactly_once_through_kill9_and_a_database_outage(tmp_path: Pat
         pg.start()
         url = pg.create_database("district")
         open_store(url).migrate()
-        cfg = tmp_path / "central.toml"
-        cfg.write_text(f"""
-[broker]
-port = {broker.port}
-group = "district"
-receive_maximum = 2000
-[database]
-url = "{url}"
-[ingest]
-retry_min_s = 0.2
-retry_max_s = 2.0
-[web]
-secret_file = "{tmp_path / 'secret.key'}"
-""")
-        a = CentralProc(cfg, "central-a", tmp_path / "a.log").start()
-        b = CentralProc(cfg, "central-b", tmp_path / "b.log").start()
+        a, b = district_pair(broker.port, url, tmp_path, receive_maximum=2000)
         procs += [a, b]
-        a.wait_subscribed()
-        b.wait_subscribed()
 
         plan = DistrictPlan(gateways=300, rate=700, duration_s=30, health_interval_s=10,
                             port=broker.port, outage_share=0.05, outage_at_s=20, outage_s=4)

@@ -101,3 +101,36 @@ class CentralProc:
 
     def log_text(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
+
+
+def district_pair(broker_port: int, url: str, tmp: Path,
+                  receive_maximum: int) -> tuple[CentralProc, CentralProc]:
+    """Two ``edgepost central`` instances sharing the group "district" into ``url``, both subscribed.
+
+    What the district test and the district benchmark run: fast database retries (0.2..2 s) so
+    an outage is noticed and ridden out within the run; logs in ``tmp``/a.log and b.log.
+    """
+    cfg = tmp / "central.toml"
+    cfg.write_text(f"""
+[broker]
+port = {broker_port}
+group = "district"
+receive_maximum = {receive_maximum}
+[database]
+url = "{url}"
+[ingest]
+retry_min_s = 0.2
+retry_max_s = 2.0
+[web]
+secret_file = "{tmp / 'secret.key'}"
+""")
+    a = CentralProc(cfg, "central-a", tmp / "a.log").start()
+    b = CentralProc(cfg, "central-b", tmp / "b.log").start()
+    try:
+        a.wait_subscribed()
+        b.wait_subscribed()
+    except BaseException:
+        a.stop()  # the caller gets no handle on them: don't leave them running
+        b.stop()
+        raise
+    return a, b
