@@ -10,9 +10,12 @@ import getpass
 import ssl
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
+import pytest
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
@@ -46,6 +49,40 @@ def start_broker(site: Path, workdir: Path) -> LocalMosquitto:
     """Provision the broker files and start mosquitto on them."""
     return broker_on_generated_conf(site, workdir).start()
 
+
+
+def make_site(site: Path, gateways: Iterable[str], *, subscribers: Iterable[str] = (),
+              operators: Iterable[str] = (), centrals: Iterable[str] = (),
+              revoked: Iterable[str] = ()) -> Path:
+    """A site CA with these identities (gateways on a loopback broker), some then revoked."""
+    assert run_provision(site, "ca", "init") == 0
+    for gw in gateways:
+        assert run_provision(site, "gateway", gw, "--broker-host", "127.0.0.1") == 0
+    for sub in subscribers:
+        assert run_provision(site, "subscriber", sub) == 0
+    for op in operators:
+        assert run_provision(site, "subscriber", op, "--operator") == 0
+    for central in centrals:
+        assert run_provision(site, "central", central) == 0
+    for name in revoked:
+        assert run_provision(site, "revoke", name) == 0
+    return site
+
+
+def module_broker() -> Callable[..., Any]:
+    """A module-scoped ``broker`` fixture: mosquitto on the module's ``site`` broker files.
+
+    Assign it in the test module (``broker = module_broker()``): started once, since making the
+    site's certificates and starting TLS mosquitto is what costs time in these tests.
+    """
+
+    @pytest.fixture(scope="module")
+    def broker(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMosquitto]:
+        b = start_broker(site, tmp_path_factory.mktemp("mosq"))
+        yield b
+        b.close()
+
+    return broker
 
 class Client:
     """A paho MQTT 5 client with a site certificate (or none), recording what happens."""

@@ -8,33 +8,22 @@ from __future__ import annotations
 
 import stat
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from gateway.broker import LocalMosquitto
-from tests.provisioning.brokerkit import Client, connect, start_broker
+from tests.provisioning.brokerkit import Client, connect, make_site, module_broker, start_broker
 from tests.provisioning.conftest import run_provision
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    site = tmp_path_factory.mktemp("prov") / "site"
-    assert run_provision(site, "ca", "init") == 0
-    for gw in ("gw-a", "gw-b", "gw-c"):
-        assert run_provision(site, "gateway", gw, "--broker-host", "127.0.0.1") == 0
-    assert run_provision(site, "subscriber", "sub-ops") == 0
-    assert run_provision(site, "subscriber", "ops-desk", "--operator") == 0
-    assert run_provision(site, "revoke", "gw-c") == 0
-    return site
+    return make_site(tmp_path_factory.mktemp("prov") / "site", ("gw-a", "gw-b", "gw-c"),
+                     subscribers=["sub-ops"], operators=["ops-desk"], revoked=["gw-c"])
 
 
-@pytest.fixture(scope="module")
-def broker(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMosquitto]:
-    b = start_broker(site, tmp_path_factory.mktemp("mosq"))
-    yield b
-    b.close()
+broker = module_broker()
 
 
 

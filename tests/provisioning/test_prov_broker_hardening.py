@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -16,29 +15,18 @@ import pytest
 
 from gateway.broker import LocalMosquitto
 from provisioning.broker_config import MAX_PACKET_BYTES
-from tests.provisioning.brokerkit import Client, connect, start_broker
-from tests.provisioning.conftest import run_provision
+from tests.provisioning.brokerkit import Client, connect, make_site, module_broker
 
 STATE_B = "edgepost/v1/gw-b/state"
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    site = tmp_path_factory.mktemp("hard") / "site"
-    assert run_provision(site, "ca", "init") == 0
-    for gw in ("gw-a", "gw-b"):
-        assert run_provision(site, "gateway", gw, "--broker-host", "127.0.0.1") == 0
-    for sub in ("sub-ops", "central-1", "central-2"):
-        assert run_provision(site, "subscriber", sub) == 0
-    assert run_provision(site, "subscriber", "ops-desk", "--operator") == 0
-    return site
+    return make_site(tmp_path_factory.mktemp("hard") / "site", ("gw-a", "gw-b"),
+                     subscribers=("sub-ops", "central-1", "central-2"), operators=["ops-desk"])
 
 
-@pytest.fixture(scope="module")
-def broker(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMosquitto]:
-    b = start_broker(site, tmp_path_factory.mktemp("mosq"))
-    yield b
-    b.close()
+broker = module_broker()
 
 
 

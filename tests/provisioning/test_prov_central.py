@@ -7,7 +7,6 @@ commands and escalation notices.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,24 +17,15 @@ from central.store import open_store
 from gateway.broker import LocalMosquitto
 from gateway.events import Event, Topics, VehiclePassage, encode
 from provisioning.acl import ESCALATION_TOPIC
-from tests.provisioning.brokerkit import Client, connect, start_broker
-from tests.provisioning.conftest import run_provision
+from tests.provisioning.brokerkit import Client, connect, make_site, module_broker
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    site = tmp_path_factory.mktemp("prov-central") / "site"
-    assert run_provision(site, "ca", "init") == 0
-    assert run_provision(site, "gateway", "gw-a", "--broker-host", "127.0.0.1") == 0
-    assert run_provision(site, "central", "central-a") == 0
-    return site
+    return make_site(tmp_path_factory.mktemp("prov-central") / "site", ["gw-a"], centrals=["central-a"])
 
 
-@pytest.fixture(scope="module")
-def broker(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMosquitto]:
-    b = start_broker(site, tmp_path_factory.mktemp("mosq"))
-    yield b
-    b.close()
+broker = module_broker()
 
 
 def test_the_acl_grants_the_centre_exactly_its_rights(site: Path, broker: LocalMosquitto) -> None:
