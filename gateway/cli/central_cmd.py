@@ -11,12 +11,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gateway.cli.groups import command_group
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Attach ``central`` and its subcommands."""
-    p = sub.add_parser("central", help="the central station: archive, loss accounting, web UI")
-    p.set_defaults(group_parser=p)
-    cs = p.add_subparsers(title="central commands", metavar="COMMAND")
+    _, cs = command_group(sub, "central", "the central station: archive, loss accounting, web UI")
 
     run = cs.add_parser("run", help="ingest events into the archive and serve the web UI")
     _common(run)

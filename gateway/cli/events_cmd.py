@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+from gateway.cli.groups import command_group
 from gateway.config.mqtt import is_loopback
 from gateway.events.render import iso_ms, render_json, render_line
 from gateway.events.topics import subscription
@@ -35,10 +36,8 @@ Each failure is printed as one line naming the cause and the fix."""
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``events tail``."""
-    p = sub.add_parser("events", help="subscribe to and print events",
-                       description="Tools for reading edgepost events from a broker.")
-    p.set_defaults(group_parser=p)
-    esub = p.add_subparsers(title="events commands", metavar="COMMAND")
+    _, esub = command_group(sub, "events", "subscribe to and print events",
+                            "Tools for reading edgepost events from a broker.")
     tail = esub.add_parser(
         "tail", help="print events as they arrive (de-duplicated by event id)",
         description="Subscribe to edgepost events, decode CBOR or JSON, drop duplicates by "

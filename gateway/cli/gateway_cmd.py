@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+from gateway.cli.groups import command_group
 from gateway.config import ConfigError, effective_config, load_config, to_toml
 
 log = logging.getLogger("edgepost")
@@ -18,10 +19,8 @@ EXIT_RUNTIME = 1
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``gateway run`` and ``gateway check-config``."""
-    p = sub.add_parser("gateway", help="run the gateway service or check its configuration",
-                       description="The gateway service: cameras, sensors, spool and MQTT uplink.")
-    p.set_defaults(group_parser=p)
-    gsub = p.add_subparsers(title="gateway commands", metavar="COMMAND")
+    _, gsub = command_group(sub, "gateway", "run the gateway service or check its configuration",
+                            "The gateway service: cameras, sensors, spool and MQTT uplink.")
 
     run = gsub.add_parser(
         "run", help="run the gateway (as systemd would)",

@@ -10,6 +10,8 @@ import xml.etree.ElementTree as ET
 from importlib.util import find_spec
 from pathlib import Path
 
+from gateway.cli.groups import command_group
+
 
 def _suite_dir() -> Path:
     """The suite ships in the wheel as the ``hil_tests`` package (a checkout has it at its root)."""
@@ -28,11 +30,9 @@ PLATES_MARK = "needs_plates"
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``hil run`` and ``hil check-rig``."""
-    p = sub.add_parser("hil", help="run the hardware-in-the-loop suite on a rig",
-                       description="Hardware-in-the-loop scenarios against a rig described in "
-                       "a TOML file (see docs/hil.md). The simulated rig runs on any Linux box.")
-    p.set_defaults(group_parser=p)
-    hsub = p.add_subparsers(title="hil commands", metavar="COMMAND")
+    _, hsub = command_group(sub, "hil", "run the hardware-in-the-loop suite on a rig",
+                            "Hardware-in-the-loop scenarios against a rig described in "
+                            "a TOML file (see docs/hil.md). The simulated rig runs on any Linux box.")
 
     run = hsub.add_parser(
         "run", help="run the scenarios and print a report",

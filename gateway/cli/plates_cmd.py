@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gateway.cli.groups import command_group
+
 # The pixel limit as the help states it; kept equal to gateway.camera.imageio.MAX_PIXELS by a
 # test (importing that module here would load OpenCV for every edgepost command).
 MAX_PIXELS_HELP = "40 MP"
@@ -20,11 +22,9 @@ if TYPE_CHECKING:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``plates compile-watchlist``, ``plates keygen`` and ``plates read``."""
-    p = sub.add_parser("plates", help="watch lists and plate reading checks",
-                       description="Licence-plate tooling: compile a watch list into keyed "
-                       "hashes for the gateways, and read the plates in an image.")
-    p.set_defaults(group_parser=p)
-    psub = p.add_subparsers(title="plates commands", metavar="COMMAND")
+    _, psub = command_group(sub, "plates", "watch lists and plate reading checks",
+                            "Licence-plate tooling: compile a watch list into keyed "
+                            "hashes for the gateways, and read the plates in an image.")
 
     cw = psub.add_parser(
         "compile-watchlist", help="turn a clear watch list into keyed tokens for gateways",

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
+from gateway.cli.groups import command_group
 from gateway.config import ConfigError
 
 log = logging.getLogger("edgepost.provision")
@@ -34,14 +35,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     """Add ``provision`` and its commands."""
     from provisioning.site import ENV_SITE
 
-    p = sub.add_parser(
-        "provision", help="site CA, device identities, broker ACLs, node flashing, bundles",
-        description="Technician tooling. Everything is kept in a site directory "
+    p, ps = command_group(
+        sub, "provision", "site CA, device identities, broker ACLs, node flashing, bundles",
+        "Technician tooling. Everything is kept in a site directory "
         f"(--site, or ${ENV_SITE}, default ./site) that holds the CA key: keep it on an "
         "encrypted disk and back it up.")
-    p.set_defaults(group_parser=p)
     p.add_argument("--site", type=Path, default=None, help=f"site directory (default ${ENV_SITE} or ./site)")
-    ps = p.add_subparsers(title="provision commands", metavar="COMMAND")
 
     ca = ps.add_parser(
         "ca", help="site certificate authority",

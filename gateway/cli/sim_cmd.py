@@ -6,12 +6,12 @@ import argparse
 import json
 import sys
 
+from gateway.cli.groups import command_group
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Attach ``sim`` and its subcommands."""
-    p = sub.add_parser("sim", help="simulators for load tests")
-    p.set_defaults(group_parser=p)
-    ss = p.add_subparsers(title="sim commands", metavar="COMMAND")
+    _, ss = command_group(sub, "sim", "simulators for load tests")
     d = ss.add_parser("district", help="run many lightweight synthetic gateways against a broker")
     d.add_argument("--broker", default="127.0.0.1:1883", help="HOST:PORT")
     d.add_argument("--gateways", type=int, default=300)
