@@ -289,35 +289,41 @@ def cmd_broker(args: argparse.Namespace, o: _Opened) -> int:
     return 0
 
 
-@_site_command(ValueError)
-def cmd_subscriber(args: argparse.Namespace, o: _Opened) -> int:
+def _issue_account(args: argparse.Namespace, o: _Opened, kind: str, rights: str,
+                   hint: Callable[[Any], str] | None = None, **role: bool) -> int:
+    """Issue (or keep) a subscriber-type identity, say where it is and what it may do, sync the broker.
+
+    ``role`` is passed to ``provision_subscriber`` (``operator=``, ``central=``); ``hint(ident)``
+    is an extra line shown before the broker sync (e.g. what to put in central.toml).
+    """
     from provisioning.accounts import provision_subscriber
     from provisioning.broker_setup import sync_broker
 
-    ident = provision_subscriber(o.site, o.ca, o.inv, args.name, renew=args.renew,
-                                 operator=args.operator)
-    rights = "read edgepost/v1/#, write edgepost/v1/+/cmd/#" if args.operator else \
-        "read-only on edgepost/v1/#"
-    _say(f"subscriber {args.name}: {'issued' if ident.created else 'kept'} {ident.cert_path}, "
+    ident = provision_subscriber(o.site, o.ca, o.inv, args.name, renew=args.renew, **role)
+    _say(f"{kind} {args.name}: {'issued' if ident.created else 'kept'} {ident.cert_path}, "
          f"key {ident.key_path} (0600); ACL refreshed: {rights}")
+    if hint is not None:
+        _say(hint(ident))
     _say(sync_broker(o.site, o.inv))
     return 0
+
+
+@_site_command(ValueError)
+def cmd_subscriber(args: argparse.Namespace, o: _Opened) -> int:
+    rights = "read edgepost/v1/#, write edgepost/v1/+/cmd/#" if args.operator else \
+        "read-only on edgepost/v1/#"
+    return _issue_account(args, o, "subscriber", rights, operator=args.operator)
 
 
 @_site_command(ValueError)
 def cmd_central(args: argparse.Namespace, o: _Opened) -> int:
-    from provisioning.accounts import provision_subscriber
     from provisioning.acl import ESCALATION_TOPIC
-    from provisioning.broker_setup import sync_broker
 
-    ident = provision_subscriber(o.site, o.ca, o.inv, args.name, renew=args.renew, central=True)
-    _say(f"central {args.name}: {'issued' if ident.created else 'kept'} {ident.cert_path}, "
-         f"key {ident.key_path} (0600); ACL refreshed: read edgepost/v1/#, write edgepost/v1/+/cmd/# "
-         f"and {ESCALATION_TOPIC}")
-    _say(f"in central.toml [broker]: certfile = \"{ident.cert_path}\", keyfile = \"{ident.key_path}\", "
-         f"client_id = \"{args.name}\"")
-    _say(sync_broker(o.site, o.inv))
-    return 0
+    return _issue_account(
+        args, o, "central", f"read edgepost/v1/#, write edgepost/v1/+/cmd/# and {ESCALATION_TOPIC}",
+        lambda ident: f"in central.toml [broker]: certfile = \"{ident.cert_path}\", "
+                      f"keyfile = \"{ident.key_path}\", client_id = \"{args.name}\"",
+        central=True)
 
 
 @_site_command(KeyError)
