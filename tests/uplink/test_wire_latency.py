@@ -32,7 +32,7 @@ class Arrivals:
                                   protocol=mqtt.MQTTv5)
         self.client.on_message = self._on
         self.client.connect("127.0.0.1", port)
-        result, mid = self.client.subscribe("edgepost/v1/+/event/#", qos=0)
+        result, _mid = self.client.subscribe("edgepost/v1/+/event/#", qos=0)
         assert result == mqtt.MQTT_ERR_SUCCESS
         subscribed = threading.Event()
         self.client.on_subscribe = lambda *a: subscribed.set()
