@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.machine import cpu_name  # noqa: E402
-from gateway.plates.finder import DEFAULT_FINDER  # noqa: E402
+from gateway.plates.finder import DEFAULT_FINDER, DEFAULT_VEHICLE_FINDER  # noqa: E402
 from gateway.plates.localizer import DEFAULT_LOCALIZER, ClassicalLocalizer, PlateLocalizer  # noqa: E402
 from gateway.plates.recognizer import DEFAULT_RECOGNIZER, PlateRecognizer  # noqa: E402
 from models.plates import split as dsplit  # noqa: E402
@@ -308,6 +308,7 @@ def run(n: int) -> str:
         f"| models/plates/recognizer_int8.tflite | {rs} |",
         f"| models/plates/localiser_int8.tflite | {ls} |",
         f"| models/plates/plate_finder_y5fu320_f16.tflite | {DEFAULT_FINDER.stat().st_size} |",
+        f"| models/plates/plate_finder_y5fu160_f16.tflite | {DEFAULT_VEHICLE_FINDER.stat().st_size} |",
         "",
         "## Accuracy",
         "",
