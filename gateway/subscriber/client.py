@@ -156,9 +156,9 @@ class EventSubscriber:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_msg
         self.client.on_subscribe = on_subscribe_granted(self.subscribed, self.filters)
-        # paho's errors only, through a logger of our own: with an on_log callback paho
-        # would format a debug line (with the message's properties) for every packet, which
-        # cost a busy subscriber a third of its time; a logger at ERROR level skips that.
+        # paho's errors only, through a logger of our own, and only while connecting (its
+        # socket error names a failed attempt): with an on_log callback paho would format a
+        # debug line for every packet, and even a quiet logger costs a call per packet.
         self._paho_log = logging.Logger(f"{__name__}.paho", logging.ERROR)
         self._paho_log.propagate = False
         self._paho_log.addHandler(_TransportErrors(self))
@@ -205,6 +205,7 @@ class EventSubscriber:
         self._transport_error = None
         client.subscribe([(f, 1) for f in self.filters()])
         self.connected.set()
+        client.disable_logger()  # connected: nothing left to diagnose until a disconnect
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: object) -> None:
         # paho keeps the exception to itself: reproduce the attempt's steps to name it.
@@ -220,6 +221,7 @@ class EventSubscriber:
         was_connected = self.connected.is_set()
         self.connected.clear()
         self.subscribed.clear()
+        client.enable_logger(self._paho_log)  # the next attempt may need naming
         if not was_connected and not self._explained and not self._stopping:
             # Closed before CONNACK (a TLS listener refusing the certificate, a plain
             # client on a TLS port...): name it.
