@@ -40,6 +40,8 @@ ANCHORS: dict[int, tuple[tuple[float, float], ...]] = {
 SCORE_THRESHOLD = 0.3
 #: boxes overlapping more than this are the same plate (HyperLPR3 uses 0.5 too)
 NMS_IOU = 0.5
+#: tiles of a large search overlap by a quarter, so a plate cut by one tile is whole in the next
+TILE_STEP = 0.75
 #: the letterbox pads with black, as the model was trained
 PAD_VALUE = 0
 #: cv2.INTER_AREA (3): area averaging against aliasing; 0.6-0.9 ms more than INTER_LINEAR per frame
@@ -230,6 +232,38 @@ class PlateFinder:
         if self._heads:
             return decode_heads(outs, self.size, self.score_threshold), scale
         return outs[0][0], scale
+
+    def find_tiled(self, img_bgr: np.ndarray, search_size: int) -> list[FoundPlate]:
+        """As :meth:`find`, with the image searched at ``search_size`` px on its longest side.
+
+        Above the model's own size the image is cut into overlapping tiles that each map onto
+        the model's input at that resolution (small plates in large frames; costs one invoke
+        per tile). At or below it this is :meth:`find`."""
+        if not isinstance(img_bgr, np.ndarray) or img_bgr.ndim != 3 or min(img_bgr.shape[:2]) < 8:
+            return []
+        h, w = img_bgr.shape[:2]
+        scale = search_size / max(h, w)
+        tile = int(self.size / scale)  # image pixels that one model input covers
+        if search_size <= self.size or tile >= max(h, w):
+            return self.find(img_bgr)
+        step = max(1, int(tile * TILE_STEP))
+        found: list[FoundPlate] = []
+        for y0 in sorted({*range(0, max(1, h - tile), step), max(0, h - tile)}):
+            for x0 in sorted({*range(0, max(1, w - tile), step), max(0, w - tile)}):
+                for p in self.find(img_bgr[y0 : y0 + tile, x0 : x0 + tile]):
+                    b = p.box
+                    found.append(
+                        FoundPlate(
+                            p.score,
+                            p.corners + np.array([x0, y0], np.float32),
+                            (b[0] + x0, b[1] + y0, b[2] + x0, b[3] + y0),
+                            p.double_row,
+                        )
+                    )
+        if not found:
+            return []
+        keep = nms_xyxy(np.array([p.box for p in found]), np.array([p.score for p in found]), NMS_IOU)
+        return [found[i] for i in keep]
 
     def find(self, img_bgr: np.ndarray) -> list[FoundPlate]:
         """Plate candidates in ``img_bgr``, best first ([] for unusable input)."""

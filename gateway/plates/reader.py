@@ -198,7 +198,7 @@ class PlateReader:
         finder: PlateFinder | None = None,
     ) -> list[PlateObservation]:
         if finder is not None:
-            found = self._read_found(finder, crop, offset, t)
+            found = self._read_found(finder, crop, offset, t, size if finder is self.finder else 0)
             if found or not self.config.finder.fallback:
                 return found
         lc = self.config.localizer
@@ -226,12 +226,15 @@ class PlateReader:
         return sorted(best.values(), key=lambda o: -o.confidence)
 
     def _read_found(
-        self, finder: PlateFinder, crop: np.ndarray, offset: tuple[int, int], t: float
+        self, finder: PlateFinder, crop: np.ndarray, offset: tuple[int, int], t: float, search_size: int = 0
     ) -> list[PlateObservation]:
-        """The corner detector's candidates, each warped flat from its corners and read."""
+        """The corner detector's candidates, each warped flat from its corners and read.
+
+        ``search_size`` (frames: ``localizer.frame_input_size``) above the finder's 320 px
+        searches the frame in tiles at that resolution."""
         fc = self.config.finder
         try:
-            found = finder.find(crop)
+            found = finder.find_tiled(crop, search_size) if search_size else finder.find(crop)
         except Exception as exc:  # OpenCV and the runtime raise many types on odd input: skip it
             self._failed("finder", exc)
             return []

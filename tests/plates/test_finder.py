@@ -165,3 +165,25 @@ def test_decode_keeps_confident_distinct_plates_best_first(rows, scale) -> None:
             assert inter / union <= NMS_IOU + 1e-4, "two kept plates overlap like one"
     for p in plates:
         assert p.corners.shape == (4, 2)
+
+
+def test_tiled_search_finds_a_small_plate_in_a_large_frame(finder, validation_scenes) -> None:
+    from models.plates import real_scenes
+
+    label = validation_scenes[1]
+    scene = real_scenes.load_masked(label, SCENES)
+    frame = np.full((1440, 2560, 3), 60, np.uint8)  # the photo is one corner of a wide frame
+    frame[700 : 700 + scene.shape[0], 1800 : 1800 + scene.shape[1]] = scene
+    x, y, w, h = label.box
+    x, y = x + 1800, y + 700
+
+    def hits(found):
+        return [
+            p for p in found if x <= p.corners[:, 0].mean() <= x + w and y <= p.corners[:, 1].mean() <= y + h
+        ]
+
+    tiled = hits(finder.find_tiled(frame, 1280))
+    assert tiled, "the tiled search at 1280 px must find the plate"
+    assert tiled[0].width > 100  # corners in frame pixels, not tile pixels
+    # at the model's own size it is one pass over the whole frame
+    assert [p.box for p in finder.find_tiled(frame, 320)] == [p.box for p in finder.find(frame)]
