@@ -69,6 +69,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     from gateway.service.health import limit_malloc_arenas
 
     limit_malloc_arenas()  # first: before numpy's BLAS and the camera threads start
+    # Handle SIGTERM/SIGINT from the very start: a stop that arrives while the heavy modules
+    # load must still end in a clean stop (spool closed, offline state), not a default kill.
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     from gateway.service.gateway import GatewayService
     from gateway.uplink.spool import SpoolError
 
@@ -82,13 +92,5 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (SpoolError, OSError) as exc:
         print(f"edgepost: cannot start: {exc}", file=sys.stderr)
         return EXIT_RUNTIME
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: object) -> None:
-        log.info("received %s, stopping", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
     service.run(stop, duration_s=args.duration)
     return 0
