@@ -26,6 +26,7 @@ overhead (measured ~1.3x for 1 KiB events), and the write-ahead log is checkpoin
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import sqlite3
@@ -50,6 +51,7 @@ CLOCK_JUMP_S = 60.0  # wall and monotonic time disagreeing by more than this is 
 WAL_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default: a checkpoint every ~4 MiB of WAL
 WAL_LIMIT_BYTES = 4 * 1024 * 1024  # the WAL file is truncated back to this after a checkpoint
 MEMORY_MAX_EVENTS = 64  # events kept only in RAM (faults about the disk itself), at most
+ACKED_MEMORY = 65536  # deleted acked seqs remembered, far more than any window in flight
 _CORRUPT = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 
 
@@ -134,6 +136,10 @@ class Spool:
         # Acknowledged by the broker, delete not done yet (batched, or failed and retried):
         # never sent again, never "dropped", counted as acked exactly once.
         self._acked_pending: set[int] = set()
+        # Recently deleted acknowledged events: a late second PUBACK for one (it was resent
+        # before its delete ran) must not count it as acked again.
+        self._acked_done: collections.deque[int] = collections.deque(maxlen=ACKED_MEMORY)
+        self._acked_done_set: set[int] = set()
         # Events the uplink has handed to the broker and not yet seen acknowledged (empty
         # while offline). Overflow never drops those: they are on the wire and will most
         # likely be delivered, so counting them as dropped would be wrong. The bounds can
@@ -466,6 +472,10 @@ class Spool:
             if row is not None:
                 n += 1
                 b += row[0]
+            if len(self._acked_done) == self._acked_done.maxlen:
+                self._acked_done_set.discard(self._acked_done[0])
+            self._acked_done.append(seq)
+            self._acked_done_set.add(seq)
         self._acked_pending.clear()
         self._depth -= n
         self._bytes -= b
@@ -505,7 +515,7 @@ class Spool:
             if seq in self._memory:
                 del self._memory[seq]
                 self._counters["acked"] += 1
-            elif seq not in self._acked_pending:
+            elif seq not in self._acked_pending and seq not in self._acked_done_set:
                 self._acked_pending.add(seq)
                 self._counters["acked"] += 1
 

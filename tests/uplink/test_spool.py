@@ -163,3 +163,12 @@ def test_a_clock_jump_neither_expires_nor_keeps_events_wrongly(tmp_path: Path,
     assert s.stats().depth == 5
     s.append(draft(created_ms=None))  # stored after the jump: same time base as the others
     assert s.expire() == 0 and s.stats().depth == 6
+
+
+def test_a_late_second_ack_after_the_delete_is_not_counted_again(tmp_path: Path) -> None:
+    s = Spool(tmp_path / "s.db")
+    s.append_many([draft() for _ in range(3)])
+    s.remove(acked=[1, 2])
+    s.maintain()
+    s.remove(acked=[1, 2, 3])  # 1 and 2 were resent before their delete and acked twice
+    assert s.stats().acked == 3
