@@ -119,9 +119,11 @@ class SimBoard(Board):
 
     def deep_sleep(self, ms: int, wake_pins: list) -> None:
         """Sleep in (scaled) real time; a wake pin going active ends it early (edge)."""
+        # The levels are taken before "SLEEP" is printed: a pin that changes once a watcher
+        # has seen that line is an edge during sleep and must wake the node.
+        before = inputs()
         print(f"SLEEP ms={ms}")
         hostio.flash_sync()
-        before = inputs()
         armed = [(p, a) for p, a in wake_pins
                  if int(before.get("digital", {}).get(str(p), 0)) != a]
         step = 20

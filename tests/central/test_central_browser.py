@@ -61,6 +61,7 @@ def browser():  # type: ignore[no-untyped-def]
 @pytest.mark.timeout(180)
 def test_operator_sees_fleet_alarm_ack_escalation_and_trajectory(
         broker: LocalMosquitto, tmp_path: Path, browser) -> None:  # type: ignore[no-untyped-def]
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
@@ -137,7 +138,9 @@ secret_file = "{tmp_path / 'secret.key'}"
         pub.publish(Topics("cp-1").event(status.type), encode(status), qos=1,
                     properties=props).wait_for_publish(5)
 
-        wait = WebDriverWait(browser, 20)
+        # The page re-renders its lists as data arrives: an element found a moment ago may be
+        # replaced before it is read, so a wait retries on a stale element too.
+        wait = WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,))
         base = f"http://127.0.0.1:{central.port}"
         browser.get(base + "/fleet")
         fill_login(browser, wait, "anna", "correct horse battery")

@@ -32,6 +32,7 @@ def browser():  # type: ignore[no-untyped-def]
 @pytest.mark.timeout(240)
 def test_technician_draws_a_zone_and_sees_the_intrusion(
         broker: LocalMosquitto, tmp_path: Path, browser) -> None:  # type: ignore[no-untyped-def]
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -50,7 +51,7 @@ def test_technician_draws_a_zone_and_sees_the_intrusion(
     sub = Collector(broker.port, include_status=True).start()
     try:
         with running(path) as (service, base):
-            wait = WebDriverWait(browser, 30)
+            wait = WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,))
             browser.get(base + "/")
             fill_login(browser, wait, "tech", PASSWORD)
             browser.save_screenshot(str(shots / "1-login.png"))
