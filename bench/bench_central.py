@@ -209,7 +209,8 @@ def query_bench(pg: LocalPostgres, rows: int) -> dict[str, Any]:
     plates = [r["plate"] for r in store._rows("SELECT plate FROM events TABLESAMPLE SYSTEM (1) LIMIT 200")]
     for p in plates[:20]:  # warm-up, untimed: a live archive's recent partitions are in memory
         store.plates(PlateQuery(text=p[:5] + "*", limit=100))
-    traj, wild, pref = [], [], []
+    traj, wild, pref, planner = [], [], [], []
+    common: list[bool] = []
     for p in plates:
         t = time.perf_counter()
         store.trajectory(PlateQuery(text=p))
@@ -217,21 +218,39 @@ def query_bench(pg: LocalPostgres, rows: int) -> dict[str, Any]:
         t = time.perf_counter()
         store.plates(PlateQuery(text="*" + p[-4:], limit=100))
         wild.append((time.perf_counter() - t) * 1000)
+        q = PlateQuery(text=p[:5] + "*", limit=100)
         t = time.perf_counter()
-        store.plates(PlateQuery(text=p[:5] + "*", limit=100))
+        store.plates(q)
         pref.append((time.perf_counter() - t) * 1000)
+        # the same page with the access path left to the planner (before the store chose it)
+        where, params = store._plate_where(q)
+        t = time.perf_counter()
+        store._rows(f"SELECT id, ts_ms FROM events WHERE {where} ORDER BY ts_ms DESC LIMIT %s",
+                    (*params, q.limit))
+        planner.append((time.perf_counter() - t) * 1000)
+        # the generator makes plates starting with 1 eleven times as common (lpad truncation)
+        common.append(p[2] == "1")
     plans = {}
-    p = plates[0]
-    for name, q in (("wildcard_prefix", PlateQuery(text=p[:5] + "*", limit=100)),
-                    ("wildcard_suffix", PlateQuery(text="*" + p[-4:], limit=100))):
+    rare = next((x for x in plates if x[2] != "1"), plates[0])
+    often = next((x for x in plates if x[2] == "1"), plates[0])
+    for name, text in (("wildcard_prefix common", often[:5] + "*"), ("wildcard_prefix rare", rare[:5] + "*"),
+                       ("wildcard_suffix", "*" + rare[-4:])):
+        q = PlateQuery(text=text, limit=100)
+        name = f"{name} {text}"
         where, params = store._plate_where(q)  # the inner query the API runs, explained
-        rows_ = store._rows(
-            f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT id, ts_ms FROM events "
-            f"WHERE {where} ORDER BY ts_ms DESC LIMIT %s", (*params, q.limit))
+        page = store._wildcard_page_sql(q, where, params)
+        rows_ = store._rows(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) {page}",
+                            (*params, q.limit))
         plans[name] = "\n".join(r["QUERY PLAN"] for r in rows_[:14])
     store.close()
     return {"rows": rows, "load_s": load_s, "trajectory": traj, "wildcard_suffix": wild,
-            "wildcard_prefix": pref, "plans": plans}
+            "wildcard_prefix": pref,
+            "wildcard_prefix common (store)": [v for v, c in zip(pref, common, strict=True) if c],
+            "wildcard_prefix rare (store)": [v for v, c in zip(pref, common, strict=True) if not c],
+            "wildcard_prefix, planner's path": planner,
+            "wildcard_prefix common (planner)": [v for v, c in zip(planner, common, strict=True) if c],
+            "wildcard_prefix rare (planner)": [v for v, c in zip(planner, common, strict=True) if not c],
+            "plans": plans}
 
 
 def _cpu_s(pid: int) -> float | None:
@@ -463,9 +482,9 @@ def report_queries(q: dict[str, Any]) -> None:
     print(f"\n## queries over {q['rows']:,} generated events "
           f"(PostgreSQL, loaded in {q['load_s']:.0f} s, load average {os.getloadavg()[0]:.2f})\n")
     print("| query | p50 ms | p99 ms | max ms |\n|---|---|---|---|")
-    for name in ("trajectory", "wildcard_prefix", "wildcard_suffix"):
-        v = q[name]
-        print(f"| {name} | {pct(v, 50):.1f} | {pct(v, 99):.1f} | {max(v):.1f} |")
+    for name, v in q.items():
+        if isinstance(v, list) and v:
+            print(f"| {name} (n={len(v)}) | {pct(v, 50):.1f} | {pct(v, 99):.1f} | {max(v):.1f} |")
     for name, plan in q["plans"].items():
         print(f"\nplan of {name}:\n```\n{plan}\n```")
 
