@@ -77,13 +77,6 @@ class PlateQuery:
         escaped = re.sub(r"([\\%_])", r"\\\1", self.text)
         return escaped.replace("*", "%").replace("?", "_")
 
-    def prefix(self) -> str | None:
-        """The literal head of a pure prefix pattern (``浙A12*``), else None."""
-        if self.text is None or not self.text.endswith("*"):
-            return None
-        head = self.text.rstrip("*")
-        return head if head and "*" not in head and "?" not in head else None
-
     def suffix(self) -> str | None:
         """The literal tail of a pure suffix pattern (``*1234``), else None."""
         if self.text is None or not self.text.startswith("*"):
@@ -408,18 +401,11 @@ class Store:
                 "watch_match")
         if q.wildcard:
             # Ids of the page first (an index-only walk on PostgreSQL), then only those rows.
-            page = self._wildcard_page_sql(q, where, params)
-            sql = (f"SELECT {cols} FROM events WHERE (id, ts_ms) IN ({page}) ORDER BY ts_ms DESC")
+            sql = (f"SELECT {cols} FROM events WHERE (id, ts_ms) IN (SELECT id, ts_ms FROM events "
+                   f"WHERE {where} ORDER BY ts_ms DESC LIMIT %s) ORDER BY ts_ms DESC")
         else:
             sql = f"SELECT {cols} FROM events WHERE {where} ORDER BY ts_ms DESC LIMIT %s"
         return [_event_out(r) for r in self._rows(sql, (*params, q.limit))]
-
-    def _wildcard_page_sql(self, q: PlateQuery, where: str, params: list[Any]) -> str:
-        """The query selecting ``(id, ts_ms)`` of a wildcard search's page (limit is its last %s).
-
-        A backend may pick the access path itself (PostgreSQL: see its override).
-        """
-        return f"SELECT id, ts_ms FROM events WHERE {where} ORDER BY ts_ms DESC LIMIT %s"
 
     def trajectory(self, q: PlateQuery) -> list[dict[str, Any]]:
         """Every passage of one plate (exact text or hash), oldest first, across all gateways."""
@@ -432,8 +418,7 @@ class Store:
             (*params, q.limit))
         return [_event_out(r) for r in rows]
 
-    def _plate_where(self, q: PlateQuery, plate_expr: str = "plate") -> tuple[str, list[Any]]:
-        # plate_expr lets a backend hide the plate index from a wildcard (see PostgresStore)
+    def _plate_where(self, q: PlateQuery) -> tuple[str, list[Any]]:
         parts: list[str] = ["type = 'vehicle_passage'"]
         params: list[Any] = []
         if q.plate_hash is not None:
@@ -441,7 +426,7 @@ class Store:
             params.append(q.plate_hash)
         elif q.text is not None:
             if q.wildcard:
-                parts.append(plate_expr + r" LIKE %s ESCAPE '\'")
+                parts.append(r"plate LIKE %s ESCAPE '\'")
                 params.append(q.like_pattern())
                 suffix, clause = q.suffix(), self._suffix_clause()
                 if suffix is not None and clause is not None:

@@ -12,14 +12,13 @@ not been acknowledged); the next call reconnects.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 from psycopg import errors as pgerrors
 
-from central.store.base import DAY_MS, PlateQuery, Store, StoreUnavailableError
+from central.store.base import DAY_MS, Store, StoreUnavailableError
 
 CONNECT_TIMEOUT_S = 5  # a stopped server should fail fast, so health can say so
 MIGRATION_LOCK = 7_215_001  # advisory lock id: instances starting together migrate one at a time
@@ -30,7 +29,6 @@ class PostgresStore(Store):
 
     kind = "postgresql"
     json_param = "%s::jsonb"
-    prefix_probe_min = 1000  # a prefix search counts at least this many matches before choosing
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
@@ -72,33 +70,6 @@ class PostgresStore(Store):
     def _suffix_clause(self) -> str | None:
         # the generated reversed plate (migration 0002) turns '*1234' into a btree prefix scan
         return r"plate_rev LIKE %s ESCAPE '\'"
-
-    def _wildcard_page_sql(self, q: PlateQuery, where: str, params: list[Any]) -> str:
-        """A prefix search's page by the cheaper of two index-only paths, chosen from a count.
-
-        ``浙A12*`` newest first can walk the time index backwards until the page is full (cheap
-        when the prefix is common) or read every match from the prefix btree and sort them
-        (cheap when it is rare). The planner guesses the count from statistics and a wrong
-        guess costs hundreds of milliseconds at 10 M rows, so the store counts instead: it
-        reads at most ``sqrt(limit * rows)`` matches from the prefix btree. Fewer than that,
-        and sorting them is cheap; as many, and the matches are dense enough that the time
-        walk meets the page within about as many index entries. Either way a search reads
-        O(sqrt(limit * rows)) index entries (assuming matches spread over time). The two SQL
-        forms hide the other index from the planner (``ts_ms + 0``, ``plate || ''``).
-        """
-        if q.prefix() is None:
-            return super()._wildcard_page_sql(q, where, params)
-        rows = self._rows(
-            "SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint AS n FROM pg_inherits i "
-            "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent "
-            "WHERE p.relname = 'events'")[0]["n"]
-        probe = max(self.prefix_probe_min, math.isqrt(max(q.limit, 1) * max(rows, 1)))
-        found = self._rows(f"SELECT count(*) AS n FROM (SELECT 1 FROM events WHERE {where} LIMIT %s) s",
-                           (*params, probe))[0]["n"]
-        if found < probe:  # rare: sort the matches, newest first
-            return f"SELECT id, ts_ms FROM events WHERE {where} ORDER BY ts_ms + 0 DESC LIMIT %s"
-        walk_where, _ = self._plate_where(q, plate_expr="(plate || '')")
-        return f"SELECT id, ts_ms FROM events WHERE {walk_where} ORDER BY ts_ms DESC LIMIT %s"
 
     def partitions(self) -> list[str]:
         """Names of the event partitions, oldest first."""
