@@ -21,11 +21,13 @@ from typing import Any
 from gateway.events import (
     AlarmState,
     DeviceFault,
+    Direction,
     Event,
     EventDecodeError,
     EventType,
     Format,
     Loitering,
+    PlateStatus,
     SensorAlarm,
     Severity,
     VehiclePassage,
@@ -242,6 +244,13 @@ def _alarm(event: Event) -> tuple[str, str] | None:
         return "loitering", f"{body.cls} loitering in {body.zone} for {body.dwell_ms // 1000} s"
     if isinstance(body, VehiclePassage) and body.watch_match and not body.preview:
         return "watch_list", f"watch-list plate {body.plate or (body.plate_hash or b'').hex()}"
+    if isinstance(body, VehiclePassage) and body.plate_status is PlateStatus.ABSENT and not body.preview:
+        # A covered or missing plate is what a checkpoint must flag; an unreadable one (dirty,
+        # small, blurred) is stored with its crop but is no alarm: rain and night make many, and
+        # an alarm for each would bury the covered plates.
+        where = f"camera {body.camera}" if body.camera else "a camera"
+        way = f", {body.direction.label}" if body.direction not in (None, Direction.UNKNOWN) else ""
+        return "no_plate", f"{body.vehicle_class or 'vehicle'} with no plate at {where}{way}"
     if isinstance(body, SensorAlarm) and body.state is AlarmState.ACTIVE:
         what = body.kind.label
         return ("panic" if what == "panic" else "sensor_alarm"), f"{what} on node {body.node}"

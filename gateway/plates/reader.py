@@ -11,6 +11,7 @@ non-Chinese plates gives nothing.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -39,6 +40,39 @@ from gateway.ratelog import RateLimitedLog
 Box = tuple[int, int, int, int]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PlateCandidate:
+    """A plate-like region the reader looked at, whether or not a read was accepted from it.
+
+    ``source`` is ``"finder"`` (the corner detector, trained on real plates: its score says
+    "a plate with characters is here") or ``"localizer"`` (the segmentation model, counted only
+    when the finder is off: it also fires on plain plate-shaped patches). The classical
+    colour/edge finder's boxes are not candidates: it fires on grilles, lamps and stickers.
+    """
+
+    score: float
+    #: (x0, y0, x1, y1) in frame pixels
+    box: Box
+    source: str
+    #: plate width along its long edge (px); 0 when unknown
+    width: float = 0.0
+
+
+@dataclass(frozen=True)
+class PlateSight:
+    """What one look at a vehicle (or a whole frame) gave: the accepted reads, best first,
+    and every plate candidate found, read or not (so a caller can tell "no plate here" from
+    "a plate, but no read")."""
+
+    reads: list[PlateObservation] = field(default_factory=list)
+    candidates: tuple[PlateCandidate, ...] = ()
+
+    @property
+    def best(self) -> PlateCandidate | None:
+        """The highest-scoring candidate, or None when none was found."""
+        return max(self.candidates, key=lambda c: c.score, default=None)
 
 
 def _clip_box(b: Box, w: int, h: int) -> Box:
@@ -162,13 +196,24 @@ class PlateReader:
         Returns validated observations (best first, one per distinct text; usually 0 or 1).
         Never raises on bad input: unusable images give ``[]``.
         """
+        return self.inspect_vehicle(frame_bgr, vehicle_box, t).reads
+
+    def read_frame(self, frame_bgr: np.ndarray, t: float = 0.0) -> list[PlateObservation]:
+        """Plates anywhere in a whole close-up frame (lane camera)."""
+        return self.read_vehicle(frame_bgr, None, t)
+
+    def inspect_vehicle(
+        self, frame_bgr: np.ndarray, vehicle_box: Box | None = None, t: float = 0.0
+    ) -> PlateSight:
+        """As :meth:`read_vehicle`, with the plate candidates found as well (also when no read was
+        accepted). Same cost: the candidates are those the read already looked at."""
         if (
             not isinstance(frame_bgr, np.ndarray)
             or frame_bgr.ndim != 3
             or frame_bgr.shape[2] != 3
             or frame_bgr.size == 0
         ):
-            return []
+            return PlateSight()
         fh, fw = frame_bgr.shape[:2]
         lc = self.config.localizer
         if vehicle_box is None:
@@ -179,14 +224,17 @@ class PlateReader:
             vb = _clip_box((x0 - px, y0 - py, x1 + px, y1 + py), fw, fh)
         crop = frame_bgr[vb[1] : vb[3], vb[0] : vb[2]]
         if crop.shape[0] < 8 or crop.shape[1] < 8:
-            return []
+            return PlateSight()
         size = lc.vehicle_input_size if vehicle_box is not None else lc.frame_input_size
         finder = self.vehicle_finder if vehicle_box is not None else self.finder
-        return self._read_region(frame_bgr, crop, (vb[0], vb[1]), size, t, finder)
+        seen: list[PlateCandidate] = []
+        reads = self._read_region(frame_bgr, crop, (vb[0], vb[1]), size, t, finder, seen)
+        # detector boxes may run a little past the image: keep them cuttable
+        return PlateSight(reads, tuple(replace(c, box=_clip_box(c.box, fw, fh)) for c in seen))
 
-    def read_frame(self, frame_bgr: np.ndarray, t: float = 0.0) -> list[PlateObservation]:
-        """Plates anywhere in a whole close-up frame (lane camera)."""
-        return self.read_vehicle(frame_bgr, None, t)
+    def inspect_frame(self, frame_bgr: np.ndarray, t: float = 0.0) -> PlateSight:
+        """As :meth:`read_frame`, with the plate candidates found (see :meth:`inspect_vehicle`)."""
+        return self.inspect_vehicle(frame_bgr, None, t)
 
     def _read_region(
         self,
@@ -196,9 +244,11 @@ class PlateReader:
         size: int,
         t: float,
         finder: PlateFinder | None = None,
+        seen: list[PlateCandidate] | None = None,
     ) -> list[PlateObservation]:
+        """Reads in ``crop`` (at ``offset`` in ``frame``); candidates found are appended to ``seen``."""
         if finder is not None:
-            found = self._read_found(finder, crop, offset, t, size if finder is self.finder else 0)
+            found = self._read_found(finder, crop, offset, t, size if finder is self.finder else 0, seen)
             if found or not self.config.finder.fallback:
                 return found
         lc = self.config.localizer
@@ -210,6 +260,14 @@ class PlateReader:
         cands = cands[: lc.max_candidates]
         if lc.refine:
             cands = [self._refine(crop, b, i) for i, b in enumerate(cands)]
+        if finder is None and seen is not None:
+            # Without the finder the localizer's model boxes are the only plate evidence there
+            # is. With it they are not counted: on real vehicles whose plate was painted over the
+            # localizer still fired (0.5-0.9) on the patch or the bumper, the finder did not.
+            ox, oy = offset
+            seen.extend(PlateCandidate(float(b.score), (b.x0 + ox, b.y0 + oy, b.x1 + ox, b.y1 + oy),
+                                       "localizer", float(b.rect_w or b.width))
+                        for b in cands if b.source == "model")
         results = self._read_candidates(frame, cands, offset, t)
         if not results and lc.classical_fallback:
             try:
@@ -226,7 +284,13 @@ class PlateReader:
         return sorted(best.values(), key=lambda o: -o.confidence)
 
     def _read_found(
-        self, finder: PlateFinder, crop: np.ndarray, offset: tuple[int, int], t: float, search_size: int = 0
+        self,
+        finder: PlateFinder,
+        crop: np.ndarray,
+        offset: tuple[int, int],
+        t: float,
+        search_size: int = 0,
+        seen: list[PlateCandidate] | None = None,
     ) -> list[PlateObservation]:
         """The corner detector's candidates, each warped flat from its corners and read.
 
@@ -239,7 +303,14 @@ class PlateReader:
             self._failed("finder", exc)
             return []
         best: dict[str, PlateObservation] = {}
-        for p in found[: fc.max_candidates]:
+        found = found[: fc.max_candidates]
+        if seen is not None:
+            ox, oy = offset
+            seen.extend(PlateCandidate(float(p.score), (int(p.box[0]) + ox, int(p.box[1]) + oy,
+                                                        int(np.ceil(p.box[2])) + ox,
+                                                        int(np.ceil(p.box[3])) + oy), "finder", p.width)
+                        for p in found)
+        for p in found:
             obs = self._read_warped(crop, p, offset, t)
             if obs is not None and (obs.text not in best or obs.confidence > best[obs.text].confidence):
                 best[obs.text] = obs

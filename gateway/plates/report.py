@@ -7,6 +7,12 @@ keys are the plate fields of ``gateway.events.bodies.VehiclePassage`` (``plate``
 ``watch_match``, ``crop``); the two enum fields are given as the **member names** of the
 event enums (``"BLUE"``, ``"NEW_ENERGY"``, ...) so this package stays independent of the
 events package: ``VehiclePassage(plate_colour=PlateColour[f["plate_colour"]], ...)``.
+
+:meth:`PlateReporter.unread_fields` builds the fields of a passage with no read: only
+``plate_status`` (``"UNREADABLE"`` or ``"ABSENT"``, member names of the event enum
+``PlateStatus``) and the optional crop. A read passage carries no ``plate_status``: its
+``plate`` or ``plate_hash`` says it was read, and leaving the v2 field out keeps it a schema-v1
+event, byte for byte as before, for subscribers that only read v1 (docs/protocol.md §2.1).
 """
 
 from __future__ import annotations
@@ -49,6 +55,9 @@ EVENT_TYPE: dict[PlateType | None, str] = {
     PlateType.EMBASSY: "EMBASSY",
     None: "UNKNOWN",
 }
+
+#: plate statuses of a passage with no read (member names of the event enum ``PlateStatus``)
+UNREAD_STATUSES = ("UNREADABLE", "ABSENT")
 
 
 def read_key(path: Path) -> bytes:
@@ -101,10 +110,23 @@ class PlateReporter:
             out["plate_hash"] = plate_digest(vote.text, self.privacy_key, self.config.privacy.hash_bytes)
         else:
             out["plate"] = vote.text
+        self._attach_crop(out, crop_bgr)
+        return out
+
+    def unread_fields(self, status: str, crop_bgr: np.ndarray | None = None) -> dict:
+        """Fields of a passage whose plate was not read: ``status`` is ``"UNREADABLE"`` (a plate
+        was found; ``crop_bgr`` is the best plate candidate) or ``"ABSENT"`` (none on a vehicle
+        seen large enough; ``crop_bgr`` is the vehicle). The crop obeys the evidence settings."""
+        if status not in UNREAD_STATUSES:
+            raise ValueError(f"plate status {status!r} is not one of {UNREAD_STATUSES}")
+        out: dict = {"plate_status": status}
+        self._attach_crop(out, crop_bgr)
+        return out
+
+    def _attach_crop(self, out: dict, crop_bgr: np.ndarray | None) -> None:
         if self.config.evidence.send_crop and crop_bgr is not None:
             from gateway.plates.evidence import evidence_jpeg
 
             jpg = evidence_jpeg(crop_bgr, self.config.evidence.max_bytes, self.config.evidence.max_width)
             if jpg is not None:
                 out["crop"] = jpg
-        return out

@@ -3,6 +3,8 @@
 A camera tamper condition becomes a ``device_fault`` of ``camera/<name>`` (code tamper,
 defocus, moved or dark) with a snapshot, and a second one with ``cleared`` and its duration
 when the view is back. Alarm bodies carry the id of their evidence clip when one is made.
+A vehicle whose plate was not read becomes a ``vehicle_passage`` with ``plate_status``
+(unreadable or absent) and no plate fields.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from gateway.events.bodies import (
     VehiclePassage,
     ZoneIntrusion,
 )
-from gateway.events.types import Direction, Phase, PlateColour, PlateType, Severity
+from gateway.events.types import Direction, Phase, PlateColour, PlateStatus, PlateType, Severity
 from gateway.vision import events as ve
 from gateway.vision.tamper import CameraTamper
 
@@ -56,8 +58,12 @@ def to_body(ev: ve.VisionEvent) -> Body | None:
                          camera=ev.camera, crop=ev.crop_jpeg, clip=clip)
     if isinstance(ev, ve.VehiclePlate):
         p = dict(ev.plate)
-        p["plate_colour"] = PlateColour[str(p.get("plate_colour", "UNKNOWN"))]
-        p["plate_type"] = PlateType[str(p.get("plate_type", "UNKNOWN"))]
+        # the plate stage names enum members; a passage with no read has no colour or type
+        if "plate_status" in p:
+            p["plate_status"] = PlateStatus[str(p["plate_status"])]
+        else:
+            p["plate_colour"] = PlateColour[str(p.get("plate_colour", "UNKNOWN"))]
+            p["plate_type"] = PlateType[str(p.get("plate_type", "UNKNOWN"))]
         return VehiclePassage(**p, vehicle_class=cls, conf=conf, track_id=track, camera=ev.camera,
                               direction=DIRECTIONS.get(ev.direction or "", Direction.UNKNOWN),
                               zone=ev.zones[0] if ev.zones else None, clip=clip)

@@ -96,10 +96,12 @@ class CrowdCount(VisionEvent):
 
 @dataclass(kw_only=True)
 class VehiclePlate(VisionEvent):
-    """A vehicle track ended with a plate read voted over its frames (once per track).
+    """A vehicle track ended (once per track): with a plate read voted over its frames, or
+    with none, saying why.
 
     ``plate`` holds the plate fields of a ``vehicle_passage`` event as the plate stage built
-    them (clear text or keyed hash, confidences, colour, type, watch-list flag, crop).
+    them: for a read, clear text or keyed hash, confidences, colour, type, watch-list flag and
+    crop; for no read, ``plate_status`` (``"UNREADABLE"`` or ``"ABSENT"``) and the crop.
     """
 
     kind: ClassVar[str] = "vehicle_plate"
