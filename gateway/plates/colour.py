@@ -111,3 +111,26 @@ def _blue_share(crop_bgr: np.ndarray) -> float:
     hsv = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2HSV)
     hue, sat = hsv[..., 0], hsv[..., 1]
     return float(((hue >= 95) & (hue <= 130) & (sat > 40)).mean())
+
+
+#: plate types whose background may measure white: police plates are white; the green
+#: gradient of new-energy plates is near white at the top and can measure white in poor light
+_WHITE_TYPES = frozenset({PlateType.POLICE, PlateType.NEW_ENERGY_SMALL, PlateType.NEW_ENERGY_LARGE})
+
+
+def colour_fits(crop_bgr: np.ndarray, plate_type: PlateType | None) -> bool:
+    """False when the crop's background contradicts the read's plate type.
+
+    Why: a recognizer reads *something* off any plate-like crop, and a foreign (e.g. Danish
+    or British) plate or a white text panel can come out as a well-formed mainland text. On
+    the mainland a white plate with dark characters is a police plate (ending 警), so a
+    white, dark-text crop read as any other type (except new-energy, whose pale gradient can
+    measure white) is not a mainland plate. The text polarity check keeps dark blue plates
+    with bright characters, which the background statistics alone can take for white.
+    Unusable crops and unknown types are not judged (True).
+    """
+    if plate_type is None or plate_type in _WHITE_TYPES:
+        return True
+    if classify_colour(crop_bgr) is not PlateColour.WHITE:
+        return True
+    return _text_is_light(crop_bgr)

@@ -49,3 +49,71 @@ def test_real_crops() -> None:
     assert got["_8_冀D5L690.jpg"] is PlateColour.YELLOW
     small = [c for f, c in got.items() if not f.startswith("_")]
     assert sum(c in (PlateColour.BLUE, PlateColour.YELLOW) for c in small) >= 0.97 * len(small)
+
+
+# --------------------------------------------------------------- colour consistency (issue 11)
+def _dark_text_panel(text: str, bg: tuple[int, int, int]) -> np.ndarray:
+    import cv2
+
+    img = np.zeros((60, 300, 3), np.uint8)
+    img[:] = bg
+    cv2.putText(img, text, (8, 44), cv2.FONT_HERSHEY_DUPLEX, 1.2, (15, 15, 15), 3)
+    return img
+
+
+@pytest.mark.parametrize(
+    "ptype", [PlateType.STANDARD, PlateType.COACH, PlateType.TRAILER, PlateType.HONG_KONG]
+)
+def test_white_dark_text_crop_does_not_fit_a_non_police_type(ptype) -> None:
+    from gateway.plates.colour import colour_fits
+
+    assert not colour_fits(_dark_text_panel("AB 12 345", (235, 235, 235)), ptype)
+
+
+def test_white_crop_fits_police_and_new_energy_and_coloured_crops_fit() -> None:
+    from gateway.plates.colour import colour_fits
+
+    white = _dark_text_panel("AB 12 345", (235, 235, 235))
+    for ptype in (PlateType.POLICE, PlateType.NEW_ENERGY_SMALL, PlateType.NEW_ENERGY_LARGE, None):
+        assert colour_fits(white, ptype)
+    assert colour_fits(_panel((200, 70, 15), (245, 245, 245)), PlateType.STANDARD)  # blue
+    assert colour_fits(_panel((20, 190, 240), (15, 15, 15)), PlateType.STANDARD)  # yellow
+    assert colour_fits(np.zeros((2, 2, 3), np.uint8), PlateType.STANDARD)  # unusable: not judged
+
+
+def test_every_real_dev_crop_fits_its_type() -> None:
+    from gateway.plates.colour import colour_fits
+
+    need(DEV_CROPS)
+    bad = [
+        f
+        for f, t in dsplit.read_labels(DEV_CROPS)
+        if not colour_fits(dsplit.load_crop_bgr(DEV_CROPS / f), classify(t))
+    ]
+    assert bad == []
+
+
+def test_real_toll_lane_plates_fit_and_the_danish_plate_does_not() -> None:
+    """Every toll-lane plate (both sides, cut flat from the finder's corners, the police plate
+    included) fits its labelled type; the real Danish plate of paddledet_car.jpg, read as any
+    standard mainland text, does not."""
+    import cv2
+
+    from gateway.plates.colour import colour_fits
+    from gateway.plates.finder import PlateFinder, rectify
+    from models.plates import real_scenes
+    from models.plates.evaluate_scenes import _hyperlpr_crop
+    from tests.plates.conftest import MEDIA, SHARED
+
+    need(SHARED / "plates" / "real_scenes_hyperlpr" / "labels.csv")
+    finder = PlateFinder()
+    labels = [lab for side in real_scenes.split() for lab in side]
+    bad = [lab.text for lab in labels if not colour_fits(_hyperlpr_crop(lab, finder)[0], classify(lab.text))]
+    assert bad == []
+    assert any(classify(lab.text) is PlateType.POLICE for lab in labels)
+
+    img = cv2.imread(str(need(MEDIA / "paddledet_car.jpg")))
+    cands = finder.find(img)
+    assert cands, "the finder no longer finds the Danish plate: this test needs another foreign plate"
+    crop = rectify(img, cands[0].corners, (round(cands[0].width), round(cands[0].height)))
+    assert not colour_fits(crop, PlateType.STANDARD)
