@@ -47,3 +47,30 @@ def background_pool(max_images: int = 40) -> list[np.ndarray]:
         if len(pool) >= max_images:
             break
     return pool
+
+
+def scene_background_pool(max_images: int = 60) -> list[np.ndarray]:
+    """Real backgrounds for recognizer samples from the *training-side* toll-lane photos (RGB).
+
+    The band above each plate (grille, bonnet, lights) and the band below it (bumper, road),
+    with the drawn overlay masked; the plate itself is never in a patch. Unlike
+    :func:`background_pool` nothing here comes from ``../shared/media/images``, whose photos
+    the negative tests read (a recognizer must not learn them, not even as backgrounds)."""
+    import cv2
+
+    from models.plates import real_scenes
+
+    pool: list[np.ndarray] = []
+    try:
+        labels = real_scenes.split()[0]
+    except FileNotFoundError:
+        return pool
+    for label in labels[:max_images]:
+        img = cv2.cvtColor(real_scenes.load_masked(label), cv2.COLOR_BGR2RGB)
+        _, y, _, h = label.box
+        above = img[max(0, y - 3 * h) : max(0, y - h // 2)]
+        below = img[y + h + h // 2 :]
+        for band in (above, below):
+            if band.shape[0] >= 24 and band.shape[1] >= 96:
+                pool.append(np.ascontiguousarray(band))
+    return pool

@@ -27,7 +27,7 @@ import numpy as np
 
 from gateway.plates.charset import NUM_CLASSES, encode
 from models.plates import split as dsplit
-from models.plates.common import MODELS_DIR, WORK, background_pool, limit_threads
+from models.plates.common import MODELS_DIR, WORK, limit_threads, scene_background_pool
 
 IN_W, IN_H = 96, 32
 MAX_LEN = 8
@@ -78,7 +78,7 @@ def synth_cache(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     from models.plates.synth import PlateRenderer, plate_crop
 
     rng = np.random.default_rng(seed)
-    pool = background_pool()
+    pool = scene_background_pool()
     r = PlateRenderer()
     x = np.empty((n, IN_H, IN_W, 3), np.uint8)
     y = np.zeros((n, MAX_LEN), np.int32)
@@ -110,7 +110,7 @@ def double_row_cache(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     from models.plates.synth import PlateRenderer, plate_crop, random_text
 
     rng = np.random.default_rng(seed)
-    pool = background_pool()
+    pool = scene_background_pool()
     r = PlateRenderer()
     x = np.empty((n, IN_H, IN_W, 3), np.uint8)
     texts = []
@@ -123,6 +123,24 @@ def double_row_cache(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     WORK.mkdir(parents=True, exist_ok=True)
     np.savez(path, x=x, y=y, n=ln)
     return x, y, ln
+
+
+def negative_cache(n: int, seed: int) -> np.ndarray:
+    """``n`` negative samples (foreign plates, text panels, empty panels, texture; empty
+    target), cached on disk; see :mod:`models.plates.negatives`."""
+    path = WORK / f"rec_negative_{n}_{seed}.npz"
+    if path.exists():
+        return np.load(path)["x"]
+    from models.plates.negatives import negative_crop
+    from models.plates.synth import PlateRenderer
+
+    rng = np.random.default_rng(seed + 1000)  # not the positives' stream
+    pool = scene_background_pool()
+    r = PlateRenderer()
+    x = np.stack([negative_crop(rng, r, pool, (IN_W, IN_H)) for _ in range(n)])
+    WORK.mkdir(parents=True, exist_ok=True)
+    np.savez(path, x=x)
+    return x
 
 
 def load_real(rows: list[tuple[str, str]]) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
@@ -209,6 +227,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--balance", type=float, default=BALANCE_POWER, help="province balancing power (0: none)")
     ap.add_argument("--double", type=int, default=6000, help="synthetic two-row plates (merged into one row)")
+    ap.add_argument("--negatives", type=int, default=10000, help="cached negative samples (empty target)")
+    ap.add_argument("--neg-frac", type=float, default=0.1, help="share of negatives per batch")
     ap.add_argument("--out", type=Path, default=MODELS_DIR / "recognizer_int8.tflite")
     ap.add_argument("--init", type=Path, default=None, help="start from these Keras weights")
     ap.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (cosine decay)")
@@ -226,14 +246,16 @@ def main(argv: list[str] | None = None) -> None:
     if args.double:
         xd, yd, nd = double_row_cache(args.double, args.seed)
         xs, ys, ns = np.concatenate([xs, xd]), np.concatenate([ys, yd]), np.concatenate([ns, nd])
-    pool = background_pool()
+    xn = negative_cache(args.negatives, args.seed) if args.negatives and args.neg_frac > 0 else None
+    pool = scene_background_pool()
     _, val_rows = dsplit.split()
     real_imgs, real_texts, calib_imgs, calib_texts = real_training_crops()
     real_y, real_n = encode_texts(real_texts)
     real_p = province_weights(real_texts, args.balance)
     val_imgs, val_y, val_n = load_real(val_rows)
     print(
-        f"synth {len(xs)}  real-train {len(real_imgs)}  calibration {len(calib_imgs)}  val {len(val_imgs)}",
+        f"negatives {0 if xn is None else len(xn)}  synth {len(xs)}  real-train {len(real_imgs)}"
+        f"  calibration {len(calib_imgs)}  val {len(val_imgs)}",
         flush=True,
     )
 
@@ -265,7 +287,8 @@ def main(argv: list[str] | None = None) -> None:
         return loss
 
     n_real = int(args.batch * args.real_frac)
-    n_syn = args.batch - n_real
+    n_neg = int(args.batch * args.neg_frac) if xn is not None else 0
+    n_syn = args.batch - n_real - n_neg
     val_x = np.stack([cv2.resize(im, (IN_W, IN_H), interpolation=cv2.INTER_AREA) for im in val_imgs])
 
     def val_acc(m) -> float:
@@ -282,6 +305,11 @@ def main(argv: list[str] | None = None) -> None:
         xb = np.concatenate([xs[si], real_b])
         yb = np.concatenate([ys[si], real_y[ri]])
         nb = np.concatenate([ns[si], real_n[ri]])
+        if n_neg:
+            # negatives: the target is the empty sequence (every frame blank)
+            xb = np.concatenate([xb, xn[rng.integers(0, len(xn), n_neg)]])
+            yb = np.concatenate([yb, np.zeros((n_neg, MAX_LEN), np.int32)])
+            nb = np.concatenate([nb, np.zeros((n_neg,), np.int32)])
         losses.append(float(step(tf.constant(xb, tf.float32), tf.constant(yb), tf.constant(nb))))
         if it % 250 == 0:
             msg = f"step {it} loss {np.mean(losses[-250:]):.3f} {time.time() - t0:.0f}s"
@@ -296,6 +324,7 @@ def main(argv: list[str] | None = None) -> None:
     rep = np.concatenate(
         [
             xs[rng.integers(0, len(xs), 300)],
+            *([xn[rng.integers(0, len(xn), 40)]] if xn is not None else []),
             np.stack([cv2.resize(im, (IN_W, IN_H)) for im in real_imgs[:200]]),
         ]
     )
