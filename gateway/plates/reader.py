@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from gateway.plates.colour import plate_colour
+from gateway.plates.colour import PlateColour, classify_colour, plate_colour
 from gateway.plates.config import PlatesConfig
 from gateway.plates.finder import (
     DEFAULT_FINDER,
@@ -58,6 +58,9 @@ class PlateCandidate:
     source: str
     #: plate width along its long edge (px); 0 when unknown
     width: float = 0.0
+    #: background colour of the box (:func:`~gateway.plates.colour.classify_colour`): real plates,
+    #: even too blurred to read, keep their blue/yellow/green; grilles and logos are black/white
+    colour: PlateColour = PlateColour.UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -230,7 +233,16 @@ class PlateReader:
         seen: list[PlateCandidate] = []
         reads = self._read_region(frame_bgr, crop, (vb[0], vb[1]), size, t, finder, seen)
         # detector boxes may run a little past the image: keep them cuttable
-        return PlateSight(reads, tuple(replace(c, box=_clip_box(c.box, fw, fh)) for c in seen))
+        return PlateSight(reads, tuple(self._coloured(frame_bgr, replace(c, box=_clip_box(c.box, fw, fh)))
+                                       for c in seen))
+
+    def _coloured(self, frame: np.ndarray, c: PlateCandidate) -> PlateCandidate:
+        x0, y0, x1, y1 = c.box
+        try:
+            return replace(c, colour=classify_colour(frame[y0:y1, x0:x1]))
+        except Exception as exc:  # OpenCV raises many types on odd input: the colour stays unknown
+            self._failed("colour", exc)
+            return c
 
     def inspect_frame(self, frame_bgr: np.ndarray, t: float = 0.0) -> PlateSight:
         """As :meth:`read_frame`, with the plate candidates found (see :meth:`inspect_vehicle`)."""

@@ -16,14 +16,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gateway.camera.frame import Frame
-from gateway.plates import PlatesConfig, PlateVoter, voting_kwargs
+from gateway.plates import PlateColour, PlatesConfig, PlateVoter, voting_kwargs
 from gateway.vision.events import VehiclePlate, VisionEvent
 from gateway.vision.tracker import Track
+
+if TYPE_CHECKING:
+    from gateway.plates.reader import PlateCandidate
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,8 @@ VEHICLE_CLASSES = frozenset({"car", "truck", "bus", "motorcycle"})
 # What the one crop of a track shows, best first: an unread passage shows the best candidate,
 # an absent one the vehicle; a better kind replaces a worse one, never the reverse.
 CROP_READ, CROP_CANDIDATE, CROP_VEHICLE = 2, 1, 0
+#: background colours only plates have among a vehicle's plate-shaped parts (grilles are grey)
+PLATE_COLOURS = frozenset({PlateColour.BLUE, PlateColour.YELLOW, PlateColour.GREEN, PlateColour.YELLOW_GREEN})
 #: a vehicle box reaching this share of the frame height is cut at the bottom, where the plate is
 BOTTOM_EDGE = 0.99
 
@@ -45,7 +50,7 @@ class TrackLook:
     large_frames: int = 0
     #: widest vehicle box seen (frame px)
     widest: int = 0
-    #: plate candidates at or above ``candidate_min_score`` (all frames)
+    #: plate candidates that count (``candidate_min_score``, or the plain one), all frames
     candidates: int = 0
     best_candidate: float = 0.0
     crop_kind: int = -1
@@ -129,7 +134,7 @@ class PlateObserver:
 
     def _candidates(self, look: TrackLook, candidates: Any, image: np.ndarray) -> None:
         for cand in candidates:
-            if cand.score < self.cfg.candidate_min_score:
+            if not plate_seen(cand, self.cfg):
                 continue
             look.candidates += 1
             look.best_candidate = max(look.best_candidate, cand.score)
@@ -204,6 +209,13 @@ class PlateObserver:
                             track_id=track.track_id, label=track.label,
                             confidence=round(track.best_score, 4), direction=direction,
                             plate=fields)
+
+
+def plate_seen(cand: PlateCandidate, cfg: PlatesConfig) -> bool:
+    """Whether a plate candidate is evidence of a plate: a blue, yellow or green one from
+    ``candidate_min_score``, a plain one (white, black, colourless) from ``plain_candidate_min_score``."""
+    coloured = cand.colour in PLATE_COLOURS
+    return cand.score >= (cfg.candidate_min_score if coloured else cfg.plain_candidate_min_score)
 
 
 def _shrink(crop: np.ndarray, max_width: int) -> np.ndarray:
