@@ -81,9 +81,11 @@ class PlateObserver:
         self.has_lines = has_lines
         self._looks: dict[int, TrackLook] = {}
         self._previewed: set[int] = set()
+        self._gone: set[int] = set()  # tracks with a look that were not live at the last frame
         self.reads = 0
 
     def observe(self, frame: Frame, tracks: list[Track]) -> list[VisionEvent]:
+        self._forget_gone(tracks)
         image = frame.image
         h, w = image.shape[:2]
         vehicles = [t for t in tracks if t.label in self.classes]
@@ -108,6 +110,18 @@ class PlateObserver:
                 if owner is not None:
                     self._candidates(self._looks[owner.track_id], (cand,), image)
         return self._previews(frame, vehicles) if self.cfg.voting.preview_events else []
+
+    def _forget_gone(self, tracks: list[Track]) -> None:
+        """Free the state of tracks that ended without :meth:`track_ended` (the pipeline calls it
+        only for tracks it announced, e.g. not with enter/exit events off), so months of traffic
+        can't pile up. A track that ends is missing from the next frame's live tracks just before
+        its ``track_ended``; so only a track missing from two frames in a row is dropped."""
+        live = {t.track_id for t in tracks}
+        gone = {tid for tid in self._looks if tid not in live}
+        for tid in gone & self._gone:
+            del self._looks[tid]
+        self._previewed &= live
+        self._gone = gone - self._gone
 
     def _previews(self, frame: Frame, tracks: list[Track]) -> list[VisionEvent]:
         """An early event for a track whose read is already certain (once per track); the

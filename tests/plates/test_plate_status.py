@@ -205,6 +205,28 @@ def test_privacy_and_crops_off(reader: PlateReader, scenes: list[us.Scene], tmp_
     assert ev.plate == {"plate_status": "ABSENT"} and to_body(ev).crop is None
 
 
+def test_state_of_tracks_never_ended_is_freed(reader: PlateReader, scenes: list[us.Scene]) -> None:
+    """The pipeline calls track_ended only for tracks it announced (not with enter/exit events
+    off): a track gone from two frames is forgotten; one gone from one frame (it ended in that
+    frame, track_ended follows) still gets its passage."""
+    s = scenes[0]
+    covered = s.covered()
+    obs = observer(reader)
+    tr = us.track(s)
+    frames = us.frames(covered, 6)
+    for f in frames[:3]:
+        obs.observe(f, [tr])
+    obs.observe(frames[3], [])
+    [ev] = obs.track_ended(frames[3], tr, None)
+    assert ev.plate["plate_status"] == "ABSENT"
+    for f in frames[:3]:
+        obs.observe(f, [tr])
+    obs.observe(frames[3], [])
+    assert tr.track_id in obs._looks
+    obs.observe(frames[4], [])
+    assert obs._looks == {}
+
+
 def test_config_keys_are_strict() -> None:
     cfg = PlatesConfig()
     assert cfg.report_unread and cfg.absent_min_frames >= 2 and "motorcycle" not in cfg.absent_classes
