@@ -565,3 +565,64 @@ def localiser_scene(
         mask = np.maximum(mask, m)
     img = photometric(img, rng, strength=0.8, blur_scale=1.2)
     return img, mask
+
+
+# ----------------------------------------------------------------------------- province swap
+
+
+def swap_province(
+    img: np.ndarray, text: str, rng: np.random.Generator, renderer: PlateRenderer
+) -> tuple[np.ndarray, str]:
+    """A real tight plate crop (RGB) with its province character replaced by another one.
+
+    Why: the real training crops are mostly of one or two provinces (皖 in dev_crops, 浙 in the
+    toll-lane photos), so a model learns "real-looking plate -> 皖/浙" as a prior. Repainting the
+    province glyph (found as the ink blob in the crop's left sixth, erased with the plate's
+    background colour, redrawn from a CJK font in the crop's ink colour at the crop's own
+    resolution) keeps the real rest of the plate while making the first character carry no
+    prior. Returns the input unchanged when no glyph blob is found."""
+    from gateway.plates.charset import PROVINCES
+
+    h, w = img.shape[:2]
+    if h < 10 or w < 40 or not text or text[0] not in PROVINCES:
+        return img, text
+    x1 = max(4, int(w * 0.17))
+    y0, y1 = int(h * 0.08), max(int(h * 0.08) + 4, int(h * 0.92))
+    region = img[y0:y1, :x1]
+    gray = cv2.cvtColor(region, cv2.COLOR_RGB2GRAY)
+    _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    if ink.mean() > 127:  # the characters are the minority class
+        ink = 255 - ink
+    # cut at the emptiest column between the first and second character (tight crops reach
+    # into the second character's left edge)
+    cols = ink.sum(0)
+    lo = int(w * 0.11)
+    cut = lo + int(np.argmin(cols[lo:x1])) if x1 - lo >= 2 else x1
+    ink[:, cut:] = 0
+    ys, xs = np.nonzero(ink)
+    if len(xs) < 8:
+        return img, text
+    # the glyph: the columns holding ink, trimmed of stray edge pixels
+    gx0, gx1 = int(np.percentile(xs, 2)), int(np.percentile(xs, 98)) + 1
+    gy0, gy1 = int(np.percentile(ys, 2)), int(np.percentile(ys, 98)) + 1
+    if gx1 - gx0 < 3 or gy1 - gy0 < 5:
+        return img, text
+    bg = region[ink == 0].reshape(-1, 3).mean(0)
+    inked = region[ink > 0].reshape(-1, 3).astype(np.float32)
+    dist = np.abs(inked - bg).sum(1)
+    fg = inked[dist >= np.median(dist)].mean(0)  # the glyph's core, not its antialiased edge
+    out = img.astype(np.float32)
+    pad = max(1, round(0.06 * h))
+    ex0, ex1 = max(0, gx0 - pad), min(cut, gx1 + pad)
+    ey0, ey1 = max(0, y0 + gy0 - pad), min(h, y0 + gy1 + pad)
+    out[ey0:ey1, ex0:ex1] = bg + rng.normal(0, 3, (ey1 - ey0, ex1 - ex0, 3))
+    new = PROVINCES[int(rng.integers(len(PROVINCES)))]
+    font = renderer.cjk[int(rng.integers(len(renderer.cjk)))]
+    # render large, then shrink to the blob's size: antialiased like a real low-resolution glyph
+    mask = renderer._char_mask(new, (gx1 - gx0) * 4, (gy1 - gy0) * 4, rng, font, font)
+    mask = cv2.resize(mask, (gx1 - gx0, gy1 - gy0), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+    a = mask[..., None]
+    sl = out[y0 + gy0 : y0 + gy1, gx0:gx1]
+    out[y0 + gy0 : y0 + gy1, gx0:gx1] = sl * (1 - a) + fg * a
+    out = cv2.GaussianBlur(out, (0, 0), 0.4) if rng.random() < 0.5 else out
+    return np.clip(out, 0, 255).astype(np.uint8), new + text[1:]

@@ -32,7 +32,7 @@ from models.plates.common import MODELS_DIR, WORK, limit_threads, scene_backgrou
 IN_W, IN_H = 96, 32
 MAX_LEN = 8
 #: real crops are sampled with weight count(province) ** -BALANCE_POWER (0: as found, 1: flat)
-BALANCE_POWER = 0.75
+BALANCE_POWER = 0.5
 
 
 def is_calibration(text: str) -> bool:
@@ -229,6 +229,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--double", type=int, default=6000, help="synthetic two-row plates (merged into one row)")
     ap.add_argument("--negatives", type=int, default=10000, help="cached negative samples (empty target)")
     ap.add_argument("--neg-frac", type=float, default=0.1, help="share of negatives per batch")
+    ap.add_argument(
+        "--swap", type=float, default=0.5, help="share of real crops whose province glyph is repainted"
+    )
     ap.add_argument("--out", type=Path, default=MODELS_DIR / "recognizer_int8.tflite")
     ap.add_argument("--init", type=Path, default=None, help="start from these Keras weights")
     ap.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (cosine decay)")
@@ -238,7 +241,9 @@ def main(argv: list[str] | None = None) -> None:
     limit_threads()
     import tensorflow as tf
 
-    from models.plates.synth import augment_real
+    from models.plates.synth import PlateRenderer, augment_real, swap_province
+
+    renderer = PlateRenderer()
 
     tf.keras.utils.set_random_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -301,10 +306,16 @@ def main(argv: list[str] | None = None) -> None:
     for it in range(1, args.steps + 1):
         si = rng.integers(0, len(xs), n_syn)
         ri = rng.choice(len(real_imgs), n_real, p=real_p)
-        real_b = np.stack([augment_real(real_imgs[i], rng, (IN_W, IN_H), pool) for i in ri])
-        xb = np.concatenate([xs[si], real_b])
-        yb = np.concatenate([ys[si], real_y[ri]])
-        nb = np.concatenate([ns[si], real_n[ri]])
+        real_b, ry, rn = [], real_y[ri].copy(), real_n[ri].copy()
+        for j, i in enumerate(ri):
+            im = real_imgs[i]
+            if rng.random() < args.swap:
+                im, text = swap_province(im, real_texts[i], rng, renderer)
+                ry[j, 0] = encode(text)[0]
+            real_b.append(augment_real(im, rng, (IN_W, IN_H), pool))
+        xb = np.concatenate([xs[si], np.stack(real_b)])
+        yb = np.concatenate([ys[si], ry])
+        nb = np.concatenate([ns[si], rn])
         if n_neg:
             # negatives: the target is the empty sequence (every frame blank)
             xb = np.concatenate([xb, xn[rng.integers(0, len(xn), n_neg)]])
