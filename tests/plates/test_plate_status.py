@@ -152,6 +152,18 @@ def test_covered_plate_is_absent_and_an_alarm(reader: PlateReader, scenes: list[
             assert '"plate_status":"absent"' in row.body
 
 
+def test_lane_camera_frame_mode(reader: PlateReader, scenes: list[us.Scene]) -> None:
+    """A close-up lane camera also searches the whole frame: its candidates count for the
+    vehicle whose box holds them, and a covered plate is still absent."""
+    frame_reader = PlateReader(PlatesConfig.model_validate({"frame_mode": True}))
+    for s in scenes[:2]:
+        seen = frame_reader.inspect_frame(s.shrunk())
+        assert seen.reads == [] and any(overlaps(c.box, s.plate) for c in seen.candidates)
+        statuses = [drive(observer(frame_reader, {"frame_mode": True}), s, im)[0].plate.get("plate_status")
+                    for im in (s.image, s.shrunk(), s.covered())]
+        assert statuses == [None, "UNREADABLE", "ABSENT"], s.text
+
+
 # ---------------------------------------------------------------- when nothing is said
 def test_a_vehicle_too_small_or_seen_too_briefly_is_not_judged(reader: PlateReader,
                                                                scenes: list[us.Scene]) -> None:
