@@ -119,7 +119,9 @@ class VehiclePassage(Body):
 
     @property
     def priority(self) -> int:
-        return PRIORITY_HIGH if self.watch_match else PRIORITY_NORMAL
+        # a covered or missing plate is what a checkpoint must flag: the alarm lane, like a hit
+        urgent = self.watch_match or (self.plate_status is PlateStatus.ABSENT and not self.preview)
+        return PRIORITY_HIGH if urgent else PRIORITY_NORMAL
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,10 @@ class CameraComponent:
         from gateway.service.plate_observer import PlateObserver
 
         try:
-            self.plates = PlateObserver(self.name, plates)
+            # the pipeline's rules now (alert levels and the zone editor swap them): a camera
+            # with lines reports unread vehicles only when they cross one (issue 11, item 4)
+            self.plates = PlateObserver(self.name, plates, has_lines=lambda: bool(
+                self.pipeline is not None and self.pipeline.cfg.rules.lines))
         except Exception as exc:  # any failure (model, runtime, key file): report, run without plates
             self._fault("plates_unavailable", f"camera {self.name}: plate reading off: {exc}")
             return None

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from central.decode import EventRow, classify
 from gateway.events import Direction, Event, Format, Topics, VehiclePassage, decode, encode, new_event_id
+from gateway.events.bodies import PRIORITY_HIGH, PRIORITY_NORMAL
 from gateway.events.types import PlateStatus
 from gateway.plates.config import PlatesConfig
 from gateway.plates.reader import PlateReader
@@ -135,6 +136,7 @@ def test_shrunk_plate_is_unreadable_with_the_plate_crop(reader: PlateReader,
         # the plate candidate, not the vehicle: about the plate's shape
         assert 2.0 < crop.shape[1] / crop.shape[0] < 6.0 and crop.shape[1] <= min(200, w + 40)
         assert row.alarm is None, "unreadable is stored, not an alarm"
+        assert body.priority == PRIORITY_NORMAL
         assert '"plate_status":"unreadable"' in row.body
 
 
@@ -148,6 +150,7 @@ def test_covered_plate_is_absent_and_an_alarm(reader: PlateReader, scenes: list[
             # the vehicle crop, downscaled to the evidence width
             assert body.crop is not None and jpeg_width(body.crop) == 200
             assert row.alarm == "no_plate"
+            assert body.priority == PRIORITY_HIGH, "sent in the alarm lane, ahead of a backlog"
             assert row.summary == f"{s.label} with no plate at camera lane-1, inbound"
             assert '"plate_status":"absent"' in row.body
 
