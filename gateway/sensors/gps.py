@@ -7,10 +7,7 @@ with the monotonic clock at receipt, so time can be read between sentences.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +18,7 @@ import pynmea2
 from gateway.sensors.config import GpsConfig
 from gateway.sensors.counters import Counters
 from gateway.sensors.lines import LineSplitter
+from gateway.sensors.ntp import ntp_synchronized
 from gateway.sensors.records import GpsFix
 from gateway.sensors.serialport import Opener, SerialPortReader
 
@@ -121,24 +119,6 @@ def _int(v: object) -> int | None:
         return int(v) if v not in (None, "") else None  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return None
-
-
-def ntp_synchronized() -> bool | None:
-    """Whether the kernel clock is NTP-disciplined (adjtimex), None where unknown.
-
-    adjtimex(2) with modes=0 only reads; it returns TIME_ERROR (5) while unsynchronised.
-    This works under any NTP client (systemd-timesyncd, chrony, ntpd) without D-Bus.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is None:
-        return None
-    buf = ctypes.create_string_buffer(512)  # >= sizeof(struct timex); modes (offset 0) = 0
-    state = ctypes.CDLL(libc_name, use_errno=True).adjtimex(buf)
-    if state < 0:
-        return None
-    return state != 5
 
 
 class GpsTimeSource:

@@ -22,10 +22,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from gateway.events.types import ClockSource
 from gateway.sensors.config import ClockConfig
-from gateway.sensors.gps import GpsTimeSource, ntp_synchronized
+from gateway.sensors.ntp import ntp_synchronized
+
+if TYPE_CHECKING:  # the GPS stack is imported only where a receiver is configured
+    from gateway.sensors.gps import GpsTimeSource
 
 log = logging.getLogger(__name__)
 

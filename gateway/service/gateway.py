@@ -12,7 +12,7 @@ import queue
 import threading
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway.config import GatewayConfig, config_hash
 from gateway.events.bodies import DeviceFault
@@ -27,11 +27,13 @@ from gateway.service.demo_source import DemoSource
 from gateway.service.health import Health
 from gateway.service.producer import EventProducer
 from gateway.service.sdnotify import SystemdNotifier
-from gateway.service.sensors import SensorsComponent
 from gateway.service.state import state_document
 from gateway.uplink.publisher import Uplink
 from gateway.uplink.spool import Spool, SpoolError
 from gateway.vision.schedule import LevelController, level_command
+
+if TYPE_CHECKING:  # serial, NMEA and Modbus are imported only when a sensor is configured
+    from gateway.service.sensors import SensorsComponent
 
 log = logging.getLogger(__name__)
 EXPIRE_EVERY_S = 60.0
@@ -99,6 +101,8 @@ class GatewayService:
         self.components.extend(self.cameras)
         sc = config.sensors
         if sc.node_links or sc.gps or sc.modbus:
+            from gateway.service.sensors import SensorsComponent
+
             self.sensors = SensorsComponent(sc, self.producer)
             self.components.append(self.sensors)
             self.health.register("sensors", self.sensors.health)
