@@ -159,8 +159,13 @@ def encode_texts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return y, ln
 
 
-def build_model():
-    """A small all-convolutional CTC recognizer: 32x96 RGB -> 24 time steps x NUM_CLASSES logits."""
+def build_model(global_context: bool = True):
+    """A small all-convolutional CTC recognizer: 32x96 RGB -> 24 time steps x NUM_CLASSES logits.
+
+    ``global_context`` adds the mean over all time steps (through a 1x1 conv) to every step:
+    a step sees only ~50 px of the 96 px input, so the last characters cannot see whether
+    there is a province glyph at the left; with negatives (foreign plates read as nothing)
+    the steps without that context learnt to drop their character."""
     import keras
     from keras import layers
 
@@ -181,10 +186,34 @@ def build_model():
     x = cbr(x, 128)
     x = cbr(x, 128, k=(4, 1), padding="valid")  # 1x24
     x = cbr(x, 128, k=(1, 5))
+    if global_context:
+        g = layers.GlobalAveragePooling2D(keepdims=True, name="global_pool")(x)  # 1x1
+        # zero-initialised: a model started from weights without this branch starts unchanged
+        g = layers.Conv2D(128, 1, kernel_initializer="zeros", name="global_proj")(g)
+        g = layers.UpSampling2D((1, x.shape[2]), name="global_tile")(g)  # 1x24, same value per step
+        x = layers.ReLU()(layers.Add(name="global_add")([x, g]))
     x = layers.Dropout(0.15)(x)
     x = layers.Conv2D(NUM_CLASSES, 1, name="logits")(x)  # 1x24xC
     out = layers.Reshape((-1, NUM_CLASSES), name="seq")(x)
     return keras.Model(inp, out, name="plate_recognizer")
+
+
+def load_weights_into(model, path: Path) -> None:
+    """Load Keras weights, also from a model without the global-context branch: the layers
+    with weights are matched in order, the branch's layers (``global_*``) keep their init."""
+    try:
+        model.load_weights(path)
+        return
+    except ValueError:
+        pass
+    src = build_model(global_context=False)
+    src.load_weights(path)
+    dst_layers = [la for la in model.layers if la.weights and not la.name.startswith("global_")]
+    src_layers = [la for la in src.layers if la.weights]
+    if len(dst_layers) != len(src_layers):
+        raise ValueError(f"{path}: {len(src_layers)} weighted layers, model has {len(dst_layers)}")
+    for d, s in zip(dst_layers, src_layers, strict=True):
+        d.set_weights(s.get_weights())
 
 
 def ctc_greedy(logits: np.ndarray) -> list[list[int]]:
@@ -232,6 +261,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--swap", type=float, default=0.5, help="share of real crops whose province glyph is repainted"
     )
+    ap.add_argument(
+        "--no-global-context", dest="global_context", action="store_false", help="the older architecture"
+    )
     ap.add_argument("--out", type=Path, default=MODELS_DIR / "recognizer_int8.tflite")
     ap.add_argument("--init", type=Path, default=None, help="start from these Keras weights")
     ap.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (cosine decay)")
@@ -266,10 +298,10 @@ def main(argv: list[str] | None = None) -> None:
 
     import cv2
 
-    model = build_model()
+    model = build_model(args.global_context)
     model.summary()
     if args.init:
-        model.load_weights(args.init)
+        load_weights_into(model, args.init)
     sched = tf.keras.optimizers.schedules.CosineDecay(args.lr, args.steps, alpha=0.02, warmup_target=None)
     opt = tf.keras.optimizers.Adam(sched)
 
