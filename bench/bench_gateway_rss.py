@@ -128,7 +128,8 @@ class Run:
 
 
 def start(label: str, cfg: Path, duration: float, workdir: Path,
-          env_changes: dict[str, str | None]) -> Run:
+          env_changes: dict[str, str | None], tree: Path | None = None) -> Run:
+    """Start ``edgepost gateway run``; with ``tree``, the gateway code of that checkout."""
     env = dict(os.environ)
     for key, value in env_changes.items():
         if value is None:
@@ -137,9 +138,11 @@ def start(label: str, cfg: Path, duration: float, workdir: Path,
             env[key] = value
     log = workdir / f"{label.replace(' ', '_').replace('/', '_')}.log"
     exe = Path(sys.executable).with_name("edgepost")
-    argv = [str(exe)] if exe.exists() else [sys.executable, "-m", "gateway"]
+    argv = [str(exe)] if exe.exists() and tree is None else [sys.executable, "-m", "gateway"]
+    if tree is not None:  # ahead of the editable install on sys.path: that tree's code runs
+        env["PYTHONPATH"] = str(tree)
     proc = subprocess.Popen([*argv, "gateway", "run", "-c", str(cfg), "--duration",
-                             str(duration)], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                             str(duration)], cwd=tree or REPO, env=env, stdout=subprocess.DEVNULL,
                             stderr=log.open("wb"))
     return Run(label, proc, log)
 
@@ -151,30 +154,36 @@ def main() -> int:
     ap.add_argument("--scenarios", default="one,two,plates,clips")
     ap.add_argument("--env-variants", action="store_true",
                     help="also run one camera with glibc's default malloc arenas")
+    ap.add_argument("--baseline-tree", type=Path, default=None,
+                    help="also run one camera with the code of this checkout (e.g. a `git worktree` "
+                         "of an older commit), same venv, side by side")
     ap.add_argument("--write", action="store_true", help="write bench/results/gateway_rss.md")
     args = ap.parse_args()
     scenarios = [s for s in args.scenarios.split(",") if s]
     labels = {"one": "one camera", "two": "two cameras", "plates": "one camera + plates",
               "clips": "one camera + clips"}
-    sides: list[tuple[str, str, dict[str, str | None]]] = [
-        (labels[s], s, {}) for s in scenarios]
+    sides: list[tuple[str, str, dict[str, str | None], Path | None]] = [
+        (labels[s], s, {}, None) for s in scenarios]
     if args.env_variants:
         # 0 is glibc's "not set" (up to 8 arenas per core); the gateway leaves an explicit
         # value alone, so this runs it with glibc's default arenas.
-        sides.append(("one camera, glibc default arenas", "one", {"MALLOC_ARENA_MAX": "0"}))
-    peaks: dict[str, list[float]] = {label: [] for label, _, _ in sides}
-    ends: dict[str, list[float]] = {label: [] for label, _, _ in sides}
+        sides.append(("one camera, glibc default arenas", "one", {"MALLOC_ARENA_MAX": "0"}, None))
+    if args.baseline_tree is not None:
+        sides.append((f"one camera, code of {args.baseline_tree.name}", "one", {},
+                      args.baseline_tree.resolve()))
+    peaks: dict[str, list[float]] = {label: [] for label, _, _, _ in sides}
+    ends: dict[str, list[float]] = {label: [] for label, _, _, _ in sides}
     with LocalMosquitto(extra_conf="set_tcp_nodelay true") as broker, \
             tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for r in range(args.repeats):
             runs = []
-            for label, scenario, env in sides:
+            for label, scenario, env, tree in sides:
                 sub = work / f"r{r}-{len(runs)}"
                 sub.mkdir()
                 cfg = sub / "gateway.toml"
                 cfg.write_text(config_toml(scenario, broker.port, sub))
-                runs.append(start(label, cfg, args.duration, sub, env))
+                runs.append(start(label, cfg, args.duration, sub, env, tree))
             while any(run.proc.poll() is None for run in runs):
                 for run in runs:
                     if run.proc.poll() is None:
