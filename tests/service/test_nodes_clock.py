@@ -6,6 +6,7 @@ the jump is reported once."""
 from __future__ import annotations
 
 import os
+import re
 import threading
 import tty
 from collections.abc import Iterator
@@ -100,7 +101,11 @@ def test_gps_time_when_ntp_unsynchronized(broker: LocalMosquitto, receiver: Fake
         # Reported once, however long GPS keeps the clock (several more sentences).
         assert not sub.wait_for(lambda c: len(jumps(c)) > 1, 3)
         (jump,) = jumps(sub)
-        assert jump.body.component == "clock" and "-10800" in jump.body.message
+        assert jump.body.component == "clock"
+        # NMEA time has whole seconds here, so the step is -10800 s minus up to one second of
+        # truncation: -10800.x or -10801.0 once rounded for the message.
+        step = float(re.search(r"jumped ([-+][0-9.]+) s", jump.body.message).group(1))  # type: ignore[union-attr]
+        assert -10801.05 <= step <= -10799.95, jump.body.message
         assert jump.clock is ClockSource.GPS
         assert sub.wait_for(lambda c: {"probe1", "probe2"} <= {
             m.event.body.code for m in c.events}, 10)
