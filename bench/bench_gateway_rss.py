@@ -16,6 +16,9 @@ Scenarios (all run side by side in each repeat, so machine load hits them alike)
   two     two cameras, both videos
   plates  one camera, car video, plate reading on vehicle tracks
   clips   one camera with evidence clips on (the ring of recent frames)
+  web     one camera with the gateway page on and a technician's browser on it (a client that
+          logs in and polls as the page does: a live snapshot every second, status, events
+          and plates every two seconds)
 With ``--env-variants`` the one-camera case also runs with glibc's default malloc arenas
 (``MALLOC_ARENA_MAX=0``) beside the shipped cap of 2, to show what the cap buys.
 """
@@ -26,10 +29,12 @@ import argparse
 import datetime as dt
 import os
 import platform
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +50,7 @@ PERSON = "media/video/one-by-one-person-detection.mp4"
 CARS = "media/video/car-detection.mp4"
 CAR_ALIASES = '{"cell phone" = "car", suitcase = "car", "parking meter" = "car"}'
 TARGET_MB = 150.0
+VIEWER = ("technician", "bench-only-password")
 
 
 def shared_dir() -> Path:
@@ -69,7 +75,54 @@ classes = [{classes}]
 {extra}"""
 
 
-def config_toml(scenario: str, port: int, workdir: Path) -> str:
+def web_toml(workdir: Path, port: int) -> str:
+    """The page on, on loopback, with one login (hashed as `edgepost provision gateway` does)."""
+    from gateway.web.users import render_users
+    from webkit.auth import hash_password
+
+    users = workdir / "web-users.toml"
+    login = {"hash": hash_password(VIEWER[1], "gateway"), "role": "viewer"}
+    users.write_text(render_users({VIEWER[0]: login}))
+    return f"""
+[web]
+enabled = true
+port = {port}
+users_file = "{users}"
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def browse(base: str, camera: str, stop: threading.Event) -> None:
+    """What the gateway page's script does in a browser, until ``stop``."""
+    import httpx
+
+    with httpx.Client(base_url=base, timeout=10) as client:
+        while not stop.is_set():  # the gateway is starting: wait for its page
+            try:
+                csrf = client.get("/api/v1/session").json()["csrf"]
+                break
+            except httpx.TransportError:
+                stop.wait(0.5)
+        else:
+            return
+        r = client.post("/api/v1/login", json={"name": VIEWER[0], "password": VIEWER[1]},
+                        headers={"X-CSRF-Token": csrf})
+        r.raise_for_status()
+        tick = 0
+        while not stop.wait(1.0):
+            tick += 1
+            client.get(f"/api/v1/cameras/{camera}/snapshot")
+            if tick % 2 == 0:
+                for path in ("/api/v1/status", "/api/v1/events?limit=50", "/api/v1/plates?limit=50"):
+                    client.get(path)
+
+
+def config_toml(scenario: str, port: int, workdir: Path, web_port: int = 0) -> str:
     shared = shared_dir()
     head = f"""[device]
 id = "gw-rss-{scenario}"
@@ -91,6 +144,8 @@ enabled = false
                                            f"class_aliases = {CAR_ALIASES}\n")
     if scenario == "clips":
         return head + person + "\n[cameras.gate.clips]\nenabled = true\n"
+    if scenario == "web":
+        return head + web_toml(workdir, web_port) + person
     if scenario == "plates":
         return head + camera_toml("lane", shared / CARS, '"car"',
                                   f"class_aliases = {CAR_ALIASES}\n\n[cameras.lane.plates]\n"
@@ -161,7 +216,7 @@ def main() -> int:
     args = ap.parse_args()
     scenarios = [s for s in args.scenarios.split(",") if s]
     labels = {"one": "one camera", "two": "two cameras", "plates": "one camera + plates",
-              "clips": "one camera + clips"}
+              "clips": "one camera + clips", "web": "one camera + page + browser"}
     sides: list[tuple[str, str, dict[str, str | None], Path | None]] = [
         (labels[s], s, {}, None) for s in scenarios]
     if args.env_variants:
@@ -178,17 +233,27 @@ def main() -> int:
         work = Path(tmp)
         for r in range(args.repeats):
             runs = []
+            stop = threading.Event()
+            browsers = []
             for label, scenario, env, tree in sides:
                 sub = work / f"r{r}-{len(runs)}"
                 sub.mkdir()
                 cfg = sub / "gateway.toml"
-                cfg.write_text(config_toml(scenario, broker.port, sub))
+                web_port = free_port() if scenario == "web" else 0
+                cfg.write_text(config_toml(scenario, broker.port, sub, web_port))
                 runs.append(start(label, cfg, args.duration, sub, env, tree))
+                if scenario == "web":
+                    browsers.append(threading.Thread(
+                        target=browse, args=(f"http://127.0.0.1:{web_port}", "gate", stop), daemon=True))
+                    browsers[-1].start()
             while any(run.proc.poll() is None for run in runs):
                 for run in runs:
                     if run.proc.poll() is None:
                         run.sample()
                 time.sleep(0.5)  # the sampling period
+            stop.set()
+            for b in browsers:
+                b.join()
             for run in runs:
                 if run.proc.returncode != 0 or not run.rss_kb:
                     raise RuntimeError(f"{run.label}: gateway exited {run.proc.returncode}: "
@@ -210,7 +275,7 @@ def main() -> int:
         f"- machine: {platform.machine()}, {cpu_name()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, load {os.getloadavg()[0]:.1f} at the end",
         f"- {args.duration:g} s per run, sample videos at their real frame rate (looped), "
-        "defaults otherwise (web page and clips off); scenarios side by side in each repeat",
+        "defaults otherwise (web page and clips off unless named); scenarios side by side in each repeat",
         "",
         "| scenario | peak VmHWM MB median | min | max | VmRSS at the end MB |",
         "|---|---|---|---|---|", *rows, "", verdict, ""])

@@ -10,7 +10,8 @@ Measures, on one-by-one-person-detection.mp4 by default, with the defaults a sit
   over the clip, then raw ``invoke()`` again; the round's overhead is the pipeline's mean
   time per detection (preprocess + invoke + output decode) over the mean of the two raw
   batches around it. Reported: median of ``--rounds`` (>= 5) with min and max;
-* the same with evidence clips on (a second figure, the ring of recent frames running);
+* the same with evidence clips on (a second figure, the ring of recent frames running), and
+  with a live viewer asking for an annotated snapshot once per second of video (a third);
 * fps of the gated pipeline and of a naive loop that runs the detector on every frame
   (``--naive-rounds``), and the person tracks both find;
 * per-stage times, p50/p99 latency from frame capture to ``on_event`` and to the event
@@ -28,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -66,9 +68,14 @@ def camera(video: Path, detector: DetectorConfig, gated: bool) -> VisionCameraCo
 
 
 def run(cfg: VisionCameraConfig, detector: Detector, spool_dir: Path | None = None,
-        clips: object = None) -> dict:
+        clips: object = None, viewer_every: int = 0) -> dict:
     """Run the pipeline over the clip; with ``spool_dir`` every event is also made durable in
-    a real spool (SQLite, synchronous=FULL) and the capture-to-spool latency is recorded."""
+    a real spool (SQLite, synchronous=FULL) and the capture-to-spool latency is recorded.
+
+    ``viewer_every`` > 0: a live viewer (the gateway page's live view) asks for an annotated
+    snapshot, on its own thread as the web server does, once per that many frames: the clip
+    plays as fast as the CPU allows, so "once a second of video" is what a technician's
+    browser would cost at the video's real rate."""
     from gateway.events import Format, Topics
     from gateway.service.health import Counters
     from gateway.service.producer import EventProducer
@@ -89,14 +96,35 @@ def run(cfg: VisionCameraConfig, detector: Detector, spool_dir: Path | None = No
             to_spool_ms.append((time.monotonic() - ev.capture_mono) * 1000)
 
     pipe = CameraPipeline("bench", cfg, on_event, detector=detector, clips=clips)
+    done = threading.Event()
+    snapshots: list[float] = []
+
+    def viewer() -> None:
+        due = viewer_every
+        while not done.is_set():
+            if pipe.health_stats.frames >= due:
+                t = time.perf_counter()
+                if pipe.snapshot() is not None:
+                    snapshots.append((time.perf_counter() - t) * 1000)
+                due += viewer_every
+            else:
+                done.wait(0.002)  # the browser's poll: far coarser than a frame at this speed
+
+    watcher = threading.Thread(target=viewer, daemon=True) if viewer_every > 0 else None
     t0 = time.perf_counter()
+    if watcher is not None:
+        watcher.start()
     pipe.run()
     wall = time.perf_counter() - t0
+    done.set()
+    if watcher is not None:
+        watcher.join()
     h = pipe.health()
     enters = [e for e in events if isinstance(e, ObjectEnter)]
     return {
         "wall": wall, "fps": h["frames"] / wall, "health": h, "tracks": len(enters),
         "spans": [round(e.t, 1) for e in enters], "to_spool_ms": sorted(to_spool_ms),
+        "snapshot_ms": snapshots,
     }
 
 
@@ -160,9 +188,14 @@ def main() -> int:
     detector = Detector(dcfg)
     detector.detect(np.zeros((432, 768, 3), np.uint8))  # warm-up: allocate, XNNPACK setup
     tensors = prepared(detector, args.video)
+    capture = cv2.VideoCapture(str(args.video))
+    video_fps = max(1, round(capture.get(cv2.CAP_PROP_FPS) or 30))  # one live-view frame a second
+    capture.release()
 
     overhead: list[float] = []
     overhead_clips: list[float] = []
+    overhead_viewer: list[float] = []
+    viewer_runs: list[dict] = []
     raw_means: list[float] = []
     gated_runs: list[dict] = []
     clip_runs: list[dict] = []
@@ -194,10 +227,18 @@ def main() -> int:
                     overhead_clips.append(100 * (per_det - raw) / raw)
                     clip_runs.append(crun)
                     raw_before = raw_after
+                vrun = run(camera(args.video, dcfg, True), detector, viewer_every=video_fps)
+                raw_after = raw_invoke_ms(detector, tensors)
+                raw = statistics.mean(raw_before + raw_after)
+                per_det = vrun["health"]["stages"]["detect_total"]["mean_ms"]
+                overhead_viewer.append(100 * (per_det - raw) / raw)
+                viewer_runs.append(vrun)
+                raw_before = raw_after
             if r < args.naive_rounds:
                 naive_runs.append(run(camera(args.video, dcfg, False), detector))
             print(f"round {r + 1}: overhead {overhead[-1]:+.1f} %"
                   + (f", with clips {overhead_clips[-1]:+.1f} %" if overhead_clips else "")
+                  + (f", live viewer {overhead_viewer[-1]:+.1f} %" if overhead_viewer else "")
                   + (f", naive {naive_runs[-1]['fps']:.1f} fps" if r < args.naive_rounds else "")
                   + f", gated {gated_runs[-1]['fps']:.1f} fps", flush=True)
 
@@ -241,6 +282,12 @@ def main() -> int:
         "{:+.1f} % (min {:+.1f}, max {:+.1f}) over {} rounds.".format(*spread(overhead_clips),
                                                                       len(overhead_clips))
         if overhead_clips else "- evidence clips: not available in this tree (not measured).")
+    viewer_line = (
+        "- with a live viewer (the gateway page's live view: an annotated snapshot per second of "
+        "video, on its own thread): overhead median {:+.1f} % (min {:+.1f}, max {:+.1f}) over {} "
+        "rounds; one snapshot {:.1f} ms (median).".format(
+            *spread(overhead_viewer), len(overhead_viewer),
+            statistics.median([ms for v in viewer_runs for ms in v["snapshot_ms"]] or [0.0])))
     lines = [
         "# Vision benchmark",
         "",
@@ -259,6 +306,7 @@ def main() -> int:
         f" rounds (limit 15 %); per round: {', '.join(f'{o:+.1f}' for o in overhead)}.",
         f"- raw `invoke()` mean per round: {', '.join(f'{m:.2f}' for m in raw_means)} ms.",
         clip_line,
+        viewer_line,
         "",
         "## Gated pipeline vs naive detect-every-frame loop",
         "",

@@ -224,4 +224,4 @@ def render_web_users(name: str, password: str) -> bytes:
     except ImportError:
         raise ValueError("hashing the page login needs the web extra: "
                          "pip install 'edgepost[web]'") from None
-    return render_users({name: {"hash": hash_password(password), "role": "admin"}}).encode()
+    return render_users({name: {"hash": hash_password(password, "gateway"), "role": "admin"}}).encode()

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -26,9 +27,11 @@ from webkit.csrf import csrf_token
 UserLookup = Callable[[str], dict[str, Any] | None]
 
 
-def session_routes(find_user: UserLookup,
-                   extra: Callable[[], dict[str, Any]] | None = None) -> list[Route]:
-    """Routes for the session document, login and logout; ``extra()`` adds session fields."""
+def session_routes(find_user: UserLookup, extra: Callable[[], dict[str, Any]] | None = None,
+                   profile: auth.Profile = "central") -> list[Route]:
+    """Routes for the session document, login and logout; ``extra()`` adds session fields.
+
+    ``profile``: the argon2 profile of the site's logins (see :mod:`webkit.auth`)."""
 
     def session(request: Request) -> JSONResponse:
         body = {"user": auth.current_user(request), "csrf": csrf_token(request)}
@@ -41,7 +44,9 @@ def session_routes(find_user: UserLookup,
         except (ValueError, KeyError, TypeError):
             raise HTTPException(400, "send {\"name\": ..., \"password\": ...}") from None
         user = find_user(name)
-        if not auth.verify_password(user["hash"] if user else None, password):
+        # in a worker thread: a hash takes ~0.1 s, and the event loop serves everyone else
+        if not await run_in_threadpool(auth.verify_password, user["hash"] if user else None,
+                                       password, profile):
             raise HTTPException(401, "wrong user name or password")
         assert user is not None
         auth.login(request, user["name"], user["role"])

@@ -64,6 +64,8 @@ class _Rates:
 def build_app(service: Any, cfg: WebConfig) -> Starlette:
     """The ASGI app for ``service`` (a running :class:`~gateway.service.gateway.GatewayService`)."""
     users = Users(cfg.users_file)
+    # a Prometheus scrape every 15 s: one argon2 verification per 5 minutes
+    basic = auth.RecentlyVerified(absent="gateway")
     rates = _Rates()
     recent = service.recent
     registry = registry_for(lambda: service.health.report(now_ms()),
@@ -173,11 +175,12 @@ def build_app(service: Any, cfg: WebConfig) -> Starlette:
         except (binascii.Error, UnicodeDecodeError):
             return False
         user = _user(name)
-        return auth.verify_password(user["hash"] if user else None, password)
+        return basic.check(name, password, user["hash"] if user else None)
 
     routes = [
         Route("/", page("index")), Route("/login", page("login")),
-        *session_routes(_user, lambda: {"device": service.topics.device, "now_ms": now_ms()}),
+        *session_routes(_user, lambda: {"device": service.topics.device, "now_ms": now_ms()},
+                        profile="gateway"),
         Route("/api/v1/status", status),
         Route("/api/v1/cameras/{name}/snapshot", snapshot),
         Route("/api/v1/cameras/{name}/rules", get_rules),

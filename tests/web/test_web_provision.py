@@ -11,6 +11,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import argon2
 import pytest
 
 from gateway.config.web import WebConfig
@@ -33,6 +34,9 @@ def test_provision_writes_a_hashed_login_and_install_puts_it_in_place(
     assert password not in text and "$argon2id$" in text
     user = Users(users_file).get("technician")
     assert user is not None and user["role"] == "admin" and verify_password(user["hash"], password)
+    # the gateway profile: a login on a Pi costs 19 MiB, not the centre's 64 MiB
+    params = argon2.extract_parameters(user["hash"])
+    assert (params.memory_cost, params.time_cost, params.parallelism) == (19_456, 2, 1)
 
     # a re-run keeps the login (nothing printed); --web-password-stdin replaces it
     assert run_provision(site, "gateway", "gw-pi", "--broker-host", "broker.site") == 0
