@@ -13,6 +13,8 @@ Kinds (all procedural; no image that a test uses is drawn here):
 * text panels and signs: random Latin/digit strings or Chinese words on plain panels of any
   colour (white most often), from PIL fonts and OpenCV's Hershey fonts;
 * empty plate-coloured panels (blue, yellow, green, white) with a frame and rivets only;
+* mainland plates whose province glyph is illegible (erased, a solid block, a smudge; one in
+  six a two-row plate as the runtime merges it): no province, no read;
 * plain texture: crops of real backgrounds (training-side toll-lane photos away from their
   plate) or procedural ones.
 
@@ -27,10 +29,18 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from models.plates.synth import Plate, PlateRenderer, photometric, plate_crop, random_background
+from models.plates.synth import (
+    Plate,
+    PlateRenderer,
+    photometric,
+    plate_crop,
+    random_background,
+    random_text,
+    swap_province,
+)
 
 #: share of each negative kind
-KINDS = (("foreign", 0.4), ("text", 0.3), ("panel", 0.12), ("texture", 0.18))
+KINDS = (("foreign", 0.35), ("text", 0.25), ("panel", 0.1), ("texture", 0.15), ("no_province", 0.15))
 
 _UPPER = string.ascii_uppercase
 _CHINESE = "出租车辆公交安全停车限速油电混合动力中国人民保险危险品小心慢行禁止通行收费站入口出口"
@@ -186,6 +196,17 @@ def negative_crop(
         img = photometric(random_background(h, w, rng, pool), rng)
         interp = cv2.INTER_AREA if w > out_size[0] else cv2.INTER_LINEAR
         return cv2.resize(img, out_size, interpolation=interp)
+    if kind == "no_province":
+        if rng.random() < 1 / 6:
+            from gateway.plates.finder import merge_rows
+
+            two = renderer.render("double_yellow", random_text("double_yellow", rng), rng)
+            crop = merge_rows(plate_crop(two, rng, pool, (128, 64)))
+            img, _ = swap_province(cv2.resize(crop, (192, 64)), "皖", rng, renderer, blank=True)
+            return cv2.resize(img, out_size, interpolation=cv2.INTER_AREA)
+        p = renderer.random_plate(rng)
+        img, _ = swap_province(p.image, p.text, rng, renderer, blank=True)
+        return plate_crop(Plate(img, "", "no_province"), rng, pool, out_size)
     if kind == "foreign":
         img = foreign_plate(rng, renderer)
     elif kind == "text":

@@ -571,7 +571,7 @@ def localiser_scene(
 
 
 def swap_province(
-    img: np.ndarray, text: str, rng: np.random.Generator, renderer: PlateRenderer
+    img: np.ndarray, text: str, rng: np.random.Generator, renderer: PlateRenderer, blank: bool = False
 ) -> tuple[np.ndarray, str]:
     """A real tight plate crop (RGB) with its province character replaced by another one.
 
@@ -580,7 +580,11 @@ def swap_province(
     province glyph (found as the ink blob in the crop's left sixth, erased with the plate's
     background colour, redrawn from a CJK font in the crop's ink colour at the crop's own
     resolution) keeps the real rest of the plate while making the first character carry no
-    prior. Returns the input unchanged when no glyph blob is found."""
+    prior. Returns the input unchanged when no glyph blob is found.
+
+    ``blank``: leave the province illegible instead (erased, a solid block or a smudge) and
+    return the empty text: a negative, so that a plate without a legible province gives no read
+    rather than a province guessed from the rest of the plate."""
     from gateway.plates.charset import PROVINCES
 
     h, w = img.shape[:2]
@@ -616,6 +620,15 @@ def swap_province(
     ex0, ex1 = max(0, gx0 - pad), min(cut, gx1 + pad)
     ey0, ey1 = max(0, y0 + gy0 - pad), min(h, y0 + gy1 + pad)
     out[ey0:ey1, ex0:ex1] = bg + rng.normal(0, 3, (ey1 - ey0, ex1 - ex0, 3))
+    if blank:
+        r = rng.random()
+        if r < 0.35:  # a solid block in the ink colour
+            out[y0 + gy0 : y0 + gy1, gx0:gx1] = fg
+        elif r < 0.7:  # dirt: a dark, blurred smudge
+            smudge = cv2.GaussianBlur(rng.uniform(0, 1, (ey1 - ey0, ex1 - ex0)).astype(np.float32), (0, 0), 2)
+            a = np.clip(smudge * rng.uniform(1.0, 2.0), 0, 1)[..., None]
+            out[ey0:ey1, ex0:ex1] = out[ey0:ey1, ex0:ex1] * (1 - a) + rng.uniform(10, 70) * a
+        return np.clip(out, 0, 255).astype(np.uint8), ""
     new = PROVINCES[int(rng.integers(len(PROVINCES)))]
     font = renderer.cjk[int(rng.integers(len(renderer.cjk)))]
     # render large, then shrink to the blob's size: antialiased like a real low-resolution glyph
