@@ -116,10 +116,13 @@ def browse(base: str, camera: str, stop: threading.Event) -> None:
         tick = 0
         while not stop.wait(1.0):
             tick += 1
-            client.get(f"/api/v1/cameras/{camera}/snapshot")
-            if tick % 2 == 0:
-                for path in ("/api/v1/status", "/api/v1/events?limit=50", "/api/v1/plates?limit=50"):
-                    client.get(path)
+            try:
+                client.get(f"/api/v1/cameras/{camera}/snapshot")
+                if tick % 2 == 0:
+                    for path in ("/api/v1/status", "/api/v1/events?limit=50", "/api/v1/plates?limit=50"):
+                        client.get(path)
+            except httpx.TransportError:
+                return  # the gateway's run is over (--duration): so is the visit
 
 
 def config_toml(scenario: str, port: int, workdir: Path, web_port: int = 0) -> str:
