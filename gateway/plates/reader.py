@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from gateway.plates.colour import PlateColour, classify_colour, plate_colour
+from gateway.plates.colour import PlateColour, classify_colour, colour_fits, plate_colour
 from gateway.plates.config import PlatesConfig
 from gateway.plates.finder import (
     DEFAULT_FINDER,
@@ -183,6 +183,8 @@ class PlateReader:
         rc = self.config.recognizer
         if min(conf) < rc.min_char_confidence or conf[0] < rc.min_province_confidence:
             return None
+        if not colour_fits(crop_bgr, ptype):
+            return None  # a white, dark-text "plate" read as a non-police type: foreign, or a sign
         area = (
             float((box[2] - box[0]) * (box[3] - box[1]))
             if box

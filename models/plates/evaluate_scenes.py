@@ -389,22 +389,6 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return float(c - h), float(c + h)
 
 
-def _colour_checked(base: type) -> type:
-    """``base`` (PlateReader) whose accepted reads must also pass
-    :func:`gateway.plates.colour.colour_fits`: measures the one-line hook proposed for
-    ``PlateReader._validate`` without changing the reader itself."""
-    from gateway.plates.colour import colour_fits
-
-    class ColourCheckedReader(base):  # type: ignore[misc, valid-type]
-        def _validate(self, read, crop_bgr, t, box):
-            obs = super()._validate(read, crop_bgr, t, box)
-            if obs is not None and not colour_fits(crop_bgr, obs.plate_type):
-                return None
-            return obs
-
-    return ColourCheckedReader
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument(
@@ -422,11 +406,6 @@ def main(argv: list[str] | None = None) -> int:
         "--recognizer", type=Path, default=None, help="recognizer .tflite (default: the committed one)"
     )
     ap.add_argument(
-        "--colour-rule",
-        action="store_true",
-        help="also reject reads whose crop colour contradicts their type (gateway.plates.colour.colour_fits)",
-    )
-    ap.add_argument(
         "--side",
         choices=["validation", "train"],
         default="validation",
@@ -439,8 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     from gateway.plates.finder import PlateFinder
     from gateway.plates.reader import PlateReader
 
-    reader_cls = _colour_checked(PlateReader) if args.colour_rule else PlateReader
-    reader = reader_cls(
+    reader = PlateReader(
         PlatesConfig(
             finder=FinderConfig(enabled=not args.no_finder),
             recognizer=RecognizerConfig(model_path=args.recognizer),

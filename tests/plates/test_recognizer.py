@@ -17,7 +17,12 @@ def test_split_is_fixed_and_large_enough() -> None:
     assert len(val) == 121 and len(train) == 383  # the documented split
 
 
-def test_validation_exact_match_at_least_95_percent(recognizer) -> None:
+def test_dev_validation_exact_match(recognizer) -> None:
+    """The dev split (117 of its 121 plates are 皖): a regression guard, not the goal.
+
+    The recognizer of 2026-11-28 read 95.9 % here with a 皖 prior learnt from these crops; the
+    issue-11 recognizer reads provinces from the plate (94.2 % here, 91.9 % against 88.7 % on
+    all real validation crops, see the next test and models/plates/MODEL_CARD.md)."""
     need(DEV_CROPS)
     from models.plates.evaluate import evaluate_recognizer
 
@@ -25,8 +30,29 @@ def test_validation_exact_match_at_least_95_percent(recognizer) -> None:
     print(f"\nvalidation n={res['n']} exact={res['exact_match']:.4f} char={res['char_accuracy']:.4f}")
     for e in res["errors"]:
         print("  miss", e)
-    assert res["exact_match"] >= 0.95
+    assert res["exact_match"] >= 0.93
     assert res["char_accuracy"] >= 0.98
+
+
+def test_real_validation_crops_of_both_sources(recognizer) -> None:
+    """All held-out real crops: the dev split and the toll-lane validation plates (mostly 浙),
+    warped flat from the finder's corners. A recognizer that leans to 皖 fails here (the
+    2026-11-28 one read 88.7 %)."""
+    need(DEV_CROPS)
+    from gateway.plates.config import PlatesConfig
+    from gateway.plates.finder import PlateFinder
+    from gateway.plates.reader import PlateReader
+    from models.plates.evaluate_scenes import crop_samples
+
+    reader = PlateReader(PlatesConfig())
+    samples = list(crop_samples(PlateFinder(), side=1))
+    exact = 0
+    for s in samples:
+        obs = reader.read_plate_crop(s.image)
+        exact += obs is not None and obs.text == s.text
+    print(f"\nreal validation crops n={len(samples)} exact={exact / len(samples):.4f}")
+    assert len(samples) == 221
+    assert exact / len(samples) >= 0.90
 
 
 def test_read_gives_per_character_confidence(recognizer) -> None:
