@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -318,8 +318,13 @@ def _strip_path(msg: str, path: Path) -> str:
     return msg[len(prefix):] if msg.startswith(prefix) else msg
 
 
-def read_plate_image(reader: PlateReader, path: Path, *, explain: bool = True) -> ImageOutcome:
-    """Decode ``path`` and read its plates (whole image, as a close-up lane frame)."""
+def read_plate_image(reader: PlateReader, path: Path, *, explain: bool = True,
+                     finer: Callable[[], PlateReader] | None = None) -> ImageOutcome:
+    """Decode ``path`` and read its plates (whole image, as a close-up lane frame).
+
+    ``finer``: when nothing is read, search again with the reader it gives (a larger frame
+    size: small plates in large photos). For stills, where a second search costs only time;
+    a gateway's frames never take it (most of them hold no plate at all)."""
     outcome = ImageOutcome(image=str(path), status=REJECTED)
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught, captured_native_stderr() as lines:
@@ -337,6 +342,12 @@ def read_plate_image(reader: PlateReader, path: Path, *, explain: bool = True) -
             outcome.width, outcome.height = w, h
             outcome.format, outcome.decoder = decoded.header.format, decoded.decoder
             reads = reader.read_frame(frame)
+            if not reads and finer is not None:
+                second = finer()
+                reads = second.read_frame(frame)
+                if reads:
+                    size = second.config.localizer.frame_input_size
+                    outcome.notes.append(f"read by the second, finer search ({size} px)")
             outcome.ms = round((time.perf_counter() - t0) * 1000, 1)
             outcome.plates = [
                 PlateResult(o.text, round(o.confidence, 3), tuple(round(c, 3) for c in o.char_conf),

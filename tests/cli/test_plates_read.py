@@ -139,7 +139,7 @@ def test_frame_size_reaches_the_plate_finder(tree: dict[str, Path], tmp_path: Pa
     if not FULL_FRAME.exists():
         pytest.fail(f"reference data not present: {FULL_FRAME}")
     # The real 1600x1200 frame in the middle of a 4800x3600 black frame: searched at 320 px
-    # its 221 px plate shrinks to ~15 px and is not found; at 1280 px (tiles) it is read.
+    # its 221 px plate shrinks to ~15 px and is not found; at 640 or 1280 px (tiles) it is read.
     import cv2
     import numpy as np
 
@@ -154,10 +154,14 @@ def test_frame_size_reaches_the_plate_finder(tree: dict[str, Path], tmp_path: Pa
         quiet(res)
         return json.loads(res.stdout.splitlines()[0])
 
-    small, large = result(), result("--frame-size", "1280")
-    assert small["width"] == large["width"] == 4800
-    assert "沪B74992" not in [p["text"] for p in small["plates"]]
+    small, default, large = result("--frame-size", "320"), result(), result("--frame-size", "1280")
+    assert small["width"] == default["width"] == large["width"] == 4800
+    assert "沪B74992" not in [p["text"] for p in small["plates"]], "exactly 320 px: too small"
     assert "沪B74992" in [p["text"] for p in large["plates"]]
+    # the default searches at 320 px, then (nothing read) again at 640 px, and says so
+    assert "沪B74992" in [p["text"] for p in default["plates"]]
+    assert "read by the second, finer search (640 px)" in default["notes"]
+    assert not any("finer search" in n for n in small["notes"] + large["notes"])
 
 
 @pytest.mark.parametrize(("opts", "message"), [
