@@ -141,6 +141,17 @@ def raw_invoke_ms(detector: Detector, tensors: list[np.ndarray]) -> list[float]:
     return times
 
 
+def against_raw(result: dict, detector: Detector, tensors: list[np.ndarray],
+                raw_before: list[float]) -> tuple[float, float, list[float]]:
+    """A pipeline run's overhead (%) over raw ``invoke()``, against the raw batch timed before
+    it and one timed now: ``(overhead, raw mean ms, the new batch)``; the new batch is the
+    next run's "before"."""
+    raw_after = raw_invoke_ms(detector, tensors)
+    raw = statistics.mean(raw_before + raw_after)
+    per_det = result["health"]["stages"]["detect_total"]["mean_ms"]
+    return 100 * (per_det - raw) / raw, raw, raw_after
+
+
 def prepared(detector: Detector, video: Path, n: int = 60) -> list[np.ndarray]:
     cap = cv2.VideoCapture(str(video))
     tensors = []
@@ -210,30 +221,21 @@ def main() -> int:
                 spool_dir = work / f"g{r}"
                 spool_dir.mkdir()
                 gated = run(camera(args.video, dcfg, True), detector, spool_dir=spool_dir)
-                raw_after = raw_invoke_ms(detector, tensors)
-                raw = statistics.mean(raw_before + raw_after)
+                o, raw, raw_before = against_raw(gated, detector, tensors, raw_before)
+                overhead.append(o)
                 raw_means.append(raw)
-                per_det = gated["health"]["stages"]["detect_total"]["mean_ms"]
-                overhead.append(100 * (per_det - raw) / raw)
                 gated_runs.append(gated)
-                raw_before = raw_after
                 with_clips = clips_on(camera(args.video, dcfg, True), work / f"c{r}")
                 if with_clips is not None:
                     ccfg, recorder = with_clips
                     crun = run(ccfg, detector, clips=recorder)
-                    raw_after = raw_invoke_ms(detector, tensors)
-                    raw = statistics.mean(raw_before + raw_after)
-                    per_det = crun["health"]["stages"]["detect_total"]["mean_ms"]
-                    overhead_clips.append(100 * (per_det - raw) / raw)
+                    o, _, raw_before = against_raw(crun, detector, tensors, raw_before)
+                    overhead_clips.append(o)
                     clip_runs.append(crun)
-                    raw_before = raw_after
                 vrun = run(camera(args.video, dcfg, True), detector, viewer_every=video_fps)
-                raw_after = raw_invoke_ms(detector, tensors)
-                raw = statistics.mean(raw_before + raw_after)
-                per_det = vrun["health"]["stages"]["detect_total"]["mean_ms"]
-                overhead_viewer.append(100 * (per_det - raw) / raw)
+                o, _, raw_before = against_raw(vrun, detector, tensors, raw_before)
+                overhead_viewer.append(o)
                 viewer_runs.append(vrun)
-                raw_before = raw_after
             if r < args.naive_rounds:
                 naive_runs.append(run(camera(args.video, dcfg, False), detector))
             print(f"round {r + 1}: overhead {overhead[-1]:+.1f} %"

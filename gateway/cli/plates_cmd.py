@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -189,15 +190,13 @@ def cmd_read(args: argparse.Namespace) -> int:
               f"({skipped} other files skipped)", file=sys.stderr)
         return 2
     reader = quiet_reader(config)
-    finer_reader: list[Any] = []
 
+    @functools.cache
     def finer() -> Any:
         """The second search at FINER_FRAME_SIZE px, built on first need."""
-        if not finer_reader:
-            raw = config.model_dump()
-            raw["localizer"]["frame_input_size"] = FINER_FRAME_SIZE
-            finer_reader.append(quiet_reader(type(config).model_validate(raw)))
-        return finer_reader[0]
+        raw = config.model_dump()
+        raw["localizer"]["frame_input_size"] = FINER_FRAME_SIZE
+        return quiet_reader(type(config).model_validate(raw))
 
     outcomes = []
     try:
