@@ -1,6 +1,7 @@
 """Subscriber decode rate: edgepost's EventSubscriber against a paho subscriber that only counts.
 
     .venv/bin/python bench/bench_subscriber.py [--events 20000] [--repeats 3] [--write]
+        [--diagnose] [--no-gc]
 
 Both sides receive the same stream: each has a persistent MQTT 5 session on a private
 mosquitto; one publisher sends the events once (QoS 1) while both are offline, so the broker
@@ -17,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import os
 import platform
+import queue
 import statistics
 import sys
 import threading
@@ -128,12 +131,14 @@ class CountOnly:
 class Edgepost:
     """The measured side: gateway.subscriber.EventSubscriber, persistent session."""
 
+    client_id = "bench-edgepost"
+
     def __init__(self, port: int, expect: int) -> None:
         self.expect = expect
         self.count = 0
         self.bad = 0
         self.done = threading.Event()
-        self.sub = EventSubscriber(SubscriberOptions(port=port, client_id="bench-edgepost",
+        self.sub = EventSubscriber(SubscriberOptions(port=port, client_id=self.client_id,
                                                      session_expiry_s=3600), self._on)
         self.ready = self.sub.subscribed
 
@@ -152,14 +157,60 @@ class Edgepost:
         self.sub.stop()
 
 
+class ClientOnly(Edgepost):
+    """Diagnosis: EventSubscriber's own paho client (its options, filters, logger switch), but
+    counting instead of decoding: what the subscriber costs apart from the decode."""
+
+    client_id = "bench-client-only"
+
+    def __init__(self, port: int, expect: int) -> None:
+        super().__init__(port, expect)
+        self.sub.client.on_message = lambda client, userdata, msg: self._count()
+
+    def _count(self) -> None:
+        self.count += 1
+        if self.count == self.expect:
+            self.done.set()
+
+
+class DecodeThread(Edgepost):
+    """Diagnosis: paho's thread only queues each message; a second thread decodes them."""
+
+    client_id = "bench-decode-thread"
+
+    def __init__(self, port: int, expect: int) -> None:
+        super().__init__(port, expect)
+        self.queue: queue.SimpleQueue[mqtt.MQTTMessage | None] = queue.SimpleQueue()
+        self.sub.client.on_message = lambda client, userdata, msg: self.queue.put(msg)
+        self.worker = threading.Thread(target=self._work, daemon=True)
+        self.worker.start()
+
+    def _work(self) -> None:
+        while (msg := self.queue.get()) is not None:
+            self.sub._on_msg(self.sub.client, None, msg)
+
+    def stop(self) -> None:
+        super().stop()
+        self.queue.put(None)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--events", type=int, default=20_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--write", action="store_true", help="write bench/results/subscriber.md")
+    ap.add_argument("--diagnose", action="store_true",
+                    help="also: EventSubscriber's client counting only, and decoding on a second thread")
+    ap.add_argument("--no-gc", action="store_true", help="run with the garbage collector off")
     args = ap.parse_args()
+    if args.no_gc:
+        gc.disable()
     messages = stream(args.events)
-    names = {"paho, count only": CountOnly, "edgepost EventSubscriber": Edgepost}
+    names: dict[str, type[CountOnly] | type[Edgepost]] = {
+        "paho, count only": CountOnly, "edgepost EventSubscriber": Edgepost}
+    if args.diagnose:
+        names |= {"EventSubscriber's client, counting only": ClientOnly,
+                  "EventSubscriber, decode on a second thread": DecodeThread}
     rates: dict[str, list[float]] = {n: [] for n in names}
     with LocalMosquitto(extra_conf="set_tcp_nodelay true") as broker:
         # Create both persistent sessions (subscribed), then take them offline.
@@ -184,7 +235,7 @@ def main() -> int:
                 side.stop()
             print(f"repeat {r + 1}/{args.repeats}: " + ", ".join(
                 f"{k} {v[-1]:,.0f}/s" for k, v in rates.items()), flush=True)
-    base, ours = list(names)
+    base, ours = list(names)[:2]
     ratios = [o / b for o, b in zip(rates[ours], rates[base], strict=True)]
     ratio = statistics.median(rates[ours]) / statistics.median(rates[base])
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
