@@ -297,8 +297,11 @@ def _bucket(width: float) -> str:
     return "?"
 
 
-def evaluate(samples: Iterator[Sample], reader) -> dict[str, dict]:
-    """Exact / wrong / none counts per set, overall and per colour, province and width; timings."""
+def evaluate(samples: Iterator[Sample], reader, finer=None) -> dict[str, dict]:
+    """Exact / wrong / none counts per set, overall and per colour, province and width; timings.
+
+    ``finer``: a second reader for whole frames that the first reads nothing in (what
+    ``edgepost plates read`` does on stills)."""
     res: dict[str, dict] = {}
     for s in samples:
         r = res.setdefault(
@@ -328,6 +331,8 @@ def evaluate(samples: Iterator[Sample], reader) -> dict[str, dict]:
             reads = reader.read_vehicle(s.image, s.vehicle_box)
         else:
             reads = reader.read_frame(s.image)
+            if not reads and finer is not None:
+                reads = finer.read_frame(s.image)
         r["ms"].append((time.perf_counter() - t) * 1000)
         got = reads[0].text if reads else ""
         ok = got == s.text
@@ -402,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-kind", type=int, default=100, help="synthetic composites per plate kind")
     ap.add_argument("--errors", action="store_true", help="list every miss and wrong read")
     ap.add_argument("--no-finder", action="store_true", help="the older chain: localizer + classical only")
+    ap.add_argument("--finer-search", action="store_true",
+                    help="frames read nothing at 320 px are searched again at 640 (as `plates read` does)")
     ap.add_argument(
         "--recognizer", type=Path, default=None, help="recognizer .tflite (default: the committed one)"
     )
@@ -418,12 +425,18 @@ def main(argv: list[str] | None = None) -> int:
     from gateway.plates.finder import PlateFinder
     from gateway.plates.reader import PlateReader
 
-    reader = PlateReader(
-        PlatesConfig(
-            finder=FinderConfig(enabled=not args.no_finder),
-            recognizer=RecognizerConfig(model_path=args.recognizer),
-        )
+    config = PlatesConfig(
+        finder=FinderConfig(enabled=not args.no_finder),
+        recognizer=RecognizerConfig(model_path=args.recognizer),
     )
+    reader = PlateReader(config)
+    finer = None
+    if args.finer_search:
+        from gateway.cli.plates_cmd import FINER_FRAME_SIZE
+
+        raw = config.model_dump()
+        raw["localizer"]["frame_input_size"] = FINER_FRAME_SIZE
+        finer = PlateReader(PlatesConfig.model_validate(raw))
     finder = PlateFinder()
 
     def gen() -> Iterator[Sample]:
@@ -442,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
         if "kinds" in args.sets:
             yield from kind_samples(args.per_kind)
 
-    res = evaluate(gen(), reader)
+    res = evaluate(gen(), reader, finer)
     if args.json:
         print(json.dumps(res, ensure_ascii=False, indent=1))
         return 0
