@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 from gateway.events.errors import EventValidationError
 from gateway.events.fields import Kind, field_table, normalise, wire
@@ -71,21 +71,6 @@ class Body:
             if spec.enum is not None:
                 version = max(version, member_since(value))
         return version
-
-    @classmethod
-    def _trusted(cls, values: dict[str, Any]) -> Self:
-        """Build a body from values already checked field by field exactly as
-        ``__post_init__`` would check them (the decoder's fast path), without checking
-        them again; the cross-field rules (``_check``) still run.
-
-        Why: rebuilding and re-validating every field was most of a subscriber's time per
-        event. Never pass unchecked values: use the constructor for those."""
-        obj = object.__new__(cls)
-        attrs = obj.__dict__  # frozen dataclass: fill the instance dict, not via setattr
-        attrs.update(field_table(cls).empty)
-        attrs.update(values)
-        obj._check()
-        return obj
 
 
 @dataclass(frozen=True)

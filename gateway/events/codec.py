@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import functools
 import io
 import json
-import math
 import uuid
-from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
@@ -24,12 +21,8 @@ import cbor2
 from gateway.events.bodies import BODY_TYPES, Body
 from gateway.events.envelope import SCHEMA_VERSION, SUPPORTED_VERSIONS, Event, Location
 from gateway.events.errors import EventDecodeError, EventValidationError
+from gateway.events.fastbody import MISS, BodyDecoder, build_decoder
 from gateway.events.fields import (
-    MAX_CROP_BYTES,
-    MAX_INT,
-    MAX_LIST,
-    MAX_MESSAGE,
-    MAX_TEXT,
     FieldSpec,
     Kind,
     field_table,
@@ -175,6 +168,11 @@ def _value_to_wire(kind: Kind, value: Any, cbor: bool) -> Any:
 def _event_from_doc(doc: Any, cbor: bool) -> Event:
     if not isinstance(doc, dict):
         raise EventDecodeError(f"expected a map at the top level, got {type(doc).__name__}")
+    if cbor:
+        event = _plain_cbor_event(doc)
+        if event is not MISS:
+            return event  # type: ignore[no-any-return]
+    # The general path: every check in turn, each failure with its own message.
     if cbor and _ENVELOPE_REQUIRED <= doc.keys() <= _ENVELOPE_KEYS:
         # The usual case, read by integer key without renaming the map first.
         version, raw_type, raw_body = doc[K_VERSION], doc[K_TYPE], doc[K_BODY]
@@ -199,7 +197,7 @@ def _event_from_doc(doc: Any, cbor: bool) -> Event:
             f"schema version {version!r} is not supported (this decoder reads "
             f"v{SUPPORTED_VERSIONS[0]} to v{SCHEMA_VERSION}: upgrade it for newer ones)")
     event_type = _event_type(raw_type, cbor)
-    body = _body_from_wire(event_type, raw_body, cbor)
+    body, body_version = _body_and_version(event_type, raw_body, cbor)
     event_id = _event_id(raw_id, cbor)
     loc, clock = _location(raw_loc, cbor), _clock(raw_clock, cbor)
     if type(ts) is int and type(seq) is int and 0 <= ts < 2**63 and 0 <= seq < 2**63:
@@ -207,7 +205,8 @@ def _event_from_doc(doc: Any, cbor: bool) -> Event:
         event = _trusted_event(body, event_id, ts, seq, loc, clock)
     else:
         event = Event(body=body, id=event_id, ts_ms=ts, seq=seq, loc=loc, clock=clock)
-    if version < SCHEMA_VERSION and event.version > version:
+    # what event.version says, from the version the body decoder found
+    if version < SCHEMA_VERSION and max(body_version, 1 if clock is None else 2) > version:
         # A v1 document must mean exactly what it meant to a v1 reader.
         raise EventDecodeError(f"{_newer_part(event)} needs schema v{event.version}, but the "
                                f"event says v{version}")
@@ -297,151 +296,115 @@ def _location(raw: Any, cbor: bool) -> Location | None:
     return Location(raw["lat"], raw["lon"])
 
 
+# Event and Location are frozen dataclasses with slots: their slot descriptors set a field
+# without going through the class's __setattr__ (which refuses) or looking the name up.
+_NEW = object.__new__
+_SET_BODY, _SET_ID, _SET_TS, _SET_SEQ, _SET_LOC, _SET_CLOCK = (
+    Event.__dict__[name].__set__ for name in ("body", "id", "ts_ms", "seq", "loc", "clock"))
+_SET_LAT, _SET_LON = (Location.__dict__[name].__set__ for name in ("lat", "lon"))
+_EVENT_TYPES: dict[Any, EventType] = EventType._value2member_map_  # type: ignore[assignment]
+_CLOCKS: dict[Any, ClockSource] = ClockSource._value2member_map_  # type: ignore[assignment]
+_MAX_U63 = 2**63 - 1
+_SUPPORTED = frozenset(SUPPORTED_VERSIONS)
+
+
 def _trusted_event(body: Body, event_id: bytes, ts: int, seq: int, loc: Location | None,
                    clock: ClockSource | None) -> Event:
     """An Event from values the decoder has checked exactly as ``Event.__post_init__`` does."""
-    event = object.__new__(Event)
-    put = object.__setattr__  # frozen dataclass: bypass its __setattr__
-    put(event, "body", body)
-    put(event, "id", event_id)
-    put(event, "ts_ms", ts)
-    put(event, "seq", seq)
-    put(event, "loc", loc)
-    put(event, "clock", clock)
+    event = _NEW(Event)
+    _SET_BODY(event, body)
+    _SET_ID(event, event_id)
+    _SET_TS(event, ts)
+    _SET_SEQ(event, seq)
+    _SET_LOC(event, loc)
+    _SET_CLOCK(event, clock)
     return event
 
 
-# --- the body decoder's fast path -----------------------------------------------------------
-# Decoding used to convert each wire value, then rebuild the body through its constructor,
-# which validated every field a second time; that was ~80 % of a subscriber's time. Now each
-# value is checked once, by a converter that accepts only the plain, valid case and returns
-# exactly what normalise() would; anything else (wrong type, out of range, null) returns
-# _MISS and takes the general path below, so every error and its message stay as they were.
-_MISS: Any = object()
-# Exactly what normalise() makes of a permille p (p / 1000, then rounded to 3 decimals).
-_PERMILLE = tuple(round(float(p / 1000) * 1000) / 1000 for p in range(1001))
-_Fast = Callable[[Any], Any]
+def _plain_cbor_event(doc: dict[Any, Any]) -> Event | Any:
+    """The usual CBOR event in one pass, or MISS for anything else (the general path then
+    decodes it and names what is wrong).
+
+    Every value is checked as the general path checks it; this only skips the calls, the
+    renaming and the error bookkeeping that the valid case does not need. A subscriber runs
+    it for every event it receives."""
+    if not (_ENVELOPE_REQUIRED <= doc.keys() <= _ENVELOPE_KEYS):
+        return MISS
+    version, raw_type, raw_body = doc[K_VERSION], doc[K_TYPE], doc[K_BODY]
+    if type(version) is not int or type(raw_type) is not int or type(raw_body) is not dict:
+        return MISS
+    event_type = _EVENT_TYPES.get(raw_type)
+    if event_type is None or version not in _SUPPORTED:
+        return MISS
+    found = _FAST_BODY[True][event_type](raw_body)
+    if found is MISS:
+        return MISS
+    event_id, ts, seq = doc[K_ID], doc[K_TS], doc[K_SEQ]
+    if (type(event_id) is not bytes or len(event_id) != 16 or type(ts) is not int
+            or type(seq) is not int or not 0 <= ts <= _MAX_U63 or not 0 <= seq <= _MAX_U63):
+        return MISS
+    body, needs = found
+    raw_loc = doc.get(K_LOC)
+    loc = None
+    if raw_loc is not None:
+        if type(raw_loc) is not list or len(raw_loc) != 2:
+            return MISS
+        lat, lon = raw_loc
+        # integers of micro-degrees: the range check is exact, and e6 / 1e6 is what
+        # Location.__post_init__'s rounding to 6 decimals stores
+        if (type(lat) is not int or type(lon) is not int or not -90_000_000 <= lat <= 90_000_000
+                or not -180_000_000 <= lon <= 180_000_000):
+            return MISS
+        loc = _NEW(Location)
+        _SET_LAT(loc, lat / 1e6)
+        _SET_LON(loc, lon / 1e6)
+    raw_clock = doc.get(K_CLOCK)
+    clock = None
+    if raw_clock is not None:
+        clock = _CLOCKS.get(raw_clock) if type(raw_clock) is int else None
+        if clock is None:
+            return MISS
+        needs = max(needs, 2)
+    if needs > version:
+        return MISS  # a v1 document that uses something newer: the general path says what
+    return _trusted_event(body, event_id, ts, seq, loc, clock)
 
 
-def _fast_text(v: Any) -> Any:
-    return v if type(v) is str and len(v) <= MAX_TEXT else _MISS
-
-
-def _fast_message(v: Any) -> Any:
-    return v if type(v) is str and len(v) <= MAX_MESSAGE else _MISS
-
-
-def _fast_uint(v: Any) -> Any:
-    return v if type(v) is int and 0 <= v <= MAX_INT else _MISS  # type() is int: not a bool
-
-
-def _fast_bool(v: Any) -> Any:
-    return v if type(v) is bool else _MISS
-
-
-def _fast_bytes(v: Any) -> Any:
-    return v if type(v) is bytes and len(v) <= MAX_CROP_BYTES else _MISS
-
-
-def _fast_permille(v: Any) -> Any:
-    return _PERMILLE[v] if type(v) is int and 0 <= v <= 1000 else _MISS
-
-
-def _fast_conf(v: Any) -> Any:
-    return round(v * 1000) / 1000 if type(v) is float and 0.0 <= v <= 1.0 else _MISS
-
-
-def _fast_permille_list(v: Any) -> Any:
-    if type(v) is not list or len(v) > MAX_LIST:
-        return _MISS
-    for p in v:
-        if type(p) is not int or not 0 <= p <= 1000:
-            return _MISS
-    return tuple(_PERMILLE[p] for p in v)
-
-
-def _fast_conf_list(v: Any) -> Any:
-    if type(v) is not list or len(v) > MAX_LIST:
-        return _MISS
-    for c in v:
-        if type(c) is not float or not 0.0 <= c <= 1.0:
-            return _MISS
-    return tuple(round(c * 1000) / 1000 for c in v)
-
-
-def _fast_senml(v: Any) -> Any:
-    # from_wire validates each record; its errors are the general path's errors too.
-    if type(v) is not list or not 0 < len(v) <= MAX_LIST:
-        return _MISS
-    return tuple(SenMLRecord.from_wire(r) for r in v)
-
-
-def _fast_number(v: Any) -> Any:
-    if type(v) is float:
-        return v if math.isfinite(v) else _MISS
-    return float(v) if type(v) is int else _MISS
-
-
-def _miss(v: Any) -> Any:
-    return _MISS
-
-
-def _fast_enum_code(enum: type[WireEnum]) -> _Fast:
-    members = enum._value2member_map_  # code -> member, as enum(code) looks it up
-
-    def convert(v: Any) -> Any:
-        return members.get(v, _MISS) if type(v) is int else _MISS
-
-    return convert
-
-
-_FAST_CBOR: dict[Kind, _Fast] = {
-    Kind.TEXT: _fast_text, Kind.MESSAGE: _fast_message, Kind.UINT: _fast_uint,
-    Kind.BOOL: _fast_bool, Kind.BYTES: _fast_bytes, Kind.CONF: _fast_permille,
-    Kind.NUMBER: _fast_number, Kind.CONF_LIST: _fast_permille_list, Kind.SENML: _fast_senml,
-}
-_FAST_JSON: dict[Kind, _Fast] = {
-    Kind.TEXT: _fast_text, Kind.MESSAGE: _fast_message, Kind.UINT: _fast_uint,
-    Kind.BOOL: _fast_bool, Kind.CONF: _fast_conf, Kind.NUMBER: _fast_number,
-    Kind.CONF_LIST: _fast_conf_list, Kind.SENML: _fast_senml,
-}
-
-
-@functools.cache
-def _converters(cls: type[Body], cbor: bool) -> dict[Any, tuple[str, _Fast, FieldSpec]]:
-    """Wire key -> (field name, fast converter, field) for one body class and format."""
-    out: dict[Any, tuple[str, _Fast, FieldSpec]] = {}
-    for spec in field_table(cls).fields:
-        if spec.kind is Kind.ENUM and cbor and spec.enum is not None:
-            convert = _fast_enum_code(spec.enum)
-        else:
-            convert = (_FAST_CBOR if cbor else _FAST_JSON).get(spec.kind, _miss)
-        out[spec.key if cbor else spec.name] = (spec.name, convert, spec)
-    return out
+# --- bodies: the generated fast path, else the general path -----------------------------------
+_FAST_BODY: dict[bool, dict[EventType, BodyDecoder]] = {
+    cbor: {t: build_decoder(cls, cbor) for t, cls in BODY_TYPES.items()} for cbor in (True, False)}
 
 
 def _body_from_wire(event_type: EventType, raw: Any, cbor: bool) -> Body:
-    cls = BODY_TYPES[event_type]
+    return _body_and_version(event_type, raw, cbor)[0]
+
+
+def _body_and_version(event_type: EventType, raw: Any, cbor: bool) -> tuple[Body, int]:
+    """The body and the schema version it needs (what ``Body.min_version`` says)."""
     if not isinstance(raw, dict):
         raise EventDecodeError(f"{event_type.label} body must be a map")
-    by_key = _converters(cls, cbor)
-    values: dict[str, Any] = {}
-    general = False  # some value needs the constructor's own checks
+    found = _FAST_BODY[cbor][event_type](raw)
+    if found is not MISS:
+        return found  # type: ignore[no-any-return]
+    body = _general_body(event_type, raw, cbor)
+    return body, body.min_version()
+
+
+def _general_body(event_type: EventType, raw: dict[Any, Any], cbor: bool) -> Body:
+    """Convert what the wire form needs (permille, base64, SenML), then let the body's
+    constructor check and normalise every field: every error is raised here, with its name."""
+    cls = BODY_TYPES[event_type]
+    table = field_table(cls)
+    by_key: dict[Any, FieldSpec] = table.by_key if cbor else table.by_name  # type: ignore[assignment]
+    kwargs: dict[str, Any] = {}
     for key, value in raw.items():
-        tk = type(key)
-        found = (by_key.get(key) if tk is int or tk is str or (
-            isinstance(key, int | str) and not isinstance(key, bool)) else None)
-        if found is None:
+        spec = (by_key.get(key) if isinstance(key, int | str) and not isinstance(key, bool)
+                else None)
+        if spec is None:
             raise EventDecodeError(f"unknown field {key!r} in {event_type.label} body")
-        name, convert, spec = found
-        clean = convert(value)
-        if clean is _MISS:
-            general = True
-            clean = _value_from_wire(spec.kind, value, cbor, f"{event_type.label}.{name}")
-        values[name] = clean
-    if general or not field_table(cls).required <= values.keys():
-        return _construct(cls, event_type, values)
-    return cls._trusted(values)
+        kwargs[spec.name] = _value_from_wire(spec.kind, value, cbor,
+                                             f"{event_type.label}.{spec.name}")
+    return _construct(cls, event_type, kwargs)
 
 
 def _construct(cls: type[Body], event_type: EventType, kwargs: dict[str, Any]) -> Body:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 from enum import Enum
 from typing import Any, NamedTuple
 
 from gateway.events.errors import EventValidationError
+from gateway.events.numbers import finite_float
 from gateway.events.senml import SenMLRecord
 from gateway.events.types import MEMBER_SINCE, WireEnum
 
@@ -131,9 +131,7 @@ def normalise(name: str, kind: Kind, enum: type[WireEnum] | None, value: Any) ->
                 raise EventValidationError(f"{name}: {exc}") from None
         raise EventValidationError(f"{name} must be a {enum.__name__}")
     if kind is Kind.NUMBER:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise EventValidationError(f"{name} must be a finite number")
-        return float(value)
+        return finite_float(value, f"{name} must be a finite number")
     if kind is Kind.SENML:
         if not isinstance(value, list | tuple) or not 0 < len(value) <= MAX_LIST:
             raise EventValidationError(f"{name} must hold 1..{MAX_LIST} SenML records")

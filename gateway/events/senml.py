@@ -6,10 +6,10 @@ and a relative time. CBOR uses the RFC's integer labels, JSON its short names.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from gateway.events.errors import EventValidationError
+from gateway.events.numbers import finite_float
 
 # RFC 8428 section 6 CBOR labels.
 LABELS = {"n": 0, "u": 1, "v": 2, "vs": 3, "vb": 4, "t": 6}
@@ -35,11 +35,8 @@ class SenMLRecord:
         if len(values) != 1:
             raise EventValidationError(f"SenML record {self.n!r} needs exactly one of v, vs, vb")
         if self.v is not None:
-            if isinstance(self.v, bool) or not isinstance(self.v, int | float):
-                raise EventValidationError(f"SenML v of {self.n!r} must be a number")
-            if not math.isfinite(self.v):
-                raise EventValidationError(f"SenML v of {self.n!r} must be finite")
-            object.__setattr__(self, "v", float(self.v))
+            object.__setattr__(self, "v", finite_float(
+                self.v, f"SenML v of {self.n!r} must be a finite number"))
         if self.vb is not None and not isinstance(self.vb, bool):
             raise EventValidationError(f"SenML vb of {self.n!r} must be a boolean")
         for name in ("u", "vs"):
@@ -47,11 +44,8 @@ class SenMLRecord:
             if value is not None and (not isinstance(value, str) or len(value) > MAX_NAME):
                 raise EventValidationError(f"SenML {name} of {self.n!r} must be text <= 64")
         if self.t is not None:
-            if isinstance(self.t, bool) or not isinstance(self.t, int | float):
-                raise EventValidationError(f"SenML t of {self.n!r} must be a number")
-            if not math.isfinite(self.t):
-                raise EventValidationError(f"SenML t of {self.n!r} must be finite")
-            object.__setattr__(self, "t", float(self.t))
+            object.__setattr__(self, "t", finite_float(
+                self.t, f"SenML t of {self.n!r} must be a finite number"))
 
     def to_wire(self, cbor: bool) -> dict[object, object]:
         """Return the record as a map with CBOR labels or JSON names."""

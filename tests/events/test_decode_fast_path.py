@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.events import BODY_TYPES, EventDecodeError, Format, decode
-from gateway.events.codec import _body_from_wire, _value_from_wire
+from gateway.events.codec import _body_and_version, _body_from_wire, _value_from_wire
 from gateway.events.errors import EventValidationError
 from gateway.events.fields import FieldSpec, Kind, field_table
 from gateway.events.types import EventType
@@ -24,6 +24,7 @@ from gateway.events.types import EventType
 scalar = st.one_of(
     st.none(), st.booleans(),
     st.integers(-3, 1003), st.integers(0, 2**63 - 1), st.integers(2**63 - 2, 2**64),
+    st.integers(2**1023, 2**1100), st.integers(-(2**1100), -(2**1023)),  # beyond float
     st.floats(allow_nan=True, allow_infinity=True), st.floats(0, 1),
     st.text(max_size=70), st.text(min_size=250, max_size=260), st.binary(max_size=80),
     st.sampled_from(["blue", "inbound", "enter", "pir", "active", "warning", "BLUE", "nope"]),
@@ -127,6 +128,23 @@ def test_fast_path_matches_the_general_path(cbor: bool, data: st.DataObject) -> 
     assert fast[1] == slow[1]
     for spec in field_table(BODY_TYPES[event_type]).fields:
         assert same(getattr(fast[1], spec.name), getattr(slow[1], spec.name)), spec.name
+    # the version the decoder works out is the one the body itself says it needs
+    assert _body_and_version(event_type, raw, cbor)[1] == slow[1].min_version()
+
+
+def test_integers_beyond_the_float_range_are_a_decode_error_not_an_overflow() -> None:
+    """CBOR carries integers of any size: one in a number field, or as a SenML value or
+    time, must be refused with a message (it used to raise OverflowError out of decode)."""
+    envelope = {0: 1, 1: b"\x01" * 16, 2: 1, 3: 1}
+    bodies = [(7, {1: "n", 2: 1, 3: 1, 4: 2**1100}),
+              (8, {1: "n", 2: [{0: "level", 2: -(2**1100)}]}),
+              (8, {1: "n", 2: [{0: "level", 2: 1.5, 6: 2**1024}]})]
+    for event_type, body in bodies:
+        with pytest.raises(EventDecodeError, match="must be a finite number"):
+            decode(cbor2.dumps({**envelope, 4: event_type, 6: body}), Format.CBOR)
+    largest = int(float(2**1023))  # still a float: accepted, as a float
+    event = decode(cbor2.dumps({**envelope, 4: 7, 6: {1: "n", 2: 1, 3: 1, 4: largest}}))
+    assert event.body.value == float(largest)  # type: ignore[attr-defined]
 
 
 @settings(max_examples=300, deadline=None)
