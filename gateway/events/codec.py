@@ -21,7 +21,7 @@ import cbor2
 from gateway.events.bodies import BODY_TYPES, Body
 from gateway.events.envelope import SCHEMA_VERSION, SUPPORTED_VERSIONS, Event, Location
 from gateway.events.errors import EventDecodeError, EventValidationError
-from gateway.events.fastbody import MISS, BodyDecoder, build_decoder
+from gateway.events.fastbody import MISS, Decoders
 from gateway.events.fields import (
     FieldSpec,
     Kind,
@@ -371,8 +371,7 @@ def _plain_cbor_event(doc: dict[Any, Any]) -> Event | Any:
 
 
 # --- bodies: the generated fast path, else the general path -----------------------------------
-_FAST_BODY: dict[bool, dict[EventType, BodyDecoder]] = {
-    cbor: {t: build_decoder(cls, cbor) for t, cls in BODY_TYPES.items()} for cbor in (True, False)}
+_FAST_BODY = {True: Decoders(True), False: Decoders(False)}
 
 
 def _body_from_wire(event_type: EventType, raw: Any, cbor: bool) -> Body:

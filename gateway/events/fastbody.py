@@ -24,7 +24,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from gateway.events.bodies import Body
+from gateway.events.bodies import BODY_TYPES, Body
 from gateway.events.fields import (
     MAX_CROP_BYTES,
     MAX_INT,
@@ -36,7 +36,7 @@ from gateway.events.fields import (
     field_table,
 )
 from gateway.events.senml import LABELS, MAX_NAME, SenMLRecord
-from gateway.events.types import MEMBER_SINCE, member_since
+from gateway.events.types import MEMBER_SINCE, EventType, member_since
 
 MISS: Any = object()  # "not the plain case": take the general path
 BodyDecoder = Callable[[dict[Any, Any]], "tuple[Body, int] | Any"]
@@ -211,3 +211,16 @@ def build_decoder(cls: type[Body], cbor: bool) -> BodyDecoder:
     decoder: BodyDecoder = ns[name]
     decoder.__doc__ = source  # what runs, for whoever debugs it
     return decoder
+
+
+class Decoders(dict[EventType, BodyDecoder]):
+    """Event type -> the fast-path decoder of its body in one format, generated on first use
+    (so importing the codec does not compile all of them: a gateway starts quicker)."""
+
+    def __init__(self, cbor: bool) -> None:
+        super().__init__()
+        self.cbor = cbor
+
+    def __missing__(self, event_type: EventType) -> BodyDecoder:
+        decoder = self[event_type] = build_decoder(BODY_TYPES[event_type], self.cbor)
+        return decoder
