@@ -12,6 +12,7 @@ Contract: reads need the ``viewer`` role, acknowledging, assigning and commands 
 from __future__ import annotations
 
 import json
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -64,6 +65,21 @@ def _int(request: Request, name: str, default: int | None = None) -> int | None:
         raise HTTPException(400, f"{name} must be an integer") from None
 
 
+def gauge_value(figure: Any) -> float | None:
+    """A device's health figure as a gauge value, or None when it is not a finite number.
+
+    A device sends what it sends: a text, a bool or an integer beyond the float range (CBOR
+    carries any size, and float() of one raises) must cost that figure only, not the whole
+    fleet's /metrics."""
+    if isinstance(figure, bool) or not isinstance(figure, int | float):
+        return None
+    try:
+        value = float(figure)
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None
+
+
 class FleetCollector:
     """Prometheus figures of the fleet, read from the latest health and state documents."""
 
@@ -83,10 +99,10 @@ class FleetCollector:
             dev = [d["device"]]
             if d["online"] is not None:
                 online.add_metric(dev, 1.0 if d["online"] else 0.0)
-            if isinstance(d["spool_depth"], int | float):
-                depth.add_metric(dev, float(d["spool_depth"]))
-            if isinstance(d["dropped"], int | float):
-                dropped.add_metric(dev, float(d["dropped"]))
+            if (value := gauge_value(d["spool_depth"])) is not None:
+                depth.add_metric(dev, value)
+            if (value := gauge_value(d["dropped"])) is not None:
+                dropped.add_metric(dev, value)
             if d["last_seen_ms"]:
                 seen.add_metric(dev, d["last_seen_ms"] / 1000)
         yield from (online, depth, dropped, seen)

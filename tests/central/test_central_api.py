@@ -91,3 +91,17 @@ def test_plates_trajectory_counts_gaps_fleet_and_metrics(client: TestClient, sto
     metrics = client.get("/metrics").text
     assert 'edgepost_device_spool_depth{device="cp-1"} 4.0' in metrics
     assert "edgepost_central_events_stored 4.0" in metrics
+
+
+def test_one_device_with_an_absurd_health_figure_does_not_break_the_fleets_metrics(
+        client: TestClient, store: Store) -> None:
+    """A device sends what it sends: a spool depth of 2**1100 (CBOR carries integers of any
+    size) used to raise OverflowError in /metrics, so no device's figures could be scraped."""
+    t0 = time.time_ns() // 1_000_000
+    store.write(Batch(statuses=[
+        StatusDoc("cp-1", "health", {"spool": {"depth": 4, "dropped": 0}}, t0),
+        StatusDoc("cp-9", "health", {"spool": {"depth": 2**1100, "dropped": 2**1100}}, t0)]))
+    r = client.get("/metrics")
+    assert r.status_code == 200
+    assert 'edgepost_device_spool_depth{device="cp-1"} 4.0' in r.text
+    assert 'edgepost_device_spool_depth{device="cp-9"}' not in r.text
