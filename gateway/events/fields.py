@@ -64,13 +64,11 @@ class FieldSpec(NamedTuple):
 
 
 class FieldTable(NamedTuple):
-    """A body class's fields by CBOR key and by JSON name, plus what the fast paths need."""
+    """A body class's fields, by CBOR key and by JSON name."""
 
     fields: tuple[FieldSpec, ...]
     by_key: dict[int, FieldSpec]
     by_name: dict[str, FieldSpec]
-    empty: dict[str, None]  # every field unset: the start of a trusted construction
-    required: frozenset[str]
     versioned: tuple[FieldSpec, ...]  # fields that can raise the schema version
 
 
@@ -85,8 +83,6 @@ def field_table(cls: type) -> FieldTable:
                             f.metadata["required"], f.metadata["since"])
                   for f in dataclasses.fields(cls))
     return FieldTable(specs, {s.key: s for s in specs}, {s.name: s for s in specs},
-                      dict.fromkeys(s.name for s in specs),
-                      frozenset(s.name for s in specs if s.required),
                       tuple(s for s in specs if s.since > 1 or s.enum in newer))
 
 
