@@ -1,7 +1,7 @@
 """Subscriber decode rate: edgepost's EventSubscriber against a paho subscriber that only counts.
 
     .venv/bin/python bench/bench_subscriber.py [--events 20000] [--repeats 3] [--write]
-        [--diagnose] [--no-gc]
+        [--diagnose] [--no-gc] [--baseline-tree PATH]
 
 Both sides receive the same stream: each has a persistent MQTT 5 session on a private
 mosquitto; one publisher sends the events once (QoS 1) while both are offline, so the broker
@@ -23,6 +23,7 @@ import os
 import platform
 import queue
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -194,6 +195,67 @@ class DecodeThread(Edgepost):
         self.queue.put(None)
 
 
+# The baseline side runs in its own interpreter with another checkout's code on its path
+# (its own gateway package), and times itself exactly as the in-process sides are timed.
+BASELINE_SIDE = """
+import sys, threading, time
+tree, port, expect, mode = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+sys.path.insert(0, tree)
+from gateway.subscriber import EventSubscriber, SubscriberOptions
+count, bad, done = 0, 0, threading.Event()
+def on(msg):
+    global count, bad
+    if msg.kind != "event":
+        bad += 1
+        return
+    count += 1
+    if count == expect:
+        done.set()
+sub = EventSubscriber(SubscriberOptions(port=port, client_id="bench-baseline-tree",
+                                        session_expiry_s=3600), on)
+if mode == "session":
+    sub.start()
+    ok = sub.subscribed.wait(10)
+    sub.stop()
+    sys.exit(0 if ok else 1)
+t0 = time.perf_counter()
+sub.start()
+if not done.wait(300):
+    sys.exit(f"only {count} of {expect} arrived")
+elapsed = time.perf_counter() - t0
+sub.stop()
+print(expect / elapsed, bad)
+"""
+
+
+class BaselineTree:
+    """EventSubscriber with the code of another checkout (e.g. a ``git worktree`` of the
+    previous commit), in a subprocess: old and new decoders interleaved in one run."""
+
+    tree: Path
+
+    def __init__(self, port: int, expect: int) -> None:
+        self.port, self.expect = port, expect
+        self.rate = 0.0
+        self.bad = 0
+
+    def _run(self, mode: str) -> str:
+        done = subprocess.run([sys.executable, "-c", BASELINE_SIDE, str(self.tree), str(self.port),
+                               str(self.expect), mode], capture_output=True, text=True,
+                              cwd=self.tree, timeout=600)
+        if done.returncode != 0:
+            raise RuntimeError(f"baseline tree side failed: {done.stderr.strip()[-500:]}")
+        return done.stdout
+
+    def create_session(self) -> None:
+        self._run("session")
+
+    def drain(self) -> float:
+        rate, bad = self._run("drain").split()
+        self.bad = int(bad)
+        return float(rate)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--events", type=int, default=20_000)
@@ -202,12 +264,18 @@ def main() -> int:
     ap.add_argument("--diagnose", action="store_true",
                     help="also: EventSubscriber's client counting only, and decoding on a second thread")
     ap.add_argument("--no-gc", action="store_true", help="run with the garbage collector off")
+    ap.add_argument("--baseline-tree", type=Path, default=None,
+                    help="also EventSubscriber with the code of this checkout (e.g. a `git "
+                         "worktree` of an older commit), interleaved with the others")
     args = ap.parse_args()
     if args.no_gc:
         gc.disable()
     messages = stream(args.events)
-    names: dict[str, type[CountOnly] | type[Edgepost]] = {
+    names: dict[str, type[CountOnly] | type[Edgepost] | type[BaselineTree]] = {
         "paho, count only": CountOnly, "edgepost EventSubscriber": Edgepost}
+    if args.baseline_tree is not None:
+        BaselineTree.tree = args.baseline_tree.resolve()
+        names[f"EventSubscriber, code of {args.baseline_tree.name}"] = BaselineTree
     if args.diagnose:
         names |= {"EventSubscriber's client, counting only": ClientOnly,
                   "EventSubscriber, decode on a second thread": DecodeThread}
@@ -216,6 +284,9 @@ def main() -> int:
         # Create both persistent sessions (subscribed), then take them offline.
         for cls in names.values():
             side = cls(broker.port, args.events)
+            if isinstance(side, BaselineTree):
+                side.create_session()
+                continue
             side.start()
             if not side.ready.wait(10):
                 raise RuntimeError(f"{cls.__name__} could not subscribe")
@@ -225,6 +296,11 @@ def main() -> int:
             order = list(names) if r % 2 == 0 else list(reversed(names))
             for name in order:
                 side = names[name](broker.port, args.events)
+                if isinstance(side, BaselineTree):
+                    rates[name].append(side.drain())
+                    if side.bad:
+                        raise RuntimeError(f"{side.bad} events were not decoded")
+                    continue
                 t0 = time.perf_counter()
                 side.start()
                 if not side.done.wait(300):
@@ -241,17 +317,21 @@ def main() -> int:
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Subscriber benchmark", "",
-        f"- date: {now}; command: `.venv/bin/python bench/bench_subscriber.py --events "
-        f"{args.events} --repeats {args.repeats}`",
+        f"- date: {now}; command: `.venv/bin/python bench/bench_subscriber.py "
+        f"{' '.join(sys.argv[1:])}`",
         f"- machine: {platform.machine()}, {cpu_name()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, load {os.getloadavg()[0]:.1f} at the end",
         f"- stream: {args.events:,} CBOR events from {DEVICES} gateways, queued by mosquitto "
-        "for two persistent sessions, drained one after the other (order alternating)", "",
+        f"for {len(names)} persistent sessions, drained one after the other (order alternating)",
+        "",
         "| subscriber | events/s median | min | max |", "|---|---|---|---|",
         *[f"| {n} | {statistics.median(v):,.0f} | {min(v):,.0f} | {max(v):,.0f} |"
           for n, v in rates.items()], "",
         f"**EventSubscriber / count-only paho: {ratio:.2f}** (per repeat {min(ratios):.2f}–"
         f"{max(ratios):.2f}; target >= 0.80)", ""]
+    for name in list(names)[2:]:
+        lines[-1:-1] = [f"{name} / count-only paho: "
+                        f"{statistics.median(rates[name]) / statistics.median(rates[base]):.2f}", ""]
     text = "\n".join(lines)
     print("\n" + text)
     if args.write:
