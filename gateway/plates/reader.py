@@ -35,6 +35,7 @@ from gateway.plates.localizer import (
 )
 from gateway.plates.recognizer import DEFAULT_RECOGNIZER, PlateRead, PlateRecognizer
 from gateway.plates.voting import PlateObservation
+from gateway.plates.warp_vote import WARPS, perturb, vote
 from gateway.ratelog import RateLimitedLog
 
 Box = tuple[int, int, int, int]
@@ -338,17 +339,38 @@ class PlateReader:
             return None
         # warp at the plate's own size: the recognizer then downsizes with area averaging
         size = (max(16, round(p.width)), max(6, round(p.height)))
+        two_rows = p.double_row or p.width / p.height < DOUBLE_ROW_ASPECT
+
+        def flat_at(corners: np.ndarray) -> np.ndarray:
+            flat = rectify(crop, corners, size, (fc.margin_x, fc.margin_y))
+            # the single-row reader reads the two rows of a two-row plate side by side
+            return merge_rows(flat) if two_rows else flat
+
         try:
-            flat = rectify(crop, p.corners, size, (fc.margin_x, fc.margin_y))
-            if p.double_row or p.width / p.height < DOUBLE_ROW_ASPECT:
-                flat = merge_rows(flat)  # the single-row reader reads the two rows side by side
+            flat = flat_at(p.corners)
         except Exception as exc:  # degenerate corners make OpenCV raise: skip that candidate
             self._failed("rectify", exc)
             return None
         ox, oy = offset
         x0, y0, x1, y1 = p.box
         fb = (int(x0) + ox, int(y0) + oy, int(np.ceil(x1)) + ox, int(np.ceil(y1)) + oy)
-        return self.read_plate_crop(flat, t, fb)
+        if fc.vote_warps == 0:
+            return self.read_plate_crop(flat, t, fb)
+        try:
+            reads = [self.recognizer.read(flat)]
+        except Exception as exc:  # a broken crop or model (any error type) must never break the pipeline
+            self._failed("recognizer", exc)
+            return None
+        obs = self._validate(reads[0], flat, t, fb)
+        if obs is not None and obs.confidence >= fc.vote_below:
+            return obs
+        # not sure: read it again from slightly different warps and vote (warp_vote.py)
+        try:
+            reads += [self.recognizer.read(flat_at(perturb(p.corners, w))) for w in WARPS[: fc.vote_warps]]
+        except Exception as exc:  # as above: the first read stands alone
+            self._failed("warp vote", exc)
+            return obs
+        return self._validate(vote(reads), flat, t, fb)
 
     def _refine(self, crop: np.ndarray, box: PlateBox, rank: int) -> PlateBox:
         # zoom in on the two best candidates only: a second invoke each (~1 ms)

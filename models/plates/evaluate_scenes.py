@@ -297,57 +297,17 @@ def _bucket(width: float) -> str:
     return "?"
 
 
-def evaluate(samples: Iterator[Sample], reader, finer=None) -> dict[str, dict]:
+def evaluate(samples: Iterator[Sample], reader, finer=None, variants=()) -> dict[str, dict]:
     """Exact / wrong / none counts per set, overall and per colour, province and width; timings.
 
     ``finer``: a second reader for whole frames that the first reads nothing in (what
-    ``edgepost plates read`` does on stills)."""
+    ``edgepost plates read`` does on stills). ``variants``: ``(suffix, reader, finer)`` more
+    readers, each sample read by all of them in turn (interleaved, so timings compare); their
+    results are reported as the set's name plus the suffix."""
     res: dict[str, dict] = {}
     for s in samples:
-        r = res.setdefault(
-            s.set,
-            {
-                "n": 0,
-                "exact": 0,
-                "exact_listed": 0,
-                "wrong": 0,
-                "none": 0,
-                "ms": [],
-                "by": defaultdict(lambda: [0, 0]),
-                "errors": [],
-            },
-        )
-        t = time.perf_counter()
-        if s.set == "crops":
-            obs = reader.read_plate_crop(s.image)
-            reads = [obs] if obs is not None else []
-            raw = reader.recognizer.read(s.image)  # before thresholds: for the reliability table
-            if len(raw.text) == len(s.text):
-                pairs = zip(raw.char_conf, raw.text, s.text, strict=True)
-                r.setdefault("reliability", []).extend(
-                    (i == 0, c, a == b) for i, (c, a, b) in enumerate(pairs)
-                )
-        elif isinstance(s, VehicleSample):
-            reads = reader.read_vehicle(s.image, s.vehicle_box)
-        else:
-            reads = reader.read_frame(s.image)
-            if not reads and finer is not None:
-                reads = finer.read_frame(s.image)
-        r["ms"].append((time.perf_counter() - t) * 1000)
-        got = reads[0].text if reads else ""
-        ok = got == s.text
-        r["n"] += 1
-        r["exact"] += ok
-        r["exact_listed"] += got == (s.listed or s.text)
-        r["wrong"] += bool(got) and not ok
-        r["none"] += not got
-        for key in (f"colour {s.colour}", f"province {s.text[0]}", f"width {_bucket(s.width)}"):
-            r["by"][key][0] += ok
-            r["by"][key][1] += 1
-        if not ok:
-            r["errors"].append((s.name, s.text, got))
-        if got and got[0] != s.text[0]:
-            r.setdefault("province_confusions", defaultdict(int))[f"{s.text[0]}>{got[0]}"] += 1
+        for suffix, rdr, fin in (("", reader, finer), *variants):
+            _judge(res, s, s.set + suffix, rdr, fin)
     for r in res.values():
         ms = r.pop("ms")
         r["exact_pct"] = round(100 * r["exact"] / r["n"], 1) if r["n"] else 0.0
@@ -358,11 +318,71 @@ def evaluate(samples: Iterator[Sample], reader, finer=None) -> dict[str, dict]:
             r["reliability"] = reliability(r["reliability"])
         confusions = r.get("province_confusions", {})
         r["province_confusions"] = dict(sorted(confusions.items(), key=lambda kv: -kv[1]))
+        r["read_confidence"] = {
+            f"{lo:.2f}-{min(hi, 1):.2f}": f"{sum(ok for c, ok in r['accepted'] if lo <= c < hi)}/"
+            f"{sum(lo <= c < hi for c, _ in r['accepted'])} exact"
+            for lo, hi in itertools.pairwise(READ_BINS)
+        }
+        del r["accepted"]
     return res
+
+
+def _judge(res: dict[str, dict], s: Sample, name: str, rdr, fin) -> None:
+    """Read one sample with ``rdr`` (``fin`` for frames it reads nothing in) into ``res[name]``."""
+    r = res.setdefault(
+        name,
+        {
+            "n": 0,
+            "exact": 0,
+            "exact_listed": 0,
+            "wrong": 0,
+            "none": 0,
+            "ms": [],
+            "by": defaultdict(lambda: [0, 0]),
+            "errors": [],
+            "accepted": [],
+        },
+    )
+    t = time.perf_counter()
+    if s.set == "crops":
+        obs = rdr.read_plate_crop(s.image)
+        reads = [obs] if obs is not None else []
+        raw = rdr.recognizer.read(s.image)  # before thresholds: for the reliability table
+        if len(raw.text) == len(s.text):
+            pairs = zip(raw.char_conf, raw.text, s.text, strict=True)
+            r.setdefault("reliability", []).extend(
+                (i == 0, c, a == b) for i, (c, a, b) in enumerate(pairs)
+            )
+    elif isinstance(s, VehicleSample):
+        reads = rdr.read_vehicle(s.image, s.vehicle_box)
+    else:
+        reads = rdr.read_frame(s.image)
+        if not reads and fin is not None:
+            reads = fin.read_frame(s.image)
+    r["ms"].append((time.perf_counter() - t) * 1000)
+    got = reads[0].text if reads else ""
+    ok = got == s.text
+    r["n"] += 1
+    r["exact"] += ok
+    r["exact_listed"] += got == (s.listed or s.text)
+    r["wrong"] += bool(got) and not ok
+    r["none"] += not got
+    if got:
+        r["accepted"].append((reads[0].confidence, ok))
+    for key in (f"colour {s.colour}", f"province {s.text[0]}", f"width {_bucket(s.width)}"):
+        r["by"][key][0] += ok
+        r["by"][key][1] += 1
+    if not ok:
+        r["errors"].append((s.name, s.text, got))
+    if got and got[0] != s.text[0]:
+        r.setdefault("province_confusions", defaultdict(int))[f"{s.text[0]}>{got[0]}"] += 1
 
 
 #: confidence bins of the reliability table
 CONF_BINS = (0.0, 0.5, 0.7, 0.9, 0.97, 1.0001)
+#: bins of the best read's confidence (its weakest character) in the scene report: how often an
+#: accepted read is exact at each confidence (voted reads must keep that meaning)
+READ_BINS = (0.0, 0.7, 0.9, 0.97, 1.0001)
 
 
 def reliability(items: list[tuple[bool, float, bool]]) -> dict[str, dict[str, str]]:
@@ -412,6 +432,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--recognizer", type=Path, default=None, help="recognizer .tflite (default: the committed one)"
     )
+    ap.add_argument("--vote-warps", type=int, nargs="+", default=None, metavar="N",
+                    help="plates.finder.vote_warps (default: the config's); several values read "
+                    "every sample with each in turn, reported as '<set> vw=N' after the first")
+    ap.add_argument("--vote-below", type=float, default=None,
+                    help="plates.finder.vote_below (default: the config's)")
     ap.add_argument(
         "--side",
         choices=["validation", "train"],
@@ -425,18 +450,26 @@ def main(argv: list[str] | None = None) -> int:
     from gateway.plates.finder import PlateFinder
     from gateway.plates.reader import PlateReader
 
-    config = PlatesConfig(
-        finder=FinderConfig(enabled=not args.no_finder),
-        recognizer=RecognizerConfig(model_path=args.recognizer),
-    )
-    reader = PlateReader(config)
-    finer = None
-    if args.finer_search:
-        from gateway.cli.plates_cmd import FINER_FRAME_SIZE
+    def readers(vote_warps: int | None) -> tuple:
+        votes = {} if vote_warps is None else {"vote_warps": vote_warps}
+        if args.vote_below is not None:
+            votes["vote_below"] = args.vote_below
+        config = PlatesConfig(
+            finder=FinderConfig(enabled=not args.no_finder, **votes),
+            recognizer=RecognizerConfig(model_path=args.recognizer),
+        )
+        finer = None
+        if args.finer_search:
+            from gateway.cli.plates_cmd import FINER_FRAME_SIZE
 
-        raw = config.model_dump()
-        raw["localizer"]["frame_input_size"] = FINER_FRAME_SIZE
-        finer = PlateReader(PlatesConfig.model_validate(raw))
+            raw = config.model_dump()
+            raw["localizer"]["frame_input_size"] = FINER_FRAME_SIZE
+            finer = PlateReader(PlatesConfig.model_validate(raw))
+        return PlateReader(config), finer
+
+    first, *more = args.vote_warps or [None]
+    reader, finer = readers(first)
+    variants = [(f" vw={n}", *readers(n)) for n in more]
     finder = PlateFinder()
 
     def gen() -> Iterator[Sample]:
@@ -455,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
         if "kinds" in args.sets:
             yield from kind_samples(args.per_kind)
 
-    res = evaluate(gen(), reader, finer)
+    res = evaluate(gen(), reader, finer, variants)
     if args.json:
         print(json.dumps(res, ensure_ascii=False, indent=1))
         return 0
@@ -473,6 +506,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"           reliability ({kind} character): "
                 + "; ".join(f"{k}: {v}" for k, v in table.items())
             )
+        print("           accepted reads by confidence: "
+              + "  ".join(f"{k}: {v}" for k, v in r["read_confidence"].items()))
         if r["province_confusions"]:
             pairs = "  ".join(f"{k} {v}" for k, v in r["province_confusions"].items())
             print(f"           province confusions: {pairs}")
