@@ -283,10 +283,12 @@ def _location(raw: Any, cbor: bool) -> Location | None:
                 or not all(isinstance(v, int) and not isinstance(v, bool) for v in raw)):
             raise EventDecodeError("loc must be [lat_e6, lon_e6] integers")
         # What Location.__post_init__ would store (its rounding to 6 decimals gives back
-        # exactly e6 / 1e6 for these integers), checked as it checks (fast path).
+        # exactly e6 / 1e6 for these integers), checked as it checks, on the integers (one
+        # too large for a float must not reach the division).
+        for name, value, limit in (("lat", raw[0], 90), ("lon", raw[1], 180)):
+            if not -limit * 1_000_000 <= value <= limit * 1_000_000:
+                raise EventValidationError(f"location.{name} must be within +-{float(limit)}")
         lat, lon = raw[0] / 1e6, raw[1] / 1e6
-        if abs(lat) > 90.0 or abs(lon) > 180.0:
-            return Location(raw[0] / 1e6, raw[1] / 1e6)  # raises the constructor's error
         loc = object.__new__(Location)
         object.__setattr__(loc, "lat", lat)  # frozen dataclass: bypass its __setattr__
         object.__setattr__(loc, "lon", lon)

@@ -3,13 +3,13 @@ and (schema v2) where its time came from."""
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from dataclasses import dataclass, replace
 
 from gateway.events.bodies import Body
 from gateway.events.errors import EventValidationError
+from gateway.events.numbers import finite_float
 from gateway.events.types import ClockSource, EventType
 
 SCHEMA_VERSION = 2  # the newest version this code writes and reads
@@ -39,10 +39,11 @@ class Location:
 
     def __post_init__(self) -> None:
         for name, value, limit in (("lat", self.lat, 90.0), ("lon", self.lon, 180.0)):
-            if (isinstance(value, bool) or not isinstance(value, int | float)
-                    or not math.isfinite(value) or abs(value) > limit):
-                raise EventValidationError(f"location.{name} must be within +-{limit}")
-            object.__setattr__(self, name, round(float(value) * 1e6) / 1e6)
+            error = f"location.{name} must be within +-{limit}"
+            number = finite_float(value, error)  # also an integer too large for a float
+            if abs(number) > limit:
+                raise EventValidationError(error)
+            object.__setattr__(self, name, round(number * 1e6) / 1e6)
 
 
 @dataclass(frozen=True, slots=True)

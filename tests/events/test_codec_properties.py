@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,6 +19,7 @@ from gateway.events import (
     decode,
     encode,
 )
+from gateway.events.codec import dump_document, load_document
 from gateway.events.fields import Kind
 
 text = st.text(max_size=64)
@@ -105,3 +107,52 @@ def test_single_byte_corruption_never_raises_anything_else(event: Event, data: s
     payload[i] = data.draw(st.integers(0, 255))
     with contextlib.suppress(EventDecodeError):
         decode(bytes(payload))
+
+
+# Any value CBOR or JSON can carry, including what a careful encoder never writes: integers
+# of any size, non-finite floats, nested containers, tagged values.
+any_value = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.integers(-(2**1100), 2**1100)
+    | st.floats() | st.text(max_size=80) | st.binary(max_size=80),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.integers(-2, 20) | st.text(max_size=4) | st.booleans(), inner, max_size=4),
+    max_leaves=12)
+
+
+def replace_one(doc: Any, path: list[Any], value: Any) -> Any:
+    """``doc`` with the value at ``path`` (keys and list indices) replaced."""
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(doc, dict):
+        return {**doc, head: replace_one(doc[head], rest, value)}
+    return [replace_one(v, rest, value) if i == head else v for i, v in enumerate(doc)]
+
+
+def paths(doc: Any, here: list[Any]) -> list[list[Any]]:
+    """Every place in a document: map values (also a new key) and list items."""
+    out = [here]
+    if isinstance(doc, dict):
+        out += [p for k, v in doc.items() for p in paths(v, [*here, k])]
+    elif isinstance(doc, list):
+        out += [p for i, v in enumerate(doc) for p in paths(v, [*here, i])]
+    return out
+
+
+@settings(max_examples=600, deadline=None)
+@given(events, st.sampled_from(list(Format)),
+       st.integers(2**1023, 2**1100) | st.floats() | any_value, st.data())
+def test_any_value_anywhere_is_an_event_or_a_decode_error(event: Event, fmt: Format, value: Any,
+                                                          data: st.DataObject) -> None:
+    """A well-formed document with one value replaced by anything: decode returns an event
+    or raises EventDecodeError, never another exception (an integer beyond the float range in
+    a number field used to raise OverflowError)."""
+    doc = load_document(encode(event, fmt), fmt)
+    where = data.draw(st.sampled_from(paths(doc, [])))
+    changed = replace_one(doc, where, value)
+    try:
+        payload = dump_document(changed, fmt)
+    except (ValueError, TypeError, OverflowError):
+        return  # JSON cannot carry it (NaN is allowed by json.dumps; bytes and int keys are not)
+    with contextlib.suppress(EventDecodeError):
+        decode(payload, fmt)
