@@ -2,6 +2,7 @@
 
     python -m models.plates.evaluate_scenes                 # all sets, a plain-text report
     python -m models.plates.evaluate_scenes --sets real     # one set; --json for machines
+    python -m models.plates.evaluate_scenes --vote-warps 0 4  # warp vote off and on, interleaved
 
 Why: the gateway reads plates off real checkpoint frames; a figure on crops alone hid a 46 %
 scene result. Every plate used here is on the validation side of a split **by plate text**
