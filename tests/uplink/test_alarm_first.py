@@ -39,7 +39,10 @@ def test_intrusion_overtakes_50000_stored_readings(broker: LocalMosquitto,
         position = got.index(intrusion.seq)
         assert after_s <= 1.0, f"intrusion arrived {after_s:.2f} s after the link came back"
         assert position < BACKLOG // 100, f"intrusion was behind {position} readings"
-        assert sub.wait_for(lambda c: len(c.events) == BACKLOG + 1, 60), len(sub.events)
+        # a deadline, not a measure (the drain takes ~30 s on a slow 2-core host, the gateway,
+        # the broker and this subscriber sharing it): what is asserted is that all arrive, in
+        # order; the uplink's speed is bench/bench_uplink.py's
+        assert sub.wait_for(lambda c: len(c.events) == BACKLOG + 1, 180), len(sub.events)
         seqs = [m.event.seq for m in sub.events]
         readings = [q for q in seqs if q != intrusion.seq]
         assert readings == list(range(1, BACKLOG + 1)), "the readings lane kept its order"
