@@ -167,17 +167,20 @@ def _field_lines(i: int, spec: FieldSpec, cbor: bool, ns: dict[str, Any]) -> lis
         ns[members] = (dict(spec.enum._value2member_map_) if cbor
                        else {m.label: m for m in spec.enum})
     lines = [f"{v} = get({key!r})"]
-    if spec.required:
+    if spec.required:  # null or absent: the general path names the missing field
         lines.append(f"if {v} is None: return MISS")
-    lines.append(f"if {v} is not None:")
-    lines += [f"    {c.format(v=v, members=members)}" for c in checks]
+        indent = ""
+    else:
+        lines.append(f"if {v} is not None:")
+        indent = "    "
+    lines += [indent + c.format(v=v, members=members) for c in checks]
     if spec.since > 1:
-        lines.append(f"    if version < {spec.since}: version = {spec.since}")
+        lines.append(f"{indent}if version < {spec.since}: version = {spec.since}")
     newer = {m: since for (enum, code), since in MEMBER_SINCE.items() if enum is spec.enum
              for m in enum if m.value == code}
     if newer:
         ns[f"newer{i}"] = newer
-        lines.append(f"    if {v} in newer{i} and newer{i}[{v}] > version: "
+        lines.append(f"{indent}if {v} in newer{i} and newer{i}[{v}] > version: "
                      f"version = newer{i}[{v}]")
     return lines
 
