@@ -73,6 +73,11 @@ class IngestConfig(StrictModel):
                                                 "this marks the device clock untrusted")
     min_event_year: int = Field(2020, ge=1970, le=2100,
                                 description="events stamped before this year are quarantined (no clock)")
+    quarantine_per_device_per_min: int = Field(
+        60, ge=1, le=100_000,
+        description="bad messages of one device kept in the quarantine table per minute (a burst "
+                    "of as many); beyond that they are counted, not stored, so a device sending "
+                    "garbage cannot fill the archive")
 
 
 class WebConfig(StrictModel):
@@ -125,6 +130,8 @@ class RetentionConfig(StrictModel):
     days: dict[str, int] = Field(default_factory=dict,
                                  description="per event kind, e.g. {sensor_readings = 14, "
                                              "vehicle_passage = 180}")
+    quarantine_days: int = Field(30, ge=1, le=3650,
+                                 description="quarantined messages (bad input kept for inspection)")
 
     @field_validator("days")
     @classmethod

@@ -35,6 +35,7 @@ from paho.mqtt.properties import Properties
 from central.config import CentralConfig
 from central.decode import EventRow, Limits, Quarantined, Reply, StatusDoc, classify
 from central.grid import Grid, load_grid
+from central.quarantine_budget import QuarantineBudget
 from central.store import Batch, Store
 from gateway.ratelog import RateLimitedLog
 from gateway.subscriber.client import mqtt5_client, on_subscribe_granted
@@ -101,7 +102,9 @@ class IngestService:
         self.acked = 0
         self.batches = 0
         self.statuses = 0
-        self.quarantined: Counter[str] = Counter()
+        self.quarantined: Counter[str] = Counter()  # bad messages by reason, stored or not
+        self.quarantine_suppressed: Counter[str] = Counter()  # of those, not stored (a flood)
+        self._budget = QuarantineBudget(cfg.ingest.quarantine_per_device_per_min)
         self.db_ok = True
         self.db_error: str | None = None
         self.db_failures = 0
@@ -209,6 +212,7 @@ class IngestService:
         if not items:
             return
         batch = Batch()
+        suppressed: list[str] = []
         for it in items:
             c = classify(it.topic, it.payload, it.content_type, it.rx_ms, self.limits,
                          self.cfg.broker.prefix, it.correlation)
@@ -220,12 +224,16 @@ class IngestService:
                 batch.statuses.append(c)
             elif isinstance(c, Reply):
                 batch.replies.append(c)
-            else:
+            elif self._budget.allow(c.device, time.monotonic()):
                 batch.quarantined.append(c)
+            else:
+                suppressed.append(c.reason)  # consumed and counted; its row is not written
         if not self._commit(batch):
             return  # stopping while the database is away: the broker keeps the rest
         self._ack(items)
         self.quarantined.update(q.reason for q in batch.quarantined)
+        self.quarantined.update(suppressed)
+        self.quarantine_suppressed.update(suppressed)
         self.statuses += len(batch.statuses)
         if self._on_batch is not None:
             self._on_batch(batch)
@@ -323,6 +331,7 @@ class IngestService:
             "batches": self.batches,
             "statuses": self.statuses,
             "quarantined": dict(self.quarantined),
+            "quarantine_suppressed": dict(self.quarantine_suppressed),
             "last_commit_ms": self.last_commit_ms,
             "write_s_total": round(self.write_s_total, 3),
         }

@@ -76,7 +76,9 @@ class CentralService:
                 next_retention = time.monotonic() + RETENTION_EVERY_S
                 try:
                     now_ms = time.time_ns() // 1_000_000
-                    removed = self.side_store.apply_retention(self.retention_cutoffs(now_ms))
+                    removed = self.side_store.apply_retention(
+                        self.retention_cutoffs(now_ms),
+                        now_ms - self.cfg.retention.quarantine_days * 86_400_000)
                     if any(removed.values()):
                         log.info("retention removed %s", removed)
                 except Exception as exc:  # the database may be away; the next hour tries again

@@ -496,13 +496,15 @@ class Store:
         return rows
 
     # --- retention -------------------------------------------------------------------
-    def apply_retention(self, cutoffs: dict[str, int]) -> dict[str, int]:
-        """Remove events older than their kind's cutoff (``{kind: cutoff_ms}``, every kind named).
+    def apply_retention(self, cutoffs: dict[str, int],
+                        quarantine_before_ms: int | None = None) -> dict[str, int]:
+        """Remove events older than their kind's cutoff (``{kind: cutoff_ms}``, every kind named),
+        and quarantined messages received before ``quarantine_before_ms`` when given.
 
         Whole time ranges older than the longest retention go with :meth:`drop_before`
         (whole partitions on PostgreSQL); kinds kept for less are then deleted row by row
         in the partitions that remain (partitions are by time, not by kind). Returns what
-        was removed: ``{"whole": n, <kind>: rows, ...}``.
+        was removed: ``{"whole": n, <kind>: rows, ..., "quarantine": rows}``.
         """
         oldest = min(cutoffs.values())
         removed = {"whole": self.drop_before(oldest)}
@@ -513,6 +515,10 @@ class Store:
                 cur.execute(self._sql("DELETE FROM events WHERE type = %s AND ts_ms < %s"), (kind, cutoff))
                 removed[kind] = max(cur.rowcount, 0)
                 cur.execute(self._sql("DELETE FROM alarms WHERE type = %s AND ts_ms < %s"), (kind, cutoff))
+        if quarantine_before_ms is not None:
+            with self._tx() as cur:
+                cur.execute(self._sql("DELETE FROM quarantine WHERE rx_ms < %s"), (quarantine_before_ms,))
+                removed["quarantine"] = max(cur.rowcount, 0)
         return removed
 
     # --- accounting ------------------------------------------------------------------

@@ -125,7 +125,13 @@ class FleetCollector:
             waiting = GaugeMetricFamily("edgepost_central_waiting", "messages held unacknowledged",
                                         labels=["instance"])
             waiting.add_metric(inst, float(h["waiting"]))
-            yield from (db, waiting)
+            suppressed = GaugeMetricFamily(
+                "edgepost_central_quarantine_suppressed",
+                "bad messages counted but not stored (a device past its quarantine budget), by reason",
+                labels=["instance", "reason"])
+            for reason, n in h.get("quarantine_suppressed", {}).items():
+                suppressed.add_metric([*inst, reason], float(n))
+            yield from (db, waiting, suppressed)
 
 
 def build_app(cfg: CentralConfig, store: Store,

@@ -159,7 +159,7 @@ def cmd_gaps(args: argparse.Namespace) -> int:
 
 
 def cmd_retention(args: argparse.Namespace) -> int:
-    """Drop old events."""
+    """Drop old events and old quarantined messages."""
     from central.config import EVENT_KINDS, CentralConfigError, load_config
 
     try:
@@ -169,10 +169,13 @@ def cmd_retention(args: argparse.Namespace) -> int:
         return 2
     store = _store(args)
     now = time.time_ns() // 1_000_000
-    removed = store.apply_retention({k: now - policy.days_for(k) * 86_400_000 for k in EVENT_KINDS})
+    removed = store.apply_retention({k: now - policy.days_for(k) * 86_400_000 for k in EVENT_KINDS},
+                                    now - policy.quarantine_days * 86_400_000)
     unit = "partition(s)" if store.kind == "postgresql" else "event(s)"
     longest = max(policy.days_for(k) for k in EVENT_KINDS)
     print(f"dropped {removed.pop('whole')} {unit} older than {longest} day(s)")
+    print(f"deleted {removed.pop('quarantine')} quarantined message(s) older than "
+          f"{policy.quarantine_days} day(s)")
     for kind, n in removed.items():
         print(f"deleted {n} {kind} event(s) older than {policy.days_for(kind)} day(s)")
     return 0
