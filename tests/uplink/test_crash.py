@@ -77,6 +77,7 @@ def test_kill_9_never_loses_a_spooled_event(broker: LocalMosquitto, tmp_path: Pa
     _, last_seq = spool_counts(spool)
     assert last_seq > 1000, f"too few events were produced ({last_seq}); see {log.read_text()}"
 
+    states_before = len(sub.of_kind("state"))
     proc = start_gateway(draining, log)
     try:
         deadline = time.monotonic() + 60
@@ -84,6 +85,13 @@ def test_kill_9_never_loses_a_spooled_event(broker: LocalMosquitto, tmp_path: Pa
             time.sleep(0.1)
         assert sub.wait_for(lambda c: len(c.events) >= last_seq, timeout=30), (
             f"received {len(sub.events)} of {last_seq} (seed {seed})")
+        # The SIGTERM below tests a clean stop of a running gateway: wait until this one is
+        # online. When the killed runs had already delivered everything, the spool is empty
+        # at once, and a SIGTERM then could land before Python has even loaded the handler
+        # (exit -15, seen on a slow host), which says nothing about the gateway.
+        assert sub.wait_for(lambda c: any(
+            isinstance(m.document, dict) and m.document.get("online") is True
+            for m in c.of_kind("state")[states_before:]), timeout=30), "the drain never came online"
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == 0
