@@ -282,17 +282,12 @@ def _location(raw: Any, cbor: bool) -> Location | None:
                 not isinstance(raw, list) or len(raw) != 2
                 or not all(isinstance(v, int) and not isinstance(v, bool) for v in raw)):
             raise EventDecodeError("loc must be [lat_e6, lon_e6] integers")
-        # What Location.__post_init__ would store (its rounding to 6 decimals gives back
-        # exactly e6 / 1e6 for these integers), checked as it checks, on the integers (one
-        # too large for a float must not reach the division).
+        # The range is checked on the integers: one too large for a float must not reach the
+        # division. (The plain case never gets here: _plain_cbor_event builds it.)
         for name, value, limit in (("lat", raw[0], 90), ("lon", raw[1], 180)):
             if not -limit * 1_000_000 <= value <= limit * 1_000_000:
                 raise EventValidationError(f"location.{name} must be within +-{float(limit)}")
-        lat, lon = raw[0] / 1e6, raw[1] / 1e6
-        loc = object.__new__(Location)
-        object.__setattr__(loc, "lat", lat)  # frozen dataclass: bypass its __setattr__
-        object.__setattr__(loc, "lon", lon)
-        return loc
+        return Location(raw[0] / 1e6, raw[1] / 1e6)
     if not isinstance(raw, dict) or set(raw) != {"lat", "lon"}:
         raise EventDecodeError("loc must be {\"lat\": ..., \"lon\": ...}")
     return Location(raw["lat"], raw["lon"])
