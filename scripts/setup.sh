@@ -20,6 +20,9 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+# gcc + python3-dev: scripts/build_native.sh compiles the event decoder's fast path (mypyc).
+command -v cc >/dev/null 2>&1 || need+=(gcc)
+python3 -c 'import os, sysconfig, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' || need+=(python3-dev)
 # postgresql: the central archive's tests start a private cluster (initdb/pg_ctl).
 # chromium + chromium-driver: the central web UI's browser tests (headless).
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
@@ -43,6 +46,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ "$(cat "$stamp")" !
     .venv/bin/python -m pip install -q -e ".[${EXTRAS}]"
     echo "$EXTRAS" > "$stamp"
 fi
+
+# --- compiled fast path ------------------------------------------------------
+# The event decoder's hot module, compiled where a compiler is (it runs as Python otherwise).
+scripts/build_native.sh || echo "setup: the event decoder's fast path runs as Python (see above)"
 
 # --- local wheelhouse ---------------------------------------------------------
 # tests/packaging builds the wheel and installs it into a fresh venv with --no-index from

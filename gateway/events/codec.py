@@ -21,7 +21,8 @@ import cbor2
 from gateway.events.bodies import BODY_TYPES, Body
 from gateway.events.envelope import SCHEMA_VERSION, SUPPORTED_VERSIONS, Event, Location
 from gateway.events.errors import EventDecodeError, EventValidationError
-from gateway.events.fastbody import MISS, Decoders
+from gateway.events.fastbody import MISS, PLAIN, envelope_rules
+from gateway.events.fastbody import decode_body as decode_plain_body
 from gateway.events.fields import (
     FieldSpec,
     Kind,
@@ -54,6 +55,7 @@ class Format(StrEnum):
 
 
 _CBOR, _JSON = Format.CBOR, Format.JSON  # plain globals: an enum member lookup costs more
+_decode_cbor, _decode_cbor_event = PLAIN.decode_cbor, PLAIN.decode_cbor_event
 
 # Envelope keys in CBOR (K_CLOCK since schema v2).
 K_VERSION, K_ID, K_SEQ, K_TS, K_TYPE, K_LOC, K_BODY, K_CLOCK = range(8)
@@ -62,6 +64,7 @@ ENVELOPE_NAMES = {K_VERSION: "v", K_ID: "id", K_SEQ: "seq", K_TS: "ts", K_TYPE: 
 _ENVELOPE_KEYS = frozenset(ENVELOPE_NAMES)
 _ENVELOPE_REQUIRED = frozenset({K_VERSION, K_ID, K_SEQ, K_TS, K_TYPE, K_BODY})
 MAX_PAYLOAD = 128 * 1024
+_ENVELOPE = envelope_rules(MAX_PAYLOAD)  # the fast path's tables, every body type's
 
 
 def encode(event: Event, fmt: Format = Format.CBOR) -> bytes:
@@ -88,6 +91,10 @@ def encode(event: Event, fmt: Format = Format.CBOR) -> bytes:
 
 def decode(payload: bytes, fmt: Format | None = None) -> Event:
     """Parse bytes from the wire into an :class:`Event`; raise ``EventDecodeError`` if invalid."""
+    if fmt is _CBOR:  # what a subscriber gets for nearly every message, in one call
+        event = _decode_cbor(_ENVELOPE, payload)
+        if event is not MISS:
+            return event  # type: ignore[no-any-return]
     if type(payload) is not bytes:
         if not isinstance(payload, bytes | bytearray):
             raise EventDecodeError("payload must be bytes")
@@ -169,7 +176,7 @@ def _event_from_doc(doc: Any, cbor: bool) -> Event:
     if not isinstance(doc, dict):
         raise EventDecodeError(f"expected a map at the top level, got {type(doc).__name__}")
     if cbor:
-        event = _plain_cbor_event(doc)
+        event = _decode_cbor_event(_ENVELOPE, doc)
         if event is not MISS:
             return event  # type: ignore[no-any-return]
     # The general path: every check in turn, each failure with its own message.
@@ -298,11 +305,6 @@ def _location(raw: Any, cbor: bool) -> Location | None:
 _NEW = object.__new__
 _SET_BODY, _SET_ID, _SET_TS, _SET_SEQ, _SET_LOC, _SET_CLOCK = (
     Event.__dict__[name].__set__ for name in ("body", "id", "ts_ms", "seq", "loc", "clock"))
-_SET_LAT, _SET_LON = (Location.__dict__[name].__set__ for name in ("lat", "lon"))
-_EVENT_TYPES: dict[Any, EventType] = EventType._value2member_map_  # type: ignore[assignment]
-_CLOCKS: dict[Any, ClockSource] = ClockSource._value2member_map_  # type: ignore[assignment]
-_MAX_U63 = 2**63 - 1
-_SUPPORTED = frozenset(SUPPORTED_VERSIONS)
 
 
 def _trusted_event(body: Body, event_id: bytes, ts: int, seq: int, loc: Location | None,
@@ -318,57 +320,7 @@ def _trusted_event(body: Body, event_id: bytes, ts: int, seq: int, loc: Location
     return event
 
 
-def _plain_cbor_event(doc: dict[Any, Any]) -> Event | Any:
-    """The usual CBOR event in one pass, or MISS for anything else (the general path then
-    decodes it and names what is wrong).
-
-    Every value is checked as the general path checks it; this only skips the calls, the
-    renaming and the error bookkeeping that the valid case does not need. A subscriber runs
-    it for every event it receives."""
-    if not (_ENVELOPE_REQUIRED <= doc.keys() <= _ENVELOPE_KEYS):
-        return MISS
-    version, raw_type, raw_body = doc[K_VERSION], doc[K_TYPE], doc[K_BODY]
-    if type(version) is not int or type(raw_type) is not int or type(raw_body) is not dict:
-        return MISS
-    event_type = _EVENT_TYPES.get(raw_type)
-    if event_type is None or version not in _SUPPORTED:
-        return MISS
-    found = _FAST_BODY[True][event_type](raw_body)
-    if found is MISS:
-        return MISS
-    event_id, ts, seq = doc[K_ID], doc[K_TS], doc[K_SEQ]
-    if (type(event_id) is not bytes or len(event_id) != 16 or type(ts) is not int
-            or type(seq) is not int or not 0 <= ts <= _MAX_U63 or not 0 <= seq <= _MAX_U63):
-        return MISS
-    body, needs = found
-    raw_loc = doc.get(K_LOC)
-    loc = None
-    if raw_loc is not None:
-        if type(raw_loc) is not list or len(raw_loc) != 2:
-            return MISS
-        lat, lon = raw_loc
-        # integers of micro-degrees: the range check is exact, and e6 / 1e6 is what
-        # Location.__post_init__'s rounding to 6 decimals stores
-        if (type(lat) is not int or type(lon) is not int or not -90_000_000 <= lat <= 90_000_000
-                or not -180_000_000 <= lon <= 180_000_000):
-            return MISS
-        loc = _NEW(Location)
-        _SET_LAT(loc, lat / 1e6)
-        _SET_LON(loc, lon / 1e6)
-    raw_clock = doc.get(K_CLOCK)
-    clock = None
-    if raw_clock is not None:
-        clock = _CLOCKS.get(raw_clock) if type(raw_clock) is int else None
-        if clock is None:
-            return MISS
-        needs = max(needs, 2)
-    if needs > version:
-        return MISS  # a v1 document that uses something newer: the general path says what
-    return _trusted_event(body, event_id, ts, seq, loc, clock)
-
-
-# --- bodies: the generated fast path, else the general path -----------------------------------
-_FAST_BODY = {True: Decoders(True), False: Decoders(False)}
+# --- bodies: the fast path, else the general path --------------------------------------------
 
 
 def _body_from_wire(event_type: EventType, raw: Any, cbor: bool) -> Body:
@@ -379,7 +331,7 @@ def _body_and_version(event_type: EventType, raw: Any, cbor: bool) -> tuple[Body
     """The body and the schema version it needs (what ``Body.min_version`` says)."""
     if not isinstance(raw, dict):
         raise EventDecodeError(f"{event_type.label} body must be a map")
-    found = _FAST_BODY[cbor][event_type](raw)
+    found = decode_plain_body(event_type, raw, cbor)
     if found is not MISS:
         return found  # type: ignore[no-any-return]
     body = _general_body(event_type, raw, cbor)

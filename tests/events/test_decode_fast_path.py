@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import importlib.util
 import math
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import cbor2
@@ -14,11 +18,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.events import BODY_TYPES, EventDecodeError, Format, decode
-from gateway.events.codec import _body_and_version, _body_from_wire, _value_from_wire
+from gateway.events import BODY_TYPES, EventDecodeError, Format, decode, fastbody
+from gateway.events.codec import MAX_PAYLOAD, _body_and_version, _body_from_wire, _value_from_wire
 from gateway.events.errors import EventValidationError
 from gateway.events.fields import FieldSpec, Kind, field_table
 from gateway.events.types import EventType
+
+REPO = Path(__file__).resolve().parents[2]
 
 # Values of every wire type, valid and not: edges of each Kind's range, wrong types, null.
 scalar = st.one_of(
@@ -165,3 +171,65 @@ def test_envelope_fast_path_checks_what_the_constructor_checks(lat: int, lon: in
     assert event.loc is not None
     assert event.loc.lat == round(lat / 1e6 * 1e6) / 1e6
     assert event.loc.lon == round(lon / 1e6 * 1e6) / 1e6
+
+
+# --- the compiled build (scripts/build_native.sh) -----------------------------------------------
+
+def source_module() -> Any:
+    """plain_decode loaded from its source, whatever build the codec uses."""
+    spec = importlib.util.spec_from_file_location("plain_decode_source", fastbody.SOURCE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_setup_compiled_the_fast_path() -> None:
+    """setup.sh compiles the fast path; a decoder left on the source (no compiler, or a
+    build older than the source) is 2-3 times slower at the centre."""
+    assert fastbody.COMPILED, ("gateway/events/plain_decode.py runs as Python: run "
+                               "scripts/build_native.sh (setup.sh does)")
+    assert fastbody.PLAIN.__file__.endswith(".so")
+
+
+@pytest.mark.parametrize("cbor", [True, False], ids=["cbor", "json"])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_compiled_and_source_builds_agree(cbor: bool, data: st.DataObject) -> None:
+    """The compiled module and its source give the same body and version, or both MISS."""
+    source = source_module()
+    event_type, raw = data.draw(body_maps(cbor))
+    rules = fastbody.bodies(cbor)[event_type.value]
+    built, plain = fastbody.PLAIN.decode_body(rules, raw), source.decode_body(rules, raw)
+    assert (built is fastbody.MISS) == (plain is source.MISS), raw
+    if built is not fastbody.MISS:
+        assert built[1] == plain[1]
+        for spec in field_table(BODY_TYPES[event_type]).fields:
+            assert same(getattr(built[0], spec.name), getattr(plain[0], spec.name)), spec.name
+    envelope = {0: data.draw(st.sampled_from([1, 2, 3, True])), 1: b"\x01" * 16, 2: 5, 3: 7,
+                4: event_type.value, 6: raw,
+                **data.draw(st.fixed_dictionaries({}, optional={5: wire_value, 7: wire_value}))}
+    built_event = fastbody.PLAIN.decode_cbor_event(fastbody.envelope_rules(MAX_PAYLOAD), envelope)
+    plain_event = source.decode_cbor_event(fastbody.envelope_rules(MAX_PAYLOAD), envelope)
+    assert (built_event is fastbody.MISS) == (plain_event is source.MISS), envelope
+    if built_event is not fastbody.MISS:
+        assert (built_event.id, built_event.seq, built_event.ts_ms, built_event.loc,
+                built_event.clock) == (plain_event.id, plain_event.seq, plain_event.ts_ms,
+                                       plain_event.loc, plain_event.clock)
+
+
+def test_a_build_of_another_source_is_set_aside(tmp_path: Path) -> None:
+    """An edited source is never shadowed by an older build: the source runs, with a warning
+    that says how to rebuild."""
+    edited = tmp_path / "plain_decode.py"
+    edited.write_text(fastbody.SOURCE.read_text() + "\nEDITED = True\n")
+    code = ("import logging, sys; logging.basicConfig(stream=sys.stdout)\n"
+            "from gateway.events import fastbody\n"
+            "assert fastbody.COMPILED\n"
+            f"fastbody.SOURCE = __import__('pathlib').Path({str(edited)!r})\n"
+            "module, compiled = fastbody._load_plain_decode()\n"
+            "print(compiled, getattr(module, 'EDITED', False), module.__file__)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=REPO, timeout=60, check=True)
+    assert f"False True {edited}" in done.stdout, done.stdout + done.stderr
+    assert "run scripts/build_native.sh to rebuild it" in done.stdout
