@@ -288,8 +288,9 @@ class EventSubscriber:
     def classify(self, topic: str, payload: bytes, props: Properties | None = None
                  ) -> Received | None:
         """Decode one message; None for a duplicate event."""
-        device, kind = self._topic(topic)
-        ctype = getattr(props, "ContentType", None) if props is not None else None
+        found = self._topics.get(topic)
+        device, kind = found if found is not None else self._topic(topic)
+        ctype = getattr(props, "ContentType", None)  # (None for props None)
         fmt = self._formats.get(ctype) if ctype else None  # the usual content types, cached
         if fmt is None:
             fmt = Format.from_content_type(ctype, payload) if payload else Format.CBOR
