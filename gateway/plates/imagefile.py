@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from gateway.plates.reader import PlateReader
+    from gateway.plates.recognizer import PlateRead
 
 #: Candidates explained per image; the reader itself reads at most a handful per frame.
 MAX_EXPLAINED = 8
@@ -218,30 +219,15 @@ def _enum_name(v: Any) -> str:
     return "unknown" if v is None else str(getattr(v, "value", v))
 
 
-def _judge(reader: PlateReader, crop: np.ndarray, base: dict[str, Any], cut: str) -> CandidateResult:
-    """Read one candidate's crop and say why the read is not accepted."""
-    from gateway.plates.format import correct
-
-    min_conf = reader.config.recognizer.min_char_confidence
-    read = reader.recognizer.read(crop)
+def _judge(reader: PlateReader, read: PlateRead, crop: np.ndarray, base: dict[str, Any],
+           cut: str) -> CandidateResult:
+    """Say why ``read`` (of one candidate's crop) is not accepted, by the reader's own rules."""
     conf = round(min(read.char_conf), 3) if read.char_conf else 0.0
-    if not read.text:
-        reason = "no characters recognised"
-    else:
-        text, ptype = correct(read.text, read.alternatives)
-        if ptype is None or len(text) != len(read.char_conf):
-            reason = f"'{read.text}' fits no mainland plate format"
-        elif min(read.char_conf) < min_conf:
-            i = min(range(len(read.char_conf)), key=lambda k: read.char_conf[k])
-            reason = (f"character {i + 1} ('{text[i]}') at {read.char_conf[i]:.2f} is below the "
-                      f"minimum confidence {min_conf:.2f}")
-        elif read.char_conf[0] < reader.config.recognizer.min_province_confidence:
-            reason = (f"province '{text[0]}' at {read.char_conf[0]:.2f} is below the minimum province "
-                      f"confidence {reader.config.recognizer.min_province_confidence:.2f}")
-        else:
-            # The reader cuts and refines boxes a little differently; say so rather than hide it.
-            reason = (f"reads as '{text}' from this box, but the reader's own cut of it ({cut}) "
-                      "gave no accepted read")
+    reason = reader.rejection(read, crop)
+    if reason is None:
+        # The reader cuts and refines boxes a little differently; say so rather than hide it.
+        reason = (f"reads as '{read.text}' from this box, but the reader's own cut of it ({cut}) "
+                  "gave no accepted read")
     return CandidateResult(**base, text=read.text, confidence=conf, reason=reason)
 
 
@@ -259,21 +245,19 @@ def _explain_finder(reader: PlateReader, frame: np.ndarray) -> list[CandidateRes
     finder = getattr(reader, "finder", None)
     if finder is None:
         return []
-    from gateway.plates.finder import rectify
-
-    fc = reader.config.finder
     out = []
     for p in finder.find(frame)[:MAX_EXPLAINED]:
         box = tuple(round(float(v)) for v in p.box)
         base = {"box": box, "score": round(float(p.score), 3), "source": "finder"}
-        bw, bh = round(float(p.width)), round(float(p.height))
-        reason = _shape_reason(bw, bh, bw, bh, p.double_row)
-        if reason is not None:
+        # the read the reader itself judged: the same warp, and the same vote when it votes
+        judged = reader.warped_read(frame, p)
+        if judged is None:
+            bw, bh = round(float(p.width)), round(float(p.height))
+            reason = (f"too small to read ({bw}x{bh} px)" if p.width < 16 or p.height < 6
+                      else "its corners cannot be warped flat")
             out.append(CandidateResult(**base, text="", confidence=0.0, reason=reason))
             continue
-        flat = rectify(frame, p.corners, (max(MIN_CROP_W, bw), max(MIN_CROP_H, bh)),
-                       (fc.margin_x, fc.margin_y))
-        out.append(_judge(reader, flat, base, "warped from its corners"))
+        out.append(_judge(reader, judged.read, judged.flat, base, "warped from its corners"))
     return out
 
 
@@ -309,7 +293,7 @@ def explain_no_read(reader: PlateReader, frame: np.ndarray) -> tuple[str, list[C
         if reason is not None:
             out.append(CandidateResult(**base, text="", confidence=0.0, reason=reason))
             continue
-        out.append(_judge(reader, crop, base, "trimmed retries"))
+        out.append(_judge(reader, reader.recognizer.read(crop), crop, base, "trimmed retries"))
     return ("candidates rejected", out) if out else ("nothing found", [])
 
 

@@ -44,6 +44,17 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class WarpedRead:
+    """What the reader made of one finder candidate: the read it judged (the first warp's, or
+    the vote over several), the flat crop it was read from, and the observation it accepted
+    (None: rejected, see :meth:`PlateReader.rejection`)."""
+
+    read: PlateRead
+    flat: np.ndarray
+    observation: PlateObservation | None
+
+
+@dataclass(frozen=True)
 class PlateCandidate:
     """A plate-like region the reader looked at, whether or not a read was accepted from it.
 
@@ -172,26 +183,46 @@ class PlateReader:
             return None
         return self._validate(read, crop_bgr, t, box)
 
+    def rejection(self, read: PlateRead, crop_bgr: np.ndarray) -> str | None:
+        """Why ``read`` (of ``crop_bgr``) is not accepted as a plate, in words; None if it is.
+
+        These are the reader's own rules (``edgepost plates read`` shows the reason for each
+        rejected candidate): a mainland format after position-based correction, every
+        character and the province above their minimum confidence, and the crop's colours
+        fitting the plate type."""
+        if not read.text:
+            return "no characters recognised"
+        text, ptype = correct(read.text, read.alternatives)
+        if ptype is None or len(text) != len(read.char_conf):
+            return f"'{read.text}' fits no mainland plate format"
+        conf = read.char_conf
+        rc = self.config.recognizer
+        if min(conf) < rc.min_char_confidence:
+            i = min(range(len(conf)), key=lambda k: conf[k])
+            return (f"character {i + 1} ('{text[i]}') at {conf[i]:.2f} is below the minimum "
+                    f"confidence {rc.min_char_confidence:.2f}")
+        if conf[0] < rc.min_province_confidence:
+            return (f"province '{text[0]}' at {conf[0]:.2f} is below the minimum province "
+                    f"confidence {rc.min_province_confidence:.2f}")
+        if not colour_fits(crop_bgr, ptype):
+            # a white, dark-text "plate" read as a non-police type: foreign, or a sign
+            return f"'{text}' is read, but the crop's colours do not fit a {ptype.value} plate"
+        return None
+
     def _validate(
         self, read: PlateRead, crop_bgr: np.ndarray, t: float, box: Box | None
     ) -> PlateObservation | None:
-        if not read.text:
+        if self.rejection(read, crop_bgr) is not None:
             return None
         text, ptype = correct(read.text, read.alternatives)
-        if ptype is None or len(text) != len(read.char_conf):
-            return None
-        conf = tuple(read.char_conf)
-        rc = self.config.recognizer
-        if min(conf) < rc.min_char_confidence or conf[0] < rc.min_province_confidence:
-            return None
-        if not colour_fits(crop_bgr, ptype):
-            return None  # a white, dark-text "plate" read as a non-police type: foreign, or a sign
+        assert ptype is not None  # rejection() refuses a read that fits no format
         area = (
             float((box[2] - box[0]) * (box[3] - box[1]))
             if box
             else float(crop_bgr.shape[0] * crop_bgr.shape[1])
         )
-        return PlateObservation(text, conf, ptype, plate_colour(crop_bgr, ptype), t, box, area)
+        return PlateObservation(text, tuple(read.char_conf), ptype,
+                                plate_colour(crop_bgr, ptype), t, box, area)
 
     # ------------------------------------------------------------------ vehicles and frames
     def read_vehicle(
@@ -334,6 +365,20 @@ class PlateReader:
     def _read_warped(
         self, crop: np.ndarray, p: FoundPlate, offset: tuple[int, int], t: float
     ) -> PlateObservation | None:
+        ox, oy = offset
+        x0, y0, x1, y1 = p.box
+        fb = (int(x0) + ox, int(y0) + oy, int(np.ceil(x1)) + ox, int(np.ceil(y1)) + oy)
+        judged = self.warped_read(crop, p, t, fb)
+        return judged.observation if judged is not None else None
+
+    def warped_read(
+        self, crop: np.ndarray, p: FoundPlate, t: float = 0.0, box: Box | None = None
+    ) -> WarpedRead | None:
+        """Read finder candidate ``p`` of ``crop`` as the reader does: warped flat from its
+        corners, and, when that first read is rejected or not sure, read from more warps and
+        voted (warp_vote.py). None when it is too small or its corners cannot be warped.
+
+        ``box`` (frame pixels) and ``t`` go into the observation."""
         fc = self.config.finder
         if p.width < 16 or p.height < 6:
             return None
@@ -351,26 +396,23 @@ class PlateReader:
         except Exception as exc:  # degenerate corners make OpenCV raise: skip that candidate
             self._failed("rectify", exc)
             return None
-        ox, oy = offset
-        x0, y0, x1, y1 = p.box
-        fb = (int(x0) + ox, int(y0) + oy, int(np.ceil(x1)) + ox, int(np.ceil(y1)) + oy)
-        if fc.vote_warps == 0:
-            return self.read_plate_crop(flat, t, fb)
         try:
-            reads = [self.recognizer.read(flat)]
+            first = self.recognizer.read(flat)
         except Exception as exc:  # a broken crop or model (any error type) must never break the pipeline
             self._failed("recognizer", exc)
             return None
-        obs = self._validate(reads[0], flat, t, fb)
-        if obs is not None and obs.confidence >= fc.vote_below:
-            return obs
+        obs = self._validate(first, flat, t, box)
+        if fc.vote_warps == 0 or (obs is not None and obs.confidence >= fc.vote_below):
+            return WarpedRead(first, flat, obs)
         # not sure: read it again from slightly different warps and vote (warp_vote.py)
         try:
-            reads += [self.recognizer.read(flat_at(perturb(p.corners, w))) for w in WARPS[: fc.vote_warps]]
+            reads = [first] + [self.recognizer.read(flat_at(perturb(p.corners, w)))
+                               for w in WARPS[: fc.vote_warps]]
         except Exception as exc:  # as above: the first read stands alone
             self._failed("warp vote", exc)
-            return obs
-        return self._validate(vote(reads), flat, t, fb)
+            return WarpedRead(first, flat, obs)
+        voted = vote(reads)
+        return WarpedRead(voted, flat, self._validate(voted, flat, t, box))
 
     def _refine(self, crop: np.ndarray, box: PlateBox, rank: int) -> PlateBox:
         # zoom in on the two best candidates only: a second invoke each (~1 ms)
