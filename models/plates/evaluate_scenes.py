@@ -68,6 +68,8 @@ class Sample:
     width: float
     #: the text as listed by the data set, where an audit corrected it (real_scenes.LABEL_CORRECTIONS)
     listed: str = ""
+    #: where the plate is (4x2, lt rt rb lb), when the set made the scene itself
+    corners: np.ndarray | None = None
 
 
 def _hyperlpr_crop(label: real_scenes.SceneLabel, finder) -> tuple[np.ndarray, float]:
@@ -156,6 +158,13 @@ def paste(
     bg: np.ndarray, plate: np.ndarray, rng: np.random.Generator, size: tuple[int, int], width: float
 ) -> np.ndarray:
     """``plate`` warped (tilt, perspective) onto a random crop of ``bg`` resized to ``size`` (w, h)."""
+    return paste_with_corners(bg, plate, rng, size, width)[0]
+
+
+def paste_with_corners(
+    bg: np.ndarray, plate: np.ndarray, rng: np.random.Generator, size: tuple[int, int], width: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`paste`, and where the plate's four corners landed (lt rt rb lb)."""
     import cv2
 
     W, H = size
@@ -188,7 +197,7 @@ def paste(
     warped = cv2.warpPerspective(plate, m, (W, H), flags=flags)
     mask = cv2.warpPerspective(np.full(plate.shape[:2], 255, np.uint8), m, (W, H), flags=cv2.INTER_NEAREST)
     img[mask > 0] = warped[mask > 0]
-    return img
+    return img, dst
 
 
 def composite_samples(
@@ -231,8 +240,9 @@ def province_samples(
             plate = renderer.render(kind, text, rng)
             img = cv2.cvtColor(photometric(plate.image, rng, strength=0.5), cv2.COLOR_RGB2BGR)
             width = float(rng.uniform(70, 200))
-            scene = paste(bgs[int(rng.integers(len(bgs)))], img, rng, size, width)
-            yield Sample("provinces", f"{prov}{i}", scene, text, kind, width)
+            scene, corners = paste_with_corners(bgs[int(rng.integers(len(bgs)))], img, rng, size,
+                                                width)
+            yield Sample("provinces", f"{prov}{i}", scene, text, kind, width, corners=corners)
 
 
 #: plate kinds of the kinds set (synth.py names): every common type, two-row included
