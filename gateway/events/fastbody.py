@@ -44,6 +44,8 @@ def _load_plain_decode() -> tuple[ModuleType, bool]:
     built_from = getattr(module, "SOURCE_SHA256", None)
     if built_from is None:
         return module, False  # no build: this is the source
+    if not SOURCE.is_file():
+        return module, True  # an install that kept the build only: nothing to compare with
     if built_from == hashlib.sha256(SOURCE.read_bytes()).hexdigest():
         return module, True
     log.warning("the compiled event decoder %s was built from another version of %s: "

@@ -233,3 +233,14 @@ def test_a_build_of_another_source_is_set_aside(tmp_path: Path) -> None:
                           cwd=REPO, timeout=60, check=True)
     assert f"False True {edited}" in done.stdout, done.stdout + done.stderr
     assert "run scripts/build_native.sh to rebuild it" in done.stdout
+
+
+def test_a_build_without_its_source_beside_it_is_used() -> None:
+    """An install that kept only the compiled module (no .py to compare with) still runs it."""
+    code = ("from gateway.events import fastbody\n"
+            "fastbody.SOURCE = fastbody.SOURCE.with_name('no_such_source.py')\n"
+            "module, compiled = fastbody._load_plain_decode()\n"
+            "print(compiled, module.__file__.endswith('.so'))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=REPO, timeout=60, check=True)
+    assert done.stdout.split() == ["True", "True"], done.stdout + done.stderr
