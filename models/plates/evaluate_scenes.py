@@ -44,7 +44,7 @@ import statistics
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -68,8 +68,9 @@ class Sample:
     width: float
     #: the text as listed by the data set, where an audit corrected it (real_scenes.LABEL_CORRECTIONS)
     listed: str = ""
-    #: where the plate is (4x2, lt rt rb lb), when the set made the scene itself
-    corners: np.ndarray | None = None
+    #: where the plate is (4x2, lt rt rb lb), when the set made the scene itself (keyword
+    #: only, so that a subclass's positional fields keep their places)
+    corners: np.ndarray | None = field(default=None, kw_only=True)
 
 
 def _hyperlpr_crop(label: real_scenes.SceneLabel, finder) -> tuple[np.ndarray, float]:
@@ -132,7 +133,8 @@ def vehicle_samples(side: int = 1, seed: int = 13) -> Iterator[Sample]:
         H, W = img.shape[:2]
         box = (int(max(0, x0)), int(max(0, y0)), int(min(W, x0 + vw)), int(min(H, y0 + vh)))
         yield VehicleSample(
-            "vehicle", label.filename, img, label.text, label.colour, w * 0.85, label.listed, box
+            "vehicle", label.filename, img, label.text, label.colour, w * 0.85, label.listed,
+            vehicle_box=box,
         )
 
 
