@@ -55,7 +55,7 @@ class Format(StrEnum):
 
 
 _CBOR, _JSON = Format.CBOR, Format.JSON  # plain globals: an enum member lookup costs more
-_decode_cbor, _decode_cbor_event = PLAIN.decode_cbor, PLAIN.decode_cbor_event
+_decode_cbor = PLAIN.decode_cbor
 
 # Envelope keys in CBOR (K_CLOCK since schema v2).
 K_VERSION, K_ID, K_SEQ, K_TS, K_TYPE, K_LOC, K_BODY, K_CLOCK = range(8)
@@ -64,7 +64,7 @@ ENVELOPE_NAMES = {K_VERSION: "v", K_ID: "id", K_SEQ: "seq", K_TS: "ts", K_TYPE: 
 _ENVELOPE_KEYS = frozenset(ENVELOPE_NAMES)
 _ENVELOPE_REQUIRED = frozenset({K_VERSION, K_ID, K_SEQ, K_TS, K_TYPE, K_BODY})
 MAX_PAYLOAD = 128 * 1024
-_ENVELOPE = envelope_rules(MAX_PAYLOAD)  # the fast path's tables, every body type's
+_ENVELOPE = envelope_rules()  # the fast path's tables, every body type's
 
 
 def encode(event: Event, fmt: Format = Format.CBOR) -> bytes:
@@ -91,10 +91,6 @@ def encode(event: Event, fmt: Format = Format.CBOR) -> bytes:
 
 def decode(payload: bytes, fmt: Format | None = None) -> Event:
     """Parse bytes from the wire into an :class:`Event`; raise ``EventDecodeError`` if invalid."""
-    if fmt is _CBOR:  # what a subscriber gets for nearly every message, in one call
-        event = _decode_cbor(_ENVELOPE, payload)
-        if event is not MISS:
-            return event  # type: ignore[no-any-return]
     if type(payload) is not bytes:
         if not isinstance(payload, bytes | bytearray):
             raise EventDecodeError("payload must be bytes")
@@ -104,6 +100,12 @@ def decode(payload: bytes, fmt: Format | None = None) -> Event:
     if len(payload) > MAX_PAYLOAD:
         raise EventDecodeError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
     fmt = fmt or Format.from_content_type(None, payload)
+    if fmt is _CBOR:  # what a subscriber gets for nearly every message, in one call
+        event = _decode_cbor(_ENVELOPE, payload)
+        if event is not MISS:
+            return event  # type: ignore[no-any-return]
+    # Anything else (JSON, or CBOR that is not the plain valid case) is decoded step by step,
+    # each failure with its own message.
     doc = load_document(payload, fmt)
     try:
         return _event_from_doc(doc, cbor=fmt is _CBOR)
@@ -175,10 +177,6 @@ def _value_to_wire(kind: Kind, value: Any, cbor: bool) -> Any:
 def _event_from_doc(doc: Any, cbor: bool) -> Event:
     if not isinstance(doc, dict):
         raise EventDecodeError(f"expected a map at the top level, got {type(doc).__name__}")
-    if cbor:
-        event = _decode_cbor_event(_ENVELOPE, doc)
-        if event is not MISS:
-            return event  # type: ignore[no-any-return]
     # The general path: every check in turn, each failure with its own message.
     if cbor and _ENVELOPE_REQUIRED <= doc.keys() <= _ENVELOPE_KEYS:
         # The usual case, read by integer key without renaming the map first.
@@ -207,11 +205,7 @@ def _event_from_doc(doc: Any, cbor: bool) -> Event:
     body, body_version = _body_and_version(event_type, raw_body, cbor)
     event_id = _event_id(raw_id, cbor)
     loc, clock = _location(raw_loc, cbor), _clock(raw_clock, cbor)
-    if type(ts) is int and type(seq) is int and 0 <= ts < 2**63 and 0 <= seq < 2**63:
-        # Every field is checked as Event.__post_init__ checks it: build without re-checking.
-        event = _trusted_event(body, event_id, ts, seq, loc, clock)
-    else:
-        event = Event(body=body, id=event_id, ts_ms=ts, seq=seq, loc=loc, clock=clock)
+    event = Event(body=body, id=event_id, ts_ms=ts, seq=seq, loc=loc, clock=clock)
     # what event.version says, from the version the body decoder found
     if version < SCHEMA_VERSION and max(body_version, 1 if clock is None else 2) > version:
         # A v1 document must mean exactly what it meant to a v1 reader.
@@ -298,26 +292,6 @@ def _location(raw: Any, cbor: bool) -> Location | None:
     if not isinstance(raw, dict) or set(raw) != {"lat", "lon"}:
         raise EventDecodeError("loc must be {\"lat\": ..., \"lon\": ...}")
     return Location(raw["lat"], raw["lon"])
-
-
-# Event and Location are frozen dataclasses with slots: their slot descriptors set a field
-# without going through the class's __setattr__ (which refuses) or looking the name up.
-_NEW = object.__new__
-_SET_BODY, _SET_ID, _SET_TS, _SET_SEQ, _SET_LOC, _SET_CLOCK = (
-    Event.__dict__[name].__set__ for name in ("body", "id", "ts_ms", "seq", "loc", "clock"))
-
-
-def _trusted_event(body: Body, event_id: bytes, ts: int, seq: int, loc: Location | None,
-                   clock: ClockSource | None) -> Event:
-    """An Event from values the decoder has checked exactly as ``Event.__post_init__`` does."""
-    event = _NEW(Event)
-    _SET_BODY(event, body)
-    _SET_ID(event, event_id)
-    _SET_TS(event, ts)
-    _SET_SEQ(event, seq)
-    _SET_LOC(event, loc)
-    _SET_CLOCK(event, clock)
-    return event
 
 
 # --- bodies: the fast path, else the general path --------------------------------------------

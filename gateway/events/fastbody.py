@@ -125,11 +125,11 @@ def bodies(cbor: bool) -> dict[int, Any]:
 
 
 @functools.cache
-def envelope_rules(max_payload: int) -> Any:
-    """What the CBOR envelope's fast path needs (payloads of at most ``max_payload`` bytes)."""
+def envelope_rules() -> Any:
+    """What the CBOR envelope's fast path needs."""
     assert {int(t) for t in EventType} == set(bodies(True))
     return PLAIN.EnvelopeRules(
-        cbor2.CBORDecoder, max_payload, bodies(True), frozenset(SUPPORTED_VERSIONS),
+        cbor2.CBORDecoder, bodies(True), frozenset(SUPPORTED_VERSIONS),
         dict(ClockSource._value2member_map_),
         _new(Location), _slot_setters(Location, ("lat", "lon")), _new(Event),
         _slot_setters(Event, ("body", "id", "ts_ms", "seq", "loc", "clock")))

@@ -253,14 +253,13 @@ class EnvelopeRules:
     """What a CBOR envelope needs: the body rules by type code, the versions read, the
     clock codes, and how to build the frozen Location and Event."""
 
-    def __init__(self, cbor_decoder: Callable[[Any], Any], max_payload: int,
-                 bodies: dict[int, BodyRules], versions: frozenset[int],
+    def __init__(self, cbor_decoder: Callable[[Any], Any], bodies: dict[int, BodyRules],
+                 versions: frozenset[int],
                  clocks: dict[int, Any], new_location: Callable[[], Any],
                  location_setters: tuple[Callable[[Any, Any], None], ...],
                  new_event: Callable[[], Any],
                  event_setters: tuple[Callable[[Any, Any], None], ...]) -> None:
         self.cbor_decoder = cbor_decoder  # cbor2.CBORDecoder
-        self.max_payload = max_payload
         self.bodies = bodies  # type code -> BodyRules
         self.versions = versions
         self.clocks = clocks
@@ -271,11 +270,10 @@ class EnvelopeRules:
          self.set_clock) = event_setters
 
 
-def decode_cbor(rules: EnvelopeRules, payload: Any) -> Any:
+def decode_cbor(rules: EnvelopeRules, payload: bytes) -> Any:
     """The usual CBOR event from its bytes, or MISS (garbage, trailing bytes, or any event
-    that is not the plain case)."""
-    if type(payload) is not bytes or not 0 < len(payload) <= rules.max_payload:
-        return MISS
+    that is not the plain case). The caller has checked that ``payload`` is non-empty bytes
+    within the size limit (``gateway.events.codec.decode``)."""
     stream = io.BytesIO(payload)
     try:
         doc = rules.cbor_decoder(stream).decode()
