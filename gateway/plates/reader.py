@@ -11,6 +11,7 @@ non-Chinese plates gives nothing.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -41,6 +42,12 @@ from gateway.ratelog import RateLimitedLog
 Box = tuple[int, int, int, int]
 
 log = logging.getLogger(__name__)
+
+
+def _floor2(p: float) -> str:
+    """A probability cut (not rounded) to two decimals: 0.9996 below a minimum of 1 must not
+    read as "1.00 is below 1.00"."""
+    return f"{math.floor(p * 100) / 100:.2f}"
 
 
 @dataclass(frozen=True)
@@ -199,10 +206,10 @@ class PlateReader:
         rc = self.config.recognizer
         if min(conf) < rc.min_char_confidence:
             i = min(range(len(conf)), key=lambda k: conf[k])
-            return (f"character {i + 1} ('{text[i]}') at {conf[i]:.2f} is below the minimum "
+            return (f"character {i + 1} ('{text[i]}') at {_floor2(conf[i])} is below the minimum "
                     f"confidence {rc.min_char_confidence:.2f}")
         if conf[0] < rc.min_province_confidence:
-            return (f"province '{text[0]}' at {conf[0]:.2f} is below the minimum province "
+            return (f"province '{text[0]}' at {_floor2(conf[0])} is below the minimum province "
                     f"confidence {rc.min_province_confidence:.2f}")
         if not colour_fits(crop_bgr, ptype):
             # a white, dark-text "plate" read as a non-police type: foreign, or a sign
