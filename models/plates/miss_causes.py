@@ -27,6 +27,7 @@ import json
 import statistics
 from collections import Counter
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,11 +43,12 @@ def _on_plate(centre: np.ndarray, corners: np.ndarray) -> bool:
                                 False) >= 0
 
 
-def diagnose(samples: Iterable[Sample]) -> dict[str, Any]:
+def diagnose(samples: Iterable[Sample], recognizer: Path | None = None) -> dict[str, Any]:
     """Buckets of the misses on scenes whose plate corners are known (``Sample.corners``)."""
+    from gateway.plates.config import PlatesConfig, RecognizerConfig
     from gateway.plates.reader import PlateReader
 
-    reader = PlateReader()
+    reader = PlateReader(PlatesConfig(recognizer=RecognizerConfig(model_path=recognizer)))
     assert reader.finder is not None, "the diagnosis is of the finder chain"
     buckets: Counter[str] = Counter()
     rejected: Counter[str] = Counter()
@@ -103,8 +105,11 @@ def main() -> int:
     ap.add_argument("--per-province", type=int, default=40)
     ap.add_argument("--seed", type=int, default=131, help="renderer seed (31 is the validation set's)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument(
+        "--recognizer", type=Path, default=None, help="recognizer .tflite (default: the committed one)"
+    )
     args = ap.parse_args()
-    res = diagnose(province_samples(args.per_province, seed=args.seed)) | {"seed": args.seed}
+    res = diagnose(province_samples(args.per_province, seed=args.seed), args.recognizer) | {"seed": args.seed}
     if args.json:
         print(json.dumps(res, ensure_ascii=False, indent=1))
         return 0

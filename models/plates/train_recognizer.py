@@ -159,8 +159,13 @@ def encode_texts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return y, ln
 
 
-def build_model(global_context: bool = True):
+def build_model(global_context: bool = True, batch_norm: bool = True):
     """A small all-convolutional CTC recognizer: 32x96 RGB -> 24 time steps x NUM_CLASSES logits.
+
+    ``batch_norm=False`` builds the same network as the exported TFLite file holds it: batch
+    norm folded into each convolution's bias, and the input's 1/255 scaling folded into the
+    first convolution (no ``Rescaling`` layer). :func:`load_tflite_weights` fills it from an
+    int8 file, so a shipped recognizer can be fine-tuned without its float checkpoint.
 
     ``global_context`` adds the mean over all time steps (through a 1x1 conv) to every step:
     a step sees only ~50 px of the 96 px input, so the last characters cannot see whether
@@ -170,12 +175,13 @@ def build_model(global_context: bool = True):
     from keras import layers
 
     def cbr(x, f, k=3, strides=1, padding="same"):
-        x = layers.Conv2D(f, k, strides=strides, padding=padding, use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
+        x = layers.Conv2D(f, k, strides=strides, padding=padding, use_bias=not batch_norm)(x)
+        if batch_norm:
+            x = layers.BatchNormalization()(x)
         return layers.ReLU()(x)
 
     inp = keras.Input((IN_H, IN_W, 3), name="image")
-    x = layers.Rescaling(1.0 / 255.0)(inp)
+    x = layers.Rescaling(1.0 / 255.0)(inp) if batch_norm else inp
     x = cbr(x, 32)
     x = layers.MaxPooling2D(2)(x)  # 16x48
     x = cbr(x, 64)
@@ -214,6 +220,39 @@ def load_weights_into(model, path: Path) -> None:
         raise ValueError(f"{path}: {len(src_layers)} weighted layers, model has {len(dst_layers)}")
     for d, s in zip(dst_layers, src_layers, strict=True):
         d.set_weights(s.get_weights())
+
+
+def load_tflite_weights(model, path: Path) -> None:
+    """Fill a ``build_model(batch_norm=False)`` network from an exported int8 TFLite recognizer.
+
+    Why: only the int8 file of a shipped recognizer is kept; its weights, dequantised (per
+    output channel), are the float network up to the int8 rounding of its weights, which a short
+    fine-tune absorbs. Convolutions are matched in graph order, checked by shape."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    it = Interpreter(model_path=str(path))
+    tensors = {d["index"]: d for d in it.get_tensor_details()}
+
+    def dequant(index: int) -> np.ndarray:
+        d = tensors[index]
+        q = d["quantization_parameters"]
+        raw = it.get_tensor(index).astype(np.float64)
+        scales = np.asarray(q["scales"], np.float64)
+        zps = np.asarray(q["zero_points"], np.float64)
+        shape = [-1] + [1] * (raw.ndim - 1)  # per output channel (axis 0)
+        return ((raw - zps.reshape(shape)) * scales.reshape(shape)).astype(np.float32)
+
+    convs = [op for op in it._get_ops_details() if op["op_name"] == "CONV_2D"]
+    layers_ = [la for la in model.layers if la.__class__.__name__ == "Conv2D"]
+    if len(convs) != len(layers_):
+        raise ValueError(f"{path}: {len(convs)} convolutions, model has {len(layers_)}")
+    for op, layer in zip(convs, layers_, strict=True):
+        _, w_index, b_index = op["inputs"][:3]
+        w = dequant(int(w_index)).transpose(1, 2, 3, 0)  # OHWI -> HWIO
+        b = dequant(int(b_index))
+        if w.shape != tuple(layer.kernel.shape):
+            raise ValueError(f"{path}: {layer.name} wants {tuple(layer.kernel.shape)}, file has {w.shape}")
+        layer.set_weights([w, b])
 
 
 def ctc_greedy(logits: np.ndarray) -> list[list[int]]:
@@ -266,6 +305,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--out", type=Path, default=MODELS_DIR / "recognizer_int8.tflite")
     ap.add_argument("--init", type=Path, default=None, help="start from these Keras weights")
+    ap.add_argument(
+        "--init-tflite",
+        type=Path,
+        default=None,
+        help="start from this int8 recognizer, dequantised (the network without batch norm)",
+    )
+    ap.add_argument("--chain", type=int, default=0, help="samples cut by the runtime chain (chain_crops.py)")
+    ap.add_argument("--chain-seeds", default="41", help="comma-separated seeds of the chain caches")
+    ap.add_argument("--chain-frac", type=float, default=0.0, help="share of chain-cut samples per batch")
     ap.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (cosine decay)")
     ap.add_argument("--tag", default="recognizer", help="name of the saved weights under the work folder")
     args = ap.parse_args(argv)
@@ -298,10 +346,19 @@ def main(argv: list[str] | None = None) -> None:
 
     import cv2
 
-    model = build_model(args.global_context)
+    model = build_model(args.global_context, batch_norm=args.init_tflite is None)
     model.summary()
     if args.init:
         load_weights_into(model, args.init)
+    if args.init_tflite:
+        load_tflite_weights(model, args.init_tflite)
+    xc = yc = nc = None
+    if args.chain and args.chain_frac > 0:
+        from models.plates.chain_crops import chain_cache
+
+        parts = [chain_cache(args.chain, int(s)) for s in args.chain_seeds.split(",")]
+        xc, yc, nc = (np.concatenate([p[k] for p in parts]) for k in range(3))
+        print(f"chain-cut {len(xc)}", flush=True)
     sched = tf.keras.optimizers.schedules.CosineDecay(args.lr, args.steps, alpha=0.02, warmup_target=None)
     opt = tf.keras.optimizers.Adam(sched)
 
@@ -325,7 +382,8 @@ def main(argv: list[str] | None = None) -> None:
 
     n_real = int(args.batch * args.real_frac)
     n_neg = int(args.batch * args.neg_frac) if xn is not None else 0
-    n_syn = args.batch - n_real - n_neg
+    n_chain = int(args.batch * args.chain_frac) if xc is not None else 0
+    n_syn = args.batch - n_real - n_neg - n_chain
     val_x = np.stack([cv2.resize(im, (IN_W, IN_H), interpolation=cv2.INTER_AREA) for im in val_imgs])
 
     def val_acc(m) -> float:
@@ -348,6 +406,11 @@ def main(argv: list[str] | None = None) -> None:
         xb = np.concatenate([xs[si], np.stack(real_b)])
         yb = np.concatenate([ys[si], ry])
         nb = np.concatenate([ns[si], rn])
+        if n_chain:
+            ci = rng.integers(0, len(xc), n_chain)
+            xb = np.concatenate([xb, xc[ci]])
+            yb = np.concatenate([yb, yc[ci]])
+            nb = np.concatenate([nb, nc[ci]])
         if n_neg:
             # negatives: the target is the empty sequence (every frame blank)
             xb = np.concatenate([xb, xn[rng.integers(0, len(xn), n_neg)]])
@@ -369,6 +432,7 @@ def main(argv: list[str] | None = None) -> None:
             xs[rng.integers(0, len(xs), 300)],
             *([xn[rng.integers(0, len(xn), 40)]] if xn is not None else []),
             np.stack([cv2.resize(im, (IN_W, IN_H)) for im in real_imgs[:200]]),
+            *([xc[rng.integers(0, len(xc), 200)]] if xc is not None else []),
         ]
     )
     size = export_int8(model, rep, args.out)
