@@ -22,8 +22,22 @@ default /work/plates-work):
 stay off (the committed recognizer predates them; the real toll-lane crops and the background
 photos of the current code differ from its run, see the model card).
 
-``--issue11-candidate`` instead trains the recognizer candidate of issue 11 (2026-11-30, not
-adopted; figures in the model card) into the work folder, ``rec_s5.tflite`` last:
+``--issue11-chain`` trains the recognizer that ships (s6, 2026-11-30, session 6; figures in the
+model card): about 75 minutes on one core, then the chosen file is copied by hand to
+``models/plates/recognizer_int8.tflite`` with its ``.calibration.json``:
+
+1. three caches of 20k samples cut by the runtime chain (``chain_crops.py``, seeds 41, 42,
+   44; ~8 minutes each): synthetic plates (70 %) and real training-side crops (30 %, most with
+   the province repainted) pasted into training-side toll-lane photos, found by the finder and
+   warped flat from its corners as the reader does;
+2. ``rec_sc1``: 10000 steps from scratch (lr 2e-3, seed 52) with the global-context branch:
+   35 % chain-cut (seeds 41, 42), 25 % real training crops (60 % repainted, balance 0.4),
+   10 % negatives, the rest ``synth.plate_crop`` samples;
+3. ``rec_sc2``: 5000 steps from ``rec_sc1`` (lr 6e-4, seed 54), 40 % chain-cut (all three
+   caches), 25 % real.
+
+``--issue11-candidate`` trains the recognizer before it (s5, sessions 3-5) into the work
+folder, ``rec_s5.tflite`` last:
 
 1. 5000 steps from scratch: 40k synthetic + 6k two-row (seed 21), 12 % negatives (empty
    target), 35 % real training crops (balance ``count ** -0.5``, half with the province glyph
@@ -46,6 +60,9 @@ def main() -> None:
     args = sys.argv[1:]
     if "--issue11-candidate" in args:
         issue11_candidate()
+        return
+    if "--issue11-chain" in args:
+        issue11_chain()
         return
     if "--localiser-only" not in args:
         off = ["--negatives", "0", "--swap", "0", "--balance", "0.75", "--no-global-context"]
@@ -80,6 +97,23 @@ def issue11_candidate() -> None:
           "--swap", "0.7", "--balance", "0.25", "--seed", "23")  # fmt: skip
     stage("rec_s5", "rec_s4", "--steps", "2000", "--lr", "4e-4", "--neg-frac", "0.12", "--real-frac", "0.5",
           "--swap", "0.7", "--balance", "0.25", "--seed", "25")  # fmt: skip
+
+
+def issue11_chain() -> None:
+    """The recognizer that ships: chain-cut caches, then two stages (see the module doc)."""
+    from models.plates.chain_crops import chain_cache
+
+    for seed in (41, 42, 44):
+        chain_cache(20000, seed)
+    base = ["--synth", "40000", "--double", "6000", "--negatives", "10000", "--neg-frac", "0.1",
+            "--chain", "20000", "--balance", "0.4"]  # fmt: skip
+    train_recognizer.main([*base, "--steps", "10000", "--lr", "2e-3", "--seed", "52", "--real-frac", "0.25",
+                           "--chain-seeds", "41,42", "--chain-frac", "0.35", "--swap", "0.6",
+                           "--tag", "rec_sc1", "--out", str(WORK / "rec_sc1.tflite")])  # fmt: skip
+    train_recognizer.main([*base, "--init", str(WORK / "rec_sc1.weights.h5"), "--steps", "5000",
+                           "--lr", "6e-4", "--seed", "54", "--real-frac", "0.25", "--chain-seeds", "41,42,44",
+                           "--chain-frac", "0.4", "--swap", "0.6",
+                           "--tag", "rec_sc2", "--out", str(WORK / "rec_sc2.tflite")])  # fmt: skip
 
 
 if __name__ == "__main__":

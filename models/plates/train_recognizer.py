@@ -311,6 +311,12 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="start from this int8 recognizer, dequantised (the network without batch norm)",
     )
+    ap.add_argument(
+        "--no-batch-norm",
+        dest="batch_norm",
+        action="store_false",
+        help="the network without batch norm (what --init-tflite builds; to go on from its weights)",
+    )
     ap.add_argument("--chain", type=int, default=0, help="samples cut by the runtime chain (chain_crops.py)")
     ap.add_argument("--chain-seeds", default="41", help="comma-separated seeds of the chain caches")
     ap.add_argument("--chain-frac", type=float, default=0.0, help="share of chain-cut samples per batch")
@@ -346,7 +352,7 @@ def main(argv: list[str] | None = None) -> None:
 
     import cv2
 
-    model = build_model(args.global_context, batch_norm=args.init_tflite is None)
+    model = build_model(args.global_context, batch_norm=args.batch_norm and args.init_tflite is None)
     model.summary()
     if args.init:
         load_weights_into(model, args.init)
