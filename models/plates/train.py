@@ -23,7 +23,7 @@ stay off (the committed recognizer predates them; the real toll-lane crops and t
 photos of the current code differ from its run, see the model card).
 
 ``--issue11-chain`` trains the recognizer that ships (s6, 2026-11-30, session 6; figures in the
-model card): about 75 minutes on one core, then the chosen file is copied by hand to
+model card): about 100 minutes on one core, then the chosen file is copied by hand to
 ``models/plates/recognizer_int8.tflite`` with its ``.calibration.json``:
 
 1. three caches of 20k samples cut by the runtime chain (``chain_crops.py``, seeds 41, 42,
