@@ -10,6 +10,10 @@ the *training* sides of two splits by plate text: ``../shared/plates/dev_crops``
 ``models/plates/real_scenes.py``; mostly 浙, cut by warping the finder's corners flat). Real
 crops are drawn with weight ``count(province) ** -BALANCE_POWER`` so that no province's real
 crops dominate the batches (the old recognizer learnt 皖 as a prior from 383 皖 crops).
+With ``--chain``, a share of every batch is crops cut by the runtime chain itself
+(:mod:`models.plates.chain_crops`: plates pasted into training-side scenes, found by the finder,
+warped from its corners). ``--init-tflite`` starts from a shipped int8 recognizer (its weights
+dequantised, :func:`load_tflite_weights`), so a fine-tune needs no float checkpoint.
 A sixth of the training-side plates (:func:`is_calibration`) is held out of training for the
 temperature calibration of the confidences; validation plates are never read here except by
 the monitoring line and the evaluation at the end.
