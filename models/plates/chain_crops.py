@@ -54,28 +54,14 @@ def training_hosts(finder) -> list[Host]:
     return hosts
 
 
-def _quad(width: float, height: float, rng: np.random.Generator, centre: tuple[float, float]) -> np.ndarray:
-    """A plate quadrilateral: tilt up to 20°, yaw-like perspective, around ``centre``."""
-    ang = np.deg2rad(float(rng.uniform(-20, 20)))
-    persp = float(rng.uniform(-0.15, 0.15)) * height
-    base = np.array(
-        [
-            [-width / 2, -height / 2 - persp],
-            [width / 2, -height / 2 + persp],
-            [width / 2, height / 2 - persp],
-            [-width / 2, height / 2 + persp],
-        ]
-    )
-    rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
-    return (base @ rot.T + centre).astype(np.float32)
-
-
 def paste_plate(host: Host, plate_bgr: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """``plate_bgr`` warped into a copy of the host photo, scaled; ``(scene, corners)``.
 
     Half over the photo's own plate (covering it: its corners jittered and widened a little),
     half at a random place, size 40-220 px wide, tilted."""
     import cv2
+
+    from models.plates.evaluate_scenes import plate_quad
 
     img = host.image
     H, W = img.shape[:2]
@@ -95,7 +81,7 @@ def paste_plate(host: Host, plate_bgr: np.ndarray, rng: np.random.Generator) -> 
         height = width * ph / pw
         cx = float(rng.uniform(width / 2 + 4, W - width / 2 - 4)) if width + 8 < W else W / 2
         cy = float(rng.uniform(height / 2 + 4, H - height / 2 - 4)) if height + 8 < H else H / 2
-        dst = _quad(width, height, rng, (cx, cy))
+        dst = plate_quad(width, height, rng, (cx, cy), tilt=20, yaw=0.15)
     src = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32)
     m = cv2.getPerspectiveTransform(src, dst)
     out = img.copy()

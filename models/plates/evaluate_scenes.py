@@ -163,6 +163,30 @@ def paste(
     return paste_with_corners(bg, plate, rng, size, width)[0]
 
 
+def plate_quad(
+    width: float,
+    height: float,
+    rng: np.random.Generator,
+    centre: tuple[float, float],
+    tilt: float = 15.0,
+    yaw: float = 0.12,
+) -> np.ndarray:
+    """A plate quadrilateral (lt rt rb lb) about ``centre``: tilted up to ``tilt`` degrees, one
+    side up to ``yaw`` of the height taller than the other."""
+    ang = np.deg2rad(float(rng.uniform(-tilt, tilt)))
+    persp = float(rng.uniform(-yaw, yaw)) * height  # one side taller than the other (yaw)
+    base = np.array(
+        [
+            [-width / 2, -height / 2 - persp],
+            [width / 2, -height / 2 + persp],
+            [width / 2, height / 2 - persp],
+            [-width / 2, height / 2 + persp],
+        ]
+    )
+    rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
+    return (base @ rot.T + centre).astype(np.float32)
+
+
 def paste_with_corners(
     bg: np.ndarray, plate: np.ndarray, rng: np.random.Generator, size: tuple[int, int], width: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -179,18 +203,7 @@ def paste_with_corners(
     ph = width * plate.shape[0] / plate.shape[1]
     cx = float(rng.uniform(width / 2 + 4, W - width / 2 - 4))
     cy = float(rng.uniform(H * 0.3, H - ph / 2 - 4))
-    ang = np.deg2rad(float(rng.uniform(-15, 15)))
-    persp = float(rng.uniform(-0.12, 0.12)) * ph  # one side taller than the other (yaw)
-    base = np.array(
-        [
-            [-width / 2, -ph / 2 - persp],
-            [width / 2, -ph / 2 + persp],
-            [width / 2, ph / 2 - persp],
-            [-width / 2, ph / 2 + persp],
-        ]
-    )
-    rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
-    dst = (base @ rot.T + [cx, cy]).astype(np.float32)
+    dst = plate_quad(width, ph, rng, (cx, cy))
     src = np.array(
         [[0, 0], [plate.shape[1], 0], [plate.shape[1], plate.shape[0]], [0, plate.shape[0]]], np.float32
     )
