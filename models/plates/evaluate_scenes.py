@@ -3,6 +3,7 @@
     python -m models.plates.evaluate_scenes                 # all sets, a plain-text report
     python -m models.plates.evaluate_scenes --sets real     # one set; --json for machines
     python -m models.plates.evaluate_scenes --vote-warps 0 4  # warp vote off and on, interleaved
+    python -m models.plates.evaluate_scenes --min-confidence 0.5 0.7  # two operating points
 
 Why: the gateway reads plates off real checkpoint frames; a figure on crops alone hid a 46 %
 scene result. Every plate used here is on the validation side of a split **by plate text**
@@ -463,6 +464,9 @@ def main(argv: list[str] | None = None) -> int:
                     "every sample with each in turn, reported as '<set> vw=N' after the first")
     ap.add_argument("--vote-below", type=float, default=None,
                     help="plates.finder.vote_below (default: the config's)")
+    ap.add_argument("--min-confidence", type=float, nargs="+", default=None, metavar="P",
+                    help="recognizer.min_char_confidence (default: the config's); several values "
+                    "read every sample with each in turn, reported as '<set> mc=P' after the first")
     ap.add_argument(
         "--side",
         choices=["validation", "train"],
@@ -476,13 +480,14 @@ def main(argv: list[str] | None = None) -> int:
     from gateway.plates.finder import PlateFinder
     from gateway.plates.reader import PlateReader
 
-    def readers(vote_warps: int | None) -> tuple:
+    def readers(vote_warps: int | None, min_confidence: float | None) -> tuple:
         votes = {} if vote_warps is None else {"vote_warps": vote_warps}
         if args.vote_below is not None:
             votes["vote_below"] = args.vote_below
+        minimum = {} if min_confidence is None else {"min_char_confidence": min_confidence}
         config = PlatesConfig(
             finder=FinderConfig(enabled=not args.no_finder, **votes),
-            recognizer=RecognizerConfig(model_path=args.recognizer),
+            recognizer=RecognizerConfig(model_path=args.recognizer, **minimum),
         )
         finer = None
         if args.finer_search:
@@ -493,9 +498,14 @@ def main(argv: list[str] | None = None) -> int:
             finer = PlateReader(PlatesConfig.model_validate(raw))
         return PlateReader(config), finer
 
-    first, *more = args.vote_warps or [None]
-    reader, finer = readers(first)
-    variants = [(f" vw={n}", *readers(n)) for n in more]
+    # the first value of each option is the main reader; every other combination is a variant
+    warps, minima = args.vote_warps or [None], args.min_confidence or [None]
+    reader, finer = readers(warps[0], minima[0])
+    variants = [
+        ("".join([f" vw={n}" if n != warps[0] else "", f" mc={m}" if m != minima[0] else ""]), *readers(n, m))
+        for n, m in itertools.product(warps, minima)
+        if (n, m) != (warps[0], minima[0])
+    ]
     finder = PlateFinder()
 
     def gen() -> Iterator[Sample]:
