@@ -23,6 +23,29 @@ class PlateColour(StrEnum):
     UNKNOWN = "unknown"
 
 
+#: A frame is monochrome (an infrared or black-and-white camera: no colour to judge) when fewer
+#: than MONO_SHARE of its pixels differ by more than MONO_SPREAD levels between their colour
+#: channels (a monochrome stream decodes to equal channels, give or take rounding). Judged on
+#: the whole frame, not on a plate: a black or white plate can be neutral in a colour camera
+#: too, a colour camera's frame is not. Of the real frames in ../shared/media (photos, and every
+#: 5th frame of both videos) the least colourful, a dim highway, has 31 % such pixels.
+MONO_SPREAD = 2
+MONO_SHARE = 0.01
+#: every MONO_STEP-th pixel of each row and column is looked at (~0.1 ms for 1280x720)
+MONO_STEP = 4
+
+
+def is_monochrome(frame_bgr: np.ndarray) -> bool:
+    """True when ``frame_bgr`` carries no colour (see :data:`MONO_SHARE`); False for unusable input."""
+    import numpy as np
+
+    if not isinstance(frame_bgr, np.ndarray) or frame_bgr.ndim != 3 or frame_bgr.size == 0:
+        return False
+    px = frame_bgr[::MONO_STEP, ::MONO_STEP]
+    spread = px.max(axis=2).astype(np.int16) - px.min(axis=2)
+    return bool(np.count_nonzero(spread > MONO_SPREAD) < MONO_SHARE * spread.size)
+
+
 def classify_colour(crop_bgr: np.ndarray) -> PlateColour:
     """Classify a plate crop's background colour from HSV statistics of its central region.
 
@@ -86,16 +109,19 @@ def _text_is_light(crop_bgr: np.ndarray) -> bool:
     return float(th.mean()) / 255.0 < 0.5
 
 
-def plate_colour(crop_bgr: np.ndarray, plate_type: PlateType | None) -> PlateColour:
+def plate_colour(crop_bgr: np.ndarray, plate_type: PlateType | None, monochrome: bool = False) -> PlateColour:
     """The plate's colour: fixed by the type where the regulations fix it, else measured.
 
     A ``STANDARD`` plate is blue, yellow (dark text) or black (light text on an unsaturated
     dark background): unless the background is clearly blue, text polarity decides, which
-    is robust to colour casts from street lights and white balance.
+    is robust to colour casts from street lights and white balance. From a ``monochrome``
+    frame only the type can tell (else ``UNKNOWN``).
     """
     fixed = _TYPE_COLOUR.get(plate_type) if plate_type is not None else None
     if fixed is not None:
         return fixed
+    if monochrome:
+        return PlateColour.UNKNOWN  # from a monochrome frame (is_monochrome): no colour to measure
     measured = classify_colour(crop_bgr)
     if plate_type is not PlateType.STANDARD or measured is PlateColour.BLUE:
         return measured
@@ -118,7 +144,7 @@ def _blue_share(crop_bgr: np.ndarray) -> float:
 _WHITE_TYPES = frozenset({PlateType.POLICE, PlateType.NEW_ENERGY_SMALL, PlateType.NEW_ENERGY_LARGE})
 
 
-def colour_fits(crop_bgr: np.ndarray, plate_type: PlateType | None) -> bool:
+def colour_fits(crop_bgr: np.ndarray, plate_type: PlateType | None, monochrome: bool = False) -> bool:
     """False when the crop's background contradicts the read's plate type.
 
     Why: a recognizer reads *something* off any plate-like crop, and a foreign (e.g. Danish
@@ -127,9 +153,11 @@ def colour_fits(crop_bgr: np.ndarray, plate_type: PlateType | None) -> bool:
     white, dark-text crop read as any other type (except new-energy, whose pale gradient can
     measure white) is not a mainland plate. The text polarity check keeps dark blue plates
     with bright characters, which the background statistics alone can take for white.
-    Unusable crops and unknown types are not judged (True).
+    Unusable crops, unknown types and crops of a ``monochrome`` frame (:func:`is_monochrome`:
+    an infrared or black-and-white camera, where a yellow plate is light grey with dark text)
+    are not judged (True).
     """
-    if plate_type is None or plate_type in _WHITE_TYPES:
+    if plate_type is None or plate_type in _WHITE_TYPES or monochrome:
         return True
     if classify_colour(crop_bgr) is not PlateColour.WHITE:
         return True

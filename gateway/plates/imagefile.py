@@ -220,10 +220,10 @@ def _enum_name(v: Any) -> str:
 
 
 def _judge(reader: PlateReader, read: PlateRead, crop: np.ndarray, base: dict[str, Any],
-           cut: str) -> CandidateResult:
+           cut: str, mono: bool) -> CandidateResult:
     """Say why ``read`` (of one candidate's crop) is not accepted, by the reader's own rules."""
     conf = round(min(read.char_conf), 3) if read.char_conf else 0.0
-    reason = reader.rejection(read, crop)
+    reason = reader.rejection(read, crop, mono)
     if reason is None:
         # The reader cuts and refines boxes a little differently; say so rather than hide it.
         reason = (f"reads as '{read.text}' from this box, but the reader's own cut of it ({cut}) "
@@ -240,7 +240,7 @@ def _shape_reason(bw: int, bh: int, crop_w: int, crop_h: int, double_row: bool) 
     return None
 
 
-def _explain_finder(reader: PlateReader, frame: np.ndarray) -> list[CandidateResult]:
+def _explain_finder(reader: PlateReader, frame: np.ndarray, mono: bool) -> list[CandidateResult]:
     """Candidates of the corner finder, when the configuration enables it."""
     finder = getattr(reader, "finder", None)
     if finder is None:
@@ -250,14 +250,14 @@ def _explain_finder(reader: PlateReader, frame: np.ndarray) -> list[CandidateRes
         box = tuple(round(float(v)) for v in p.box)
         base = {"box": box, "score": round(float(p.score), 3), "source": "finder"}
         # the read the reader itself judged: the same warp, and the same vote when it votes
-        judged = reader.warped_read(frame, p)
+        judged = reader.warped_read(frame, p, monochrome=mono)
         if judged is None:
             bw, bh = round(float(p.width)), round(float(p.height))
             reason = (f"too small to read ({bw}x{bh} px)" if p.width < 16 or p.height < 6
                       else "its corners cannot be warped flat")
             out.append(CandidateResult(**base, text="", confidence=0.0, reason=reason))
             continue
-        out.append(_judge(reader, judged.read, judged.flat, base, "warped from its corners"))
+        out.append(_judge(reader, judged.read, judged.flat, base, "warped from its corners", mono))
     return out
 
 
@@ -282,9 +282,11 @@ def explain_no_read(reader: PlateReader, frame: np.ndarray) -> tuple[str, list[C
     ``("candidates rejected", [each candidate with its reason])``. The candidates are those the
     reader tried, in its order: the corner finder's (when enabled), the localizer's, then the
     classical finder's."""
+    from gateway.plates.colour import is_monochrome
     from gateway.plates.reader import plate_crop
 
-    out = _explain_finder(reader, frame)
+    mono = is_monochrome(frame)  # as the reader judges the frame
+    out = _explain_finder(reader, frame, mono)
     for b in _localizer_boxes(reader, frame)[: MAX_EXPLAINED - len(out)]:
         base = {"box": _box(b), "score": round(float(b.score), 3), "source": str(b.source)}
         crop = plate_crop(frame, b)
@@ -293,7 +295,7 @@ def explain_no_read(reader: PlateReader, frame: np.ndarray) -> tuple[str, list[C
         if reason is not None:
             out.append(CandidateResult(**base, text="", confidence=0.0, reason=reason))
             continue
-        out.append(_judge(reader, reader.recognizer.read(crop), crop, base, "trimmed retries"))
+        out.append(_judge(reader, reader.recognizer.read(crop), crop, base, "trimmed retries", mono))
     return ("candidates rejected", out) if out else ("nothing found", [])
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from gateway.plates.colour import PlateColour, classify_colour, colour_fits, plate_colour
+from gateway.plates.colour import PlateColour, classify_colour, colour_fits, is_monochrome, plate_colour
 from gateway.plates.config import PlatesConfig
 from gateway.plates.finder import (
     DEFAULT_FINDER,
@@ -180,23 +180,25 @@ class PlateReader:
 
     # ------------------------------------------------------------------ single crops
     def read_plate_crop(
-        self, crop_bgr: np.ndarray, t: float = 0.0, box: Box | None = None
+        self, crop_bgr: np.ndarray, t: float = 0.0, box: Box | None = None, monochrome: bool = False
     ) -> PlateObservation | None:
-        """Read a crop that is (supposed to be) one plate; None unless a valid, confident read."""
+        """Read a crop that is (supposed to be) one plate; None unless a valid, confident read.
+
+        ``monochrome``: the crop comes from a frame without colour (:func:`is_monochrome`)."""
         try:
             read = self.recognizer.read(crop_bgr)
         except Exception as exc:  # a broken crop or model (any error type) must never break the pipeline
             self._failed("recognizer", exc)
             return None
-        return self._validate(read, crop_bgr, t, box)
+        return self._validate(read, crop_bgr, t, box, monochrome)
 
-    def rejection(self, read: PlateRead, crop_bgr: np.ndarray) -> str | None:
+    def rejection(self, read: PlateRead, crop_bgr: np.ndarray, monochrome: bool = False) -> str | None:
         """Why ``read`` (of ``crop_bgr``) is not accepted as a plate, in words; None if it is.
 
         These are the reader's own rules (``edgepost plates read`` shows the reason for each
         rejected candidate): a mainland format after position-based correction, every
         character and the province above their minimum confidence, and the crop's colours
-        fitting the plate type."""
+        fitting the plate type (not judged for a ``monochrome`` frame's crop)."""
         if not read.text:
             return "no characters recognised"
         text, ptype = correct(read.text, read.alternatives)
@@ -211,15 +213,15 @@ class PlateReader:
         if conf[0] < rc.min_province_confidence:
             return (f"province '{text[0]}' at {_floor2(conf[0])} is below the minimum province "
                     f"confidence {rc.min_province_confidence:.2f}")
-        if not colour_fits(crop_bgr, ptype):
+        if not colour_fits(crop_bgr, ptype, monochrome):
             # a white, dark-text "plate" read as a non-police type: foreign, or a sign
             return f"'{text}' is read, but the crop's colours do not fit a {ptype.value} plate"
         return None
 
     def _validate(
-        self, read: PlateRead, crop_bgr: np.ndarray, t: float, box: Box | None
+        self, read: PlateRead, crop_bgr: np.ndarray, t: float, box: Box | None, monochrome: bool
     ) -> PlateObservation | None:
-        if self.rejection(read, crop_bgr) is not None:
+        if self.rejection(read, crop_bgr, monochrome) is not None:
             return None
         text, ptype = correct(read.text, read.alternatives)
         assert ptype is not None  # rejection() refuses a read that fits no format
@@ -229,7 +231,7 @@ class PlateReader:
             else float(crop_bgr.shape[0] * crop_bgr.shape[1])
         )
         return PlateObservation(text, tuple(read.char_conf), ptype,
-                                plate_colour(crop_bgr, ptype), t, box, area)
+                                plate_colour(crop_bgr, ptype, monochrome), t, box, area)
 
     # ------------------------------------------------------------------ vehicles and frames
     def read_vehicle(
@@ -272,12 +274,16 @@ class PlateReader:
         size = lc.vehicle_input_size if vehicle_box is not None else lc.frame_input_size
         finder = self.vehicle_finder if vehicle_box is not None else self.finder
         seen: list[PlateCandidate] = []
-        reads = self._read_region(frame_bgr, crop, (vb[0], vb[1]), size, t, finder, seen)
+        # an infrared or black-and-white camera's frame: its plates have no colour to judge
+        mono = is_monochrome(frame_bgr)
+        reads = self._read_region(frame_bgr, crop, (vb[0], vb[1]), size, t, finder, seen, mono)
         # detector boxes may run a little past the image: keep them cuttable
-        return PlateSight(reads, tuple(self._coloured(frame_bgr, replace(c, box=_clip_box(c.box, fw, fh)))
-                                       for c in seen))
+        clipped = (replace(c, box=_clip_box(c.box, fw, fh)) for c in seen)
+        return PlateSight(reads, tuple(self._coloured(frame_bgr, c, mono) for c in clipped))
 
-    def _coloured(self, frame: np.ndarray, c: PlateCandidate) -> PlateCandidate:
+    def _coloured(self, frame: np.ndarray, c: PlateCandidate, monochrome: bool) -> PlateCandidate:
+        if monochrome:
+            return c  # colour unknown
         x0, y0, x1, y1 = c.box
         try:
             return replace(c, colour=classify_colour(frame[y0:y1, x0:x1]))
@@ -298,10 +304,12 @@ class PlateReader:
         t: float,
         finder: PlateFinder | None = None,
         seen: list[PlateCandidate] | None = None,
+        mono: bool = False,
     ) -> list[PlateObservation]:
         """Reads in ``crop`` (at ``offset`` in ``frame``); candidates found are appended to ``seen``."""
         if finder is not None:
-            found = self._read_found(finder, crop, offset, t, size if finder is self.finder else 0, seen)
+            found = self._read_found(finder, crop, offset, t, size if finder is self.finder else 0, seen,
+                                     mono)
             if found or not self.config.finder.fallback:
                 return found
         lc = self.config.localizer
@@ -321,7 +329,7 @@ class PlateReader:
             seen.extend(PlateCandidate(float(b.score), (b.x0 + ox, b.y0 + oy, b.x1 + ox, b.y1 + oy),
                                        "localizer", float(b.rect_w or b.width))
                         for b in cands if b.source == "model")
-        results = self._read_candidates(frame, cands, offset, t)
+        results = self._read_candidates(frame, cands, offset, t, mono)
         if not results and lc.classical_fallback:
             try:
                 found = self.classical.locate(crop)
@@ -329,7 +337,7 @@ class PlateReader:
                 self._failed("classical", exc)
                 found = []
             extra = [b for b in found if all(b.iou(c) < 0.5 for c in cands)]
-            results = self._read_candidates(frame, nms(extra, 0.4)[: lc.max_candidates], offset, t)
+            results = self._read_candidates(frame, nms(extra, 0.4)[: lc.max_candidates], offset, t, mono)
         best: dict[str, PlateObservation] = {}
         for o in results:
             if o.text not in best or o.confidence > best[o.text].confidence:
@@ -344,6 +352,7 @@ class PlateReader:
         t: float,
         search_size: int = 0,
         seen: list[PlateCandidate] | None = None,
+        mono: bool = False,
     ) -> list[PlateObservation]:
         """The corner detector's candidates, each warped flat from its corners and read.
 
@@ -364,28 +373,30 @@ class PlateReader:
                                                         int(np.ceil(p.box[3])) + oy), "finder", p.width)
                         for p in found)
         for p in found:
-            obs = self._read_warped(crop, p, offset, t)
+            obs = self._read_warped(crop, p, offset, t, mono)
             if obs is not None and (obs.text not in best or obs.confidence > best[obs.text].confidence):
                 best[obs.text] = obs
         return sorted(best.values(), key=lambda o: -o.confidence)
 
     def _read_warped(
-        self, crop: np.ndarray, p: FoundPlate, offset: tuple[int, int], t: float
+        self, crop: np.ndarray, p: FoundPlate, offset: tuple[int, int], t: float, mono: bool
     ) -> PlateObservation | None:
         ox, oy = offset
         x0, y0, x1, y1 = p.box
         fb = (int(x0) + ox, int(y0) + oy, int(np.ceil(x1)) + ox, int(np.ceil(y1)) + oy)
-        judged = self.warped_read(crop, p, t, fb)
+        judged = self.warped_read(crop, p, t, fb, mono)
         return judged.observation if judged is not None else None
 
     def warped_read(
-        self, crop: np.ndarray, p: FoundPlate, t: float = 0.0, box: Box | None = None
+        self, crop: np.ndarray, p: FoundPlate, t: float = 0.0, box: Box | None = None,
+        monochrome: bool = False,
     ) -> WarpedRead | None:
         """Read finder candidate ``p`` of ``crop`` as the reader does: warped flat from its
         corners, and, when that first read is rejected or not sure, read from more warps and
         voted (warp_vote.py). None when it is too small or its corners cannot be warped.
 
-        ``box`` (frame pixels) and ``t`` go into the observation."""
+        ``box`` (frame pixels) and ``t`` go into the observation; ``monochrome``: ``crop`` is of
+        a frame without colour (:func:`is_monochrome`)."""
         fc = self.config.finder
         if p.width < 16 or p.height < 6:
             return None
@@ -408,7 +419,7 @@ class PlateReader:
         except Exception as exc:  # a broken crop or model (any error type) must never break the pipeline
             self._failed("recognizer", exc)
             return None
-        obs = self._validate(first, flat, t, box)
+        obs = self._validate(first, flat, t, box, monochrome)
         if fc.vote_warps == 0 or (obs is not None and obs.confidence >= fc.vote_below):
             return WarpedRead(first, flat, obs)
         # not sure: read it again from slightly different warps and vote (warp_vote.py)
@@ -419,7 +430,7 @@ class PlateReader:
             self._failed("warp vote", exc)
             return WarpedRead(first, flat, obs)
         voted = vote(reads)
-        return WarpedRead(voted, flat, self._validate(voted, flat, t, box))
+        return WarpedRead(voted, flat, self._validate(voted, flat, t, box, monochrome))
 
     def _refine(self, crop: np.ndarray, box: PlateBox, rank: int) -> PlateBox:
         # zoom in on the two best candidates only: a second invoke each (~1 ms)
@@ -432,7 +443,7 @@ class PlateReader:
             return box
 
     def _read_candidates(
-        self, frame: np.ndarray, boxes: list[PlateBox], offset: tuple[int, int], t: float
+        self, frame: np.ndarray, boxes: list[PlateBox], offset: tuple[int, int], t: float, mono: bool
     ) -> list[PlateObservation]:
         out: list[PlateObservation] = []
         for b in boxes:
@@ -442,14 +453,14 @@ class PlateReader:
             if pc.size == 0 or pc.shape[0] < 6 or pc.shape[1] < 16:
                 continue
             fb = (b.x0 + offset[0], b.y0 + offset[1], b.x1 + offset[0], b.y1 + offset[1])
-            obs = self.read_plate_crop(pc, t, fb)
+            obs = self.read_plate_crop(pc, t, fb, mono)
             if obs is None and self.config.localizer.retry_trims:
-                obs = self._retry_trimmed(pc, t, fb)
+                obs = self._retry_trimmed(pc, t, fb, mono)
             if obs is not None:
                 out.append(obs)
         return out
 
-    def _retry_trimmed(self, pc: np.ndarray, t: float, fb: Box) -> PlateObservation | None:
+    def _retry_trimmed(self, pc: np.ndarray, t: float, fb: Box, mono: bool) -> PlateObservation | None:
         """Boxes that run past one end of the plate (bumper, lamp) read badly: retry the crop
         trimmed by 10 % on the left, on the right, and 6 % on both sides; keep the most
         confident valid read (only tried when the untrimmed crop gave none)."""
@@ -457,7 +468,7 @@ class PlateReader:
         best: PlateObservation | None = None
         for left, right in ((0.10, 0.0), (0.0, 0.10), (0.06, 0.06)):
             sub = pc[:, int(w * left) : w - int(w * right)]
-            obs = self.read_plate_crop(sub, t, fb)
+            obs = self.read_plate_crop(sub, t, fb, mono)
             if obs is not None and (best is None or obs.confidence > best.confidence):
                 best = obs
         return best

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.plates.colour import PlateColour, plate_colour
 from gateway.plates.format import PlateType, classify
@@ -99,7 +101,7 @@ def test_real_toll_lane_plates_fit_and_the_danish_plate_does_not() -> None:
     standard mainland text, does not."""
     import cv2
 
-    from gateway.plates.colour import colour_fits
+    from gateway.plates.colour import colour_fits, is_monochrome
     from gateway.plates.finder import PlateFinder, rectify
     from models.plates import real_scenes
     from models.plates.evaluate_scenes import _hyperlpr_crop
@@ -110,6 +112,9 @@ def test_real_toll_lane_plates_fit_and_the_danish_plate_does_not() -> None:
     labels = [lab for side in real_scenes.split() for lab in side]
     bad = [lab.text for lab in labels if not colour_fits(_hyperlpr_crop(lab, finder)[0], classify(lab.text))]
     assert bad == []
+    # a colour camera's frames are never taken for monochrome ones: the rule applies to them all
+    assert [lab.text for lab in labels if is_monochrome(real_scenes.load_masked(lab))] == []
+    assert is_monochrome(_grey(real_scenes.load_masked(labels[0])))
     assert any(classify(lab.text) is PlateType.POLICE for lab in labels)
 
     img = cv2.imread(str(need(MEDIA / "paddledet_car.jpg")))
@@ -117,3 +122,48 @@ def test_real_toll_lane_plates_fit_and_the_danish_plate_does_not() -> None:
     assert cands, "the finder no longer finds the Danish plate: this test needs another foreign plate"
     crop = rectify(img, cands[0].corners, (round(cands[0].width), round(cands[0].height)))
     assert not colour_fits(crop, PlateType.STANDARD)
+
+
+def _grey(img: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+
+
+def test_a_monochrome_frames_crop_is_not_judged_by_colour() -> None:
+    """An infrared or black-and-white camera shows a yellow plate as light grey with dark text:
+    the colour rule, which refuses white dark-text crops read as non-police types, has no
+    colour to judge there and lets the read through; the colour is then unknown (the type
+    still fixes a police plate's white)."""
+    from gateway.plates.colour import colour_fits, is_monochrome
+
+    yellow = _panel((20, 190, 240), (15, 15, 15))
+    white = _dark_text_panel("AB 12 345", (235, 235, 235))
+    assert not is_monochrome(yellow) and is_monochrome(_grey(yellow))
+    assert not colour_fits(white, PlateType.STANDARD)  # in colour: a white plate, not mainland
+    for crop in (_grey(yellow), white):
+        assert colour_fits(crop, PlateType.STANDARD, monochrome=True)
+        assert plate_colour(crop, PlateType.STANDARD, monochrome=True) is PlateColour.UNKNOWN
+    assert plate_colour(white, PlateType.POLICE, monochrome=True) is PlateColour.WHITE
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    h=st.integers(16, 80), w=st.integers(16, 160), seed=st.integers(0, 2**32 - 1),
+    share=st.floats(0.05, 1.0),
+)
+def test_monochrome_means_no_colour_anywhere(h: int, w: int, seed: int, share: float) -> None:
+    """Equal channels (give or take a level of rounding) are monochrome; a band of colour over
+    5 % of the frame or more is not."""
+    from gateway.plates.colour import MONO_STEP, is_monochrome
+
+    rng = np.random.default_rng(seed)
+    grey = np.repeat(rng.integers(0, 256, (h, w, 1), dtype=np.uint8), 3, axis=2)
+    noisy = np.clip(grey.astype(np.int16) + rng.integers(0, 2, grey.shape), 0, 255).astype(np.uint8)
+    assert is_monochrome(grey) and is_monochrome(noisy)
+    coloured = grey.copy()
+    rows = max(2 * MONO_STEP, int(np.ceil(share * h)))
+    top = int(rng.integers(0, h - rows + 1))
+    band = coloured[top : top + rows]
+    band[..., 0] = np.where(band[..., 1] > 127, 0, 255)  # blue channel far from the others
+    assert not is_monochrome(coloured)
