@@ -15,10 +15,13 @@ from gateway.cli.groups import command_group
 # The pixel limit as the help states it; kept equal to gateway.camera.imageio.MAX_PIXELS by a
 # test (importing that module here would load OpenCV for every edgepost command).
 MAX_PIXELS_HELP = "40 MP"
-# The second search of `plates read` when the default frame size reads nothing: on the held-out
-# composites (real plates on real photos, 640x480) it read 178 -> 189 of 221 for one more wrong
-# read; on the training side 422 -> 437 of 495 for 6 more (issue 11, session 3).
-FINER_FRAME_SIZE = 640
+# The finer searches of `plates read`, in turn, while the default frame size has read nothing.
+# 640: on the held-out composites (real plates on real photos, 640x480) it read 178 -> 189 of
+# 221 for one more wrong read; on the training side 422 -> 437 of 495 for 6 more (issue 11,
+# session 3). 1280 (capped at the photo's own longest side, so only photos larger than 640 px
+# take it): on the development province scenes (seed 131, 310 plates 70-200 px wide) it read
+# 285 -> 289 at 1280x720 for 1 more wrong read, 271 -> 276 at 1920x1080 for 2 more (session 8).
+FINER_FRAME_SIZES = (640, 1280)
 
 if TYPE_CHECKING:
     from gateway.plates.config import PlatesConfig
@@ -74,11 +77,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                     help="JSON Lines: one object per image, then one {\"summary\": ...} object")
     rd.add_argument("--frame-size", type=int, default=None, metavar="PX",
                     help="longest side of the frame as fed to the plate finder, 64..1280, a multiple "
-                    f"of 8 (default 320, and when that reads nothing a second search at "
-                    f"{FINER_FRAME_SIZE}; larger finds smaller plates, slower)")
+                    "of 8 (default 320, and while that reads nothing, finer searches at "
+                    f"{' and '.join(map(str, FINER_FRAME_SIZES))} px, never finer than the photo "
+                    "itself above 640; larger finds smaller plates, slower)")
     rd.add_argument("--min-confidence", type=float, default=None, metavar="P",
                     help="accept a read only if its weakest character is at least P, 0..1 "
-                    "(default 0.7, as on the gateway)")
+                    f"(default {_default_min_confidence()}, as on the gateway)")
     rd.set_defaults(func=cmd_read)
 
 
@@ -138,6 +142,12 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     return 0
 
 
+def _default_min_confidence() -> float:
+    from gateway.plates.config import RecognizerConfig
+
+    return RecognizerConfig().min_char_confidence
+
+
 def _plates_config(args: argparse.Namespace) -> PlatesConfig:
     from gateway.plates.config import PlatesConfig
 
@@ -192,17 +202,18 @@ def cmd_read(args: argparse.Namespace) -> int:
     reader = quiet_reader(config)
 
     @functools.cache
-    def finer() -> Any:
-        """The second search at FINER_FRAME_SIZE px, built on first need."""
+    def finer(size: int) -> Any:
+        """A reader searching whole frames at ``size`` px, built on first need."""
         raw = config.model_dump()
-        raw["localizer"]["frame_input_size"] = FINER_FRAME_SIZE
+        raw["localizer"]["frame_input_size"] = size
         return quiet_reader(type(config).model_validate(raw))
 
     outcomes = []
     try:
         for path in files:
-            # an explicit --frame-size is exactly that; the default also tries a finer search
-            o = read_plate_image(reader, path, finer=finer if args.frame_size is None else None)
+            # an explicit --frame-size is exactly that; the default also tries finer searches
+            o = read_plate_image(reader, path, finer=finer,
+                                 finer_sizes=FINER_FRAME_SIZES if args.frame_size is None else ())
             outcomes.append(o)
             if args.json:
                 print(json.dumps(o.as_dict(), ensure_ascii=False), flush=True)

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -304,13 +304,34 @@ def _strip_path(msg: str, path: Path) -> str:
     return msg[len(prefix):] if msg.startswith(prefix) else msg
 
 
+#: a finer search is only worth its tiles when it is at least this much finer than the last
+FINER_STEP = 1.25
+
+
+def finer_search_sizes(long_side: int, sizes: Sequence[int], first: int) -> list[int]:
+    """The frame sizes searched in turn after ``first`` reads nothing in a photo whose longest
+    side is ``long_side``: each of ``sizes`` above ``first``, above 640 px capped at the
+    photo's own size (a multiple of 8: a search finer than the photo only magnifies it), and
+    each at least :data:`FINER_STEP` times the size searched before it."""
+    out: list[int] = []
+    for size in sizes:
+        if size > 640:
+            size = min(size, max(640, long_side // 8 * 8))
+        last = max([first, *out])
+        if size >= FINER_STEP * last:
+            out.append(size)
+    return out
+
+
 def read_plate_image(reader: PlateReader, path: Path, *, explain: bool = True,
-                     finer: Callable[[], PlateReader] | None = None) -> ImageOutcome:
+                     finer: Callable[[int], PlateReader] | None = None,
+                     finer_sizes: Sequence[int] = ()) -> ImageOutcome:
     """Decode ``path`` and read its plates (whole image, as a close-up lane frame).
 
-    ``finer``: when nothing is read, search again with the reader it gives (a larger frame
-    size: small plates in large photos). For stills, where a second search costs only time;
-    a gateway's frames never take it (most of them hold no plate at all)."""
+    ``finer_sizes``: while nothing is read, search again at these frame sizes in turn
+    (:func:`finer_search_sizes`), with the reader ``finer(size)`` gives: small plates in large
+    photos. For stills, where more searches cost only time; a gateway's frames never take
+    them (most of them hold no plate at all)."""
     outcome = ImageOutcome(image=str(path), status=REJECTED)
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught, captured_native_stderr() as lines:
@@ -328,12 +349,14 @@ def read_plate_image(reader: PlateReader, path: Path, *, explain: bool = True,
             outcome.width, outcome.height = w, h
             outcome.format, outcome.decoder = decoded.header.format, decoded.decoder
             reads = reader.read_frame(frame)
-            if not reads and finer is not None:
-                second = finer()
-                reads = second.read_frame(frame)
+            first = reader.config.localizer.frame_input_size
+            sizes = finer_search_sizes(max(h, w), finer_sizes, first) if finer is not None else []
+            for size in sizes:
+                if reads or finer is None:
+                    break
+                reads = finer(size).read_frame(frame)
                 if reads:
-                    size = second.config.localizer.frame_input_size
-                    outcome.notes.append(f"read by the second, finer search ({size} px)")
+                    outcome.notes.append(f"read by a finer search ({size} px)")
             outcome.ms = round((time.perf_counter() - t0) * 1000, 1)
             outcome.plates = [
                 PlateResult(o.text, round(o.confidence, 3), tuple(round(c, 3) for c in o.char_conf),

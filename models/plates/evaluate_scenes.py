@@ -40,6 +40,7 @@ A scene counts as **exact** when the reader's best observation is the labelled t
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import statistics
@@ -328,10 +329,11 @@ def _bucket(width: float) -> str:
 def evaluate(samples: Iterator[Sample], reader, finer=None, variants=()) -> dict[str, dict]:
     """Exact / wrong / none counts per set, overall and per colour, province and width; timings.
 
-    ``finer``: a second reader for whole frames that the first reads nothing in (what
-    ``edgepost plates read`` does on stills). ``variants``: ``(suffix, reader, finer)`` more
-    readers, each sample read by all of them in turn (interleaved, so timings compare); their
-    results are reported as the set's name plus the suffix."""
+    ``finer``: ``finer(size)`` gives the readers of the finer searches for whole frames that
+    the first reads nothing in (what ``edgepost plates read`` does on stills). ``variants``:
+    ``(suffix, reader, finer)`` more readers, each sample read by all of them in turn
+    (interleaved, so timings compare); their results are reported as the set's name plus the
+    suffix."""
     res: dict[str, dict] = {}
     for s in samples:
         for suffix, rdr, fin in (("", reader, finer), *variants):
@@ -385,8 +387,15 @@ def _judge(res: dict[str, dict], s: Sample, name: str, rdr, fin) -> None:
         reads = rdr.read_vehicle(s.image, s.vehicle_box)
     else:
         reads = rdr.read_frame(s.image)
-        if not reads and fin is not None:
-            reads = fin.read_frame(s.image)
+        if fin is not None:
+            from gateway.cli.plates_cmd import FINER_FRAME_SIZES
+            from gateway.plates.imagefile import finer_search_sizes
+
+            first = rdr.config.localizer.frame_input_size
+            for size in finer_search_sizes(max(s.image.shape[:2]), FINER_FRAME_SIZES, first):
+                if reads:
+                    break
+                reads = fin(size).read_frame(s.image)
     r["ms"].append((time.perf_counter() - t) * 1000)
     got = reads[0].text if reads else ""
     ok = got == s.text
@@ -456,7 +465,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--errors", action="store_true", help="list every miss and wrong read")
     ap.add_argument("--no-finder", action="store_true", help="the older chain: localizer + classical only")
     ap.add_argument("--finer-search", action="store_true",
-                    help="frames read nothing at 320 px are searched again at 640 (as `plates read` does)")
+                    help="frames read nothing at 320 px are searched again at 640, then 1280 (capped at "
+                    "the frame's size), as `plates read` does")
     ap.add_argument(
         "--recognizer", type=Path, default=None, help="recognizer .tflite (default: the committed one)"
     )
@@ -492,11 +502,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         finer = None
         if args.finer_search:
-            from gateway.cli.plates_cmd import FINER_FRAME_SIZE
 
-            raw = config.model_dump()
-            raw["localizer"]["frame_input_size"] = FINER_FRAME_SIZE
-            finer = PlateReader(PlatesConfig.model_validate(raw))
+            @functools.cache
+            def finer(size: int) -> PlateReader:
+                raw = config.model_dump()
+                raw["localizer"]["frame_input_size"] = size
+                return PlateReader(PlatesConfig.model_validate(raw))
+
         return PlateReader(config), finer
 
     # the first value of each option is the main reader; every other combination is a variant

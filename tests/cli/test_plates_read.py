@@ -160,8 +160,47 @@ def test_frame_size_reaches_the_plate_finder(tree: dict[str, Path], tmp_path: Pa
     assert "沪B74992" in [p["text"] for p in large["plates"]]
     # the default searches at 320 px, then (nothing read) again at 640 px, and says so
     assert "沪B74992" in [p["text"] for p in default["plates"]]
-    assert "read by the second, finer search (640 px)" in default["notes"]
+    assert "read by a finer search (640 px)" in default["notes"]
     assert not any("finer search" in n for n in small["notes"] + large["notes"])
+
+
+def test_a_smaller_plate_is_read_by_the_search_at_1280(tmp_path: Path) -> None:
+    # The same frame halved (plate ~110 px) in the 4800x3600 black frame: at 640 px its plate
+    # is ~15 px and its read is rejected; the default goes on to 1280 px (tiles) and reads it.
+    if not FULL_FRAME.exists():
+        pytest.fail(f"reference data not present: {FULL_FRAME}")
+    frame = cv2.imdecode(np.fromfile(FULL_FRAME, np.uint8), cv2.IMREAD_COLOR)
+    half = cv2.resize(frame, (800, 600), interpolation=cv2.INTER_AREA)
+    canvas = np.zeros((3600, 4800, 3), np.uint8)
+    canvas[1500:2100, 2000:2800] = half
+    big = tmp_path / "wide_small.png"
+    cv2.imwrite(str(big), canvas)
+    at_640 = edgepost("plates", "read", "--json", "--frame-size", "640", str(big))
+    default = edgepost("plates", "read", "--json", str(big))
+    quiet(default)
+    assert json.loads(at_640.stdout.splitlines()[0])["status"] == "no_read"
+    o = json.loads(default.stdout.splitlines()[0])
+    assert [p["text"] for p in o["plates"]] == ["沪B74992"]
+    assert "read by a finer search (1280 px)" in o["notes"]
+
+
+@pytest.mark.parametrize(("long_side", "expected"), [
+    (480, [640]),  # a small photo keeps the 640 search of earlier versions
+    (640, [640]),
+    (650, [640]),  # 648 would search the same pixels again
+    (800, [640, 800]),
+    (1000, [640, 1000]),  # never finer than the photo: 1000 px tiles are the photo itself
+    (1004, [640, 1000]),  # a multiple of 8
+    (1920, [640, 1280]),
+    (4800, [640, 1280]),
+])
+def test_the_finer_searches_stop_at_the_photos_own_size(long_side: int, expected: list[int]) -> None:
+    from gateway.cli.plates_cmd import FINER_FRAME_SIZES
+    from gateway.plates.imagefile import finer_search_sizes
+
+    assert finer_search_sizes(long_side, FINER_FRAME_SIZES, 320) == expected
+    # an explicit first size above a finer one skips it
+    assert finer_search_sizes(long_side, FINER_FRAME_SIZES, 640) == expected[1:]
 
 
 @pytest.mark.parametrize(("opts", "message"), [
