@@ -259,5 +259,6 @@ class PlatesConfig(StrictModel):
         gt=0.0,
         le=1.0,
         description="The same for a white, black or colourless candidate (grilles and logos look "
-        "like that).",
+        "like that); in a frame without colour (infrared) every candidate is judged by "
+        "candidate_min_score.",
     )

@@ -80,6 +80,9 @@ class PlateCandidate:
     #: background colour of the box (:func:`~gateway.plates.colour.classify_colour`): real plates,
     #: even too blurred to read, keep their blue/yellow/green; grilles and logos are black/white
     colour: PlateColour = PlateColour.UNKNOWN
+    #: found in a frame without colour (:func:`~gateway.plates.colour.is_monochrome`): its colour
+    #: is unknown and says nothing either way
+    monochrome: bool = False
 
 
 @dataclass(frozen=True)
@@ -283,7 +286,7 @@ class PlateReader:
 
     def _coloured(self, frame: np.ndarray, c: PlateCandidate, monochrome: bool) -> PlateCandidate:
         if monochrome:
-            return c  # colour unknown
+            return replace(c, monochrome=True)  # colour unknown
         x0, y0, x1, y1 = c.box
         try:
             return replace(c, colour=classify_colour(frame[y0:y1, x0:x1]))

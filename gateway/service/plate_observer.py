@@ -227,8 +227,12 @@ class PlateObserver:
 
 def plate_seen(cand: PlateCandidate, cfg: PlatesConfig) -> bool:
     """Whether a plate candidate is evidence of a plate: a blue, yellow or green one from
-    ``candidate_min_score``, a plain one (white, black, colourless) from ``plain_candidate_min_score``."""
-    coloured = cand.colour in PLATE_COLOURS
+    ``candidate_min_score``, a plain one (white, black, colourless) from ``plain_candidate_min_score``.
+
+    In a monochrome frame (an infrared or black-and-white camera) no candidate has a colour, so
+    colour is no evidence either way and every candidate is judged from ``candidate_min_score``:
+    with the plain minimum, plates blurred past reading at night were reported 'absent'."""
+    coloured = cand.colour in PLATE_COLOURS or cand.monochrome
     return cand.score >= (cfg.candidate_min_score if coloured else cfg.plain_candidate_min_score)
 
 

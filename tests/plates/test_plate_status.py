@@ -155,6 +155,40 @@ def test_covered_plate_is_absent_and_an_alarm(reader: PlateReader, scenes: list[
             assert '"plate_status":"absent"' in row.body
 
 
+def _grey(img: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+
+
+def test_a_monochrome_camera_judges_candidates_without_colour(reader: PlateReader,
+                                                              scenes: list[us.Scene]) -> None:
+    """At night (infrared, no colour in the frame) a candidate's colour is no evidence: a plate
+    blurred past reading whose candidate scores between the two minimums is 'unreadable' (the
+    plain minimum made it 'absent', a false covered-plate alarm), a covered plate with no
+    candidate at the coloured minimum is still 'absent'."""
+    cfg = PlatesConfig()
+    middle = 0
+    for s in scenes:
+        shrunk = reader.inspect_vehicle(_grey(s.shrunk()), s.box_px)
+        assert shrunk.reads == [] and all(c.monochrome for c in shrunk.candidates)
+        best = shrunk.best
+        if best is None or best.score < cfg.candidate_min_score:
+            continue
+        assert plate_seen(best, cfg)
+        middle += best.score < cfg.plain_candidate_min_score
+        [ev] = drive(observer(reader), s, _grey(s.shrunk()))
+        assert wire(ev)[0].plate_status is PlateStatus.UNREADABLE, s.text
+    assert middle, "no scene has a monochrome candidate between the two minimums: pick others"
+    covered = 0
+    for s in scenes:
+        img = _grey(s.covered())
+        if any(c.score >= cfg.candidate_min_score for c in reader.inspect_vehicle(img, s.box_px).candidates):
+            continue
+        covered += 1
+        [ev] = drive(observer(reader, lines=True), s, img, direction="inbound")
+        assert wire(ev)[0].plate_status is PlateStatus.ABSENT, s.text
+    assert covered >= 2
+
+
 def test_lane_camera_frame_mode(reader: PlateReader, scenes: list[us.Scene]) -> None:
     """A close-up lane camera also searches the whole frame: its candidates count for the
     vehicle whose box holds them, and a covered plate is still absent."""
