@@ -4,6 +4,7 @@
     python -m models.plates.evaluate_scenes --sets real     # one set; --json for machines
     python -m models.plates.evaluate_scenes --vote-warps 0 4  # warp vote off and on, interleaved
     python -m models.plates.evaluate_scenes --min-confidence 0.5 0.7  # two operating points
+    python -m models.plates.evaluate_scenes --monochrome    # as an infrared camera sees them
 
 Why: the gateway reads plates off real checkpoint frames; a figure on crops alone hid a 46 %
 scene result. Every plate used here is on the validation side of a split **by plate text**
@@ -47,7 +48,7 @@ import statistics
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,8 @@ class Sample:
     #: where the plate is (4x2, lt rt rb lb), when the set made the scene itself (keyword
     #: only, so that a subclass's positional fields keep their places)
     corners: np.ndarray | None = field(default=None, kw_only=True)
+    #: greyed as an infrared or black-and-white camera gives it (``--monochrome``)
+    monochrome: bool = field(default=False, kw_only=True)
 
 
 def _hyperlpr_crop(label: real_scenes.SceneLabel, finder) -> tuple[np.ndarray, float]:
@@ -375,7 +378,7 @@ def _judge(res: dict[str, dict], s: Sample, name: str, rdr, fin) -> None:
     )
     t = time.perf_counter()
     if s.set == "crops":
-        obs = rdr.read_plate_crop(s.image)
+        obs = rdr.read_plate_crop(s.image, monochrome=s.monochrome)
         reads = [obs] if obs is not None else []
         raw = rdr.recognizer.read(s.image)  # before thresholds: for the reliability table
         if len(raw.text) == len(s.text):
@@ -464,6 +467,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-kind", type=int, default=100, help="synthetic composites per plate kind")
     ap.add_argument("--errors", action="store_true", help="list every miss and wrong read")
     ap.add_argument("--no-finder", action="store_true", help="the older chain: localizer + classical only")
+    ap.add_argument("--monochrome", action="store_true",
+                    help="every image greyed, as an infrared or black-and-white camera gives it")
     ap.add_argument("--finer-search", action="store_true",
                     help="frames read nothing at 320 px are searched again at 640, then 1280 (capped at "
                     "the frame's size), as `plates read` does")
@@ -537,7 +542,14 @@ def main(argv: list[str] | None = None) -> int:
         if "kinds" in args.sets:
             yield from kind_samples(args.per_kind, seed=37 if side else 137)
 
-    res = evaluate(gen(), reader, finer, variants)
+    def greyed(samples: Iterator[Sample]) -> Iterator[Sample]:
+        import cv2
+
+        for s in samples:
+            grey = cv2.cvtColor(cv2.cvtColor(s.image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+            yield replace(s, image=grey, monochrome=True)
+
+    res = evaluate(greyed(gen()) if args.monochrome else gen(), reader, finer, variants)
     if args.json:
         print(json.dumps(res, ensure_ascii=False, indent=1))
         return 0

@@ -259,6 +259,16 @@ def load_tflite_weights(model, path: Path) -> None:
         layer.set_weights([w, b])
 
 
+def to_grey(x: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """``x`` (N,H,W,3 RGB uint8) with the images where ``which`` is set replaced by their luma in
+    all three channels: what a monochrome (infrared, black-and-white) camera delivers."""
+    out = x.copy()
+    if which.any():
+        luma = out[which].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+        out[which] = np.repeat(np.clip(np.rint(luma), 0, 255).astype(np.uint8)[..., None], 3, axis=-1)
+    return out
+
+
 def ctc_greedy(logits: np.ndarray) -> list[list[int]]:
     best = logits.argmax(-1)
     res = []
@@ -325,6 +335,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--chain-seeds", default="41", help="comma-separated seeds of the chain caches")
     ap.add_argument("--chain-frac", type=float, default=0.0, help="share of chain-cut samples per batch")
     ap.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (cosine decay)")
+    ap.add_argument(
+        "--grey-frac", type=float, default=0.0,
+        help="share of each batch shown without colour, as an infrared or black-and-white camera gives it",
+    )
     ap.add_argument("--tag", default="recognizer", help="name of the saved weights under the work folder")
     args = ap.parse_args(argv)
 
@@ -426,6 +440,8 @@ def main(argv: list[str] | None = None) -> None:
             xb = np.concatenate([xb, xn[rng.integers(0, len(xn), n_neg)]])
             yb = np.concatenate([yb, np.zeros((n_neg, MAX_LEN), np.int32)])
             nb = np.concatenate([nb, np.zeros((n_neg,), np.int32)])
+        if args.grey_frac > 0:
+            xb = to_grey(xb, rng.random(len(xb)) < args.grey_frac)
         losses.append(float(step(tf.constant(xb, tf.float32), tf.constant(yb), tf.constant(nb))))
         if it % 250 == 0:
             msg = f"step {it} loss {np.mean(losses[-250:]):.3f} {time.time() - t0:.0f}s"
