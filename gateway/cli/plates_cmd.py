@@ -22,6 +22,12 @@ MAX_PIXELS_HELP = "40 MP"
 # take it): on the development province scenes (seed 131, 310 plates 70-200 px wide) it read
 # 285 -> 289 at 1280x720 for 1 more wrong read, 271 -> 276 at 1920x1080 for 2 more (session 8).
 FINER_FRAME_SIZES = (640, 1280)
+# Then, still with nothing read, the image turned by this many degrees either way (tilted
+# plates; gateway/plates/rotated.py). On the development province scenes (seed 131, 310 plates
+# per tilt band) at 30 degrees: tilted 0-10 degrees no change, 10-20 +6 exact (+4 wrong), 20-30
+# +31 (+2), 30-40 +103 (+5); at 22 degrees +133 exact for +10 wrong over the four bands, at 30
+# +140 for +11 (session 8).
+TURN_DEGREES = 30.0
 
 if TYPE_CHECKING:
     from gateway.plates.config import PlatesConfig
@@ -79,7 +85,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                     help="longest side of the frame as fed to the plate finder, 64..1280, a multiple "
                     "of 8 (default 320, and while that reads nothing, finer searches at "
                     f"{' and '.join(map(str, FINER_FRAME_SIZES))} px, never finer than the photo "
-                    "itself above 640; larger finds smaller plates, slower)")
+                    f"itself above 640, then the image turned {TURN_DEGREES:g} degrees either way "
+                    "for tilted plates; larger finds smaller plates, slower)")
     rd.add_argument("--min-confidence", type=float, default=None, metavar="P",
                     help="accept a read only if its weakest character is at least P, 0..1 "
                     f"(default {_default_min_confidence()}, as on the gateway)")
@@ -212,8 +219,9 @@ def cmd_read(args: argparse.Namespace) -> int:
     try:
         for path in files:
             # an explicit --frame-size is exactly that; the default also tries finer searches
-            o = read_plate_image(reader, path, finer=finer,
-                                 finer_sizes=FINER_FRAME_SIZES if args.frame_size is None else ())
+            default = args.frame_size is None
+            o = read_plate_image(reader, path, finer=finer, finer_sizes=FINER_FRAME_SIZES if default else (),
+                                 turn_degrees=TURN_DEGREES if default else 0.0)
             outcomes.append(o)
             if args.json:
                 print(json.dumps(o.as_dict(), ensure_ascii=False), flush=True)

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
     from gateway.plates.reader import PlateReader
     from gateway.plates.recognizer import PlateRead
+    from gateway.plates.voting import PlateObservation
 
 #: Candidates explained per image; the reader itself reads at most a handful per frame.
 MAX_EXPLAINED = 8
@@ -323,15 +324,45 @@ def finer_search_sizes(long_side: int, sizes: Sequence[int], first: int) -> list
     return out
 
 
+def read_still(reader: PlateReader, frame: np.ndarray, *,
+               finer: Callable[[int], PlateReader] | None = None, finer_sizes: Sequence[int] = (),
+               turn_degrees: float = 0.0) -> tuple[list[PlateObservation], str | None]:
+    """The plates of a still image, and a note on which extra search read them (None: the first).
+
+    While nothing is read: ``finer_sizes``, searched in turn (:func:`finer_search_sizes`) with
+    the reader ``finer(size)`` gives (small plates in large photos); then, when
+    ``turn_degrees``, the image turned by that many degrees either way
+    (:mod:`gateway.plates.rotated`: tilted plates), the most confident read of each text kept.
+    For stills, where more searches cost only time; a gateway's frames never take them (most
+    of them hold no plate at all)."""
+    from gateway.plates.rotated import read_turned
+
+    reads = reader.read_frame(frame)
+    if reads:
+        return reads, None
+    first = reader.config.localizer.frame_input_size
+    sizes = finer_search_sizes(max(frame.shape[:2]), finer_sizes, first) if finer is not None else []
+    for size in sizes:
+        assert finer is not None  # sizes is empty without it
+        reads = finer(size).read_frame(frame)
+        if reads:
+            return reads, f"read by a finer search ({size} px)"
+    if turn_degrees:
+        best: dict[str, PlateObservation] = {}
+        for o in read_turned(reader, frame, turn_degrees) + read_turned(reader, frame, -turn_degrees):
+            if o.text not in best or o.confidence > best[o.text].confidence:
+                best[o.text] = o
+        if best:
+            return (sorted(best.values(), key=lambda o: -o.confidence),
+                    f"read in the image turned by {turn_degrees:g} degrees either way")
+    return [], None
+
+
 def read_plate_image(reader: PlateReader, path: Path, *, explain: bool = True,
                      finer: Callable[[int], PlateReader] | None = None,
-                     finer_sizes: Sequence[int] = ()) -> ImageOutcome:
-    """Decode ``path`` and read its plates (whole image, as a close-up lane frame).
-
-    ``finer_sizes``: while nothing is read, search again at these frame sizes in turn
-    (:func:`finer_search_sizes`), with the reader ``finer(size)`` gives: small plates in large
-    photos. For stills, where more searches cost only time; a gateway's frames never take
-    them (most of them hold no plate at all)."""
+                     finer_sizes: Sequence[int] = (), turn_degrees: float = 0.0) -> ImageOutcome:
+    """Decode ``path`` and read its plates (whole image, as a close-up lane frame); the extra
+    searches while nothing is read are :func:`read_still`'s."""
     outcome = ImageOutcome(image=str(path), status=REJECTED)
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught, captured_native_stderr() as lines:
@@ -348,15 +379,10 @@ def read_plate_image(reader: PlateReader, path: Path, *, explain: bool = True,
             h, w = frame.shape[:2]
             outcome.width, outcome.height = w, h
             outcome.format, outcome.decoder = decoded.header.format, decoded.decoder
-            reads = reader.read_frame(frame)
-            first = reader.config.localizer.frame_input_size
-            sizes = finer_search_sizes(max(h, w), finer_sizes, first) if finer is not None else []
-            for size in sizes:
-                if reads or finer is None:
-                    break
-                reads = finer(size).read_frame(frame)
-                if reads:
-                    outcome.notes.append(f"read by a finer search ({size} px)")
+            reads, note = read_still(reader, frame, finer=finer, finer_sizes=finer_sizes,
+                                     turn_degrees=turn_degrees)
+            if note:
+                outcome.notes.append(note)
             outcome.ms = round((time.perf_counter() - t0) * 1000, 1)
             outcome.plates = [
                 PlateResult(o.text, round(o.confidence, 3), tuple(round(c, 3) for c in o.char_conf),

@@ -263,3 +263,24 @@ def test_bad_files_one_line_each(tmp_path: Path) -> None:
     assert f"{tmp_path / 'bomb.png'}\trejected: the header claims 10000x10000 = 100 megapixels" in res.stdout
     assert "DecompressionBomb" not in res.stdout
     assert summary == "summary: 8 images, 0 read (0 plates), 0 no read, 8 rejected"
+
+
+def test_a_tilted_plate_is_read_in_the_turned_image(tmp_path: Path) -> None:
+    # A real toll-lane photo turned 40 degrees: no search reads it as it is, the finer ones
+    # included; the default then reads the image turned 30 degrees either way, and says so; an
+    # explicit size is one search.
+    from gateway.plates.rotated import turn
+
+    photo = SCENES / "cache_bad2" / "沪D49228.png"
+    if not photo.exists():
+        pytest.fail(f"reference data not present: {photo}")
+    tilted, _ = turn(cv2.imdecode(np.fromfile(photo, np.uint8), cv2.IMREAD_COLOR), 40)
+    path = tmp_path / "tilted.png"
+    cv2.imwrite(str(path), tilted)
+    default = edgepost("plates", "read", "--json", str(path))
+    quiet(default)
+    o = json.loads(default.stdout.splitlines()[0])
+    assert [p["text"] for p in o["plates"]] == ["沪D49228"]
+    assert "read in the image turned by 30 degrees either way" in o["notes"]
+    once = edgepost("plates", "read", "--json", "--frame-size", "320", str(path))
+    assert json.loads(once.stdout.splitlines()[0])["status"] == "no_read"
