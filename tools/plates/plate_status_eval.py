@@ -4,7 +4,7 @@ Why a tool: the thresholds behind ``plate_status`` (``plates.candidate_min_score
 ``plain_candidate_min_score``, ``absent_min_vehicle_px``) were chosen on real vehicles, and the
 figures in docs/protocol.md come from this run; rerun it after a new finder or recognizer::
 
-    PYTHONPATH=. .venv/bin/python tools/plates/plate_status_eval.py [--scenes 100] [--skip 0]
+    PYTHONPATH=. .venv/bin/python tools/plates/plate_status_eval.py [--scenes 100] [--skip 0] [--monochrome]
 
 The vehicles are the toll-lane photos of ``../shared/plates/real_scenes_hyperlpr`` (overlay
 masked) whose COCO SSD vehicle box holds the labelled plate and whose plate the reader reads as
@@ -12,7 +12,8 @@ labelled, in file order (``tests/plates/unread_scenes.py``). Each is shown to a 
 :class:`PlateObserver` for three frames as it is, with the plate painted over (bumper colour,
 black, white), shrunk to 1/8 and 1/12 of its resolution, and blurred (Gaussian, sigma = plate
 height / 8); the table counts the status at the track's end. ``--skip 60`` leaves out the 60
-vehicles the thresholds were chosen on.
+vehicles the thresholds were chosen on; ``--monochrome`` greys every image, as an infrared or
+black-and-white camera gives it.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenes", type=int, default=100, help="vehicles to use (file order)")
     ap.add_argument("--skip", type=int, default=0, help="leave out the first N of them")
     ap.add_argument("--frames", type=int, default=3, help="detector frames per vehicle")
+    ap.add_argument("--monochrome", action="store_true", help="every image greyed (a camera at night)")
     args = ap.parse_args(argv)
     reader = PlateReader()
     cfg = PlatesConfig()
@@ -55,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     spent, looks = 0.0, 0
     for s in scenes:
         for name, image in variants(s).items():
+            if args.monochrome:
+                image = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
             obs = PlateObserver("eval", cfg, reader=reader, has_lines=lambda: False)
             tr = us.track(s)
             frames = us.frames(image, args.frames)
