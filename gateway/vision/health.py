@@ -1,9 +1,16 @@
-"""Per-stage timings and counters of a camera pipeline, reported as a plain dict."""
+"""Per-stage timings and counters of a camera pipeline, reported as a plain dict.
+
+The pipeline's thread records; the health publisher and the web page read from other threads.
+Stage timings are recorded and read under one lock: a stage seen for the first time adds a
+key, and a reader iterating the stages then failed with "dictionary changed size during
+iteration" (seen once in CI).
+"""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -23,6 +30,10 @@ class StageStats:
         self.total_s += seconds
         self.max_s = max(self.max_s, seconds)
         self.recent.append(seconds)
+
+    def snapshot(self) -> StageStats:
+        """A copy that the recording thread no longer changes."""
+        return replace(self, recent=deque(self.recent, maxlen=self.recent.maxlen))
 
     def as_dict(self) -> dict[str, float]:
         """Mean, p50, p99 and max in milliseconds, plus the count."""
@@ -55,16 +66,26 @@ class PipelineHealth:
     events: Counter[str] = field(default_factory=Counter)
     stages: dict[str, StageStats] = field(default_factory=dict)
     latency: StageStats = field(default_factory=StageStats)  # frame capture -> on_event
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def time(self, stage: str, seconds: float) -> None:
         """Add a duration to ``stage``."""
-        st = self.stages.get(stage)
-        if st is None:
-            st = self.stages[stage] = StageStats()
-        st.add(seconds)
+        with self._lock:
+            st = self.stages.get(stage)
+            if st is None:
+                st = self.stages[stage] = StageStats()
+            st.add(seconds)
+
+    def add_latency(self, seconds: float) -> None:
+        """Add one frame's capture-to-event latency."""
+        with self._lock:
+            self.latency.add(seconds)
 
     def as_dict(self) -> dict[str, object]:
-        """Plain, JSON/CBOR-ready dict."""
+        """Plain, JSON/CBOR-ready dict (safe to call while the pipeline records)."""
+        with self._lock:
+            stages = {k: v.snapshot() for k, v in self.stages.items()}
+            latency = self.latency.snapshot()
         return {
             "frames": self.frames,
             "skipped_stride": self.skipped_stride,
@@ -79,6 +100,6 @@ class PipelineHealth:
             "disarmed": self.disarmed,
             "tamper_faults": dict(self.tamper),
             "events": dict(self.events),
-            "stages": {k: v.as_dict() for k, v in self.stages.items()},
-            "latency": self.latency.as_dict(),
+            "stages": {k: v.as_dict() for k, v in stages.items()},
+            "latency": latency.as_dict(),
         }

@@ -413,7 +413,7 @@ class CameraPipeline:
             except Exception as exc:  # a failing consumer (any code) must not stop the camera
                 self.health_stats.callback_errors += 1
                 self._fault(f"on_event:{ev.kind}", exc, "on_event failed for %s", ev.kind)
-            self.health_stats.latency.add(time.monotonic() - frame.mono)
+            self.health_stats.add_latency(time.monotonic() - frame.mono)
 
     def finish(self) -> list[VisionEvent]:
         """End all open tracks (source ended or pipeline stopping) and emit their exits."""
