@@ -335,6 +335,7 @@ def read_still(reader: PlateReader, frame: np.ndarray, *,
     (:mod:`gateway.plates.rotated`: tilted plates), the most confident read of each text kept.
     For stills, where more searches cost only time; a gateway's frames never take them (most
     of them hold no plate at all)."""
+    from gateway.plates.reader import best_per_text
     from gateway.plates.rotated import read_turned
 
     reads = reader.read_frame(frame)
@@ -348,13 +349,10 @@ def read_still(reader: PlateReader, frame: np.ndarray, *,
         if reads:
             return reads, f"read by a finer search ({size} px)"
     if turn_degrees:
-        best: dict[str, PlateObservation] = {}
-        for o in read_turned(reader, frame, turn_degrees) + read_turned(reader, frame, -turn_degrees):
-            if o.text not in best or o.confidence > best[o.text].confidence:
-                best[o.text] = o
-        if best:
-            return (sorted(best.values(), key=lambda o: -o.confidence),
-                    f"read in the image turned by {turn_degrees:g} degrees either way")
+        turned = best_per_text(read_turned(reader, frame, turn_degrees)
+                               + read_turned(reader, frame, -turn_degrees))
+        if turned:
+            return turned, f"read in the image turned by {turn_degrees:g} degrees either way"
     return [], None
 
 

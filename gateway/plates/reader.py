@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -98,6 +99,15 @@ class PlateSight:
     def best(self) -> PlateCandidate | None:
         """The highest-scoring candidate, or None when none was found."""
         return max(self.candidates, key=lambda c: c.score, default=None)
+
+
+def best_per_text(observations: Iterable[PlateObservation]) -> list[PlateObservation]:
+    """The most confident observation of each text, most confident first."""
+    best: dict[str, PlateObservation] = {}
+    for o in observations:
+        if o.text not in best or o.confidence > best[o.text].confidence:
+            best[o.text] = o
+    return sorted(best.values(), key=lambda o: -o.confidence)
 
 
 def _clip_box(b: Box, w: int, h: int) -> Box:
@@ -341,11 +351,7 @@ class PlateReader:
                 found = []
             extra = [b for b in found if all(b.iou(c) < 0.5 for c in cands)]
             results = self._read_candidates(frame, nms(extra, 0.4)[: lc.max_candidates], offset, t, mono)
-        best: dict[str, PlateObservation] = {}
-        for o in results:
-            if o.text not in best or o.confidence > best[o.text].confidence:
-                best[o.text] = o
-        return sorted(best.values(), key=lambda o: -o.confidence)
+        return best_per_text(results)
 
     def _read_found(
         self,
@@ -367,7 +373,6 @@ class PlateReader:
         except Exception as exc:  # OpenCV and the runtime raise many types on odd input: skip it
             self._failed("finder", exc)
             return []
-        best: dict[str, PlateObservation] = {}
         found = found[: fc.max_candidates]
         if seen is not None:
             ox, oy = offset
@@ -375,11 +380,8 @@ class PlateReader:
                                                         int(np.ceil(p.box[2])) + ox,
                                                         int(np.ceil(p.box[3])) + oy), "finder", p.width)
                         for p in found)
-        for p in found:
-            obs = self._read_warped(crop, p, offset, t, mono)
-            if obs is not None and (obs.text not in best or obs.confidence > best[obs.text].confidence):
-                best[obs.text] = obs
-        return sorted(best.values(), key=lambda o: -o.confidence)
+        reads = (self._read_warped(crop, p, offset, t, mono) for p in found)
+        return best_per_text(o for o in reads if o is not None)
 
     def _read_warped(
         self, crop: np.ndarray, p: FoundPlate, offset: tuple[int, int], t: float, mono: bool
