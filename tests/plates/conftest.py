@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -14,6 +15,13 @@ SHARED = REPO.parent / "shared"
 DEV_CROPS = SHARED / "plates" / "dev_crops"
 MEDIA = SHARED / "media" / "images"
 SSD = SHARED / "models" / "coco_ssd_mobilenet_v1"
+
+
+def grey(img: np.ndarray) -> np.ndarray:
+    """``img`` as an infrared or black-and-white camera gives it: the same grey in all channels."""
+    import cv2
+
+    return cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
 
 
 def need(path: Path) -> Path:

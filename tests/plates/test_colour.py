@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from gateway.plates.colour import PlateColour, plate_colour
 from gateway.plates.format import PlateType, classify
 from models.plates import split as dsplit
-from tests.plates.conftest import DEV_CROPS, need
+from tests.plates.conftest import DEV_CROPS, grey, need
 
 
 def _panel(bg: tuple[int, int, int], fg: tuple[int, int, int]) -> np.ndarray:
@@ -114,7 +114,7 @@ def test_real_toll_lane_plates_fit_and_the_danish_plate_does_not() -> None:
     assert bad == []
     # a colour camera's frames are never taken for monochrome ones: the rule applies to them all
     assert [lab.text for lab in labels if is_monochrome(real_scenes.load_masked(lab))] == []
-    assert is_monochrome(_grey(real_scenes.load_masked(labels[0])))
+    assert is_monochrome(grey(real_scenes.load_masked(labels[0])))
     assert any(classify(lab.text) is PlateType.POLICE for lab in labels)
 
     img = cv2.imread(str(need(MEDIA / "paddledet_car.jpg")))
@@ -123,11 +123,6 @@ def test_real_toll_lane_plates_fit_and_the_danish_plate_does_not() -> None:
     crop = rectify(img, cands[0].corners, (round(cands[0].width), round(cands[0].height)))
     assert not colour_fits(crop, PlateType.STANDARD)
 
-
-def _grey(img: np.ndarray) -> np.ndarray:
-    import cv2
-
-    return cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
 
 
 def test_a_monochrome_frames_crop_is_not_judged_by_colour() -> None:
@@ -139,9 +134,9 @@ def test_a_monochrome_frames_crop_is_not_judged_by_colour() -> None:
 
     yellow = _panel((20, 190, 240), (15, 15, 15))
     white = _dark_text_panel("AB 12 345", (235, 235, 235))
-    assert not is_monochrome(yellow) and is_monochrome(_grey(yellow))
+    assert not is_monochrome(yellow) and is_monochrome(grey(yellow))
     assert not colour_fits(white, PlateType.STANDARD)  # in colour: a white plate, not mainland
-    for crop in (_grey(yellow), white):
+    for crop in (grey(yellow), white):
         assert colour_fits(crop, PlateType.STANDARD, monochrome=True)
         assert plate_colour(crop, PlateType.STANDARD, monochrome=True) is PlateColour.UNKNOWN
     assert plate_colour(white, PlateType.POLICE, monochrome=True) is PlateColour.WHITE

@@ -11,15 +11,12 @@ import cv2
 import numpy as np
 
 from gateway.plates.colour import PlateColour, is_monochrome
-from tests.plates.conftest import MEDIA, SHARED, need
+from tests.plates.conftest import MEDIA, SHARED, grey, need
 
 SCENES = SHARED / "plates" / "real_scenes_hyperlpr"
 #: a yellow truck plate of the toll-lane photos (training side), read in colour and in grey
 YELLOW = "沪BE3658"
 
-
-def _grey(img: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
 
 
 def _photo(text: str) -> np.ndarray:
@@ -34,10 +31,10 @@ def test_a_yellow_plate_in_a_monochrome_frame_is_read_with_its_colour_unknown(re
     photo = _photo(YELLOW)
     in_colour = reader.read_frame(photo)
     assert [(o.text, o.colour) for o in in_colour][:1] == [(YELLOW, PlateColour.YELLOW)]
-    in_grey = reader.read_frame(_grey(photo))
+    in_grey = reader.read_frame(grey(photo))
     # before: light grey with dark text looked like a white (foreign) plate and was refused
     assert [(o.text, o.colour) for o in in_grey][:1] == [(YELLOW, PlateColour.UNKNOWN)]
-    sight = reader.inspect_frame(_grey(photo))
+    sight = reader.inspect_frame(grey(photo))
     assert sight.candidates and all(c.colour is PlateColour.UNKNOWN for c in sight.candidates)
 
 
@@ -49,9 +46,9 @@ def test_the_explanation_judges_a_monochrome_frame_as_the_reader_does(reader) ->
     from gateway.plates.reader import PlateReader
 
     strict = PlateReader(PlatesConfig(recognizer=RecognizerConfig(min_char_confidence=1.0)))
-    grey = _grey(_photo(YELLOW))
-    assert strict.read_frame(grey) == []
-    reason, cands = explain_no_read(strict, grey)
+    frame = grey(_photo(YELLOW))
+    assert strict.read_frame(frame) == []
+    reason, cands = explain_no_read(strict, frame)
     assert reason == "candidates rejected" and cands
     assert not any("colours do not fit" in c.reason for c in cands), [c.reason for c in cands]
     assert any("below the minimum confidence 1.00" in c.reason for c in cands)
@@ -74,4 +71,4 @@ def test_colour_frames_are_never_taken_for_monochrome_ones() -> None:
         i += 1
     assert len(frames) > len(photos) + 20
     assert [i for i, f in enumerate(frames) if is_monochrome(f)] == []
-    assert all(is_monochrome(_grey(f)) for f in frames)
+    assert all(is_monochrome(grey(f)) for f in frames)

@@ -24,6 +24,7 @@ from gateway.plates.reader import PlateReader
 from gateway.service.plate_observer import PlateObserver, plate_seen
 from gateway.service.vision_events import to_body
 from tests.plates import unread_scenes as us
+from tests.plates.conftest import grey
 
 N_SCENES = 4  # different real vehicles: a car, a truck or a bus, whatever the detector says
 CROPS = {"evidence": {"send_crop": True, "max_width": 200, "max_bytes": 6000}}
@@ -155,9 +156,6 @@ def test_covered_plate_is_absent_and_an_alarm(reader: PlateReader, scenes: list[
             assert '"plate_status":"absent"' in row.body
 
 
-def _grey(img: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
-
 
 def test_a_monochrome_camera_judges_candidates_without_colour(reader: PlateReader,
                                                               scenes: list[us.Scene]) -> None:
@@ -168,19 +166,19 @@ def test_a_monochrome_camera_judges_candidates_without_colour(reader: PlateReade
     cfg = PlatesConfig()
     middle = 0
     for s in scenes:
-        shrunk = reader.inspect_vehicle(_grey(s.shrunk()), s.box_px)
+        shrunk = reader.inspect_vehicle(grey(s.shrunk()), s.box_px)
         assert shrunk.reads == [] and all(c.monochrome for c in shrunk.candidates)
         best = shrunk.best
         if best is None or best.score < cfg.candidate_min_score:
             continue
         assert plate_seen(best, cfg)
         middle += best.score < cfg.plain_candidate_min_score
-        [ev] = drive(observer(reader), s, _grey(s.shrunk()))
+        [ev] = drive(observer(reader), s, grey(s.shrunk()))
         assert wire(ev)[0].plate_status is PlateStatus.UNREADABLE, s.text
     assert middle, "no scene has a monochrome candidate between the two minimums: pick others"
     covered = 0
     for s in scenes:
-        img = _grey(s.covered())
+        img = grey(s.covered())
         if any(c.score >= cfg.candidate_min_score for c in reader.inspect_vehicle(img, s.box_px).candidates):
             continue
         covered += 1
