@@ -39,7 +39,10 @@ class Asset(StrictModel):
     """One downloadable file."""
 
     name: str = Field(description="Unique name used on the command line and in configs.")
-    kind: Literal["model", "labels", "sample"] = Field(description="What the file is.")
+    kind: Literal["model", "labels", "sample", "source"] = Field(
+        description="What the file is. 'source': a third-party file a tool in tools/ converts into a"
+        " committed model; fetched by that tool from its package registry, never pulled or mirrored."
+    )
     path: str = Field(description="Relative path in the cache and in a mirror.")
     url: str | None = Field(default=None, description="Download URL (None: mirror only).")
     archive_member: str | None = Field(
@@ -76,6 +79,8 @@ class Asset(StrictModel):
     def _model_fields(self) -> Asset:
         if self.kind == "model" and (self.input is None or self.output is None):
             raise ValueError(f"model asset {self.name!r} needs [asset.input] and [asset.output]")
+        if self.kind == "source" and not self.url:
+            raise ValueError(f"source asset {self.name!r} needs a url: no mirror holds it")
         return self
 
 

@@ -31,6 +31,25 @@ class RecognizerConfig(BundledModelConfig):
         le=1.0,
         description="A read whose province character is below this is discarded.",
     )
+    # A second reader (HyperLPR's recognizer, converted) is asked only when a read is rejected or
+    # weaker than `second_below` (0.8: the same "not sure" as the warp vote's), and multiplied in
+    # per character at `second_weight` (gateway/plates/second_opinion.py; MODEL_CARD.md, "Second
+    # opinion"). A rejected read becomes a read only if the combined one reaches `second_below`.
+    # Sure reads cost nothing more.
+    second_reader: bool = Field(
+        default=True, description="Ask the second reader when a read is rejected or below second_below."
+    )
+    second_below: float = Field(
+        default=0.8, ge=0.0, le=1.0,
+        description="Reads whose weakest character is below this get a second opinion.",
+    )
+    second_weight: float = Field(
+        default=0.5, gt=0.0, le=1.0,
+        description="Exponent of the second reader's probabilities in the product.",
+    )
+    second_model_path: Path | None = Field(
+        default=None, description="Second reader .tflite (None: models/plates/second_reader_int8.tflite)."
+    )
 
 
 class LocalizerConfig(BundledModelConfig):

@@ -36,6 +36,7 @@ from gateway.plates.localizer import (
     nms,
 )
 from gateway.plates.recognizer import DEFAULT_RECOGNIZER, PlateRead, PlateRecognizer
+from gateway.plates.second_opinion import DEFAULT_SECOND_READER, SecondReader, combine
 from gateway.plates.voting import PlateObservation
 from gateway.plates.warp_vote import WARPS, perturb, vote
 from gateway.ratelog import RateLimitedLog
@@ -172,6 +173,9 @@ class PlateReader:
             lc.model_path or DEFAULT_LOCALIZER, lc.num_threads, lc.threshold, lc.min_area
         )
         self.classical = ClassicalLocalizer(max_candidates=lc.max_candidates)
+        self.second: SecondReader | None = None
+        if rc.second_reader:
+            self.second = SecondReader(rc.second_model_path or DEFAULT_SECOND_READER, rc.num_threads)
         fc = self.config.finder
         self.finder: PlateFinder | None = None
         self.vehicle_finder: PlateFinder | None = None
@@ -203,7 +207,34 @@ class PlateReader:
         except Exception as exc:  # a broken crop or model (any error type) must never break the pipeline
             self._failed("recognizer", exc)
             return None
-        return self._validate(read, crop_bgr, t, box, monochrome)
+        return self.second_opinion(read, crop_bgr, self._validate(read, crop_bgr, t, box, monochrome),
+                                   t, box, monochrome)[1]
+
+    def second_opinion(
+        self, read: PlateRead, crop_bgr: np.ndarray, obs: PlateObservation | None, t: float = 0.0,
+        box: Box | None = None, monochrome: bool = False,
+    ) -> tuple[PlateRead, PlateObservation | None]:
+        """``read`` of ``crop_bgr`` (judged ``obs``) combined with the second reader's opinion
+        when it was rejected or weaker than ``recognizer.second_below`` (second_opinion.py);
+        unchanged when it was sure, the second reader is off, or the two differ in length. A
+        rejected read becomes a read only if the combined one reaches ``second_below``."""
+        rc = self.config.recognizer
+        if self.second is None or not read.text or (obs is not None and obs.confidence >= rc.second_below):
+            return read, obs  # sure, or nothing read (also every unusable crop): nothing to weigh
+        try:
+            fused = combine(read, self.second.distributions(crop_bgr), rc.second_weight)
+        except Exception as exc:  # as for the recognizer: the first read stands alone
+            self._failed("second reader", exc)
+            return read, obs
+        if fused is None:
+            return read, obs
+        judged = self._validate(fused, crop_bgr, t, box, monochrome)
+        if obs is None and judged is not None and judged.confidence < rc.second_below:
+            # a read the first reader rejected is taken only when the two together are sure: on
+            # the development scenes accepting it at the plain minimum added about as many wrong
+            # reads as right ones (MODEL_CARD.md, "Second opinion")
+            return read, obs
+        return fused, judged
 
     def rejection(self, read: PlateRead, crop_bgr: np.ndarray, monochrome: bool = False) -> str | None:
         """Why ``read`` (of ``crop_bgr``) is not accepted as a plate, in words; None if it is.
@@ -398,7 +429,8 @@ class PlateReader:
     ) -> WarpedRead | None:
         """Read finder candidate ``p`` of ``crop`` as the reader does: warped flat from its
         corners, and, when that first read is rejected or not sure, read from more warps and
-        voted (warp_vote.py). None when it is too small or its corners cannot be warped.
+        voted (warp_vote.py); when still not sure, combined with the second reader's opinion
+        (second_opinion.py). None when it is too small or its corners cannot be warped.
 
         ``box`` (frame pixels) and ``t`` go into the observation; ``monochrome``: ``crop`` is of
         a frame without colour (:func:`is_monochrome`)."""
@@ -424,18 +456,19 @@ class PlateReader:
         except Exception as exc:  # a broken crop or model (any error type) must never break the pipeline
             self._failed("recognizer", exc)
             return None
-        obs = self._validate(first, flat, t, box, monochrome)
-        if fc.vote_warps == 0 or (obs is not None and obs.confidence >= fc.vote_below):
-            return WarpedRead(first, flat, obs)
-        # not sure: read it again from slightly different warps and vote (warp_vote.py)
-        try:
-            reads = [first] + [self.recognizer.read(flat_at(perturb(p.corners, w)))
-                               for w in WARPS[: fc.vote_warps]]
-        except Exception as exc:  # as above: the first read stands alone
-            self._failed("warp vote", exc)
-            return WarpedRead(first, flat, obs)
-        voted = vote(reads)
-        return WarpedRead(voted, flat, self._validate(voted, flat, t, box, monochrome))
+        read, obs = first, self._validate(first, flat, t, box, monochrome)
+        if fc.vote_warps and (obs is None or obs.confidence < fc.vote_below):
+            # not sure: read it again from slightly different warps and vote (warp_vote.py)
+            try:
+                reads = [first] + [self.recognizer.read(flat_at(perturb(p.corners, w)))
+                                   for w in WARPS[: fc.vote_warps]]
+                read = vote(reads)
+                obs = self._validate(read, flat, t, box, monochrome)
+            except Exception as exc:  # as above: the first read stands alone
+                self._failed("warp vote", exc)
+        # still not sure: ask the second reader (second_opinion.py)
+        read, obs = self.second_opinion(read, flat, obs, t, box, monochrome)
+        return WarpedRead(read, flat, obs)
 
     def _refine(self, crop: np.ndarray, box: PlateBox, rank: int) -> PlateBox:
         # zoom in on the two best candidates only: a second invoke each (~1 ms)

@@ -82,7 +82,9 @@ def _scale_matrix(u: np.ndarray, v: np.ndarray, sx: float, sy: float) -> np.ndar
     return inv @ np.diag([sx, sy]) @ basis
 
 
-def _distribution(read: PlateRead, i: int) -> dict[str, float]:
+def distribution(read: PlateRead, i: int) -> dict[str, float]:
+    """Character ``i`` of ``read`` as ``{char: probability}``: its top alternatives (the
+    character alone when the read carries none)."""
     if i < len(read.alternatives) and read.alternatives[i]:
         return dict(read.alternatives[i])
     return {read.text[i]: read.char_conf[i]}
@@ -110,7 +112,7 @@ def vote(reads: Sequence[PlateRead], top_k: int = 3) -> PlateRead:
     for i in range(n):
         mass: dict[str, float] = defaultdict(float)
         for r in group:
-            for ch, p in _distribution(r, i).items():
+            for ch, p in distribution(r, i).items():
                 mass[ch] += p
         ranked = sorted(mass.items(), key=lambda kv: (-kv[1], kv[0]))
         chars.append(ranked[0][0])

@@ -481,6 +481,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--min-confidence", type=float, nargs="+", default=None, metavar="P",
                     help="recognizer.min_char_confidence (default: the config's); several values "
                     "read every sample with each in turn, reported as '<set> mc=P' after the first")
+    ap.add_argument("--second-reader", choices=["on", "off"], nargs="+", default=None,
+                    help="recognizer.second_reader (default: the config's); both values read every "
+                    "sample with each in turn, reported as '<set> sr=V' after the first")
     ap.add_argument(
         "--side",
         choices=["validation", "train"],
@@ -494,11 +497,13 @@ def main(argv: list[str] | None = None) -> int:
     from gateway.plates.finder import PlateFinder
     from gateway.plates.reader import PlateReader
 
-    def readers(vote_warps: int | None, min_confidence: float | None) -> tuple:
+    def readers(vote_warps: int | None, min_confidence: float | None, second: str | None = None) -> tuple:
         votes = {} if vote_warps is None else {"vote_warps": vote_warps}
         if args.vote_below is not None:
             votes["vote_below"] = args.vote_below
         minimum = {} if min_confidence is None else {"min_char_confidence": min_confidence}
+        if second is not None:
+            minimum["second_reader"] = second == "on"
         config = PlatesConfig(
             finder=FinderConfig(enabled=not args.no_finder, **votes),
             recognizer=RecognizerConfig(model_path=args.recognizer, **minimum),
@@ -516,11 +521,13 @@ def main(argv: list[str] | None = None) -> int:
 
     # the first value of each option is the main reader; every other combination is a variant
     warps, minima = args.vote_warps or [None], args.min_confidence or [None]
-    reader, finer = readers(warps[0], minima[0])
+    seconds = args.second_reader or [None]
+    reader, finer = readers(warps[0], minima[0], seconds[0])
     variants = [
-        ("".join([f" vw={n}" if n != warps[0] else "", f" mc={m}" if m != minima[0] else ""]), *readers(n, m))
-        for n, m in itertools.product(warps, minima)
-        if (n, m) != (warps[0], minima[0])
+        ("".join([f" vw={n}" if n != warps[0] else "", f" mc={m}" if m != minima[0] else "",
+                  f" sr={o}" if o != seconds[0] else ""]), *readers(n, m, o))
+        for n, m, o in itertools.product(warps, minima, seconds)
+        if (n, m, o) != (warps[0], minima[0], seconds[0])
     ]
     finder = PlateFinder()
 

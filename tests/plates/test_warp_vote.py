@@ -160,10 +160,13 @@ def test_every_listed_warp_is_small() -> None:
 
 @pytest.fixture(scope="module")
 def single_warp():
-    from gateway.plates.config import FinderConfig, PlatesConfig
+    """One warp, one reader: the second reader is off too, or it would correct what these
+    tests need read wrong (it does: test_second_opinion.py)."""
+    from gateway.plates.config import FinderConfig, PlatesConfig, RecognizerConfig
     from gateway.plates.reader import PlateReader
 
-    return PlateReader(PlatesConfig(finder=FinderConfig(vote_warps=0)))
+    return PlateReader(PlatesConfig(finder=FinderConfig(vote_warps=0),
+                                    recognizer=RecognizerConfig(second_reader=False)))
 
 
 def test_a_plate_no_single_warp_read_accepts_is_read_by_the_vote(reader, single_warp) -> None:
