@@ -286,7 +286,8 @@ class PlateReader:
         Returns validated observations (best first, one per distinct text; usually 0 or 1).
         Never raises on bad input: unusable images give ``[]``.
         """
-        return self.inspect_vehicle(frame_bgr, vehicle_box, t).reads
+        # the candidates' colours are for plate status only: not worked out for reads alone
+        return self._inspect(frame_bgr, vehicle_box, t, colour_candidates=False).reads
 
     def read_frame(self, frame_bgr: np.ndarray, t: float = 0.0) -> list[PlateObservation]:
         """Plates anywhere in a whole close-up frame (lane camera)."""
@@ -296,7 +297,13 @@ class PlateReader:
         self, frame_bgr: np.ndarray, vehicle_box: Box | None = None, t: float = 0.0
     ) -> PlateSight:
         """As :meth:`read_vehicle`, with the plate candidates found as well (also when no read was
-        accepted). Same cost: the candidates are those the read already looked at."""
+        accepted), each with its colour. Little more cost: the candidates are those the read
+        already looked at."""
+        return self._inspect(frame_bgr, vehicle_box, t, colour_candidates=True)
+
+    def _inspect(
+        self, frame_bgr: np.ndarray, vehicle_box: Box | None, t: float, colour_candidates: bool
+    ) -> PlateSight:
         if (
             not isinstance(frame_bgr, np.ndarray)
             or frame_bgr.ndim != 3
@@ -323,6 +330,8 @@ class PlateReader:
         reads = self._read_region(frame_bgr, crop, (vb[0], vb[1]), size, t, finder, seen, mono)
         # detector boxes may run a little past the image: keep them cuttable
         clipped = (replace(c, box=_clip_box(c.box, fw, fh)) for c in seen)
+        if not colour_candidates:
+            return PlateSight(reads, tuple(clipped))
         return PlateSight(reads, tuple(self._coloured(frame_bgr, c, mono) for c in clipped))
 
     def _coloured(self, frame: np.ndarray, c: PlateCandidate, monochrome: bool) -> PlateCandidate:

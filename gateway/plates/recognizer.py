@@ -81,20 +81,27 @@ def ctc_decode(
     ``temperatures`` = (first character, other characters): the confidences and alternatives
     are taken from the peak frame's distribution softened by that temperature (calibration);
     the text itself does not depend on them."""
-    chars: list[str] = []
-    confs: list[float] = []
-    alts: list[tuple[tuple[str, float], ...]] = []
-    for pos, (k, peak) in enumerate(peak_frames(probs)):
-        p = tempered(probs[peak], temperatures[0] if pos == 0 else temperatures[1])
-        chars.append(INDEX_TO_CHAR[k])
-        confs.append(float(p[k]))
-        order = np.argsort(-p)
-        alts.append(
-            tuple((INDEX_TO_CHAR[int(i)], float(p[i])) for i in order[: top_k + 1] if i != BLANK_INDEX)[
-                :top_k
-            ]
-        )
-    return PlateRead("".join(chars), tuple(confs), tuple(alts))
+    peaks = peak_frames(probs)
+    if not peaks:
+        return PlateRead("", (), ())
+    ks = [k for k, _ in peaks]
+    rows = probs[[t for _, t in peaks]]  # each character's peak-frame distribution, (n, C)
+    # one array operation for all characters (this runs for every read): the same values as
+    # tempered() row by row, the first character at its own temperature
+    temps = np.full(len(ks), temperatures[1], dtype=rows.dtype)
+    temps[0] = temperatures[0]
+    hot = temps != 1.0
+    if hot.any():
+        rows = rows.copy()
+        rows[hot] = _softmax(np.log(np.maximum(rows[hot], 1e-12)) / temps[hot, None])
+    order = np.argsort(-rows, axis=1)[:, : top_k + 1]
+    picked = np.take_along_axis(rows, order, axis=1).tolist()
+    alts = tuple(
+        tuple((INDEX_TO_CHAR[i], p) for i, p in zip(o, ps, strict=True) if i != BLANK_INDEX)[:top_k]
+        for o, ps in zip(order.tolist(), picked, strict=True)
+    )
+    confs = tuple(float(rows[j, k]) for j, k in enumerate(ks))
+    return PlateRead("".join(INDEX_TO_CHAR[k] for k in ks), confs, alts)
 
 
 class PlateRecognizer:
