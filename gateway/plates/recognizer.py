@@ -41,19 +41,19 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def peak_frames(probs: np.ndarray) -> list[tuple[int, int]]:
+def peak_frames(probs: np.ndarray, blank: int = BLANK_INDEX) -> list[tuple[int, int]]:
     """Greedy CTC path of a ``(T, C)`` matrix: ``(class index, peak frame)`` per character.
 
     A character's segment is the run of frames with the same argmax; its peak is the frame
-    where that class is most probable."""
+    where that class is most probable. ``blank``: the CTC blank's class (another model's)."""
     best = probs.argmax(-1)
     out: list[tuple[int, int]] = []
-    prev = BLANK_INDEX
+    prev = blank
     t = 0
     T = len(best)
     while t < T:
         k = int(best[t])
-        if k in (BLANK_INDEX, prev):
+        if k in (blank, prev):
             prev = k
             t += 1
             continue

@@ -29,7 +29,7 @@ import numpy as np
 
 from gateway.inference.tflite import load_model
 from gateway.plates.charset import ALPHABET
-from gateway.plates.recognizer import PlateRead
+from gateway.plates.recognizer import PlateRead, peak_frames
 from gateway.plates.warp_vote import distribution
 from gateway.resources import models_dir
 
@@ -73,19 +73,10 @@ class SecondReader:
         logits = self.model.run(x)[0][0][SKIPPED_STEPS:]
         e = np.exp(logits - logits.max(-1, keepdims=True))
         probs = e / e.sum(-1, keepdims=True)
-        best = probs.argmax(-1)
         out: list[np.ndarray] = []
-        t = 0
-        while t < len(best):
-            k = int(best[t])
-            end = t
-            while end + 1 < len(best) and best[end + 1] == k:
-                end += 1
-            if k != SECOND_BLANK:
-                peak = t + int(probs[t : end + 1, k].argmax())
-                p = np.where(_COLUMNS >= 0, probs[peak][np.maximum(_COLUMNS, 0)], 0.0)
-                out.append(p / max(float(p.sum()), 1e-12))
-            t = end + 1
+        for _, peak in peak_frames(probs, blank=SECOND_BLANK):
+            p = np.where(_COLUMNS >= 0, probs[peak][np.maximum(_COLUMNS, 0)], 0.0)
+            out.append(p / max(float(p.sum()), 1e-12))
         return out
 
 
