@@ -5,6 +5,7 @@
     python -m models.plates.evaluate_scenes --vote-warps 0 4  # warp vote off and on, interleaved
     python -m models.plates.evaluate_scenes --min-confidence 0.5 0.7  # two operating points
     python -m models.plates.evaluate_scenes --monochrome    # as an infrared camera sees them
+    python -m models.plates.evaluate_scenes --rain          # with simulated rain (rain.py)
 
 Why: the gateway reads plates off real checkpoint frames; a figure on crops alone hid a 46 %
 scene result. Every plate used here is on the validation side of a split **by plate text**
@@ -465,6 +466,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-kind", type=int, default=100, help="synthetic composites per plate kind")
     ap.add_argument("--errors", action="store_true", help="list every miss and wrong read")
     ap.add_argument("--no-finder", action="store_true", help="the older chain: localizer + classical only")
+    ap.add_argument("--rain", action="store_true",
+                    help="every image with simulated rain (models/plates/rain.py), seeded per item")
     ap.add_argument("--monochrome", action="store_true",
                     help="every image greyed, as an infrared or black-and-white camera gives it")
     ap.add_argument("--finer-search", action="store_true",
@@ -554,7 +557,18 @@ def main(argv: list[str] | None = None) -> int:
             grey = cv2.cvtColor(cv2.cvtColor(s.image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
             yield replace(s, image=grey, monochrome=True)
 
-    res = evaluate(greyed(gen()) if args.monochrome else gen(), reader, finer, variants)
+    def rained(samples: Iterator[Sample]) -> Iterator[Sample]:
+        from models.plates.rain import rainy
+
+        for i, s in enumerate(samples):
+            yield replace(s, image=rainy(s.image, seed=1000 + i))
+
+    samples = gen()
+    if args.rain:
+        samples = rained(samples)
+    if args.monochrome:
+        samples = greyed(samples)
+    res = evaluate(samples, reader, finer, variants)
     if args.json:
         print(json.dumps(res, ensure_ascii=False, indent=1))
         return 0
