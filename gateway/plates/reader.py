@@ -471,8 +471,8 @@ class PlateReader:
             try:
                 reads = [first] + [self.recognizer.read(flat_at(perturb(p.corners, w)))
                                    for w in WARPS[: fc.vote_warps]]
-                read = vote(reads)
-                obs = self._validate(read, flat, t, box, monochrome)
+                voted = vote(reads)
+                read, obs = voted, self._validate(voted, flat, t, box, monochrome)
             except Exception as exc:  # as above: the first read stands alone
                 self._failed("warp vote", exc)
         # still not sure: ask the second reader (second_opinion.py)
