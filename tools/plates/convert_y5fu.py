@@ -36,7 +36,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -51,16 +50,6 @@ HEADS = ["948", "1061", "1174"]
 SPATIAL_RESHAPES = ("419", "422", "531", "534", "763", "766")
 #: the converted model must agree with ONNX Runtime this closely (pixels at 320 / score units)
 MAX_BOX_DIFF_PX, MAX_SCORE_DIFF = 0.5, 0.01
-
-
-def manifest_sha(name: str) -> str:
-    """The SHA-256 recorded for asset ``name`` in models/assets.toml."""
-    with open(REPO / "models" / "assets.toml", "rb") as fh:
-        data = tomllib.load(fh)
-    for a in data["asset"]:
-        if a["name"] == name:
-            return a["sha256"]
-    raise SystemExit(f"asset {name!r} missing from models/assets.toml")
 
 
 def out_name(size: int) -> str:
@@ -136,7 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     data = args.onnx.read_bytes()
-    want = manifest_sha("hyperlpr3_y5fu_320")
+    sys.path.insert(0, str(REPO))
+    from gateway.assets.manifest import load_manifest
+
+    want = load_manifest().get("hyperlpr3_y5fu_320").sha256
     got = hashlib.sha256(data).hexdigest()
     if got != want:
         raise SystemExit(f"{args.onnx}: SHA-256 {got} is not the manifest's {want}; use the pinned model")
