@@ -36,7 +36,8 @@ class PlateRead:
         return min(self.char_conf) if self.char_conf else 0.0
 
 
-def _softmax(x: np.ndarray) -> np.ndarray:
+def softmax(x: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis (CTC logits per time step -> probabilities)."""
     e = np.exp(x - x.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
 
@@ -70,7 +71,7 @@ def tempered(p: np.ndarray, temperature: float) -> np.ndarray:
     """``softmax(log(p) / temperature)``: the same ranking, calibrated confidence."""
     if temperature == 1.0:
         return p
-    return _softmax(np.log(np.maximum(p, 1e-12)) / temperature)
+    return softmax(np.log(np.maximum(p, 1e-12)) / temperature)
 
 
 def ctc_decode(
@@ -93,7 +94,7 @@ def ctc_decode(
     hot = temps != 1.0
     if hot.any():
         rows = rows.copy()
-        rows[hot] = _softmax(np.log(np.maximum(rows[hot], 1e-12)) / temps[hot, None])
+        rows[hot] = softmax(np.log(np.maximum(rows[hot], 1e-12)) / temps[hot, None])
     order = np.argsort(-rows, axis=1)[:, : top_k + 1]
     picked = np.take_along_axis(rows, order, axis=1).tolist()
     alts = tuple(
@@ -125,7 +126,7 @@ class PlateRecognizer:
     def probabilities(self, crop_bgr: np.ndarray) -> np.ndarray:
         """The ``(T, C)`` per-frame class probabilities for one crop."""
         logits = self.model.run(self.preprocess(crop_bgr))[0][0]
-        return _softmax(logits)
+        return softmax(logits)
 
     def read(self, crop_bgr: np.ndarray) -> PlateRead:
         """Read one crop. Invalid input (empty, non-3-channel, under 4x4 px) reads as empty text."""

@@ -29,7 +29,7 @@ import numpy as np
 
 from gateway.inference.tflite import load_model
 from gateway.plates.charset import ALPHABET
-from gateway.plates.recognizer import PlateRead, peak_frames
+from gateway.plates.recognizer import PlateRead, peak_frames, softmax
 from gateway.plates.warp_vote import distribution
 from gateway.resources import models_dir
 
@@ -70,9 +70,7 @@ class SecondReader:
         # the original's pre-processing: a plain (bilinear) resize to its input size
         x = cv2.resize(crop_bgr, (self.input_width, self.input_height))
         x = cv2.cvtColor(x, cv2.COLOR_BGR2RGB)[None].astype(np.float32)
-        logits = self.model.run(x)[0][0][SKIPPED_STEPS:]
-        e = np.exp(logits - logits.max(-1, keepdims=True))
-        probs = e / e.sum(-1, keepdims=True)
+        probs = softmax(self.model.run(x)[0][0][SKIPPED_STEPS:])
         out: list[np.ndarray] = []
         for _, peak in peak_frames(probs, blank=SECOND_BLANK):
             p = np.where(_COLUMNS >= 0, probs[peak][np.maximum(_COLUMNS, 0)], 0.0)
