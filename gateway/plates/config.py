@@ -144,6 +144,16 @@ class FinderConfig(BundledModelConfig):
         description="A valid first read whose weakest character is at least this is kept as it is; "
         "weaker or rejected first reads are voted over the extra warps.",
     )
+    # A plain crop (no corners known: a localizer box, a crop given to read_plate_crop) whose
+    # read is rejected or weaker than `vote_below` is searched by the vehicle finder for the
+    # plate's corners, warped flat and read as a found plate is; the more confident read is kept.
+    # Real crops are often of a tilted plate cut along the image axes (MODEL_CARD.md,
+    # "Straightened crops").
+    straighten_crops: bool = Field(
+        default=True,
+        description="Straighten a plain crop read not sure from the finder's corners, and keep the "
+        "more confident read.",
+    )
 
 
 class VotingConfig(StrictModel):

@@ -43,6 +43,12 @@ from gateway.ratelog import RateLimitedLog
 
 Box = tuple[int, int, int, int]
 
+#: Border added around a plain crop before the finder looks for the plate's corners in it, as a
+#: share of the crop's width and height on each side (replicated pixels): the finder was trained
+#: on plates in scenes, not on plates that fill the image. Chosen on development crops only
+#: (0.05-0.125 of the width tried; MODEL_CARD.md, "Straightened crops").
+STRAIGHTEN_BORDER = (0.1, 0.2)
+
 log = logging.getLogger(__name__)
 
 
@@ -197,18 +203,55 @@ class PlateReader:
 
     # ------------------------------------------------------------------ single crops
     def read_plate_crop(
-        self, crop_bgr: np.ndarray, t: float = 0.0, box: Box | None = None, monochrome: bool = False
+        self, crop_bgr: np.ndarray, t: float = 0.0, box: Box | None = None, monochrome: bool = False,
+        straighten: bool = True,
     ) -> PlateObservation | None:
         """Read a crop that is (supposed to be) one plate; None unless a valid, confident read.
 
-        ``monochrome``: the crop comes from a frame without colour (:func:`is_monochrome`)."""
+        A read that is not sure (``plates.finder.vote_below``) is compared with the read of the
+        crop straightened from the plate corners the finder finds in it
+        (``plates.finder.straighten_crops``; ``straighten=False`` skips that here), and the more
+        confident one is kept. ``monochrome``: the crop comes from a frame without colour
+        (:func:`is_monochrome`)."""
         try:
             read = self.recognizer.read(crop_bgr)
         except Exception as exc:  # a broken crop or model (any error type) must never break the pipeline
             self._failed("recognizer", exc)
             return None
-        return self.second_opinion(read, crop_bgr, self._validate(read, crop_bgr, t, box, monochrome),
-                                   t, box, monochrome)[1]
+        obs = self.second_opinion(read, crop_bgr, self._validate(read, crop_bgr, t, box, monochrome),
+                                  t, box, monochrome)[1]
+        fc = self.config.finder
+        if (not straighten or not fc.straighten_crops or self.vehicle_finder is None
+                or (obs is not None and obs.confidence >= fc.vote_below)):
+            return obs
+        # not sure: the plate may be tilted in a crop cut along the image axes
+        reads = [o for o in (obs, self._straightened(crop_bgr, t, box, monochrome)) if o is not None]
+        return max(reads, key=lambda o: o.confidence) if reads else None
+
+    def _straightened(
+        self, crop_bgr: np.ndarray, t: float, box: Box | None, monochrome: bool
+    ) -> PlateObservation | None:
+        """``crop_bgr`` read warped flat from the corners the vehicle finder finds in it (given
+        a replicated border); None when it finds no plate centred in the crop or reads none."""
+        import cv2
+
+        assert self.vehicle_finder is not None
+        if not isinstance(crop_bgr, np.ndarray) or crop_bgr.ndim != 3 or crop_bgr.size == 0:
+            return None  # nothing a finder could look at (read_plate_crop takes any input)
+        h, w = crop_bgr.shape[:2]
+        bx, by = int(w * STRAIGHTEN_BORDER[0]), int(h * STRAIGHTEN_BORDER[1])
+        try:
+            big = cv2.copyMakeBorder(crop_bgr, by, by, bx, bx, cv2.BORDER_REPLICATE)
+            found = self.vehicle_finder.find(big)
+        except Exception as exc:  # OpenCV and the runtime raise many types on odd input: skip it
+            self._failed("finder", exc)
+            return None
+        for p in found[: self.config.finder.max_candidates]:
+            cx, cy = p.corners.mean(axis=0)
+            if bx <= cx <= bx + w and by <= cy <= by + h:
+                judged = self.warped_read(big, p, t, box, monochrome)
+                return judged.observation if judged is not None else None
+        return None
 
     def second_opinion(
         self, read: PlateRead, crop_bgr: np.ndarray, obs: PlateObservation | None, t: float = 0.0,
@@ -515,7 +558,7 @@ class PlateReader:
         best: PlateObservation | None = None
         for left, right in ((0.10, 0.0), (0.0, 0.10), (0.06, 0.06)):
             sub = pc[:, int(w * left) : w - int(w * right)]
-            obs = self.read_plate_crop(sub, t, fb, mono)
+            obs = self.read_plate_crop(sub, t, fb, mono, straighten=False)  # straightened once already
             if obs is not None and (best is None or obs.confidence > best.confidence):
                 best = obs
         return best

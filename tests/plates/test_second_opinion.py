@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.plates.charset import ALPHABET
-from gateway.plates.config import PlatesConfig, RecognizerConfig
+from gateway.plates.config import FinderConfig, PlatesConfig, RecognizerConfig
 from gateway.plates.recognizer import PlateRead
 from gateway.plates.second_opinion import SECOND_BLANK, SECOND_CHARS, SecondReader, combine
 
@@ -56,8 +56,11 @@ def test_second_opinion_reads_more_real_crops_and_no_more_wrong() -> None:
     the first reader's alone, and wrong no more often."""
     from gateway.plates.reader import PlateReader
 
-    on = PlateReader()
-    off = PlateReader(PlatesConfig(recognizer=RecognizerConfig(second_reader=False)))
+    # the crops are read as they are: straightened, they read as well without the second
+    # opinion (test_straighten.py), which would hide what this test is about
+    flat = FinderConfig(straighten_crops=False)
+    on = PlateReader(PlatesConfig(finder=flat))
+    off = PlateReader(PlatesConfig(finder=flat, recognizer=RecognizerConfig(second_reader=False)))
     assert off.second is None and on.second is not None
     tally = {"on": [0, 0], "off": [0, 0]}
     for crop, text in _validation_crops():
