@@ -43,11 +43,12 @@ from gateway.ratelog import RateLimitedLog
 
 Box = tuple[int, int, int, int]
 
-#: Border added around a plain crop before the finder looks for the plate's corners in it, as a
-#: share of the crop's width and height on each side (replicated pixels): the finder was trained
-#: on plates in scenes, not on plates that fill the image. Chosen on development crops only
-#: (0.05-0.125 of the width tried; MODEL_CARD.md, "Straightened crops").
-STRAIGHTEN_BORDER = (0.1, 0.2)
+#: Margin of the close cut in which the vehicle finder looks again for a plate read not sure, as
+#: a share of the plate box's width and height on each side (pixels past the image's edge are
+#: replicated: a plain crop is all plate). The finder was trained on plates in scenes, not on
+#: plates that fill the image. Chosen on development sets only (crops: 0.05-0.125 of the width
+#: tried; scenes: 0.1/0.2 and 0.25/0.5; MODEL_CARD.md, "Found again, close up").
+REFIND_MARGIN = (0.1, 0.2)
 
 log = logging.getLogger(__name__)
 
@@ -204,15 +205,15 @@ class PlateReader:
     # ------------------------------------------------------------------ single crops
     def read_plate_crop(
         self, crop_bgr: np.ndarray, t: float = 0.0, box: Box | None = None, monochrome: bool = False,
-        straighten: bool = True,
+        refind: bool = True,
     ) -> PlateObservation | None:
         """Read a crop that is (supposed to be) one plate; None unless a valid, confident read.
 
         A read that is not sure (``plates.finder.vote_below``) is compared with the read of the
-        crop straightened from the plate corners the finder finds in it
-        (``plates.finder.straighten_crops``; ``straighten=False`` skips that here), and the more
-        confident one is kept. ``monochrome``: the crop comes from a frame without colour
-        (:func:`is_monochrome`)."""
+        crop warped flat from the plate corners the finder finds in it (``plates.finder.refind``;
+        ``refind=False`` skips that here): a crop cut along the image axes often holds a tilted
+        plate. The more confident read is kept. ``monochrome``: the crop comes from a frame
+        without colour (:func:`is_monochrome`)."""
         try:
             read = self.recognizer.read(crop_bgr)
         except Exception as exc:  # a broken crop or model (any error type) must never break the pipeline
@@ -220,37 +221,55 @@ class PlateReader:
             return None
         obs = self.second_opinion(read, crop_bgr, self._validate(read, crop_bgr, t, box, monochrome),
                                   t, box, monochrome)[1]
-        fc = self.config.finder
-        if (not straighten or not fc.straighten_crops or self.vehicle_finder is None
-                or (obs is not None and obs.confidence >= fc.vote_below)):
+        if not refind or not self._unsure(obs) or not isinstance(crop_bgr, np.ndarray) or crop_bgr.ndim != 3:
             return obs
-        # not sure: the plate may be tilted in a crop cut along the image axes
-        reads = [o for o in (obs, self._straightened(crop_bgr, t, box, monochrome)) if o is not None]
-        return max(reads, key=lambda o: o.confidence) if reads else None
+        h, w = crop_bgr.shape[:2]
+        again = self._found_again(crop_bgr, (0.0, 0.0, float(w), float(h)), t, box, monochrome)
+        return self._surer(obs, again.observation if again is not None else None)
 
-    def _straightened(
-        self, crop_bgr: np.ndarray, t: float, box: Box | None, monochrome: bool
-    ) -> PlateObservation | None:
-        """``crop_bgr`` read warped flat from the corners the vehicle finder finds in it (given
-        a replicated border); None when it finds no plate centred in the crop or reads none."""
+    def _unsure(self, obs: PlateObservation | None) -> bool:
+        """Whether a judged read is worth finding again (``plates.finder.refind``)."""
+        fc = self.config.finder
+        return (fc.refind and self.vehicle_finder is not None
+                and (obs is None or obs.confidence < fc.vote_below))
+
+    @staticmethod
+    def _surer(first: PlateObservation | None, other: PlateObservation | None) -> PlateObservation | None:
+        """``other`` if it is a read and more confident than ``first``; else ``first``."""
+        if other is not None and (first is None or other.confidence > first.confidence):
+            return other
+        return first
+
+    def _found_again(
+        self, img: np.ndarray, plate_box: tuple[float, float, float, float], t: float, box: Box | None,
+        monochrome: bool,
+    ) -> WarpedRead | None:
+        """The plate at ``plate_box`` (x0, y0, x1, y1 in ``img``) looked for again by the vehicle
+        finder in a close cut around it (:data:`REFIND_MARGIN`), warped flat from the corners
+        found there and read (vote and second opinion included). None when the finder finds no
+        plate centred in the box, or it cannot be read. ``box`` and ``t`` go into the observation."""
         import cv2
 
         assert self.vehicle_finder is not None
-        if not isinstance(crop_bgr, np.ndarray) or crop_bgr.ndim != 3 or crop_bgr.size == 0:
+        if img.size == 0:
             return None  # nothing a finder could look at (read_plate_crop takes any input)
-        h, w = crop_bgr.shape[:2]
-        bx, by = int(w * STRAIGHTEN_BORDER[0]), int(h * STRAIGHTEN_BORDER[1])
+        h, w = img.shape[:2]
+        x0, y0, x1, y1 = plate_box
+        mx, my = int((x1 - x0) * REFIND_MARGIN[0]), int((y1 - y0) * REFIND_MARGIN[1])
+        cx0, cy0 = int(x0) - mx, int(y0) - my
+        cx1, cy1 = math.ceil(x1) + mx, math.ceil(y1) + my
         try:
-            big = cv2.copyMakeBorder(crop_bgr, by, by, bx, bx, cv2.BORDER_REPLICATE)
-            found = self.vehicle_finder.find(big)
+            cut = img[max(0, cy0) : min(h, cy1), max(0, cx0) : min(w, cx1)]
+            cut = cv2.copyMakeBorder(cut, max(0, -cy0), max(0, cy1 - h), max(0, -cx0), max(0, cx1 - w),
+                                     cv2.BORDER_REPLICATE)
+            found = self.vehicle_finder.find(cut)
         except Exception as exc:  # OpenCV and the runtime raise many types on odd input: skip it
             self._failed("finder", exc)
             return None
-        for p in found[: self.config.finder.max_candidates]:
-            cx, cy = p.corners.mean(axis=0)
-            if bx <= cx <= bx + w and by <= cy <= by + h:
-                judged = self.warped_read(big, p, t, box, monochrome)
-                return judged.observation if judged is not None else None
+        for q in found[: self.config.finder.max_candidates]:
+            qx, qy = q.corners.mean(axis=0) + np.array([cx0, cy0])  # cut -> img pixels
+            if x0 <= qx <= x1 and y0 <= qy <= y1:
+                return self.warped_read(cut, q, t, box, monochrome, refind=False)
         return None
 
     def second_opinion(
@@ -477,12 +496,14 @@ class PlateReader:
 
     def warped_read(
         self, crop: np.ndarray, p: FoundPlate, t: float = 0.0, box: Box | None = None,
-        monochrome: bool = False,
+        monochrome: bool = False, refind: bool = True,
     ) -> WarpedRead | None:
         """Read finder candidate ``p`` of ``crop`` as the reader does: warped flat from its
         corners, and, when that first read is rejected or not sure, read from more warps and
         voted (warp_vote.py); when still not sure, combined with the second reader's opinion
-        (second_opinion.py). None when it is too small or its corners cannot be warped.
+        (second_opinion.py); when still not sure, found again close up (``plates.finder.refind``,
+        skipped for ``refind=False``) and the more confident read kept. None when it is too small
+        or its corners cannot be warped.
 
         ``box`` (frame pixels) and ``t`` go into the observation; ``monochrome``: ``crop`` is of
         a frame without colour (:func:`is_monochrome`)."""
@@ -520,7 +541,13 @@ class PlateReader:
                 self._failed("warp vote", exc)
         # still not sure: ask the second reader (second_opinion.py)
         read, obs = self.second_opinion(read, flat, obs, t, box, monochrome)
-        return WarpedRead(read, flat, obs)
+        here = WarpedRead(read, flat, obs)
+        if refind and self._unsure(obs):
+            # corners found on a small plate are coarse: look again in a close cut around it
+            again = self._found_again(crop, p.box, t, box, monochrome)
+            if again is not None and self._surer(obs, again.observation) is not obs:
+                return again
+        return here
 
     def _refine(self, crop: np.ndarray, box: PlateBox, rank: int) -> PlateBox:
         # zoom in on the two best candidates only: a second invoke each (~1 ms)
@@ -558,7 +585,7 @@ class PlateReader:
         best: PlateObservation | None = None
         for left, right in ((0.10, 0.0), (0.0, 0.10), (0.06, 0.06)):
             sub = pc[:, int(w * left) : w - int(w * right)]
-            obs = self.read_plate_crop(sub, t, fb, mono, straighten=False)  # straightened once already
+            obs = self.read_plate_crop(sub, t, fb, mono, refind=False)  # found again once already
             if obs is not None and (best is None or obs.confidence > best.confidence):
                 best = obs
         return best

@@ -487,9 +487,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--second-reader", choices=["on", "off"], nargs="+", default=None,
                     help="recognizer.second_reader (default: the config's); both values read every "
                     "sample with each in turn, reported as '<set> sr=V' after the first")
-    ap.add_argument("--straighten", choices=["on", "off"], nargs="+", default=None,
-                    help="plates.finder.straighten_crops (default: the config's); both values read "
-                    "every sample with each in turn, reported as '<set> st=V' after the first")
+    ap.add_argument("--refind", choices=["on", "off"], nargs="+", default=None,
+                    help="plates.finder.refind (default: the config's); both values read every "
+                    "sample with each in turn, reported as '<set> rf=V' after the first")
     ap.add_argument(
         "--side",
         choices=["validation", "train"],
@@ -504,10 +504,10 @@ def main(argv: list[str] | None = None) -> int:
     from gateway.plates.reader import PlateReader
 
     def readers(vote_warps: int | None, min_confidence: float | None, second: str | None = None,
-                straighten: str | None = None) -> tuple:
+                refind: str | None = None) -> tuple:
         votes: dict = {} if vote_warps is None else {"vote_warps": vote_warps}
-        if straighten is not None:
-            votes["straighten_crops"] = straighten == "on"
+        if refind is not None:
+            votes["refind"] = refind == "on"
         if args.vote_below is not None:
             votes["vote_below"] = args.vote_below
         minimum = {} if min_confidence is None else {"min_char_confidence": min_confidence}
@@ -530,14 +530,14 @@ def main(argv: list[str] | None = None) -> int:
 
     # the first value of each option is the main reader; every other combination is a variant
     warps, minima = args.vote_warps or [None], args.min_confidence or [None]
-    seconds, straightens = args.second_reader or [None], args.straighten or [None]
-    reader, finer = readers(warps[0], minima[0], seconds[0], straightens[0])
+    seconds, refinds = args.second_reader or [None], args.refind or [None]
+    reader, finer = readers(warps[0], minima[0], seconds[0], refinds[0])
     variants = [
         ("".join([f" vw={n}" if n != warps[0] else "", f" mc={m}" if m != minima[0] else "",
-                  f" sr={o}" if o != seconds[0] else "", f" st={g}" if g != straightens[0] else ""]),
+                  f" sr={o}" if o != seconds[0] else "", f" rf={g}" if g != refinds[0] else ""]),
          *readers(n, m, o, g))
-        for n, m, o, g in itertools.product(warps, minima, seconds, straightens)
-        if (n, m, o, g) != (warps[0], minima[0], seconds[0], straightens[0])
+        for n, m, o, g in itertools.product(warps, minima, seconds, refinds)
+        if (n, m, o, g) != (warps[0], minima[0], seconds[0], refinds[0])
     ]
     finder = PlateFinder()
 

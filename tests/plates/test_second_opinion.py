@@ -56,9 +56,9 @@ def test_second_opinion_reads_more_real_crops_and_no_more_wrong() -> None:
     the first reader's alone, and wrong no more often."""
     from gateway.plates.reader import PlateReader
 
-    # the crops are read as they are: straightened, they read as well without the second
-    # opinion (test_straighten.py), which would hide what this test is about
-    flat = FinderConfig(straighten_crops=False)
+    # the crops are read as they are: found again close up, they read as well without the
+    # second opinion (test_refind.py), which would hide what this test is about
+    flat = FinderConfig(refind=False)
     on = PlateReader(PlatesConfig(finder=flat))
     off = PlateReader(PlatesConfig(finder=flat, recognizer=RecognizerConfig(second_reader=False)))
     assert off.second is None and on.second is not None

@@ -160,13 +160,13 @@ def test_every_listed_warp_is_small() -> None:
 
 @pytest.fixture(scope="module")
 def single_warp():
-    """One warp, one reader: the second reader and the straightening of the fallback's crops
-    are off too, or they would correct what these tests need read wrong (they do:
-    test_second_opinion.py, test_straighten.py)."""
+    """One warp, one reader: the second reader and the second look close up (refind) are off
+    too, or they would correct what these tests need read wrong (they do:
+    test_second_opinion.py, test_refind.py)."""
     from gateway.plates.config import FinderConfig, PlatesConfig, RecognizerConfig
     from gateway.plates.reader import PlateReader
 
-    return PlateReader(PlatesConfig(finder=FinderConfig(vote_warps=0, straighten_crops=False),
+    return PlateReader(PlatesConfig(finder=FinderConfig(vote_warps=0, refind=False),
                                     recognizer=RecognizerConfig(second_reader=False)))
 
 

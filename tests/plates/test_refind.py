@@ -1,5 +1,6 @@
-"""Plain crops (no corners known) read not sure are straightened from the corners the finder
-finds in them: real tilted crops, the rule that picks the read, failures and cost."""
+"""A read not sure is looked for again close up by the vehicle finder and read from the corners
+found there (``plates.finder.refind``): plain crops of tilted real plates, finder candidates
+whose first corners were coarse, the rule that picks the read, and failures."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 from gateway.plates.config import FinderConfig, PlatesConfig
 
-from .conftest import DEV_CROPS, need
+from .conftest import DEV_CROPS, SHARED, need
 
 #: real training-side calibration crops (never trained on, never validation) of plates tilted in
 #: a crop cut along the image axes: the reader alone rejects each of them
@@ -24,14 +25,14 @@ def _crop(name: str) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def flat():
-    """The reader with straightening off: each crop read as it is."""
+    """The reader without the second look: each crop read as it is."""
     from gateway.plates.reader import PlateReader
 
-    return PlateReader(PlatesConfig(finder=FinderConfig(straighten_crops=False)))
+    return PlateReader(PlatesConfig(finder=FinderConfig(refind=False)))
 
 
 @pytest.mark.parametrize("name", sorted(TILTED))
-def test_a_tilted_real_crop_is_read_once_straightened(reader, flat, name: str) -> None:
+def test_a_tilted_real_crop_is_read_from_the_corners_found_in_it(reader, flat, name: str) -> None:
     crop = _crop(name)
     assert flat.read_plate_crop(crop) is None
     got = reader.read_plate_crop(crop, t=2.5, box=(10, 20, 104, 44))
@@ -55,10 +56,10 @@ def test_a_sure_read_does_not_ask_the_finder(reader, monkeypatch) -> None:
     assert calls == []
 
 
-def test_straighten_false_reads_the_crop_as_it_is(reader, monkeypatch) -> None:
+def test_refind_false_reads_the_crop_as_it_is(reader, monkeypatch) -> None:
     crop = _crop("皖AHX511.jpg")
     monkeypatch.setattr(reader.vehicle_finder, "find", lambda img: pytest.fail("finder asked"))
-    assert reader.read_plate_crop(crop, straighten=False) is None
+    assert reader.read_plate_crop(crop, refind=False) is None
 
 
 def test_a_failing_finder_is_counted_and_the_plain_read_stands(monkeypatch) -> None:
@@ -77,7 +78,7 @@ def test_a_failing_finder_is_counted_and_the_plain_read_stands(monkeypatch) -> N
 
 
 def test_the_more_confident_read_is_kept(reader, flat) -> None:
-    """A crop the flat reader accepts but not surely: the straightened read replaces it only when
+    """A crop the flat reader accepts but not surely: the read found again replaces it only when
     it is surer, so the result is never less confident than the plain read."""
     from models.plates import split as dsplit
 
@@ -100,3 +101,35 @@ def test_noise_and_a_blank_crop_give_no_read(reader) -> None:
     assert reader.read_plate_crop(rng.integers(0, 256, (32, 120, 3), np.uint8)) is None
     assert reader.read_plate_crop(np.full((24, 94, 3), 128, np.uint8)) is None
     assert reader.read_plate_crop(np.zeros((0, 0, 3), np.uint8)) is None
+
+
+def test_a_finder_candidate_read_not_sure_is_found_again_close_up(reader, flat) -> None:
+    """A real training-side crop (闽D33U29) pasted small on a real photo: from the corners found
+    in the whole frame it reads as 皖D33U29, weakly; found again in a close cut, it reads right
+    and surely. The province comes from the plate, not from the data's majority."""
+    from gateway.plates.finder import PlateFinder
+    from models.plates.evaluate_scenes import composite_samples
+
+    need(SHARED / "plates" / "real_scenes_hyperlpr" / "labels.csv")
+    s = next(s for s in composite_samples(PlateFinder(), side=0) if s.name == "dev/闽D33U29.jpg")
+    before = flat.read_frame(s.image)
+    assert [o.text for o in before] == ["皖D33U29"]
+    assert before[0].confidence < reader.config.finder.vote_below
+    after = reader.read_frame(s.image)
+    assert [o.text for o in after] == [s.text]
+    assert after[0].confidence > before[0].confidence
+    # the box is the frame's, near the plate the first look found
+    assert after[0].box is not None and before[0].box is not None
+    assert abs(after[0].box[0] - before[0].box[0]) < 0.2 * (before[0].box[2] - before[0].box[0])
+
+
+def test_found_again_only_once(reader, monkeypatch) -> None:
+    """The read found again is not looked for again (no recursion): one extra finder call per
+    plate read not sure."""
+    crop = _crop("皖AHX511.jpg")
+    calls: list[tuple[int, ...]] = []
+    real_find = reader.vehicle_finder.find
+    monkeypatch.setattr(reader.vehicle_finder, "find",
+                        lambda img: calls.append(img.shape) or real_find(img))
+    assert reader.read_plate_crop(crop) is not None
+    assert len(calls) == 1
