@@ -44,27 +44,23 @@ def _median_ms(fn, n: int) -> float:
     return statistics.median(ts) * 1000.0
 
 
-def media_chain() -> tuple[int, int, int, list[str]]:
-    """COCO SSD vehicles -> localiser -> reader on ../shared/media/images.
-
-    Returns (images, vehicles, plates read, reads)."""
+def media_jobs() -> tuple[int, list[tuple[str, np.ndarray, tuple[int, int, int, int] | None]]]:
+    """COCO SSD vehicles of ../shared/media/images (no readable mainland plate in them): one job
+    per vehicle box, and one per whole photo (box None). Returns (images, jobs)."""
     import csv
 
     import cv2
 
     from gateway.inference import load_model
-    from gateway.plates.reader import PlateReader
 
     media = REPO.parent / "shared" / "media" / "images"
     ssd_dir = REPO.parent / "shared" / "models" / "coco_ssd_mobilenet_v1"
     interp = load_model(ssd_dir / "detect.tflite", 1).interpreter
     labels = (ssd_dir / "labelmap.txt").read_text(encoding="utf-8").splitlines()
     inp = interp.get_input_details()[0]
-    reader = PlateReader()
     with open(media / "MANIFEST.csv", encoding="utf-8", newline="") as fh:
         files = [r["file"] for r in csv.DictReader(fh)]
-    n_veh = 0
-    reads: list[str] = []
+    jobs: list[tuple[str, np.ndarray, tuple[int, int, int, int] | None]] = []
     for f in files:
         img = cv2.imdecode(np.fromfile(str(media / f), np.uint8), cv2.IMREAD_COLOR)
         x = cv2.cvtColor(cv2.resize(img, (300, 300)), cv2.COLOR_BGR2RGB)[None]
@@ -78,12 +74,58 @@ def media_chain() -> tuple[int, int, int, list[str]]:
                 labels[int(classes[0, i]) + 1] in ("car", "truck", "bus", "motorcycle")
                 and scores[0, i] >= 0.4
             ):
-                n_veh += 1
                 y0, x0, y1, x1 = boxes[0, i]
-                box = (int(x0 * w), int(y0 * h), int(x1 * w), int(y1 * h))
-                reads += [f"{f}: {o.text}" for o in reader.read_vehicle(img, box)]
-        reads += [f"{f} (frame): {o.text}" for o in reader.read_frame(img)]
-    return len(files), n_veh, len(reads), reads
+                jobs.append((f, img, (int(x0 * w), int(y0 * h), int(x1 * w), int(y1 * h))))
+        jobs.append((f, img, None))
+    return len(files), jobs
+
+
+def media_chain() -> tuple[int, int, int, list[str]]:
+    """COCO SSD vehicles -> plate reader on ../shared/media/images.
+
+    Returns (images, vehicles, plates read, reads)."""
+    from gateway.plates.reader import PlateReader
+
+    reader = PlateReader()
+    n_img, jobs = media_jobs()
+    reads: list[str] = []
+    for f, img, box in jobs:
+        if box is None:
+            reads += [f"{f} (frame): {o.text}" for o in reader.read_frame(img)]
+        else:
+            reads += [f"{f}: {o.text}" for o in reader.read_vehicle(img, box)]
+    return n_img, sum(box is not None for _, _, box in jobs), len(reads), reads
+
+
+def refind_cost(repeats: int = 3) -> dict:
+    """What ``plates.finder.refind`` (a second look close up at reads not sure) costs: mean ms per
+    call with it on and off, interleaved job by job, on the plate-free media jobs (where every
+    candidate is unsure, the worst case) and on the 13 checkpoint frames. Per side: the median,
+    min and max of ``repeats`` means, and the reads made."""
+    from gateway.plates.config import FinderConfig, PlatesConfig
+    from gateway.plates.reader import PlateReader
+
+    readers = {"on": PlateReader(), "off": PlateReader(PlatesConfig(finder=FinderConfig(refind=False)))}
+    _, media = media_jobs()
+    sets = {"plate-free": media, "checkpoint": [("", f, None) for f in checkpoint_frames()]}
+    out: dict = {}
+    for name, jobs in sets.items():
+        means: dict[str, list[float]] = {"on": [], "off": []}
+        reads = {"on": 0, "off": 0}
+        for _ in range(repeats):
+            ms: dict[str, list[float]] = {"on": [], "off": []}
+            for _, img, box in jobs:
+                for side, rd in readers.items():
+                    t = time.perf_counter()
+                    got = rd.read_vehicle(img, box) if box is not None else rd.read_frame(img)
+                    ms[side].append((time.perf_counter() - t) * 1000)
+                    reads[side] += len(got)
+            for side in ms:
+                means[side].append(statistics.mean(ms[side]))
+        out[name] = {"jobs": len(jobs)}
+        for side, v in means.items():
+            out[name][side] = (statistics.median(v), min(v), max(v), reads[side] // repeats)
+    return out
 
 
 def checkpoint_frames() -> list[np.ndarray]:
@@ -252,6 +294,7 @@ def run(n: int) -> str:
 
     side = frame_side_by_side(max(60, n // 3))
     per_runtime = runtime_figures(n)
+    refind = refind_cost()
     n_img, n_veh, n_reads, reads = media_chain()
     acc = evaluate_recognizer()
     locacc = evaluate_localiser(100)
@@ -303,6 +346,19 @@ def run(n: int) -> str:
         "| `read_vehicle` (520x390 vehicle box) | `read_frame` (1280x720) |",
         "|---|---|---|---|---|",
         *[f"| {r[0]} | {r[1]:.3f} ms | {r[2]:.3f} ms | {r[3]:.2f} ms | {r[4]:.2f} ms |" for r in per_runtime],
+        "",
+        "## The second look close up (`plates.finder.refind`), on and off interleaved",
+        "",
+        "Mean per call (median / min / max of 3 repeats, one core): the plate-free set is every COCO "
+        "vehicle box (`read_vehicle`) and whole photo (`read_frame`) of ../shared/media/images, "
+        "where every candidate's read is unsure (the worst case); the checkpoint set is the 13 "
+        "frames above (`read_frame`).",
+        "",
+        "| set | calls | refind on | refind off | reads on / off |",
+        "|---|---|---|---|---|",
+        *[f"| {k} | {v['jobs']} | " + " / ".join(f"{x:.2f}" for x in v["on"][:3]) + " ms | "
+          + " / ".join(f"{x:.2f}" for x in v["off"][:3]) + f" ms | {v['on'][3]} / {v['off'][3]} |"
+          for k, v in refind.items()],
         "",
         "## Size",
         "",
