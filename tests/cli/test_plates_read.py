@@ -138,14 +138,17 @@ def test_min_confidence_turns_a_read_into_rejected_candidates_with_reasons(tree:
 def test_frame_size_reaches_the_plate_finder(tree: dict[str, Path], tmp_path: Path) -> None:
     if not FULL_FRAME.exists():
         pytest.fail(f"reference data not present: {FULL_FRAME}")
-    # The real 1600x1200 frame in the middle of a 4800x3600 black frame: searched at 320 px
-    # its 221 px plate shrinks to ~15 px and is not found; at 640 or 1280 px (tiles) it is read.
+    # The real 1600x1200 frame halved (plate ~110 px) in the middle of a 4800x3600 black frame:
+    # searched at 320 px its plate shrinks to ~7 px and is not read; at 640 or 1280 px (tiles)
+    # it is. (At ~15 px, the full frame's plate, the finder finds it at 320 px and its second
+    # look close up, plates.finder.refind, reads it.)
     import cv2
     import numpy as np
 
     frame = cv2.imdecode(np.fromfile(FULL_FRAME, np.uint8), cv2.IMREAD_COLOR)
+    half = cv2.resize(frame, (800, 600), interpolation=cv2.INTER_AREA)
     canvas = np.zeros((3600, 4800, 3), np.uint8)
-    canvas[1200:2400, 1600:3200] = frame
+    canvas[1500:2100, 2000:2800] = half
     big = tmp_path / "wide.png"
     cv2.imwrite(str(big), canvas)
 
@@ -165,14 +168,14 @@ def test_frame_size_reaches_the_plate_finder(tree: dict[str, Path], tmp_path: Pa
 
 
 def test_a_smaller_plate_is_read_by_the_search_at_1280(tmp_path: Path) -> None:
-    # The same frame halved (plate ~110 px) in the 4800x3600 black frame: at 640 px its plate
-    # is ~15 px and its read is rejected; the default goes on to 1280 px (tiles) and reads it.
+    # The same frame quartered (plate ~55 px) in the 4800x3600 black frame: at 640 px its plate
+    # is ~7 px and nothing is read; the default goes on to 1280 px (tiles) and reads it.
     if not FULL_FRAME.exists():
         pytest.fail(f"reference data not present: {FULL_FRAME}")
     frame = cv2.imdecode(np.fromfile(FULL_FRAME, np.uint8), cv2.IMREAD_COLOR)
-    half = cv2.resize(frame, (800, 600), interpolation=cv2.INTER_AREA)
+    quarter = cv2.resize(frame, (400, 300), interpolation=cv2.INTER_AREA)
     canvas = np.zeros((3600, 4800, 3), np.uint8)
-    canvas[1500:2100, 2000:2800] = half
+    canvas[1650:1950, 2200:2600] = quarter
     big = tmp_path / "wide_small.png"
     cv2.imwrite(str(big), canvas)
     at_640 = edgepost("plates", "read", "--json", "--frame-size", "640", str(big))

@@ -133,3 +133,22 @@ def test_found_again_only_once(reader, monkeypatch) -> None:
                         lambda img: calls.append(img.shape) or real_find(img))
     assert reader.read_plate_crop(crop) is not None
     assert len(calls) == 1
+
+
+def test_a_small_plate_in_a_large_frame_is_read_from_a_close_look(reader, flat) -> None:
+    """A real 1600x1200 toll-lane frame (plate 221 px) in a 4800x3600 black frame: searched at
+    320 px the plate is ~15 px, its corners too coarse for a read; the close look reads it."""
+    import cv2
+
+    full = SHARED / "plates" / "real_scenes_hyperlpr" / "cache_bad2" / "沪B74992.png"
+    need(full)
+    frame = cv2.imdecode(np.fromfile(full, np.uint8), cv2.IMREAD_COLOR)
+    canvas = np.zeros((3600, 4800, 3), np.uint8)
+    canvas[1200:2400, 1600:3200] = frame
+    assert flat.read_frame(canvas) == []
+    got = reader.read_frame(canvas)
+    assert [o.text for o in got] == ["沪B74992"]
+    # the box is in the large frame's pixels, on the plate (inside the pasted photo)
+    x0, y0, x1, y1 = got[0].box
+    assert 1600 <= x0 < x1 <= 3200 and 1200 <= y0 < y1 <= 2400
+    assert x1 - x0 > 150
