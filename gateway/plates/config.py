@@ -144,16 +144,16 @@ class FinderConfig(BundledModelConfig):
         description="A valid first read whose weakest character is at least this is kept as it is; "
         "weaker or rejected first reads are voted over the extra warps.",
     )
-    # A read still not sure after the vote and the second opinion (weaker than `vote_below`, or
-    # rejected) is looked for again by the vehicle finder in a close cut around it, warped flat
-    # from the corners found there and read; the more confident read is kept. It helps where
-    # the first corners were coarse or missing: a small plate in a large frame, a plain crop
-    # (a localizer box, a crop given to read_plate_crop) of a tilted plate (MODEL_CARD.md,
-    # "Found again, close up").
+    # A finder candidate whose read is still not sure after the vote and the second opinion
+    # (weaker than `vote_below`, or rejected), and every plain crop (a localizer box, a crop given
+    # to read_plate_crop: no corners known), is looked for again by the vehicle finder in a close
+    # cut around it, warped flat from the corners found there and read; the more confident read
+    # is kept. It helps where the first corners were coarse or missing: a small plate in a large
+    # frame, a tilted plate in an axis-aligned crop (MODEL_CARD.md, "Found again, close up").
     refind: bool = Field(
         default=True,
-        description="Look again close up, with the vehicle finder, for a plate whose read is not sure; "
-        "keep the more confident read.",
+        description="Look again close up, with the vehicle finder, at plain crops and at found plates "
+        "whose read is not sure; keep the more confident read.",
     )
 
 

@@ -41,7 +41,10 @@ def test_a_tilted_real_crop_is_read_from_the_corners_found_in_it(reader, flat, n
     assert got.t == 2.5 and got.box == (10, 20, 104, 44)
 
 
-def test_a_sure_read_does_not_ask_the_finder(reader, monkeypatch) -> None:
+def test_a_sure_crop_read_is_looked_at_again_and_kept_unless_the_close_read_is_surer(
+    reader, flat, monkeypatch
+) -> None:
+    """A plain crop has no corners: even its sure read is compared with the close look's."""
     from models.plates import split as dsplit
 
     need(DEV_CROPS)
@@ -52,8 +55,22 @@ def test_a_sure_read_does_not_ask_the_finder(reader, monkeypatch) -> None:
     calls: list[np.ndarray] = []
     real_find = reader.vehicle_finder.find
     monkeypatch.setattr(reader.vehicle_finder, "find", lambda img: calls.append(img) or real_find(img))
-    assert reader.read_plate_crop(crop) is not None
-    assert calls == []
+    got, plain = reader.read_plate_crop(crop), flat.read_plate_crop(crop)
+    assert len(calls) == 1
+    assert got is not None and plain is not None and got.confidence >= plain.confidence
+
+
+def test_a_sure_finder_read_is_not_looked_at_again(reader, monkeypatch) -> None:
+    """A found plate read surely from its corners costs no second look."""
+    import cv2
+
+    full = SHARED / "plates" / "real_scenes_hyperlpr" / "cache_bad2" / "沪B74992.png"
+    need(full)
+    frame = cv2.imdecode(np.fromfile(full, np.uint8), cv2.IMREAD_COLOR)
+    monkeypatch.setattr(reader.vehicle_finder, "find", lambda img: pytest.fail("close look asked"))
+    got = reader.read_frame(frame)
+    assert [o.text for o in got] == ["沪B74992"]
+    assert got[0].confidence >= reader.config.finder.vote_below
 
 
 def test_refind_false_reads_the_crop_as_it_is(reader, monkeypatch) -> None:
@@ -78,17 +95,16 @@ def test_a_failing_finder_is_counted_and_the_plain_read_stands(monkeypatch) -> N
 
 
 def test_the_more_confident_read_is_kept(reader, flat) -> None:
-    """A crop the flat reader accepts but not surely: the read found again replaces it only when
-    it is surer, so the result is never less confident than the plain read."""
+    """A crop the flat reader accepts: the read found again replaces it only when it is surer,
+    so the result is never less confident than the plain read."""
     from models.plates import split as dsplit
 
     need(DEV_CROPS)
-    vote_below = reader.config.finder.vote_below
     seen = 0
     for f, _ in dsplit.split()[1]:
         crop = dsplit.load_crop_bgr(DEV_CROPS / f)
         plain = flat.read_plate_crop(crop)
-        if plain is None or plain.confidence >= vote_below:
+        if plain is None:
             continue
         seen += 1
         got = reader.read_plate_crop(crop)
