@@ -221,8 +221,7 @@ class PlateReader:
             return None
         obs = self.second_opinion(read, crop_bgr, self._validate(read, crop_bgr, t, box, monochrome),
                                   t, box, monochrome)[1]
-        if (not refind or not self.config.finder.refind or self.vehicle_finder is None
-                or not isinstance(crop_bgr, np.ndarray) or crop_bgr.ndim != 3):
+        if not refind or not self._refinds() or not isinstance(crop_bgr, np.ndarray) or crop_bgr.ndim != 3:
             return obs
         # every plain crop, sure or not (finder candidates only when not sure: they have
         # corners): on development crops and scenes this added 8 right reads and removed 8 wrong
@@ -231,11 +230,13 @@ class PlateReader:
         again = self._found_again(crop_bgr, (0.0, 0.0, float(w), float(h)), t, box, monochrome)
         return self._surer(obs, again.observation if again is not None else None)
 
+    def _refinds(self) -> bool:
+        """Whether reads are looked at again close up (``plates.finder.refind``, finder loaded)."""
+        return self.config.finder.refind and self.vehicle_finder is not None
+
     def _unsure(self, obs: PlateObservation | None) -> bool:
-        """Whether a judged read is worth finding again (``plates.finder.refind``)."""
-        fc = self.config.finder
-        return (fc.refind and self.vehicle_finder is not None
-                and (obs is None or obs.confidence < fc.vote_below))
+        """Whether a found plate's judged read is worth finding again."""
+        return self._refinds() and (obs is None or obs.confidence < self.config.finder.vote_below)
 
     @staticmethod
     def _surer(first: PlateObservation | None, other: PlateObservation | None) -> PlateObservation | None:
