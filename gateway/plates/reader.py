@@ -35,6 +35,7 @@ from gateway.plates.localizer import (
     PlateLocalizer,
     nms,
 )
+from gateway.plates.province import DEFAULT_PROVINCE_READER, ProvinceReader
 from gateway.plates.recognizer import DEFAULT_RECOGNIZER, PlateRead, PlateRecognizer
 from gateway.plates.second_opinion import DEFAULT_SECOND_READER, SecondReader, combine
 from gateway.plates.voting import PlateObservation
@@ -175,7 +176,11 @@ class PlateReader:
     def __init__(self, config: PlatesConfig | None = None) -> None:
         self.config = config or PlatesConfig()
         rc, lc = self.config.recognizer, self.config.localizer
-        self.recognizer = PlateRecognizer(rc.model_path or DEFAULT_RECOGNIZER, rc.num_threads)
+        province = None
+        if rc.province_reader:
+            province = ProvinceReader(rc.province_model_path or DEFAULT_PROVINCE_READER, rc.num_threads,
+                                      rc.province_weight)
+        self.recognizer = PlateRecognizer(rc.model_path or DEFAULT_RECOGNIZER, rc.num_threads, province)
         self.localizer = PlateLocalizer(
             lc.model_path or DEFAULT_LOCALIZER, lc.num_threads, lc.threshold, lc.min_area
         )

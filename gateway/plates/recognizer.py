@@ -10,12 +10,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gateway.inference import load_model
 from gateway.plates.charset import BLANK_INDEX, INDEX_TO_CHAR
 from gateway.resources import models_dir
+
+if TYPE_CHECKING:  # province.py builds on this module's PlateRead
+    from gateway.plates.province import ProvinceReader
 
 DEFAULT_RECOGNIZER = models_dir() / "plates" / "recognizer_int8.tflite"
 
@@ -108,10 +112,16 @@ def ctc_decode(
 class PlateRecognizer:
     """Reads plate crops with the committed int8 TFLite CTC model (one interpreter, not thread-safe)."""
 
-    def __init__(self, model_path: str | Path = DEFAULT_RECOGNIZER, num_threads: int = 1) -> None:
+    def __init__(
+        self, model_path: str | Path = DEFAULT_RECOGNIZER, num_threads: int = 1,
+        province: ProvinceReader | None = None,
+    ) -> None:
         self.model = load_model(model_path, num_threads)
         _, self.input_height, self.input_width, _ = self.model.input_shape
         self.temperatures = load_calibration(model_path)
+        #: the province classifier whose opinion is fused into each read's first character
+        #: (gateway/plates/province.py); None reads with the CTC model alone
+        self.province = province
 
     def preprocess(self, crop_bgr: np.ndarray) -> np.ndarray:
         """Resize a BGR crop to the model input (RGB, float 0..255) with a batch axis."""
@@ -132,7 +142,9 @@ class PlateRecognizer:
         """Read one crop. Invalid input (empty, non-3-channel, under 4x4 px) reads as empty text."""
         if not _usable(crop_bgr):
             return PlateRead("", ())
-        return ctc_decode(self.probabilities(crop_bgr), temperatures=self.temperatures)
+        x = self.preprocess(crop_bgr)
+        read = ctc_decode(softmax(self.model.run(x)[0][0]), temperatures=self.temperatures)
+        return read if self.province is None else self.province.refine(read, x)
 
 
 def calibration_path(model_path: str | Path) -> Path:

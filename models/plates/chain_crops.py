@@ -139,12 +139,16 @@ def chain_cache(n: int, seed: int, real_share: float = 0.3) -> tuple[np.ndarray,
     import cv2
 
     from gateway.plates.charset import encode
+    from gateway.plates.config import PlatesConfig, RecognizerConfig
     from gateway.plates.reader import PlateReader
     from models.plates.synth import PlateRenderer, photometric, swap_province
     from models.plates.train_recognizer import real_training_crops
 
     rng = np.random.default_rng(seed)
-    reader = PlateReader()
+    # only the finder and the crop geometry are used here: no reader model is asked
+    reader = PlateReader(
+        PlatesConfig(recognizer=RecognizerConfig(second_reader=False, province_reader=False))
+    )
     hosts = training_hosts(reader.finder)
     real_imgs, real_texts, _, _ = real_training_crops()
     renderer = PlateRenderer()

@@ -490,6 +490,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--refind", choices=["on", "off"], nargs="+", default=None,
                     help="plates.finder.refind (default: the config's); both values read every "
                     "sample with each in turn, reported as '<set> rf=V' after the first")
+    ap.add_argument("--province-reader", nargs="+", default=None, metavar="W",
+                    help="recognizer.province_reader: 'off', or on at this province_weight (default: "
+                    "the config's); several values read every sample with each in turn, reported as "
+                    "'<set> pr=W' after the first")
     ap.add_argument(
         "--side",
         choices=["validation", "train"],
@@ -504,7 +508,7 @@ def main(argv: list[str] | None = None) -> int:
     from gateway.plates.reader import PlateReader
 
     def readers(vote_warps: int | None, min_confidence: float | None, second: str | None = None,
-                refind: str | None = None) -> tuple:
+                refind: str | None = None, province: str | None = None) -> tuple:
         votes: dict = {} if vote_warps is None else {"vote_warps": vote_warps}
         if refind is not None:
             votes["refind"] = refind == "on"
@@ -513,6 +517,10 @@ def main(argv: list[str] | None = None) -> int:
         minimum = {} if min_confidence is None else {"min_char_confidence": min_confidence}
         if second is not None:
             minimum["second_reader"] = second == "on"
+        if province is not None:
+            minimum["province_reader"] = province != "off"
+            if province != "off":
+                minimum["province_weight"] = float(province)
         config = PlatesConfig(
             finder=FinderConfig(enabled=not args.no_finder, **votes),
             recognizer=RecognizerConfig(model_path=args.recognizer, **minimum),
@@ -531,13 +539,15 @@ def main(argv: list[str] | None = None) -> int:
     # the first value of each option is the main reader; every other combination is a variant
     warps, minima = args.vote_warps or [None], args.min_confidence or [None]
     seconds, refinds = args.second_reader or [None], args.refind or [None]
-    reader, finer = readers(warps[0], minima[0], seconds[0], refinds[0])
+    provinces = args.province_reader or [None]
+    reader, finer = readers(warps[0], minima[0], seconds[0], refinds[0], provinces[0])
     variants = [
         ("".join([f" vw={n}" if n != warps[0] else "", f" mc={m}" if m != minima[0] else "",
-                  f" sr={o}" if o != seconds[0] else "", f" rf={g}" if g != refinds[0] else ""]),
-         *readers(n, m, o, g))
-        for n, m, o, g in itertools.product(warps, minima, seconds, refinds)
-        if (n, m, o, g) != (warps[0], minima[0], seconds[0], refinds[0])
+                  f" sr={o}" if o != seconds[0] else "", f" rf={g}" if g != refinds[0] else "",
+                  f" pr={q}" if q != provinces[0] else ""]),
+         *readers(n, m, o, g, q))
+        for n, m, o, g, q in itertools.product(warps, minima, seconds, refinds, provinces)
+        if (n, m, o, g, q) != (warps[0], minima[0], seconds[0], refinds[0], provinces[0])
     ]
     finder = PlateFinder()
 

@@ -1,0 +1,132 @@
+"""The province reader (a classifier of the plate's first character) and how its opinion enters
+a read: through the one TFLite seam, on real crops."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gateway.plates.charset import LETTERS, PROVINCES
+from gateway.plates.config import PlatesConfig, RecognizerConfig
+from gateway.plates.province import ProvinceReader, fuse
+from gateway.plates.recognizer import PlateRead, PlateRecognizer
+
+from .conftest import DEV_CROPS, need
+
+
+@pytest.fixture(scope="module")
+def province() -> ProvinceReader:
+    return ProvinceReader()
+
+
+def _onehot(ch: str, p: float = 0.98) -> np.ndarray:
+    out = np.full(len(PROVINCES), (1 - p) / (len(PROVINCES) - 1))
+    out[PROVINCES.index(ch)] = p
+    return out
+
+
+def _read(first: tuple[tuple[str, float], ...], rest: str = "A12345") -> PlateRead:
+    return PlateRead(first[0][0] + rest, (first[0][1],) + (0.99,) * len(rest),
+                     (first, *(((c, 0.99),) for c in rest)))
+
+
+def test_an_unsure_province_follows_the_classifier() -> None:
+    read = _read((("冀", 0.5), ("京", 0.4), ("A", 0.05)))
+    fused = fuse(read, _onehot("京"), 1.0)
+    assert fused.text == "京A12345"
+    assert fused.char_conf[0] > 0.9
+    assert fused.char_conf[1:] == read.char_conf[1:]
+    assert fused.alternatives[1:] == read.alternatives[1:]
+
+
+def test_the_classifier_decides_which_province_never_whether_one() -> None:
+    # the recognizer gives 10 % to a letter: that share survives the product unchanged
+    read = _read((("冀", 0.5), ("京", 0.4), ("A", 0.1)))
+    fused = fuse(read, _onehot("京", 0.999), 1.0)
+    assert dict(fused.alternatives[0])["A"] == pytest.approx(0.1)
+    assert sum(p for c, p in fused.alternatives[0] if c in PROVINCES) <= 0.9 + 1e-9
+
+
+def test_a_sure_province_is_not_overturned_by_a_mild_disagreement() -> None:
+    read = _read((("冀", 0.99), ("京", 0.005), ("A", 0.001)))
+    fused = fuse(read, np.where(np.arange(len(PROVINCES)) == PROVINCES.index("京"), 0.6, 0.4 / 30), 1.0)
+    assert fused.text[0] == "冀"
+
+
+def test_reads_without_a_province_are_left_alone() -> None:
+    for read in (PlateRead("", ()), _read((("A", 0.9), ("冀", 0.05)))):
+        assert fuse(read, _onehot("京"), 1.0) == read
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    p=st.lists(st.floats(0.0, 1.0), min_size=len(PROVINCES), max_size=len(PROVINCES)),
+    first=st.sampled_from(PROVINCES),
+    second=st.sampled_from(PROVINCES + LETTERS),
+    c1=st.floats(0.05, 1.0),
+    weight=st.floats(0.1, 2.0),
+)
+def test_fusion_is_a_distribution_for_any_opinion(p: list[float], first: str, second: str, c1: float,
+                                                  weight: float) -> None:
+    probs = np.array(p)
+    probs = probs / probs.sum() if probs.sum() > 0 else np.full(len(PROVINCES), 1 / len(PROVINCES))
+    alts = ((first, c1),) if second == first else ((first, c1), (second, (1 - c1) * 0.5))
+    fused = fuse(_read(alts), probs, weight)
+    assert len(fused.text) == 7 and fused.text[1:] == "A12345"
+    probs_out = [q for _, q in fused.alternatives[0]]
+    assert all(0.0 <= q <= 1.0 + 1e-9 for q in probs_out)
+    assert sum(probs_out) <= 1.0 + 1e-6
+    assert fused.alternatives[0][0] == (fused.text[0], fused.char_conf[0])
+    assert fused.text[0] in PROVINCES
+
+
+def test_province_reader_loads_through_the_seam(province: ProvinceReader) -> None:
+    assert province.model.runtime in ("ai-edge-litert", "tflite-runtime")
+    assert province.model.outputs[0]["shape"][-1] == len(PROVINCES)
+
+
+def test_a_model_that_is_not_a_province_reader_is_refused() -> None:
+    from gateway.plates.recognizer import DEFAULT_RECOGNIZER
+
+    with pytest.raises(ValueError, match="province reader has 31"):
+        ProvinceReader(DEFAULT_RECOGNIZER)
+
+
+def _validation_crops() -> list[tuple[np.ndarray, str]]:
+    from models.plates import split as dsplit
+
+    need(DEV_CROPS)
+    _, val = dsplit.split()
+    return [(dsplit.load_crop_bgr(DEV_CROPS / f), text) for f, text in val]
+
+
+def test_province_reader_names_the_province_of_real_crops_it_never_saw(province: ProvinceReader,
+                                                                      recognizer: PlateRecognizer) -> None:
+    crops = _validation_crops()
+    right = sum(int(PROVINCES[int(province.probabilities(recognizer.preprocess(c)).argmax())] == t[0])
+                for c, t in crops)
+    assert right >= 0.9 * len(crops)
+
+
+def test_the_reader_fuses_the_province_only_when_configured() -> None:
+    from gateway.plates.reader import PlateReader
+
+    on = PlateReader(PlatesConfig())
+    off = PlateReader(PlatesConfig(recognizer=RecognizerConfig(province_reader=False)))
+    assert isinstance(on.recognizer.province, ProvinceReader)
+    assert off.recognizer.province is None
+
+
+def test_the_province_reader_changes_only_the_first_character(province: ProvinceReader,
+                                                              recognizer: PlateRecognizer) -> None:
+    from gateway.plates.recognizer import DEFAULT_RECOGNIZER
+
+    fused = PlateRecognizer(DEFAULT_RECOGNIZER, province=province)
+    changed = 0
+    for crop, _ in _validation_crops():
+        alone, both = recognizer.read(crop), fused.read(crop)
+        assert both.text[1:] == alone.text[1:] and both.char_conf[1:] == alone.char_conf[1:]
+        changed += both.text[:1] != alone.text[:1] or both.char_conf[:1] != alone.char_conf[:1]
+    assert changed > 0  # the classifier has a say on real crops
