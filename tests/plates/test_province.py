@@ -130,3 +130,23 @@ def test_the_province_reader_changes_only_the_first_character(province: Province
         assert both.text[1:] == alone.text[1:] and both.char_conf[1:] == alone.char_conf[1:]
         changed += both.text[:1] != alone.text[:1] or both.char_conf[:1] != alone.char_conf[:1]
     assert changed > 0  # the classifier has a say on real crops
+
+
+def test_a_small_plate_read_as_the_majority_province_is_read_from_its_glyph() -> None:
+    """A real training-side crop (闽D33U29) pasted small on a real photo, read from the coarse
+    corners of the whole frame without a close look: the recognizer alone reads 皖D33U29 (the
+    real crops' majority province); with the province reader the read is 闽D33U29."""
+    from gateway.plates.config import FinderConfig
+    from gateway.plates.finder import PlateFinder
+    from gateway.plates.reader import PlateReader
+    from models.plates.evaluate_scenes import composite_samples
+
+    from .conftest import SHARED
+
+    need(SHARED / "plates" / "real_scenes_hyperlpr" / "labels.csv")
+    s = next(s for s in composite_samples(PlateFinder(), side=0) if s.name == "dev/闽D33U29.jpg")
+    finder = FinderConfig(refind=False)
+    alone = PlateReader(PlatesConfig(finder=finder, recognizer=RecognizerConfig(province_reader=False)))
+    fused = PlateReader(PlatesConfig(finder=finder))
+    assert [o.text for o in alone.read_frame(s.image)] == ["皖D33U29"]
+    assert [o.text for o in fused.read_frame(s.image)] == [s.text] == ["闽D33U29"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gateway.plates.config import FinderConfig, PlatesConfig
+from gateway.plates.config import FinderConfig, PlatesConfig, RecognizerConfig
 
 from .conftest import DEV_CROPS, SHARED, need
 
@@ -119,15 +119,20 @@ def test_noise_and_a_blank_crop_give_no_read(reader) -> None:
     assert reader.read_plate_crop(np.zeros((0, 0, 3), np.uint8)) is None
 
 
-def test_a_finder_candidate_read_not_sure_is_found_again_close_up(reader, flat) -> None:
+def test_a_finder_candidate_read_not_sure_is_found_again_close_up() -> None:
     """A real training-side crop (闽D33U29) pasted small on a real photo: from the corners found
-    in the whole frame it reads as 皖D33U29, weakly; found again in a close cut, it reads right
-    and surely. The province comes from the plate, not from the data's majority."""
+    in the whole frame the recognizer alone reads it as 皖D33U29, weakly; found again in a close
+    cut, it reads right and surely. The province comes from the plate, not from the data's
+    majority. (The province reader alone also reads it right: tests/plates/test_province.py.)"""
     from gateway.plates.finder import PlateFinder
+    from gateway.plates.reader import PlateReader
     from models.plates.evaluate_scenes import composite_samples
 
     need(SHARED / "plates" / "real_scenes_hyperlpr" / "labels.csv")
     s = next(s for s in composite_samples(PlateFinder(), side=0) if s.name == "dev/闽D33U29.jpg")
+    alone = RecognizerConfig(province_reader=False)
+    flat = PlateReader(PlatesConfig(finder=FinderConfig(refind=False), recognizer=alone))
+    reader = PlateReader(PlatesConfig(recognizer=alone))
     before = flat.read_frame(s.image)
     assert [o.text for o in before] == ["皖D33U29"]
     assert before[0].confidence < reader.config.finder.vote_below
