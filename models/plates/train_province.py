@@ -42,15 +42,11 @@ IN_W, IN_H = 96, 32
 CROP_W = 48
 
 
-def province_labels(texts_or_codes, decode=None) -> np.ndarray:
+def province_labels(texts: list[str]) -> np.ndarray:
     """Index into ``PROVINCES`` of each text's first character, -1 where it is none."""
     from gateway.plates.charset import PROVINCES
 
-    out = []
-    for t in texts_or_codes:
-        s = decode(t) if decode else t
-        out.append(PROVINCES.index(s[0]) if s and s[0] in PROVINCES else -1)
-    return np.array(out, np.int32)
+    return np.array([PROVINCES.index(t[0]) if t and t[0] in PROVINCES else -1 for t in texts], np.int32)
 
 
 def _codes_to_text(y: np.ndarray, n: np.ndarray) -> list[str]:
