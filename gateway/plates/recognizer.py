@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gateway.inference import load_model
-from gateway.plates.charset import BLANK_INDEX, INDEX_TO_CHAR
+from gateway.plates.charset import BLANK_INDEX, CHAR_TO_INDEX, INDEX_TO_CHAR, PROVINCES
 from gateway.resources import models_dir
 
 if TYPE_CHECKING:  # province.py builds on this module's PlateRead
@@ -79,13 +79,17 @@ def tempered(p: np.ndarray, temperature: float) -> np.ndarray:
 
 
 def ctc_decode(
-    probs: np.ndarray, top_k: int = 3, temperatures: tuple[float, float] = (1.0, 1.0)
+    probs: np.ndarray, top_k: int = 3, temperatures: tuple[float, float] = (1.0, 1.0),
+    province_prior: np.ndarray | None = None,
 ) -> PlateRead:
     """Greedy CTC decode of a ``(T, C)`` probability matrix.
 
     ``temperatures`` = (first character, other characters): the confidences and alternatives
     are taken from the peak frame's distribution softened by that temperature (calibration);
-    the text itself does not depend on them."""
+    the text itself does not depend on them. ``province_prior``: the model's learnt log-prior
+    of each province (``PROVINCES`` order, :func:`load_province_prior`), divided out of a first
+    character that is a province; it may change *which* province is read, never whether one is
+    or any other character."""
     peaks = peak_frames(probs)
     if not peaks:
         return PlateRead("", (), ())
@@ -99,6 +103,8 @@ def ctc_decode(
     if hot.any():
         rows = rows.copy()
         rows[hot] = softmax(np.log(np.maximum(rows[hot], 1e-12)) / temps[hot, None])
+    if province_prior is not None and ks[0] in _PROVINCE_SET:
+        rows, ks[0] = _without_prior(rows, province_prior)
     order = np.argsort(-rows, axis=1)[:, : top_k + 1]
     picked = np.take_along_axis(rows, order, axis=1).tolist()
     alts = tuple(
@@ -107,6 +113,23 @@ def ctc_decode(
     )
     confs = tuple(float(rows[j, k]) for j, k in enumerate(ks))
     return PlateRead("".join(INDEX_TO_CHAR[k] for k in ks), confs, alts)
+
+
+#: class indices of the provinces, in ``PROVINCES`` order
+_PROVINCE_INDEX = np.array([CHAR_TO_INDEX[ch] for ch in PROVINCES])
+_PROVINCE_SET = frozenset(_PROVINCE_INDEX.tolist())
+
+
+def _without_prior(rows: np.ndarray, log_prior: np.ndarray) -> tuple[np.ndarray, int]:
+    """``rows`` with the first row's provinces divided by ``exp(log_prior)`` and renormalised to
+    their own mass (so the chance that the first character is a province at all is kept), and
+    the first character's new class."""
+    rows = rows.copy()
+    first = rows[0, _PROVINCE_INDEX]
+    mass = float(first.sum())
+    adjusted = first * np.exp(-log_prior)
+    rows[0, _PROVINCE_INDEX] = adjusted * (mass / float(adjusted.sum()))
+    return rows, int(_PROVINCE_INDEX[int(np.argmax(adjusted))])
 
 
 class PlateRecognizer:
@@ -119,6 +142,8 @@ class PlateRecognizer:
         self.model = load_model(model_path, num_threads)
         _, self.input_height, self.input_width, _ = self.model.input_shape
         self.temperatures = load_calibration(model_path)
+        #: the model's learnt province log-prior, divided out of each read's first character
+        self.province_prior = load_province_prior(model_path)
         #: the province classifier whose opinion is fused into each read's first character
         #: (gateway/plates/province.py); None reads with the CTC model alone
         self.province = province
@@ -143,7 +168,8 @@ class PlateRecognizer:
         if not _usable(crop_bgr):
             return PlateRead("", ())
         x = self.preprocess(crop_bgr)
-        read = ctc_decode(softmax(self.model.run(x)[0][0]), temperatures=self.temperatures)
+        read = ctc_decode(softmax(self.model.run(x)[0][0]), temperatures=self.temperatures,
+                          province_prior=self.province_prior)
         return read if self.province is None else self.province.refine(read, x)
 
 
@@ -163,6 +189,23 @@ def load_calibration(model_path: str | Path) -> tuple[float, float]:
         return (1.0, 1.0)
     data = json.loads(path.read_text(encoding="utf-8"))
     return (float(data["temperature_first"]), float(data["temperature_other"]))
+
+
+def load_province_prior(model_path: str | Path) -> np.ndarray | None:
+    """The model's learnt log-prior of each province (``PROVINCES`` order, mean zero), or None.
+
+    Why: the recognizer was trained mostly on 皖 plates (CCPD) and leans towards them on any
+    unsure glyph. ``models/plates/calibrate.py`` fits one bias per province on synthetic plates
+    whose provinces are uniform, so that dividing it out reads the province from the glyph, not
+    from the training set's majority."""
+    path = calibration_path(model_path)
+    if not path.is_file():
+        return None
+    prior = json.loads(path.read_text(encoding="utf-8")).get("province_log_prior")
+    if prior is None:
+        return None
+    values = np.array([float(prior[ch]) for ch in PROVINCES])
+    return values - values.mean()
 
 
 def _usable(img: np.ndarray | None) -> bool:

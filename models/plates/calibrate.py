@@ -12,6 +12,11 @@ the calibration sixth of the training side of both real sources
 uniform provinces (so provinces without real crops count too). Only reads whose length
 matches the label are used (the peak frames then align with the characters).
 
+The province prior: the recognizer learnt from mostly 皖 plates (CCPD) and leans to 皖 on an
+unsure glyph. One log-bias per province is fitted (:func:`fit_province_prior`) on 3,100 more
+synthetic plates with uniform provinces; the decoder divides it out of the first character,
+so the province is read from the glyph and not from the training set's majority.
+
 The result goes to ``<model>.calibration.json`` beside the model, which
 :class:`gateway.plates.recognizer.PlateRecognizer` reads.
 """
@@ -28,6 +33,12 @@ import numpy as np
 GRID = np.round(np.arange(0.5, 6.01, 0.05), 2)
 #: synthetic calibration plates (uniform provinces); their seed is used by no training run
 N_SYNTH, SYNTH_SEED = 1500, 424242
+#: synthetic plates for the province prior (uniform provinces, ~100 each; a seed no training or
+#: validation run uses)
+N_PRIOR, PRIOR_SEED = 3100, 525252
+#: L2 weight on the province biases: a province whose plates the model already reads right
+#: keeps a bias near zero instead of one fitted to a few samples
+PRIOR_L2 = 0.001
 
 
 def collect(recognizer, crops: list[np.ndarray], texts: list[str]) -> tuple[list, list]:
@@ -65,6 +76,48 @@ def fit(pairs: list[tuple[np.ndarray, int]]) -> tuple[float, float, float]:
     return float(GRID[best]), nll(1.0), losses[best]
 
 
+def fit_province_prior(
+    pairs: list[tuple[np.ndarray, int]], temperature: float, steps: int = 3000, rate: float = 2.0
+) -> np.ndarray:
+    """One log-bias per province (``PROVINCES`` order, mean zero) that, subtracted from the
+    first character's tempered province log-probabilities, best explains ``pairs`` (true class a
+    province, provinces uniform): the learnt prior that
+    :func:`gateway.plates.recognizer.ctc_decode` divides out. Convex (a multinomial logistic
+    model with only offsets free), so plain gradient descent finds it."""
+    from gateway.plates.charset import CHAR_TO_INDEX, PROVINCES
+
+    index = np.array([CHAR_TO_INDEX[ch] for ch in PROVINCES])
+    column = {int(c): j for j, c in enumerate(index)}
+    rows = [(lp, column[t]) for lp, t in pairs if t in column]
+    if not rows:
+        return np.zeros(len(PROVINCES))
+    z = np.stack([lp[index] for lp, _ in rows]) / temperature
+    y = np.array([j for _, j in rows])
+    onehot = np.eye(len(PROVINCES))[y]
+    b = np.zeros(len(PROVINCES))
+    for _ in range(steps):
+        logits = z - b
+        p = np.exp(logits - logits.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        grad = (onehot - p).mean(axis=0) + 2 * PRIOR_L2 * b
+        b -= rate * grad
+        b -= b.mean()
+    return b
+
+
+def province_nll(pairs: list[tuple[np.ndarray, int]], temperature: float, bias: np.ndarray) -> float:
+    """Mean NLL of the true province among the provinces, with ``bias`` divided out."""
+    from gateway.plates.charset import CHAR_TO_INDEX, PROVINCES
+
+    index = np.array([CHAR_TO_INDEX[ch] for ch in PROVINCES])
+    column = {int(c): j for j, c in enumerate(index)}
+    rows = [(lp, column[t]) for lp, t in pairs if t in column]
+    z = np.stack([lp[index] for lp, _ in rows]) / temperature - bias
+    y = np.array([j for _, j in rows])
+    z = z - z.max(axis=1, keepdims=True)
+    return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(y)), y]))
+
+
 def synthetic_crops(n: int = N_SYNTH, seed: int = SYNTH_SEED) -> tuple[list[np.ndarray], list[str]]:
     """Fresh synthetic plates (BGR, recognizer size) of single-row kinds, provinces uniform."""
     import cv2
@@ -97,9 +150,15 @@ def calibrate(model_path: Path, crops: list[np.ndarray], texts: list[str], synth
         other += o2
     t_first, nll1_first, nll_first = fit(first)
     t_other, nll1_other, nll_other = fit(other)
+    from gateway.plates.charset import PROVINCES
+
+    pc, pt = synthetic_crops(N_PRIOR, PRIOR_SEED)
+    prior_pairs, _ = collect(rec, pc, pt)
+    bias = fit_province_prior(prior_pairs, t_first)
     out = {
         "temperature_first": t_first,
         "temperature_other": t_other,
+        "province_log_prior": {ch: round(float(v), 4) for ch, v in zip(PROVINCES, bias, strict=True)},
         "fitted_on": {
             "real_first_chars": n_real[0],
             "real_other_chars": n_real[1],
@@ -109,6 +168,11 @@ def calibrate(model_path: Path, crops: list[np.ndarray], texts: list[str], synth
         },
         "nll_first": {"t1": round(nll1_first, 4), "fitted": round(nll_first, 4)},
         "nll_other": {"t1": round(nll1_other, 4), "fitted": round(nll_other, 4)},
+        "province_prior_fitted_on": {"synthetic_plates": N_PRIOR, "first_chars": len(prior_pairs)},
+        "nll_province": {
+            "with_prior": round(province_nll(prior_pairs, t_first, np.zeros(len(PROVINCES))), 4),
+            "prior_divided_out": round(province_nll(prior_pairs, t_first, bias), 4),
+        },
     }
     calibration_path(model_path).write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     print(json.dumps(out, indent=1))

@@ -61,6 +61,7 @@ def test_committed_recognizer_has_a_fitted_calibration() -> None:
     # the fit must not be worse than the raw model on its own calibration data
     assert data["nll_first"]["fitted"] <= data["nll_first"]["t1"]
     assert data["nll_other"]["fitted"] <= data["nll_other"]["t1"]
+    assert data["nll_province"]["prior_divided_out"] <= data["nll_province"]["with_prior"]
 
 
 def test_fit_finds_the_temperature_that_generated_the_data() -> None:
@@ -77,6 +78,95 @@ def test_fit_finds_the_temperature_that_generated_the_data() -> None:
     t, nll1, nll = fit(pairs)
     assert abs(t - true_t) <= 0.25, t
     assert nll < nll1
+
+
+PRIOR = arrays(np.float64, (31,), elements=st.floats(-3, 3))
+
+
+@settings(max_examples=150, deadline=None)
+@given(LOGITS, PRIOR)
+def test_province_prior_moves_only_which_province(logits, prior) -> None:
+    from gateway.plates.charset import PROVINCES
+    from gateway.plates.recognizer import ctc_decode
+
+    probs = _probs(logits)
+    plain = ctc_decode(probs, temperatures=(1.1, 1.1))
+    fixed = ctc_decode(probs, temperatures=(1.1, 1.1), province_prior=prior)
+    assert len(fixed.text) == len(plain.text)
+    assert fixed.text[1:] == plain.text[1:] and fixed.char_conf[1:] == plain.char_conf[1:]
+    if not plain.text or plain.text[0] not in PROVINCES:
+        assert fixed == plain  # no province read: nothing to divide out
+        return
+    assert fixed.text[0] in PROVINCES
+    # the read province is the one whose probability over exp(prior) is largest
+    first = dict(fixed.alternatives[0])
+    assert first[fixed.text[0]] == fixed.char_conf[0]
+
+
+def test_province_prior_turns_a_tie_against_the_favoured_province() -> None:
+    from gateway.plates.charset import CHAR_TO_INDEX, NUM_CLASSES, PROVINCES
+    from gateway.plates.recognizer import ctc_decode
+
+    # one character whose peak frame holds 皖 0.5 and 浙 0.45: a model that learnt a 皖 prior
+    probs = np.full((3, NUM_CLASSES), 1e-4)
+    probs[[0, 2], 0] = 1.0  # blanks around it
+    probs[1, CHAR_TO_INDEX["皖"]], probs[1, CHAR_TO_INDEX["浙"]] = 0.5, 0.45
+    probs /= probs.sum(axis=1, keepdims=True)
+    plain = ctc_decode(probs)
+    assert plain.text == "皖"
+    prior = np.zeros(len(PROVINCES))
+    prior[PROVINCES.index("皖")] = 0.3  # the model over-predicts 皖 by e^0.3 = 1.35x
+    read = ctc_decode(probs, province_prior=prior)
+    assert read.text == "浙"
+    # the chance that the character is a province at all is unchanged
+    def both(r) -> float:
+        return sum(p for ch, p in r.alternatives[0] if ch in "皖浙")
+
+    assert abs(both(read) - both(plain)) < 0.01
+
+
+def test_province_prior_is_read_beside_the_model(tmp_path) -> None:
+    import shutil
+
+    from gateway.plates.charset import PROVINCES
+    from gateway.plates.recognizer import DEFAULT_RECOGNIZER, PlateRecognizer, calibration_path
+
+    model = tmp_path / "rec.tflite"
+    shutil.copyfile(DEFAULT_RECOGNIZER, model)
+    calibration_path(model).write_text(json.dumps({"temperature_first": 1.0, "temperature_other": 1.0}))
+    assert PlateRecognizer(model).province_prior is None  # an older file: no prior
+    prior = {ch: (1.0 if ch == "皖" else 0.0) for ch in PROVINCES}
+    calibration_path(model).write_text(
+        json.dumps({"temperature_first": 1.0, "temperature_other": 1.0, "province_log_prior": prior}))
+    got = PlateRecognizer(model).province_prior
+    assert got is not None and abs(got.mean()) < 1e-9  # stored centred
+    assert int(np.argmax(got)) == PROVINCES.index("皖") and abs(got.max() - got.min() - 1.0) < 1e-9
+
+
+def test_fit_finds_the_province_prior_that_generated_the_data() -> None:
+    from gateway.plates.charset import CHAR_TO_INDEX, PROVINCES
+    from models.plates.calibrate import fit_province_prior
+
+    rng = np.random.default_rng(1)
+    planted = np.zeros(len(PROVINCES))
+    planted[PROVINCES.index("皖")], planted[PROVINCES.index("琼")] = 0.8, -0.5
+    planted -= planted.mean()
+    index = np.array([CHAR_TO_INDEX[ch] for ch in PROVINCES])
+    pairs = []
+    for _ in range(4000):
+        y = int(rng.integers(len(PROVINCES)))  # provinces uniform
+        evidence = rng.normal(0, 1.5, len(PROVINCES))
+        evidence[y] += 2.0
+        # the model's log-probabilities: the evidence plus the learnt prior; labels drawn from
+        # the evidence alone are what a uniform world produces
+        p = _probs((evidence - np.log(np.exp(evidence).sum()))[None])[0]
+        y = int(rng.choice(len(PROVINCES), p=p))
+        lp = np.full(NUM_CLASSES, -20.0)
+        lp[index] = evidence + planted
+        pairs.append((lp, int(index[y])))
+    got = fit_province_prior(pairs, temperature=1.0)
+    assert np.abs(got - planted).max() < 0.25, np.round(got - planted, 2)
+    assert int(np.argmax(got)) == PROVINCES.index("皖")
 
 
 def test_two_row_plate_is_laid_out_as_one_row() -> None:
