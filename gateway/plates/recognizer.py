@@ -103,7 +103,8 @@ def ctc_decode(
     if hot.any():
         rows = rows.copy()
         rows[hot] = softmax(np.log(np.maximum(rows[hot], 1e-12)) / temps[hot, None])
-    if province_prior is not None and ks[0] in _PROVINCE_SET:
+    moved = province_prior is not None and ks[0] in _PROVINCE_SET
+    if moved:
         rows, ks[0] = _without_prior(rows, province_prior)
     order = np.argsort(-rows, axis=1)[:, : top_k + 1]
     picked = np.take_along_axis(rows, order, axis=1).tolist()
@@ -111,6 +112,10 @@ def ctc_decode(
         tuple((INDEX_TO_CHAR[i], p) for i, p in zip(o, ps, strict=True) if i != BLANK_INDEX)[:top_k]
         for o, ps in zip(order.tolist(), picked, strict=True)
     )
+    if moved:  # the read province leads its alternatives even where a letter is likelier
+        chosen = INDEX_TO_CHAR[ks[0]]
+        first = ((chosen, float(rows[0, ks[0]])), *(a for a in alts[0] if a[0] != chosen))
+        alts = (first[:top_k], *alts[1:])
     confs = tuple(float(rows[j, k]) for j, k in enumerate(ks))
     return PlateRead("".join(INDEX_TO_CHAR[k] for k in ks), confs, alts)
 

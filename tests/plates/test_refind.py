@@ -120,21 +120,20 @@ def test_noise_and_a_blank_crop_give_no_read(reader) -> None:
 
 
 def test_a_finder_candidate_read_not_sure_is_found_again_close_up() -> None:
-    """A real training-side crop (闽D33U29) pasted small on a real photo: from the corners found
-    in the whole frame the recognizer alone reads it as 皖D33U29, weakly; found again in a close
-    cut, it reads right and surely. The province comes from the plate, not from the data's
-    majority. (The province reader alone also reads it right: tests/plates/test_province.py.)"""
+    """A real training-side crop (皖AUS995) pasted small (~48 px wide) on a real photo: from the
+    corners found in the whole frame the recognizer alone misreads it, weakly (皖AU5995 at 0.75);
+    found again in a close cut, it reads right and surely."""
     from gateway.plates.finder import PlateFinder
     from gateway.plates.reader import PlateReader
     from models.plates.evaluate_scenes import composite_samples
 
     need(SHARED / "plates" / "real_scenes_hyperlpr" / "labels.csv")
-    s = next(s for s in composite_samples(PlateFinder(), side=0) if s.name == "dev/闽D33U29.jpg")
+    s = next(s for s in composite_samples(PlateFinder(), side=0) if s.name == "dev/皖AUS995.jpg")
     alone = RecognizerConfig(province_reader=False)
     flat = PlateReader(PlatesConfig(finder=FinderConfig(refind=False), recognizer=alone))
     reader = PlateReader(PlatesConfig(recognizer=alone))
     before = flat.read_frame(s.image)
-    assert [o.text for o in before] == ["皖D33U29"]
+    assert len(before) == 1 and before[0].text != s.text
     assert before[0].confidence < reader.config.finder.vote_below
     after = reader.read_frame(s.image)
     assert [o.text for o in after] == [s.text]
