@@ -55,6 +55,40 @@ def test_a_sure_province_is_not_overturned_by_a_mild_disagreement() -> None:
     assert fused.text[0] == "冀"
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.floats(0.3, 0.95), st.floats(0.3, 0.95), st.floats(1.05, 4.0))
+def test_a_temperature_softens_the_product_never_changes_its_choice(p_rec, p_cls, temperature) -> None:
+    read = _read((("冀", p_rec), ("京", (1 - p_rec) * 0.8)))
+    plain = fuse(read, _onehot("京", p_cls), 0.75)
+    soft = fuse(read, _onehot("京", p_cls), 0.75, temperature=temperature)
+    assert soft.text == plain.text
+    assert soft.char_conf[1:] == plain.char_conf[1:]
+    # the chosen province is at least as likely as any other, so softening can only lower it
+    assert soft.char_conf[0] <= plain.char_conf[0] + 1e-9
+    # the provinces' share of the first character is the recognizer's, softened or not
+    share = sum(p for c, p in soft.alternatives[0] if c in PROVINCES)
+    assert share <= p_rec + (1 - p_rec) * 0.8 + (1 - p_rec) * 0.2 + 1e-6
+
+
+def test_the_product_temperature_is_read_beside_the_model(tmp_path) -> None:
+    import json
+    import shutil
+
+    from gateway.plates.province import DEFAULT_PROVINCE_READER, load_temperature
+    from gateway.plates.recognizer import calibration_path
+
+    model = tmp_path / "province.tflite"
+    shutil.copyfile(DEFAULT_PROVINCE_READER, model)
+    assert load_temperature(model) == 1.0 and ProvinceReader(model).temperature == 1.0
+    calibration_path(model).write_text(json.dumps({"temperature_fused": 1.7}), encoding="utf-8")
+    assert ProvinceReader(model).temperature == 1.7
+    # the committed reader has one, chosen on the development scenes (calibrate.py --fused)
+    committed = json.loads(calibration_path(DEFAULT_PROVINCE_READER).read_text(encoding="utf-8"))
+    assert committed["temperature_fused"] in (1.0, 1.3, 1.6, 2.0)
+    assert committed["grid"][str(committed["temperature_fused"])]["ece"] == min(
+        g["ece"] for g in committed["grid"].values())
+
+
 def test_reads_without_a_province_are_left_alone() -> None:
     for read in (PlateRead("", ()), _read((("A", 0.9), ("冀", 0.05)))):
         assert fuse(read, _onehot("京"), 1.0) == read
