@@ -130,6 +130,13 @@ class FinderConfig(BundledModelConfig):
     score_threshold: float = Field(
         default=0.3, gt=0.0, lt=1.0, description="Objectness x class score a candidate needs."
     )
+    # Two-row plates (trucks, the haulers a reservoir checkpoint stops) score lower in y5fu than
+    # one-row ones: on development two-row scenes most plates the finder missed at 0.3 scored
+    # 0.06-0.27 (MODEL_CARD.md, "Two-row plates"). Their reads still pass every rule a one-row
+    # read does.
+    double_row_score_threshold: float = Field(
+        default=0.1, gt=0.0, lt=1.0, description="Objectness x class score a two-row candidate needs."
+    )
     max_candidates: int = Field(default=3, ge=1, le=16, description="Candidates read per image, best first.")
     fallback: bool = Field(
         default=True,

@@ -143,13 +143,18 @@ def decode_heads(heads: list[np.ndarray], size: int, min_objectness: float = 0.0
 
 
 def decode(
-    rows: np.ndarray, scale: float, score_threshold: float = SCORE_THRESHOLD, iou: float = NMS_IOU
+    rows: np.ndarray, scale: float, score_threshold: float = SCORE_THRESHOLD, iou: float = NMS_IOU,
+    double_row_threshold: float | None = None,
 ) -> list[FoundPlate]:
     """y5fu's ``(N, 15)`` rows (cx, cy, w, h, obj, 4 corners, 2 class scores; model pixels)
-    -> plates in image pixels (divided by ``scale``), best first."""
+    -> plates in image pixels (divided by ``scale``), best first. ``double_row_threshold``: the
+    score a two-row candidate needs (None: ``score_threshold``)."""
     cls = rows[:, 13:15] * rows[:, 4:5]
     score = cls.max(axis=1)
-    sel = score > score_threshold
+    if double_row_threshold is None:
+        sel = score > score_threshold
+    else:
+        sel = score > np.where(cls.argmax(axis=1) == 1, double_row_threshold, score_threshold)
     if not sel.any():
         return []
     r, score, kind = rows[sel], score[sel], cls[sel].argmax(axis=1)
@@ -221,10 +226,13 @@ class PlateFinder:
         model_path: str | Path = DEFAULT_FINDER,
         num_threads: int = 1,
         score_threshold: float = SCORE_THRESHOLD,
+        double_row_threshold: float | None = None,
     ) -> None:
         self.model = load_model(model_path, num_threads)
         self.size = self.model.input_shape[1]
         self.score_threshold = score_threshold
+        #: the score a two-row candidate needs (None: ``score_threshold``)
+        self.double_row_threshold = double_row_threshold
         # the graph ends either at the three stride heads or (a full conversion) at the decode
         self._heads = len(self.model.outputs) == 3
 
@@ -233,7 +241,7 @@ class PlateFinder:
         x, scale = letterbox(img_bgr, self.size)
         outs = self.model.invoke(x[None])
         if self._heads:
-            return decode_heads(outs, self.size, self.score_threshold), scale
+            return decode_heads(outs, self.size, self._lowest_threshold()), scale
         return outs[0][0], scale
 
     def find_tiled(self, img_bgr: np.ndarray, search_size: int) -> list[FoundPlate]:
@@ -273,4 +281,9 @@ class PlateFinder:
         if not isinstance(img_bgr, np.ndarray) or img_bgr.ndim != 3 or min(img_bgr.shape[:2]) < 8:
             return []
         rows, scale = self.raw(img_bgr)
-        return decode(rows, scale, self.score_threshold)
+        return decode(rows, scale, self.score_threshold, double_row_threshold=self.double_row_threshold)
+
+    def _lowest_threshold(self) -> float:
+        if self.double_row_threshold is None:
+            return self.score_threshold
+        return min(self.score_threshold, self.double_row_threshold)

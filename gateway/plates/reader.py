@@ -192,9 +192,11 @@ class PlateReader:
         self.finder: PlateFinder | None = None
         self.vehicle_finder: PlateFinder | None = None
         if fc.enabled:
-            self.finder = PlateFinder(fc.model_path or DEFAULT_FINDER, fc.num_threads, fc.score_threshold)
+            self.finder = PlateFinder(fc.model_path or DEFAULT_FINDER, fc.num_threads, fc.score_threshold,
+                                      fc.double_row_score_threshold)
             self.vehicle_finder = PlateFinder(
-                fc.vehicle_model_path or DEFAULT_VEHICLE_FINDER, fc.num_threads, fc.score_threshold
+                fc.vehicle_model_path or DEFAULT_VEHICLE_FINDER, fc.num_threads, fc.score_threshold,
+                fc.double_row_score_threshold,
             )
         #: failures inside the plate stage (counted for health; each kind logged rate-limited)
         self.errors = 0

@@ -167,6 +167,29 @@ def test_decode_keeps_confident_distinct_plates_best_first(rows, scale) -> None:
         assert p.corners.shape == (4, 2)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(ROW, min_size=0, max_size=40), st.floats(0.05, 0.9), st.floats(0.05, 0.9))
+def test_two_row_candidates_have_their_own_threshold(rows, single, double) -> None:
+    from gateway.plates.finder import decode
+
+    arr = np.array(rows, np.float32).reshape(-1, 15)
+    for p in decode(arr, 1.0, single, double_row_threshold=double):
+        assert p.score > (double if p.double_row else single)
+
+
+def test_a_two_row_plate_scored_low_is_found_from_its_own_threshold() -> None:
+    from gateway.plates.finder import decode
+
+    #            cx   cy   w   h  obj  corners (lt rt rb lb)                      one   two rows
+    row = [100, 100, 80, 40, 0.5, 60, 80, 140, 80, 140, 120, 60, 120, 0.1, 0.3]
+    arr = np.array([row], np.float32)  # score 0.5 x 0.3 = 0.15, a two-row plate
+    assert decode(arr, 1.0, 0.3) == []
+    found = decode(arr, 1.0, 0.3, double_row_threshold=0.1)
+    assert len(found) == 1 and found[0].double_row and abs(found[0].score - 0.15) < 1e-6
+    arr[0, 13:15] = 0.3, 0.1  # the same score as a one-row plate: the common threshold holds
+    assert decode(arr, 1.0, 0.3, double_row_threshold=0.1) == []
+
+
 def test_tiled_search_finds_a_small_plate_in_a_large_frame(finder, validation_scenes) -> None:
     from models.plates import real_scenes
 
