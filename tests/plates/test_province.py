@@ -63,11 +63,9 @@ def test_a_temperature_softens_the_product_never_changes_its_choice(p_rec, p_cls
     soft = fuse(read, _onehot("京", p_cls), 0.75, temperature=temperature)
     assert soft.text == plain.text
     assert soft.char_conf[1:] == plain.char_conf[1:]
-    # the chosen province is at least as likely as any other, so softening can only lower it
-    assert soft.char_conf[0] <= plain.char_conf[0] + 1e-9
-    # the provinces' share of the first character is the recognizer's, softened or not
-    share = sum(p for c, p in soft.alternatives[0] if c in PROVINCES)
-    assert share <= p_rec + (1 - p_rec) * 0.8 + (1 - p_rec) * 0.2 + 1e-6
+    # the chosen province is the likeliest of unequal provinces, so softening lowers it
+    assert soft.char_conf[0] < plain.char_conf[0]
+    assert soft.char_conf[0] == dict(soft.alternatives[0])[soft.text[0]]
 
 
 def test_the_product_temperature_is_read_beside_the_model(tmp_path) -> None:
