@@ -26,7 +26,7 @@ import numpy as np
 
 from gateway.inference.tflite import load_model
 from gateway.plates.charset import ALPHABET, PROVINCES
-from gateway.plates.recognizer import PlateRead, softmax
+from gateway.plates.recognizer import PlateRead, calibration_path, softmax
 from gateway.plates.warp_vote import distribution
 from gateway.resources import models_dir
 
@@ -64,8 +64,6 @@ def load_temperature(model_path: str | Path) -> float:
     """The temperature fitted for the fused province (``temperature_fused`` in
     ``<model>.calibration.json`` beside the model, written by ``models/plates/calibrate.py``);
     1.0 without one."""
-    from gateway.plates.recognizer import calibration_path
-
     path = calibration_path(model_path)
     if not path.is_file():
         return 1.0
@@ -92,7 +90,7 @@ def fuse(
     rest = max(0.0, 1.0 - sum(known.values())) / max(1, len(ALPHABET) - len(known))
     first = np.array([known.get(ch, rest) for ch in PROVINCES])
     fused = first * np.maximum(province, 1e-6) ** weight
-    if temperature != 1.0:
+    if temperature != 1.0 and fused.max() > 0:
         fused = np.exp((np.log(np.maximum(fused, 1e-300)) - np.log(float(fused.max()))) / temperature)
     total = float(fused.sum())
     if not total > 0:

@@ -85,6 +85,21 @@ def fit(pairs: list[tuple[np.ndarray, int]]) -> tuple[float, float, float]:
     return float(GRID[best]), nll(1.0), losses[best]
 
 
+def _province_logits(
+    pairs: list[tuple[np.ndarray, int]], temperature: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs whose true class is a province: their province log-probabilities divided by
+    ``temperature`` (``(n, 31)``, ``PROVINCES`` order) and the true province's column."""
+    from gateway.plates.charset import CHAR_TO_INDEX, PROVINCES
+
+    index = np.array([CHAR_TO_INDEX[ch] for ch in PROVINCES])
+    column = {int(c): j for j, c in enumerate(index)}
+    rows = [(lp, column[t]) for lp, t in pairs if t in column]
+    if not rows:
+        return np.zeros((0, len(PROVINCES))), np.zeros(0, int)
+    return np.stack([lp[index] for lp, _ in rows]) / temperature, np.array([j for _, j in rows])
+
+
 def fit_province_prior(
     pairs: list[tuple[np.ndarray, int]], temperature: float, steps: int = 3000, rate: float = 2.0
 ) -> np.ndarray:
@@ -93,15 +108,11 @@ def fit_province_prior(
     province, provinces uniform): the learnt prior that
     :func:`gateway.plates.recognizer.ctc_decode` divides out. Convex (a multinomial logistic
     model with only offsets free), so plain gradient descent finds it."""
-    from gateway.plates.charset import CHAR_TO_INDEX, PROVINCES
+    from gateway.plates.charset import PROVINCES
 
-    index = np.array([CHAR_TO_INDEX[ch] for ch in PROVINCES])
-    column = {int(c): j for j, c in enumerate(index)}
-    rows = [(lp, column[t]) for lp, t in pairs if t in column]
-    if not rows:
+    z, y = _province_logits(pairs, temperature)
+    if not len(y):
         return np.zeros(len(PROVINCES))
-    z = np.stack([lp[index] for lp, _ in rows]) / temperature
-    y = np.array([j for _, j in rows])
     onehot = np.eye(len(PROVINCES))[y]
     b = np.zeros(len(PROVINCES))
     for _ in range(steps):
@@ -116,13 +127,8 @@ def fit_province_prior(
 
 def province_nll(pairs: list[tuple[np.ndarray, int]], temperature: float, bias: np.ndarray) -> float:
     """Mean NLL of the true province among the provinces, with ``bias`` divided out."""
-    from gateway.plates.charset import CHAR_TO_INDEX, PROVINCES
-
-    index = np.array([CHAR_TO_INDEX[ch] for ch in PROVINCES])
-    column = {int(c): j for j, c in enumerate(index)}
-    rows = [(lp, column[t]) for lp, t in pairs if t in column]
-    z = np.stack([lp[index] for lp, _ in rows]) / temperature - bias
-    y = np.array([j for _, j in rows])
+    z, y = _province_logits(pairs, temperature)
+    z = z - bias
     z = z - z.max(axis=1, keepdims=True)
     return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(y)), y]))
 
