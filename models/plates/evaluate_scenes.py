@@ -494,6 +494,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="recognizer.province_reader: 'off', or on at this province_weight (default: "
                     "the config's); several values read every sample with each in turn, reported as "
                     "'<set> pr=W' after the first")
+    ap.add_argument("--province-model", type=Path, nargs="+", default=None, metavar="PATH",
+                    help="recognizer.province_model_path (default: the committed reader); several "
+                    "read every sample with each in turn, reported as '<set> pm=<file stem>' after "
+                    "the first")
     ap.add_argument(
         "--side",
         choices=["validation", "train"],
@@ -508,7 +512,8 @@ def main(argv: list[str] | None = None) -> int:
     from gateway.plates.reader import PlateReader
 
     def readers(vote_warps: int | None, min_confidence: float | None, second: str | None = None,
-                refind: str | None = None, province: str | None = None) -> tuple:
+                refind: str | None = None, province: str | None = None,
+                province_model: Path | None = None) -> tuple:
         votes: dict = {} if vote_warps is None else {"vote_warps": vote_warps}
         if refind is not None:
             votes["refind"] = refind == "on"
@@ -521,6 +526,8 @@ def main(argv: list[str] | None = None) -> int:
             minimum["province_reader"] = province != "off"
             if province != "off":
                 minimum["province_weight"] = float(province)
+        if province_model is not None:
+            minimum["province_model_path"] = province_model
         config = PlatesConfig(
             finder=FinderConfig(enabled=not args.no_finder, **votes),
             recognizer=RecognizerConfig(model_path=args.recognizer, **minimum),
@@ -539,15 +546,17 @@ def main(argv: list[str] | None = None) -> int:
     # the first value of each option is the main reader; every other combination is a variant
     warps, minima = args.vote_warps or [None], args.min_confidence or [None]
     seconds, refinds = args.second_reader or [None], args.refind or [None]
-    provinces = args.province_reader or [None]
-    reader, finer = readers(warps[0], minima[0], seconds[0], refinds[0], provinces[0])
+    provinces, models = args.province_reader or [None], args.province_model or [None]
+    first = (warps[0], minima[0], seconds[0], refinds[0], provinces[0], models[0])
+    reader, finer = readers(*first)
     variants = [
         ("".join([f" vw={n}" if n != warps[0] else "", f" mc={m}" if m != minima[0] else "",
                   f" sr={o}" if o != seconds[0] else "", f" rf={g}" if g != refinds[0] else "",
-                  f" pr={q}" if q != provinces[0] else ""]),
-         *readers(n, m, o, g, q))
-        for n, m, o, g, q in itertools.product(warps, minima, seconds, refinds, provinces)
-        if (n, m, o, g, q) != (warps[0], minima[0], seconds[0], refinds[0], provinces[0])
+                  f" pr={q}" if q != provinces[0] else "",
+                  f" pm={pm.stem}" if pm != models[0] and pm is not None else ""]),
+         *readers(n, m, o, g, q, pm))
+        for n, m, o, g, q, pm in itertools.product(warps, minima, seconds, refinds, provinces, models)
+        if (n, m, o, g, q, pm) != first
     ]
     finder = PlateFinder()
 

@@ -55,8 +55,10 @@ def _codes_to_text(y: np.ndarray, n: np.ndarray) -> list[str]:
     return [decode(list(y[i, : n[i]])) for i in range(len(y))]
 
 
-def build_model(batch_norm: bool = True):
-    """32x96 RGB (the recognizer's input) -> 31 province logits, from the left ``CROP_W`` columns."""
+def build_model(batch_norm: bool = True, width: float = 1.0):
+    """32x96 RGB (the recognizer's input) -> 31 province logits, from the left ``CROP_W`` columns.
+
+    ``width`` scales every layer's channels (1.0: the network of session 11)."""
     import keras
     from keras import layers
 
@@ -71,14 +73,14 @@ def build_model(batch_norm: bool = True):
     inp = keras.Input((IN_H, IN_W, 3), name="image")
     x = layers.Cropping2D(((0, 0), (0, IN_W - CROP_W)))(inp)  # 32x48
     x = layers.Rescaling(1.0 / 255.0)(x)
-    x = cbr(x, 32)
+    x = cbr(x, round(32 * width))
     x = layers.MaxPooling2D(2)(x)  # 16x24
-    x = cbr(x, 64)
+    x = cbr(x, round(64 * width))
     x = layers.MaxPooling2D(2)(x)  # 8x12
-    x = cbr(x, 96)
-    x = cbr(x, 96)
+    x = cbr(x, round(96 * width))
+    x = cbr(x, round(96 * width))
     x = layers.MaxPooling2D(2)(x)  # 4x6
-    x = cbr(x, 128)
+    x = cbr(x, round(128 * width))
     x = layers.Flatten()(x)
     x = layers.Dropout(0.3)(x)
     out = layers.Dense(len(PROVINCES), name="province")(x)
@@ -97,7 +99,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--chain-frac", type=float, default=0.5)
     ap.add_argument("--real-frac", type=float, default=0.25)
     ap.add_argument("--grey-frac", type=float, default=0.1)
+    ap.add_argument("--width", type=float, default=1.0, help="channel multiplier of every layer")
     ap.add_argument("--out", type=Path, default=MODELS_DIR / "province_int8.tflite")
+    ap.add_argument("--tag", default="province", help="name of the saved weights under the work folder")
     args = ap.parse_args(argv)
 
     limit_threads()
@@ -135,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"chain {len(xc)}  synth {len(xs)}  real {len(real_imgs)}  dev {len(dev_x)}  calib {len(calib_x)}",
           flush=True)
 
-    model = build_model()
+    model = build_model(width=args.width)
     sched = tf.keras.optimizers.schedules.CosineDecay(args.lr, args.steps, alpha=0.02)
     opt = tf.keras.optimizers.Adam(sched)
     loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -181,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
                 msg += f" dev {dev:.3f} calib {calib:.3f}"
             print(msg, flush=True)
     WORK.mkdir(parents=True, exist_ok=True)
-    model.save_weights(WORK / "province.weights.h5")
+    model.save_weights(WORK / f"{args.tag}.weights.h5")
     rep = np.concatenate([
         xc[rng.integers(0, len(xc), 300)],
         xs[rng.integers(0, len(xs), 200)],
