@@ -12,8 +12,12 @@ from gateway.plates.config import FinderConfig, PlatesConfig, RecognizerConfig
 from .conftest import DEV_CROPS, SHARED, need
 
 #: real training-side calibration crops (never trained on, never validation) of plates tilted in
-#: a crop cut along the image axes: the reader alone rejects each of them
-TILTED = {"皖AHX511.jpg": "皖AHX511", "皖AHN713.jpg": "皖AHN713", "皖A09N61.jpg": "皖A09N61"}
+#: a crop cut along the image axes: the reader alone rejects each of them. 皖A09N61 was one until
+#: session 15: the wider province reader is less sure of its 皖 (0.53 against 0.84 on the corner
+#: warp), so even the close look's vote falls under the minimum; it is the one calibration crop
+#: that reader loses (MODEL_CARD.md, "Province reader, twice as wide"), a matter of the province
+#: glyph, not of the corners this test is about. 皖AS371Z, tilted more, took its place.
+TILTED = {"皖AHX511.jpg": "皖AHX511", "皖AHN713.jpg": "皖AHN713", "皖AS371Z.jpg": "皖AS371Z"}
 
 
 def _crop(name: str) -> np.ndarray:
