@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from gateway.plates.charset import PROVINCES
+from gateway.plates.config import RecognizerConfig
 from gateway.plates.province import ProvinceReader
 from gateway.plates.recognizer import DEFAULT_RECOGNIZER, PlateRecognizer
 
@@ -46,9 +47,10 @@ class ProvinceComparison:
     sure_wrong_wan: int
 
 
-def joined_reader(spec: str, num_threads: int = 1) -> ProvinceReader:
-    """The reader named by ``spec``: one model path, or several joined by ``+`` (geometric mean)."""
-    parts = [ProvinceReader(p, num_threads) for p in spec.split("+")]
+def joined_reader(spec: str, weight: float = 0.75) -> ProvinceReader:
+    """The reader named by ``spec``: one model path, or several joined by ``+`` (geometric mean);
+    ``weight``: its exponent in the product (``plates.recognizer.province_weight``)."""
+    parts = [ProvinceReader(p, 1, weight) for p in spec.split("+")]
     if len(parts) == 1:
         return parts[0]
     reader = parts[0]
@@ -64,12 +66,15 @@ def joined_reader(spec: str, num_threads: int = 1) -> ProvinceReader:
 
 
 def compare(specs: Sequence[str], images_bgr: Sequence[np.ndarray], texts: Sequence[str],
-            sure: float = 0.6) -> list[ProvinceComparison]:
-    """Every reader of ``specs`` over the same crops (BGR), labels ``texts``."""
+            sure: float = 0.6, weight: float | None = None) -> list[ProvinceComparison]:
+    """Every reader of ``specs`` over the same crops (BGR), labels ``texts``; ``weight``: the
+    province weight (None: the configuration's default)."""
+    if weight is None:
+        weight = RecognizerConfig().province_weight
     keep = [i for i, t in enumerate(texts) if t and t[0] in PROVINCES]
     out = []
     for spec in specs:
-        province = joined_reader(spec)
+        province = joined_reader(spec, weight)
         recognizer = PlateRecognizer(DEFAULT_RECOGNIZER, 1, province)
         row = ProvinceComparison(spec, len(keep), 0, 0, 0, 0, 0)
         for i in keep:
@@ -96,10 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("readers", nargs="+", help="province reader .tflite, or several joined by '+'")
     ap.add_argument("--sure", type=float, default=0.6, help="a fused province at least this is 'sure'")
+    ap.add_argument("--weight", type=float, default=None,
+                    help="plates.recognizer.province_weight (default: the config's)")
     args = ap.parse_args(argv)
     x, y, n = chain_cache(DEV_N, DEV_SEED)
     crops = [cv2.cvtColor(img, cv2.COLOR_RGB2BGR) for img in x]
-    for row in compare(args.readers, crops, _codes_to_text(y, n), args.sure):
+    for row in compare(args.readers, crops, _codes_to_text(y, n), args.sure, args.weight):
         print(json.dumps(asdict(row), ensure_ascii=False), flush=True)
     return 0
 
