@@ -47,22 +47,26 @@ class ProvinceComparison:
     sure_wrong_wan: int
 
 
-def joined_reader(spec: str, weight: float = 0.75) -> ProvinceReader:
-    """The reader named by ``spec``: one model path, or several joined by ``+`` (geometric mean);
-    ``weight``: its exponent in the product (``plates.recognizer.province_weight``)."""
-    parts = [ProvinceReader(p, 1, weight) for p in spec.split("+")]
-    if len(parts) == 1:
-        return parts[0]
-    reader = parts[0]
-    singles = [p.probabilities for p in parts]  # bound before the first one is replaced
+class JoinedProvinceReader(ProvinceReader):
+    """Several province readers as one: the normalised geometric mean of their distributions
+    (comparison only; the temperature file is the first model's)."""
 
-    def mean(x: np.ndarray) -> np.ndarray:
-        logp = sum(np.log(f(x) + 1e-9) for f in singles) / len(singles)
+    def __init__(self, paths: Sequence[str], weight: float) -> None:
+        super().__init__(paths[0], 1, weight)
+        self.others = [ProvinceReader(p, 1, weight) for p in paths[1:]]
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        singles = [super().probabilities(x), *(o.probabilities(x) for o in self.others)]
+        logp = np.mean([np.log(p + 1e-9) for p in singles], axis=0)
         e = np.exp(logp - logp.max())
         return e / e.sum()
 
-    reader.probabilities = mean  # type: ignore[method-assign]
-    return reader
+
+def joined_reader(spec: str, weight: float) -> ProvinceReader:
+    """The reader named by ``spec``: one model path, or several joined by ``+`` (geometric mean);
+    ``weight``: its exponent in the product (``plates.recognizer.province_weight``)."""
+    paths = spec.split("+")
+    return ProvinceReader(paths[0], 1, weight) if len(paths) == 1 else JoinedProvinceReader(paths, weight)
 
 
 def compare(specs: Sequence[str], images_bgr: Sequence[np.ndarray], texts: Sequence[str],
