@@ -85,8 +85,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                     help="longest side of the frame as fed to the plate finder, 64..1280, a multiple "
                     "of 8 (default 320, and while that reads nothing, finer searches at "
                     f"{' and '.join(map(str, FINER_FRAME_SIZES))} px, never finer than the photo "
-                    f"itself above 640, then the image turned {TURN_DEGREES:g} degrees either way "
-                    "for tilted plates; larger finds smaller plates, slower)")
+                    "itself above 640, then the image framed in grey for a plate that fills the "
+                    f"picture, then turned {TURN_DEGREES:g} degrees either way for tilted plates; "
+                    "larger finds smaller plates, slower)")
     rd.add_argument("--min-confidence", type=float, default=None, metavar="P",
                     help="accept a read only if its weakest character is at least P, 0..1 "
                     f"(default {_default_min_confidence()}, as on the gateway)")
@@ -221,7 +222,7 @@ def cmd_read(args: argparse.Namespace) -> int:
             # an explicit --frame-size is exactly that; the default also tries finer searches
             default = args.frame_size is None
             o = read_plate_image(reader, path, finer=finer, finer_sizes=FINER_FRAME_SIZES if default else (),
-                                 turn_degrees=TURN_DEGREES if default else 0.0)
+                                 framed=default, turn_degrees=TURN_DEGREES if default else 0.0)
             outcomes.append(o)
             if args.json:
                 print(json.dumps(o.as_dict(), ensure_ascii=False), flush=True)

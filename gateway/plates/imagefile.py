@@ -326,15 +326,17 @@ def finer_search_sizes(long_side: int, sizes: Sequence[int], first: int) -> list
 
 def read_still(reader: PlateReader, frame: np.ndarray, *,
                finer: Callable[[int], PlateReader] | None = None, finer_sizes: Sequence[int] = (),
-               turn_degrees: float = 0.0) -> tuple[list[PlateObservation], str | None]:
+               framed: bool = False, turn_degrees: float = 0.0) -> tuple[list[PlateObservation], str | None]:
     """The plates of a still image, and a note on which extra search read them (None: the first).
 
     While nothing is read: ``finer_sizes``, searched in turn (:func:`finer_search_sizes`) with
-    the reader ``finer(size)`` gives (small plates in large photos); then, when
-    ``turn_degrees``, the image turned by that many degrees either way
+    the reader ``finer(size)`` gives (small plates in large photos); then, when ``framed``, the
+    image framed in grey (:mod:`gateway.plates.framed`: a plate that fills the picture); then,
+    when ``turn_degrees``, the image turned by that many degrees either way
     (:mod:`gateway.plates.rotated`: tilted plates), the most confident read of each text kept.
     For stills, where more searches cost only time; a gateway's frames never take them (most
     of them hold no plate at all)."""
+    from gateway.plates.framed import read_framed
     from gateway.plates.reader import best_per_text
     from gateway.plates.rotated import read_turned
 
@@ -348,6 +350,10 @@ def read_still(reader: PlateReader, frame: np.ndarray, *,
         reads = finer(size).read_frame(frame)
         if reads:
             return reads, f"read by a finer search ({size} px)"
+    if framed:
+        reads = read_framed(reader, frame)
+        if reads:
+            return reads, "read with the image framed in grey (a plate that fills the picture)"
     if turn_degrees:
         turned = best_per_text(read_turned(reader, frame, turn_degrees)
                                + read_turned(reader, frame, -turn_degrees))
@@ -358,7 +364,8 @@ def read_still(reader: PlateReader, frame: np.ndarray, *,
 
 def read_plate_image(reader: PlateReader, path: Path, *, explain: bool = True,
                      finer: Callable[[int], PlateReader] | None = None,
-                     finer_sizes: Sequence[int] = (), turn_degrees: float = 0.0) -> ImageOutcome:
+                     finer_sizes: Sequence[int] = (), framed: bool = False,
+                     turn_degrees: float = 0.0) -> ImageOutcome:
     """Decode ``path`` and read its plates (whole image, as a close-up lane frame); the extra
     searches while nothing is read are :func:`read_still`'s."""
     outcome = ImageOutcome(image=str(path), status=REJECTED)
@@ -378,7 +385,7 @@ def read_plate_image(reader: PlateReader, path: Path, *, explain: bool = True,
             outcome.width, outcome.height = w, h
             outcome.format, outcome.decoder = decoded.header.format, decoded.decoder
             reads, note = read_still(reader, frame, finer=finer, finer_sizes=finer_sizes,
-                                     turn_degrees=turn_degrees)
+                                     framed=framed, turn_degrees=turn_degrees)
             if note:
                 outcome.notes.append(note)
             outcome.ms = round((time.perf_counter() - t0) * 1000, 1)

@@ -501,8 +501,11 @@ class PlateReader:
         self, crop: np.ndarray, p: FoundPlate, offset: tuple[int, int], t: float, mono: bool
     ) -> PlateObservation | None:
         ox, oy = offset
-        x0, y0, x1, y1 = p.box
-        fb = (int(x0) + ox, int(y0) + oy, int(np.ceil(x1)) + ox, int(np.ceil(y1)) + oy)
+        # the detector's box may run a little past the searched region: the read's box stays in it
+        bx0, by0, bx1, by1 = p.box
+        x0, y0, x1, y1 = _clip_box((int(bx0), int(by0), int(np.ceil(bx1)), int(np.ceil(by1))),
+                                   crop.shape[1], crop.shape[0])
+        fb = (x0 + ox, y0 + oy, x1 + ox, y1 + oy)
         judged = self.warped_read(crop, p, t, fb, mono)
         return judged.observation if judged is not None else None
 
@@ -581,7 +584,8 @@ class PlateReader:
             pc = plate_crop(frame, b, offset)
             if pc.size == 0 or pc.shape[0] < 6 or pc.shape[1] < 16:
                 continue
-            fb = (b.x0 + offset[0], b.y0 + offset[1], b.x1 + offset[0], b.y1 + offset[1])
+            fb = _clip_box((b.x0 + offset[0], b.y0 + offset[1], b.x1 + offset[0], b.y1 + offset[1]),
+                           frame.shape[1], frame.shape[0])
             obs = self.read_plate_crop(pc, t, fb, mono)
             if obs is None and self.config.localizer.retry_trims:
                 obs = self._retry_trimmed(pc, t, fb, mono)

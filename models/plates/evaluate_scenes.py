@@ -394,7 +394,7 @@ def _judge(res: dict[str, dict], s: Sample, name: str, rdr, fin) -> None:
             from gateway.cli.plates_cmd import FINER_FRAME_SIZES, TURN_DEGREES
             from gateway.plates.imagefile import read_still
 
-            reads, _ = read_still(rdr, s.image, finer=fin, finer_sizes=FINER_FRAME_SIZES,
+            reads, _ = read_still(rdr, s.image, finer=fin, finer_sizes=FINER_FRAME_SIZES, framed=True,
                                   turn_degrees=TURN_DEGREES)
         else:
             reads = rdr.read_frame(s.image)
@@ -464,6 +464,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--per-province", type=int, default=200, help="synthetic composites per province")
     ap.add_argument("--per-kind", type=int, default=100, help="synthetic composites per plate kind")
+    ap.add_argument("--kinds-only", nargs="+", choices=KINDS, default=None, metavar="KIND",
+                    help="the kinds set keeps only these kinds (drawn as before, the rest skipped)")
+    ap.add_argument("--kinds-seed", type=int, default=None,
+                    help="renderer seed of the kinds set (default 37, or 137 with --side train); "
+                    "more development draws, never 37")
     ap.add_argument("--errors", action="store_true", help="list every miss and wrong read")
     ap.add_argument("--no-finder", action="store_true", help="the older chain: localizer + classical only")
     ap.add_argument("--rain", action="store_true",
@@ -472,7 +477,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="every image greyed, as an infrared or black-and-white camera gives it")
     ap.add_argument("--finer-search", action="store_true",
                     help="frames read nothing at 320 px are searched again at 640, then 1280 (capped at "
-                    "the frame's size), then turned 30 degrees either way, as `plates read` does")
+                    "the frame's size), then framed in grey, then turned 30 degrees either way, as "
+                    "`plates read` does")
     ap.add_argument(
         "--recognizer", type=Path, default=None, help="recognizer .tflite (default: the committed one)"
     )
@@ -498,6 +504,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="recognizer.province_model_path (default: the committed reader); several "
                     "read every sample with each in turn, reported as '<set> pm=<file stem>' after "
                     "the first")
+    ap.add_argument("--min-warp-width", type=int, nargs="+", default=None, metavar="PX",
+                    help="plates.finder.min_warp_width (default: the config's); several values read "
+                    "every sample with each in turn, reported as '<set> mw=PX' after the first")
     ap.add_argument(
         "--side",
         choices=["validation", "train"],
@@ -513,8 +522,10 @@ def main(argv: list[str] | None = None) -> int:
 
     def readers(vote_warps: int | None, min_confidence: float | None, second: str | None = None,
                 refind: str | None = None, province: str | None = None,
-                province_model: Path | None = None) -> tuple:
+                province_model: Path | None = None, warp_width: int | None = None) -> tuple:
         votes: dict = {} if vote_warps is None else {"vote_warps": vote_warps}
+        if warp_width is not None:
+            votes["min_warp_width"] = warp_width
         if refind is not None:
             votes["refind"] = refind == "on"
         if args.vote_below is not None:
@@ -547,16 +558,19 @@ def main(argv: list[str] | None = None) -> int:
     warps, minima = args.vote_warps or [None], args.min_confidence or [None]
     seconds, refinds = args.second_reader or [None], args.refind or [None]
     provinces, models = args.province_reader or [None], args.province_model or [None]
-    first = (warps[0], minima[0], seconds[0], refinds[0], provinces[0], models[0])
+    widths = args.min_warp_width or [None]
+    first = (warps[0], minima[0], seconds[0], refinds[0], provinces[0], models[0], widths[0])
     reader, finer = readers(*first)
     variants = [
         ("".join([f" vw={n}" if n != warps[0] else "", f" mc={m}" if m != minima[0] else "",
                   f" sr={o}" if o != seconds[0] else "", f" rf={g}" if g != refinds[0] else "",
                   f" pr={q}" if q != provinces[0] else "",
-                  f" pm={pm.stem}" if pm != models[0] and pm is not None else ""]),
-         *readers(n, m, o, g, q, pm))
-        for n, m, o, g, q, pm in itertools.product(warps, minima, seconds, refinds, provinces, models)
-        if (n, m, o, g, q, pm) != first
+                  f" pm={pm.stem}" if pm != models[0] and pm is not None else "",
+                  f" mw={mw}" if mw != widths[0] else ""]),
+         *readers(n, m, o, g, q, pm, mw))
+        for n, m, o, g, q, pm, mw in itertools.product(warps, minima, seconds, refinds, provinces, models,
+                                                       widths)
+        if (n, m, o, g, q, pm, mw) != first
     ]
     finder = PlateFinder()
 
@@ -574,7 +588,9 @@ def main(argv: list[str] | None = None) -> int:
         if "provinces" in args.sets:
             yield from province_samples(args.per_province, seed=31 if side else 131)
         if "kinds" in args.sets:
-            yield from kind_samples(args.per_kind, seed=37 if side else 137)
+            seed = args.kinds_seed if args.kinds_seed is not None else 37 if side else 137
+            yield from (k for k in kind_samples(args.per_kind, seed=seed)
+                        if args.kinds_only is None or k.colour in args.kinds_only)
 
     def greyed(samples: Iterator[Sample]) -> Iterator[Sample]:
         import cv2
