@@ -50,11 +50,35 @@ def is_monochrome(frame_bgr: np.ndarray) -> bool:
     return bool(np.count_nonzero(spread > MONO_SPREAD) < MONO_SHARE * spread.size)
 
 
+#: Haze, fog, glare and washed-out cameras add light to every pixel (a x colour + b): a yellow
+#: plate then measures pale enough to pass for white, and :func:`colour_fits` refused it as a
+#: foreign white plate (real training-side toll-lane photos at a third of their contrast: 75 of
+#: 112 read, most of the rest read right and refused on colour). The plate's levels are first
+#: stretched to the full range, the same for all three channels, so that a neutral plate stays
+#: neutral; levels spanning less than this are left alone (a blank panel, not a washed-out plate).
+STRETCH_MIN_RANGE = 40.0
+#: the darkest and brightest levels kept by the stretch (percentiles over all channels)
+STRETCH_PERCENTILES = (2.0, 98.0)
+
+
+def stretched(region_bgr: np.ndarray) -> np.ndarray:
+    """``region_bgr`` with its levels stretched to 0..255, one map for all channels (see
+    :data:`STRETCH_MIN_RANGE`); unchanged when they span less than that."""
+    import numpy as np
+
+    lo, hi = (float(v) for v in np.percentile(region_bgr, STRETCH_PERCENTILES))
+    if hi - lo < STRETCH_MIN_RANGE:
+        return region_bgr
+    out = (region_bgr.astype(np.float32) - lo) * (255.0 / (hi - lo))
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
 def classify_colour(crop_bgr: np.ndarray) -> PlateColour:
     """Classify a plate crop's background colour from HSV statistics of its central region.
 
     The background is taken to be the majority of the central area (characters cover less
-    than half of a plate). Returns ``UNKNOWN`` for unusable input.
+    than half of a plate), its levels first stretched (:func:`stretched`: haze and glare).
+    Returns ``UNKNOWN`` for unusable input.
     """
     import cv2
     import numpy as np
@@ -62,7 +86,7 @@ def classify_colour(crop_bgr: np.ndarray) -> PlateColour:
     if not isinstance(crop_bgr, np.ndarray) or crop_bgr.ndim != 3 or min(crop_bgr.shape[:2]) < 4:
         return PlateColour.UNKNOWN
     h, w = crop_bgr.shape[:2]
-    centre = crop_bgr[h // 6 : h - h // 6, w // 12 : w - w // 12]
+    centre = stretched(crop_bgr[h // 6 : h - h // 6, w // 12 : w - w // 12])
     hsv = cv2.cvtColor(centre, cv2.COLOR_BGR2HSV).reshape(-1, 3).astype(np.int32)
     hue, sat, val = hsv[:, 0], hsv[:, 1], hsv[:, 2]
     n = len(hue)

@@ -323,6 +323,16 @@ def swap_samples(finder, seed: int = 17, side: int = 1) -> Iterator[Sample]:
         yield Sample("swap", c.name, out, c.text, c.colour, width, c.listed)
 
 
+#: the level haze lifts every pixel towards (bright fog, glare)
+HAZE_AIRLIGHT = 220
+
+
+def haze(img: np.ndarray, contrast: float) -> np.ndarray:
+    """``img`` at ``contrast`` (0..1) of its contrast, lifted towards :data:`HAZE_AIRLIGHT`."""
+    out = img.astype(np.float32) * contrast + (1.0 - contrast) * HAZE_AIRLIGHT
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
 def _bucket(width: float) -> str:
     for lo, hi in itertools.pairwise(WIDTH_BUCKETS):
         if lo <= width < hi:
@@ -473,6 +483,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-finder", action="store_true", help="the older chain: localizer + classical only")
     ap.add_argument("--rain", action="store_true",
                     help="every image with simulated rain (models/plates/rain.py), seeded per item")
+    ap.add_argument("--haze", type=float, default=None, metavar="A",
+                    help="every image at A (0..1) of its contrast under bright haze: A x image + (1 - A) "
+                    f"x {HAZE_AIRLIGHT} (fog, glare, a washed-out camera)")
     ap.add_argument("--monochrome", action="store_true",
                     help="every image greyed, as an infrared or black-and-white camera gives it")
     ap.add_argument("--finer-search", action="store_true",
@@ -599,6 +612,10 @@ def main(argv: list[str] | None = None) -> int:
             grey = cv2.cvtColor(cv2.cvtColor(s.image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
             yield replace(s, image=grey, monochrome=True)
 
+    def hazed(samples: Iterator[Sample], contrast: float) -> Iterator[Sample]:
+        for s in samples:
+            yield replace(s, image=haze(s.image, contrast))
+
     def rained(samples: Iterator[Sample]) -> Iterator[Sample]:
         from models.plates.rain import rainy
 
@@ -608,6 +625,8 @@ def main(argv: list[str] | None = None) -> int:
     samples = gen()
     if args.rain:
         samples = rained(samples)
+    if args.haze is not None:
+        samples = hazed(samples, args.haze)
     if args.monochrome:
         samples = greyed(samples)
     res = evaluate(samples, reader, finer, variants)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from gateway.plates.colour import PlateColour, plate_colour
 from gateway.plates.format import PlateType, classify
 from models.plates import split as dsplit
-from tests.plates.conftest import DEV_CROPS, grey, need
+from tests.plates.conftest import DEV_CROPS, SHARED, grey, need
 
 
 def _panel(bg: tuple[int, int, int], fg: tuple[int, int, int]) -> np.ndarray:
@@ -162,3 +162,66 @@ def test_monochrome_means_no_colour_anywhere(h: int, w: int, seed: int, share: f
     band = coloured[top : top + rows]
     band[..., 0] = np.where(band[..., 1] > 127, 0, 255)  # blue channel far from the others
     assert not is_monochrome(coloured)
+
+
+# --------------------------------------------------------------- haze and glare (session 16)
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 255), st.integers(0, 255), st.integers(1, 60), st.integers(1, 60),
+       st.integers(0, 2**31 - 1))
+def test_the_stretch_is_one_map_for_all_channels(a: int, b: int, h: int, w: int, seed: int) -> None:
+    from gateway.plates.colour import STRETCH_MIN_RANGE, stretched
+
+    rng = np.random.default_rng(seed)
+    img = rng.integers(min(a, b), max(a, b) + 1, (h, w, 3), dtype=np.uint8)
+    img[: h // 2, :, 1] = img[: h // 2, :, 0]  # some neutral pixels (equal channels)
+    img[: h // 2, :, 2] = img[: h // 2, :, 0]
+    out = stretched(img)
+    assert out.shape == img.shape and out.dtype == np.uint8
+    lo, hi = np.percentile(img, (2, 98))
+    if hi - lo < STRETCH_MIN_RANGE:
+        assert out is img
+        return
+    # neutral stays neutral, and the order of levels is kept
+    top = out[: h // 2]
+    assert (top[..., 0] == top[..., 1]).all() and (top[..., 1] == top[..., 2]).all()
+    flat_in, flat_out = img.reshape(-1).astype(int), out.reshape(-1).astype(int)
+    order = np.argsort(flat_in, kind="stable")
+    assert (np.diff(flat_out[order]) >= 0).all()
+
+
+def test_a_washed_out_yellow_plate_is_yellow_and_a_white_one_stays_white() -> None:
+    from gateway.plates.colour import classify_colour, colour_fits
+
+    # a yellow plate with dark text at a third of its contrast under bright haze (airlight 220)
+    plate = _dark_text_panel("AB 12 345", (20, 190, 240)).astype(np.float32)
+    hazed = (plate * 0.35 + 143).astype(np.uint8)
+    assert classify_colour(hazed) is PlateColour.YELLOW
+    assert colour_fits(hazed, PlateType.STANDARD)
+    # a white panel with dark text, hazed the same way, is still white: not a mainland plate
+    white = (_dark_text_panel("AB 12 345", (235, 235, 235)).astype(np.float32) * 0.35 + 143).astype(np.uint8)
+    assert classify_colour(white) is PlateColour.WHITE
+    assert not colour_fits(white, PlateType.STANDARD)
+
+
+def test_real_photos_in_haze_are_read_not_refused_on_colour(reader, monkeypatch) -> None:
+    """24 real validation toll-lane photos at a third of their contrast under bright haze: all
+    read; without the stretch (range never reached) the yellow plates among them were refused
+    as white plates."""
+    import gateway.plates.colour as colour
+    from models.plates import real_scenes
+
+    need(SHARED / "plates" / "real_scenes_hyperlpr" / "labels.csv")
+    labels = real_scenes.split()[1][:24]
+    hazed = [(real_scenes.load_masked(lab).astype(np.float32) * 0.35 + 143).astype(np.uint8)
+             for lab in labels]
+
+    def exact() -> int:
+        return sum([o.text for o in reader.read_frame(img)][:1] == [lab.text]
+                   for img, lab in zip(hazed, labels, strict=True))
+
+    with_stretch = exact()
+    monkeypatch.setattr(colour, "STRETCH_MIN_RANGE", float("inf"))
+    without = exact()
+    print(f"\nhazed real photos read: {with_stretch}/24 with the stretch, {without}/24 without")
+    assert with_stretch >= 22
+    assert without <= with_stretch - 5
