@@ -66,7 +66,12 @@ def stretched(region_bgr: np.ndarray) -> np.ndarray:
     :data:`STRETCH_MIN_RANGE`); unchanged when they span less than that."""
     import numpy as np
 
-    lo, hi = (float(v) for v in np.percentile(region_bgr, STRETCH_PERCENTILES))
+    flat = region_bgr.reshape(-1)
+    if flat.size == 0:
+        return region_bgr
+    # the two order statistics directly (np.partition): a third of np.percentile's time
+    k = [min(flat.size - 1, int(p / 100.0 * (flat.size - 1) + 0.5)) for p in STRETCH_PERCENTILES]
+    lo, hi = (float(v) for v in np.partition(flat, k)[k])
     if hi - lo < STRETCH_MIN_RANGE:
         return region_bgr
     out = (region_bgr.astype(np.float32) - lo) * (255.0 / (hi - lo))

@@ -31,6 +31,17 @@ class RecognizerConfig(BundledModelConfig):
         le=1.0,
         description="A read whose province character is below this is discarded.",
     )
+    # The colour rule refuses a white, dark-text crop read as a non-police type (a foreign plate,
+    # a sign). Under a cool colour cast a pale yellow plate measures white too, and was refused
+    # though read sure at every character; the foreign plates and panels that slip through the
+    # recognizer are read at 0.60-0.91 (MODEL_CARD.md, "Haze and glare").
+    colour_check_below: float = Field(
+        default=0.97,
+        ge=0.0,
+        le=1.01,
+        description="Reads whose weakest character is below this must have a crop whose colours fit "
+        "the plate type; surer reads are not refused on colour (above 1: every read is checked).",
+    )
     # A second reader (HyperLPR's recognizer, converted) is asked only when a read is rejected or
     # weaker than `second_below` (0.8: the same "not sure" as the warp vote's), and multiplied in
     # per character at `second_weight` (gateway/plates/second_opinion.py; MODEL_CARD.md, "Second

@@ -316,7 +316,8 @@ class PlateReader:
         These are the reader's own rules (``edgepost plates read`` shows the reason for each
         rejected candidate): a mainland format after position-based correction, every
         character and the province above their minimum confidence, and the crop's colours
-        fitting the plate type (not judged for a ``monochrome`` frame's crop)."""
+        fitting the plate type (not judged for a ``monochrome`` frame's crop, nor for a read sure
+        at every character: ``recognizer.colour_check_below``)."""
         if not read.text:
             return "no characters recognised"
         text, ptype = correct(read.text, read.alternatives)
@@ -331,7 +332,7 @@ class PlateReader:
         if conf[0] < rc.min_province_confidence:
             return (f"province '{text[0]}' at {_floor2(conf[0])} is below the minimum province "
                     f"confidence {rc.min_province_confidence:.2f}")
-        if not colour_fits(crop_bgr, ptype, monochrome):
+        if min(conf) < rc.colour_check_below and not colour_fits(crop_bgr, ptype, monochrome):
             # a white, dark-text "plate" read as a non-police type: foreign, or a sign
             return f"'{text}' is read, but the crop's colours do not fit a {ptype.value} plate"
         return None
