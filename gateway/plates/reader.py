@@ -243,7 +243,7 @@ class PlateReader:
 
     def _unsure(self, obs: PlateObservation | None) -> bool:
         """Whether a found plate's judged read is worth finding again."""
-        return self._refinds() and (obs is None or obs.confidence < self.config.finder.vote_below)
+        return self._refinds() and self._unsure_read(obs)
 
     @staticmethod
     def _surer(first: PlateObservation | None, other: PlateObservation | None) -> PlateObservation | None:
@@ -521,14 +521,37 @@ class PlateReader:
         skipped for ``refind=False``) and the more confident read kept. None when it is too small
         or its corners cannot be warped.
 
+        A plate the finder calls one-row but whose corners are narrow enough for a two-row plate
+        (or the reverse) is read as the shape says; when that read is not sure, it is also read
+        the other way and the more confident read kept (a one-row plate seen from the side is
+        narrow: MODEL_CARD.md, "Plates seen from the side").
+
         ``box`` (frame pixels) and ``t`` go into the observation; ``monochrome``: ``crop`` is of
         a frame without colour (:func:`is_monochrome`)."""
-        fc = self.config.finder
         if p.width < 16 or p.height < 6:
             return None
+        two_rows = p.double_row or p.width / p.height < DOUBLE_ROW_ASPECT
+        best = self._warped_as(crop, p, t, box, monochrome, refind, two_rows)
+        if two_rows == p.double_row or not (best is None or self._unsure_read(best.observation)):
+            return best
+        other = self._warped_as(crop, p, t, box, monochrome, False, not two_rows)
+        if other is not None and other.observation is not None and self._surer(
+                best.observation if best is not None else None, other.observation) is other.observation:
+            return other
+        return best
+
+    def _unsure_read(self, obs: PlateObservation | None) -> bool:
+        """Whether a judged read is missing or weaker than ``plates.finder.vote_below``."""
+        return obs is None or obs.confidence < self.config.finder.vote_below
+
+    def _warped_as(
+        self, crop: np.ndarray, p: FoundPlate, t: float, box: Box | None, monochrome: bool, refind: bool,
+        two_rows: bool,
+    ) -> WarpedRead | None:
+        """:meth:`warped_read` with the layout given: ``two_rows`` reads the plate's rows side by side."""
+        fc = self.config.finder
         # warp at the plate's own size: the recognizer then downsizes with area averaging
         size = (max(16, round(p.width)), max(6, round(p.height)))
-        two_rows = p.double_row or p.width / p.height < DOUBLE_ROW_ASPECT
 
         def flat_at(corners: np.ndarray) -> np.ndarray:
             flat = rectify(crop, corners, size, (fc.margin_x, fc.margin_y))

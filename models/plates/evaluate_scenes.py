@@ -333,6 +333,18 @@ def haze(img: np.ndarray, contrast: float) -> np.ndarray:
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
+def side_view(img: np.ndarray, squeeze: float) -> np.ndarray:
+    """``img`` squeezed to ``squeeze`` of its width towards the left, its right edge shortened by
+    three quarters of what the width lost (a camera to the side of the lane), on black."""
+    import cv2
+
+    h, w = img.shape[:2]
+    k = (1.0 - squeeze) * 0.375
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.float32([[0, 0], [w * squeeze, h * k], [w * squeeze, h * (1 - k)], [0, h]])
+    return cv2.warpPerspective(img, cv2.getPerspectiveTransform(src, dst), (w, h))
+
+
 def _bucket(width: float) -> str:
     for lo, hi in itertools.pairwise(WIDTH_BUCKETS):
         if lo <= width < hi:
@@ -486,6 +498,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--haze", type=float, default=None, metavar="A",
                     help="every image at A (0..1) of its contrast under bright haze: A x image + (1 - A) "
                     f"x {HAZE_AIRLIGHT} (fog, glare, a washed-out camera)")
+    ap.add_argument("--side-view", type=float, default=None, metavar="S",
+                    help="every image as a camera to the side of the lane sees it: squeezed to S (0..1) "
+                    "of its width, its right edge shorter (S = 0.6 is about 50 degrees of yaw)")
     ap.add_argument("--monochrome", action="store_true",
                     help="every image greyed, as an infrared or black-and-white camera gives it")
     ap.add_argument("--finer-search", action="store_true",
@@ -627,6 +642,8 @@ def main(argv: list[str] | None = None) -> int:
         samples = rained(samples)
     if args.haze is not None:
         samples = hazed(samples, args.haze)
+    if args.side_view is not None:
+        samples = (replace(s, image=side_view(s.image, args.side_view)) for s in samples)
     if args.monochrome:
         samples = greyed(samples)
     res = evaluate(samples, reader, finer, variants)

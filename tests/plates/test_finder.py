@@ -210,3 +210,23 @@ def test_tiled_search_finds_a_small_plate_in_a_large_frame(finder, validation_sc
     assert tiled[0].width > 100  # corners in frame pixels, not tile pixels
     # at the model's own size it is one pass over the whole frame
     assert [p.box for p in finder.find_tiled(frame, 320)] == [p.box for p in finder.find(frame)]
+
+
+def test_one_row_plates_seen_from_the_side_are_read(reader, validation_scenes) -> None:
+    """Real validation photos as a camera beside the lane sees them (squeezed to 0.6 of their
+    width): the plates' corners are as narrow as a two-row plate's while the finder calls them
+    one-row; read as two rows they gave nothing, so the other layout is tried and they read."""
+    from gateway.plates.reader import DOUBLE_ROW_ASPECT
+    from models.plates import real_scenes
+    from models.plates.evaluate_scenes import side_view
+
+    scenes = validation_scenes[:16]
+    narrow = exact = 0
+    for label in scenes:
+        img = side_view(real_scenes.load_masked(label, SCENES), 0.6)
+        found = reader.finder.find(img)
+        narrow += bool(found) and not found[0].double_row and found[0].width / found[0].height < DOUBLE_ROW_ASPECT
+        exact += [o.text for o in reader.read_frame(img)][:1] == [label.text]
+    print(f"\nside view: {narrow}/16 one-row plates with two-row corners, {exact}/16 read exactly")
+    assert narrow >= 10, "the squeeze no longer makes the corners narrow: this test shows nothing"
+    assert exact >= 14
