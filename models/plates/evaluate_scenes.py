@@ -333,16 +333,38 @@ def haze(img: np.ndarray, contrast: float) -> np.ndarray:
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
+def side_view_matrix(w: int, h: int, squeeze: float) -> np.ndarray:
+    """The perspective map of :func:`side_view` for a ``w`` x ``h`` image."""
+    import cv2
+
+    k = (1.0 - squeeze) * 0.375
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.float32([[0, 0], [w * squeeze, h * k], [w * squeeze, h * (1 - k)], [0, h]])
+    return cv2.getPerspectiveTransform(src, dst)
+
+
 def side_view(img: np.ndarray, squeeze: float) -> np.ndarray:
     """``img`` squeezed to ``squeeze`` of its width towards the left, its right edge shortened by
     three quarters of what the width lost (a camera to the side of the lane), on black."""
     import cv2
 
     h, w = img.shape[:2]
-    k = (1.0 - squeeze) * 0.375
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    dst = np.float32([[0, 0], [w * squeeze, h * k], [w * squeeze, h * (1 - k)], [0, h]])
-    return cv2.warpPerspective(img, cv2.getPerspectiveTransform(src, dst), (w, h))
+    return cv2.warpPerspective(img, side_view_matrix(w, h, squeeze), (w, h))
+
+
+def side_viewed(s: Sample, squeeze: float) -> Sample:
+    """``s`` seen from the side (:func:`side_view`); a vehicle sample's box is mapped with it."""
+    import cv2
+
+    out = replace(s, image=side_view(s.image, squeeze))
+    if isinstance(s, VehicleSample):
+        h, w = s.image.shape[:2]
+        x0, y0, x1, y1 = s.vehicle_box
+        pts = np.float32([[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]])
+        q = cv2.perspectiveTransform(pts, side_view_matrix(w, h, squeeze))[0]
+        out = replace(out, vehicle_box=(int(q[:, 0].min()), int(q[:, 1].min()),
+                                        int(np.ceil(q[:, 0].max())), int(np.ceil(q[:, 1].max()))))
+    return out
 
 
 def _bucket(width: float) -> str:
@@ -643,7 +665,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.haze is not None:
         samples = hazed(samples, args.haze)
     if args.side_view is not None:
-        samples = (replace(s, image=side_view(s.image, args.side_view)) for s in samples)
+        samples = (side_viewed(s, args.side_view) for s in samples)
     if args.monochrome:
         samples = greyed(samples)
     res = evaluate(samples, reader, finer, variants)

@@ -225,7 +225,8 @@ def test_one_row_plates_seen_from_the_side_are_read(reader, validation_scenes) -
     for label in scenes:
         img = side_view(real_scenes.load_masked(label, SCENES), 0.6)
         found = reader.finder.find(img)
-        narrow += bool(found) and not found[0].double_row and found[0].width / found[0].height < DOUBLE_ROW_ASPECT
+        narrow += bool(found) and not found[0].double_row and (
+            found[0].width / found[0].height < DOUBLE_ROW_ASPECT)
         exact += [o.text for o in reader.read_frame(img)][:1] == [label.text]
     print(f"\nside view: {narrow}/16 one-row plates with two-row corners, {exact}/16 read exactly")
     assert narrow >= 10, "the squeeze no longer makes the corners narrow: this test shows nothing"
