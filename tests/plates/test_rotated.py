@@ -1,6 +1,6 @@
 """Tilted plates in stills: the image turned back by 30 degrees either way when nothing else read.
 
-Real toll-lane photos from ../shared turned by 35 degrees (the plate with them), the real models.
+Real toll-lane photos from ../shared turned by 38 degrees (the plate with them), the real models.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from gateway.plates.rotated import box_back, turn
 from tests.plates.conftest import SHARED, need
 
 SCENES = SHARED / "plates" / "real_scenes_hyperlpr"
-TEXT = "沪D49228"  # a training-side toll-lane photo: read level, not read turned 35 degrees
+TEXT = "沪D49228"  # a training-side toll-lane photo: read level, not read turned 38 degrees either way
+# (since session 16 it is read at -35 degrees as it is: a tilted one-row plate's corners can be as
+# narrow as a two-row plate's, and the reader now also reads it as one row)
 
 
 @settings(max_examples=80, deadline=None)
@@ -40,14 +42,14 @@ def test_a_box_mapped_back_from_the_turned_canvas_holds_the_original(
     assert 0 <= back[0] <= back[2] <= w and 0 <= back[1] <= back[3] <= h
 
 
-def test_a_plate_tilted_35_degrees_is_read_in_the_turned_image(reader) -> None:
+def test_a_plate_tilted_38_degrees_is_read_in_the_turned_image(reader) -> None:
     from models.plates import real_scenes
 
     need(SCENES / "labels.csv")
     (label,) = [lab for lab in real_scenes.read_labels() if lab.text == TEXT]
     photo = real_scenes.load_masked(label)
     x, y, pw, ph = label.box
-    for deg in (35, -35):
+    for deg in (38, -38):
         tilted, m = turn(photo, deg)
         cx, cy = cv2.transform(np.array([[[x + pw / 2, y + ph / 2]]], np.float64), m)[0, 0]
         assert TEXT not in [o.text for o in reader.read_frame(tilted)], "read level: pick a harder photo"
