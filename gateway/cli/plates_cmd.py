@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gateway.cli.groups import command_group
 
@@ -193,7 +192,13 @@ def cmd_read(args: argparse.Namespace) -> int:
     """Read plates in every image given; print one result per image and a summary."""
     from pydantic import ValidationError
 
-    from gateway.plates.imagefile import Summary, collect_images, quiet_reader, read_plate_image
+    from gateway.plates.imagefile import (
+        Summary,
+        collect_images,
+        finer_readers,
+        quiet_reader,
+        read_plate_image,
+    )
 
     try:
         config = _plates_config(args)
@@ -208,13 +213,7 @@ def cmd_read(args: argparse.Namespace) -> int:
               f"({skipped} other files skipped)", file=sys.stderr)
         return 2
     reader = quiet_reader(config)
-
-    @functools.cache
-    def finer(size: int) -> Any:
-        """A reader searching whole frames at ``size`` px, built on first need."""
-        raw = config.model_dump()
-        raw["localizer"]["frame_input_size"] = size
-        return quiet_reader(type(config).model_validate(raw))
+    finer = finer_readers(config, quiet_reader)
 
     outcomes = []
     try:

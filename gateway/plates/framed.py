@@ -41,13 +41,10 @@ def frame_in_grey(frame_bgr: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
 def read_framed(reader: PlateReader, frame_bgr: np.ndarray, t: float = 0.0) -> list[PlateObservation]:
     """``reader.read_frame`` on ``frame_bgr`` framed in grey (:func:`frame_in_grey`), boxes in
     frame pixels (clipped to the frame)."""
+    from gateway.plates.rotated import box_back
+
     canvas, (dx, dy) = frame_in_grey(frame_bgr)
     h, w = frame_bgr.shape[:2]
-    out = []
-    for o in reader.read_frame(canvas, t):
-        if o.box is not None:
-            x0, y0, x1, y1 = o.box
-            o = replace(o, box=(min(w, max(0, x0 - dx)), min(h, max(0, y0 - dy)),
-                                min(w, max(0, x1 - dx)), min(h, max(0, y1 - dy))))
-        out.append(o)
-    return out
+    shift = np.array([[1.0, 0.0, dx], [0.0, 1.0, dy]])  # frame -> canvas, as rotated.turn's map
+    return [replace(o, box=box_back(o.box, shift, w, h)) if o.box is not None else o
+            for o in reader.read_frame(canvas, t)]

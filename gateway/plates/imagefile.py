@@ -35,6 +35,7 @@ from gateway.camera.imageio import ImageDecodeError, read_image_info
 if TYPE_CHECKING:
     import numpy as np
 
+    from gateway.plates.config import PlatesConfig
     from gateway.plates.reader import PlateReader
     from gateway.plates.recognizer import PlateRead
     from gateway.plates.voting import PlateObservation
@@ -322,6 +323,26 @@ def finer_search_sizes(long_side: int, sizes: Sequence[int], first: int) -> list
         if size >= FINER_STEP * last:
             out.append(size)
     return out
+
+
+def finer_readers(config: PlatesConfig,
+                  build: Callable[[PlatesConfig], PlateReader] | None = None) -> Callable[[int], PlateReader]:
+    """``finer`` for :func:`read_still`: ``finer(size)`` is a reader configured as ``config`` but
+    searching whole frames at ``size`` px, built by ``build`` (default :class:`PlateReader`) on
+    first need and kept."""
+    import functools
+
+    from gateway.plates.reader import PlateReader
+
+    make = build or PlateReader
+
+    @functools.cache
+    def finer(size: int) -> PlateReader:
+        raw = config.model_dump()
+        raw["localizer"]["frame_input_size"] = size
+        return make(type(config).model_validate(raw))
+
+    return finer
 
 
 def read_still(reader: PlateReader, frame: np.ndarray, *,

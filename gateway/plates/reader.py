@@ -534,9 +534,9 @@ class PlateReader:
         best = self._warped_as(crop, p, t, box, monochrome, refind, two_rows)
         if two_rows == p.double_row or not (best is None or self._unsure_read(best.observation)):
             return best
+        first = best.observation if best is not None else None
         other = self._warped_as(crop, p, t, box, monochrome, False, not two_rows)
-        if other is not None and other.observation is not None and self._surer(
-                best.observation if best is not None else None, other.observation) is other.observation:
+        if other is not None and self._surer(first, other.observation) is not first:
             return other
         return best
 

@@ -17,7 +17,6 @@ camera: they say where the chain breaks, not how often a site sees it.
 from __future__ import annotations
 
 import argparse
-import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -38,6 +37,12 @@ def _in_box(img: np.ndarray, box: Box, f: Callable[[np.ndarray], np.ndarray]) ->
     out = img.astype(np.float32)
     out[y : y + h, x : x + w] = f(out[y : y + h, x : x + w])
     return _clip(out)
+
+
+def _blur(img: np.ndarray, sigma: float) -> np.ndarray:
+    import cv2
+
+    return cv2.GaussianBlur(img, (0, 0), sigma)
 
 
 def _motion(img: np.ndarray, k: int) -> np.ndarray:
@@ -85,7 +90,7 @@ def _bar(a: np.ndarray) -> np.ndarray:
 #: name -> (photo, its plate box, a generator seeded for this photo) -> degraded photo
 CONDITIONS: dict[str, Callable[[np.ndarray, Box, np.random.Generator], np.ndarray]] = {
     "none": lambda im, box, rng: im,
-    "blur": lambda im, box, rng: __import__("cv2").GaussianBlur(im, (0, 0), 1.5),
+    "blur": lambda im, box, rng: _blur(im, 1.5),
     "motion": lambda im, box, rng: _motion(im, 9),
     "dark_noisy": lambda im, box, rng: _clip(im * 0.3 + rng.normal(0, 6, im.shape)),
     "night": lambda im, box, rng: _clip((im / 255.0) ** 2.2 * 90 + rng.normal(0, 4, im.shape)),
@@ -115,17 +120,12 @@ def probe(names: list[str], side: int = 0) -> dict[str, tuple[int, int, int]]:
     """Per condition: (photos, exact, wrong) through the `plates read` chain."""
     from gateway.cli.plates_cmd import FINER_FRAME_SIZES, TURN_DEGREES
     from gateway.plates.config import PlatesConfig
-    from gateway.plates.imagefile import read_still
+    from gateway.plates.imagefile import finer_readers, read_still
     from gateway.plates.reader import PlateReader
 
     config = PlatesConfig()
     reader = PlateReader(config)
-
-    @functools.cache
-    def finer(size: int) -> PlateReader:
-        raw = config.model_dump()
-        raw["localizer"]["frame_input_size"] = size
-        return PlateReader(PlatesConfig.model_validate(raw))
+    finer = finer_readers(config)
 
     labels = real_scenes.split()[side]
     out = {}

@@ -42,7 +42,6 @@ A scene counts as **exact** when the reader's best observation is the labelled t
 from __future__ import annotations
 
 import argparse
-import functools
 import itertools
 import json
 import statistics
@@ -554,9 +553,6 @@ def main(argv: list[str] | None = None) -> int:
                     help="recognizer.province_model_path (default: the committed reader); several "
                     "read every sample with each in turn, reported as '<set> pm=<file stem>' after "
                     "the first")
-    ap.add_argument("--min-warp-width", type=int, nargs="+", default=None, metavar="PX",
-                    help="plates.finder.min_warp_width (default: the config's); several values read "
-                    "every sample with each in turn, reported as '<set> mw=PX' after the first")
     ap.add_argument(
         "--side",
         choices=["validation", "train"],
@@ -568,14 +564,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from gateway.plates.config import FinderConfig, PlatesConfig, RecognizerConfig
     from gateway.plates.finder import PlateFinder
+    from gateway.plates.imagefile import finer_readers
     from gateway.plates.reader import PlateReader
 
     def readers(vote_warps: int | None, min_confidence: float | None, second: str | None = None,
                 refind: str | None = None, province: str | None = None,
-                province_model: Path | None = None, warp_width: int | None = None) -> tuple:
+                province_model: Path | None = None) -> tuple:
         votes: dict = {} if vote_warps is None else {"vote_warps": vote_warps}
-        if warp_width is not None:
-            votes["min_warp_width"] = warp_width
         if refind is not None:
             votes["refind"] = refind == "on"
         if args.vote_below is not None:
@@ -593,34 +588,22 @@ def main(argv: list[str] | None = None) -> int:
             finder=FinderConfig(enabled=not args.no_finder, **votes),
             recognizer=RecognizerConfig(model_path=args.recognizer, **minimum),
         )
-        finer = None
-        if args.finer_search:
-
-            @functools.cache
-            def finer(size: int) -> PlateReader:
-                raw = config.model_dump()
-                raw["localizer"]["frame_input_size"] = size
-                return PlateReader(PlatesConfig.model_validate(raw))
-
-        return PlateReader(config), finer
+        return PlateReader(config), finer_readers(config) if args.finer_search else None
 
     # the first value of each option is the main reader; every other combination is a variant
     warps, minima = args.vote_warps or [None], args.min_confidence or [None]
     seconds, refinds = args.second_reader or [None], args.refind or [None]
     provinces, models = args.province_reader or [None], args.province_model or [None]
-    widths = args.min_warp_width or [None]
-    first = (warps[0], minima[0], seconds[0], refinds[0], provinces[0], models[0], widths[0])
+    first = (warps[0], minima[0], seconds[0], refinds[0], provinces[0], models[0])
     reader, finer = readers(*first)
     variants = [
         ("".join([f" vw={n}" if n != warps[0] else "", f" mc={m}" if m != minima[0] else "",
                   f" sr={o}" if o != seconds[0] else "", f" rf={g}" if g != refinds[0] else "",
                   f" pr={q}" if q != provinces[0] else "",
-                  f" pm={pm.stem}" if pm != models[0] and pm is not None else "",
-                  f" mw={mw}" if mw != widths[0] else ""]),
-         *readers(n, m, o, g, q, pm, mw))
-        for n, m, o, g, q, pm, mw in itertools.product(warps, minima, seconds, refinds, provinces, models,
-                                                       widths)
-        if (n, m, o, g, q, pm, mw) != first
+                  f" pm={pm.stem}" if pm != models[0] and pm is not None else ""]),
+         *readers(n, m, o, g, q, pm))
+        for n, m, o, g, q, pm in itertools.product(warps, minima, seconds, refinds, provinces, models)
+        if (n, m, o, g, q, pm) != first
     ]
     finder = PlateFinder()
 
@@ -649,10 +632,6 @@ def main(argv: list[str] | None = None) -> int:
             grey = cv2.cvtColor(cv2.cvtColor(s.image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
             yield replace(s, image=grey, monochrome=True)
 
-    def hazed(samples: Iterator[Sample], contrast: float) -> Iterator[Sample]:
-        for s in samples:
-            yield replace(s, image=haze(s.image, contrast))
-
     def rained(samples: Iterator[Sample]) -> Iterator[Sample]:
         from models.plates.rain import rainy
 
@@ -663,7 +642,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.rain:
         samples = rained(samples)
     if args.haze is not None:
-        samples = hazed(samples, args.haze)
+        samples = (replace(s, image=haze(s.image, args.haze)) for s in samples)
     if args.side_view is not None:
         samples = (side_viewed(s, args.side_view) for s in samples)
     if args.monochrome:
