@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -116,14 +117,15 @@ def degrade(name: str, img: np.ndarray, box: Box, seed: int = 0) -> np.ndarray:
     return CONDITIONS[name](img, box, np.random.default_rng(seed))
 
 
-def probe(names: list[str], side: int = 0) -> dict[str, tuple[int, int, int]]:
-    """Per condition: (photos, exact, wrong) through the `plates read` chain."""
+def probe(names: list[str], side: int = 0, recognizer: Path | None = None) -> dict[str, tuple[int, int, int]]:
+    """Per condition: (photos, exact, wrong) through the `plates read` chain (``recognizer``:
+    another recognizer file than the committed one)."""
     from gateway.cli.plates_cmd import FINER_FRAME_SIZES, TURN_DEGREES
-    from gateway.plates.config import PlatesConfig
+    from gateway.plates.config import PlatesConfig, RecognizerConfig
     from gateway.plates.imagefile import finer_readers, read_still
     from gateway.plates.reader import PlateReader
 
-    config = PlatesConfig()
+    config = PlatesConfig(recognizer=RecognizerConfig(model_path=recognizer))
     reader = PlateReader(config)
     finer = finer_readers(config)
 
@@ -148,12 +150,14 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"any of {', '.join(CONDITIONS)} (default: all)")
     ap.add_argument("--side", choices=["train", "validation"], default="train",
                     help="which side's photos (default train: probing chooses things)")
+    ap.add_argument("--recognizer", type=Path, default=None, metavar="PATH",
+                    help="another recognizer .tflite than the committed one (a candidate)")
     args = ap.parse_args(argv)
     unknown = [c for c in args.conditions if c not in CONDITIONS]
     if unknown:
         ap.error(f"unknown condition {', '.join(unknown)}; known: {', '.join(CONDITIONS)}")
     names = args.conditions or list(CONDITIONS)
-    for name, (n, exact, wrong) in probe(names, 0 if args.side == "train" else 1).items():
+    for name, (n, exact, wrong) in probe(names, 0 if args.side == "train" else 1, args.recognizer).items():
         print(f"{name:15} photos {n:4}  exact {exact:4}  wrong {wrong:3}", flush=True)
     return 0
 

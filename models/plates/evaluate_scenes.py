@@ -47,7 +47,7 @@ import json
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -485,6 +485,25 @@ def reliability(items: list[tuple[bool, float, bool]]) -> dict[str, dict[str, st
     return out
 
 
+def conditioned(samples: Iterable[Sample], name: str) -> Iterator[Sample]:
+    """The samples with a plate box (the sets that make their own scenes) under the chain
+    probe's degradation ``name``, seeded per item; the others are left out."""
+    from models.plates.conditions import CONDITIONS, degrade
+
+    if name not in CONDITIONS:
+        raise SystemExit(f"unknown condition {name}; known: {', '.join(CONDITIONS)}")
+    for i, s in enumerate(samples):
+        if s.corners is None:
+            continue
+        x0, y0 = np.floor(s.corners.min(axis=0)).astype(int)
+        x1, y1 = np.ceil(s.corners.max(axis=0)).astype(int)
+        h, w = s.image.shape[:2]
+        x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            continue
+        yield replace(s, image=degrade(name, s.image, (x0, y0, x1 - x0, y1 - y0), seed=i))
+
+
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     """95 % Wilson score interval of a proportion k/n."""
     if n == 0:
@@ -529,8 +548,14 @@ def main(argv: list[str] | None = None) -> int:
                     "the frame's size), then framed in grey, then turned 30 degrees either way, as "
                     "`plates read` does")
     ap.add_argument(
-        "--recognizer", type=Path, default=None, help="recognizer .tflite (default: the committed one)"
+        "--recognizer", type=Path, nargs="+", default=None, metavar="PATH",
+        help="recognizer .tflite (default: the committed one); several read every sample with each "
+        "in turn, reported as '<set> rc=<file stem>' after the first",
     )
+    ap.add_argument("--condition", default=None, metavar="NAME",
+                    help="every scene with a plate box under this degradation of the chain probe "
+                    "(models/plates/conditions.py: shadow_half, tow_bar, glare, ...); the sets that "
+                    "make their own scenes (provinces, kinds) only")
     ap.add_argument("--vote-warps", type=int, nargs="+", default=None, metavar="N",
                     help="plates.finder.vote_warps (default: the config's); several values read "
                     "every sample with each in turn, reported as '<set> vw=N' after the first")
@@ -569,7 +594,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def readers(vote_warps: int | None, min_confidence: float | None, second: str | None = None,
                 refind: str | None = None, province: str | None = None,
-                province_model: Path | None = None) -> tuple:
+                province_model: Path | None = None, recognizer: Path | None = None) -> tuple:
         votes: dict = {} if vote_warps is None else {"vote_warps": vote_warps}
         if refind is not None:
             votes["refind"] = refind == "on"
@@ -586,7 +611,7 @@ def main(argv: list[str] | None = None) -> int:
             minimum["province_model_path"] = province_model
         config = PlatesConfig(
             finder=FinderConfig(enabled=not args.no_finder, **votes),
-            recognizer=RecognizerConfig(model_path=args.recognizer, **minimum),
+            recognizer=RecognizerConfig(model_path=recognizer, **minimum),
         )
         return PlateReader(config), finer_readers(config) if args.finer_search else None
 
@@ -594,16 +619,19 @@ def main(argv: list[str] | None = None) -> int:
     warps, minima = args.vote_warps or [None], args.min_confidence or [None]
     seconds, refinds = args.second_reader or [None], args.refind or [None]
     provinces, models = args.province_reader or [None], args.province_model or [None]
-    first = (warps[0], minima[0], seconds[0], refinds[0], provinces[0], models[0])
+    recognizers = args.recognizer or [None]
+    first = (warps[0], minima[0], seconds[0], refinds[0], provinces[0], models[0], recognizers[0])
     reader, finer = readers(*first)
     variants = [
         ("".join([f" vw={n}" if n != warps[0] else "", f" mc={m}" if m != minima[0] else "",
                   f" sr={o}" if o != seconds[0] else "", f" rf={g}" if g != refinds[0] else "",
                   f" pr={q}" if q != provinces[0] else "",
-                  f" pm={pm.stem}" if pm != models[0] and pm is not None else ""]),
-         *readers(n, m, o, g, q, pm))
-        for n, m, o, g, q, pm in itertools.product(warps, minima, seconds, refinds, provinces, models)
-        if (n, m, o, g, q, pm) != first
+                  f" pm={pm.stem}" if pm != models[0] and pm is not None else "",
+                  f" rc={rc.stem}" if rc != recognizers[0] and rc is not None else ""]),
+         *readers(n, m, o, g, q, pm, rc))
+        for n, m, o, g, q, pm, rc in itertools.product(
+            warps, minima, seconds, refinds, provinces, models, recognizers)
+        if (n, m, o, g, q, pm, rc) != first
     ]
     finder = PlateFinder()
 
@@ -647,6 +675,8 @@ def main(argv: list[str] | None = None) -> int:
         samples = (side_viewed(s, args.side_view) for s in samples)
     if args.monochrome:
         samples = greyed(samples)
+    if args.condition is not None:
+        samples = conditioned(samples, args.condition)
     res = evaluate(samples, reader, finer, variants)
     if args.json:
         print(json.dumps(res, ensure_ascii=False, indent=1))

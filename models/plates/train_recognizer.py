@@ -339,12 +339,18 @@ def main(argv: list[str] | None = None) -> None:
         "--grey-frac", type=float, default=0.0,
         help="share of each batch shown without colour, as an infrared or black-and-white camera gives it",
     )
+    ap.add_argument(
+        "--occlude-frac", type=float, default=0.0,
+        help="share of each batch with a hard shadow, a dark bar or a glare spot drawn on it "
+        "(models/plates/occlusion.py; the target unchanged)",
+    )
     ap.add_argument("--tag", default="recognizer", help="name of the saved weights under the work folder")
     args = ap.parse_args(argv)
 
     limit_threads()
     import tensorflow as tf
 
+    from models.plates.occlusion import occluded
     from models.plates.synth import PlateRenderer, augment_real, swap_province
 
     renderer = PlateRenderer()
@@ -442,6 +448,8 @@ def main(argv: list[str] | None = None) -> None:
             nb = np.concatenate([nb, np.zeros((n_neg,), np.int32)])
         if args.grey_frac > 0:
             xb = to_grey(xb, rng.random(len(xb)) < args.grey_frac)
+        if args.occlude_frac > 0:
+            xb = occluded(xb, rng.random(len(xb)) < args.occlude_frac, rng)
         losses.append(float(step(tf.constant(xb, tf.float32), tf.constant(yb), tf.constant(nb))))
         if it % 250 == 0:
             msg = f"step {it} loss {np.mean(losses[-250:]):.3f} {time.time() - t0:.0f}s"

@@ -38,3 +38,19 @@ def test_an_unknown_condition_is_refused_in_one_line(capsys: pytest.CaptureFixtu
         main(["fog_of_war"])
     assert exc.value.code == 2
     assert "unknown condition fog_of_war; known: none, blur" in capsys.readouterr().err
+
+
+def test_evaluate_scenes_degrades_only_the_plate_of_scenes_that_know_it() -> None:
+    from models.plates.evaluate_scenes import Sample, conditioned
+
+    img = np.full((60, 120, 3), 200, np.uint8)
+    corners = np.array([[30.2, 20.5], [89.6, 20.1], [89.9, 39.4], [30.0, 39.8]], np.float32)
+    known = Sample("provinces", "a", img, "皖A12345", "blue", 60.0, corners=corners)
+    unknown = Sample("real", "b", img, "皖A12345", "blue", 60.0)
+    out = list(conditioned(iter([unknown, known]), "tow_bar"))
+    assert [s.name for s in out] == ["a"]
+    changed = np.argwhere((out[0].image != img).any(axis=2))
+    assert changed.size and changed[:, 0].min() >= 20 and changed[:, 0].max() < 40
+    assert changed[:, 1].min() >= 30 and changed[:, 1].max() < 90
+    with pytest.raises(SystemExit, match="unknown condition fog"):
+        list(conditioned(iter([known]), "fog"))
