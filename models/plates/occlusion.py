@@ -5,8 +5,12 @@ crossed by a hard-edged shadow, a dark bar across its lower characters (a tow ba
 or a headlight's glare spot as confidently as a whole plate, and often wrong: it never saw
 such plates in training. These draw the three on recognizer-sized crops, each with its own
 random geometry and strength (wider ranges than the probe's fixed cases, so that the probe
-stays a test of generalisation rather than of the recipe). The text target is unchanged: the
-characters stay legible to a person in every case drawn here.
+stays a test of generalisation rather than of the recipe). The text target is unchanged.
+
+Limit, learnt in session 17 (model card, "Occlusion fine-tune"): a bright glare spot centred on
+the plate or a dark bar over most of the characters' height can erase characters, and a target
+that still names them teaches the recognizer to guess. A next recipe should cap the glare and
+the bar, or train such samples towards no read.
 """
 
 from __future__ import annotations
