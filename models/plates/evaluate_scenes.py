@@ -6,6 +6,8 @@
     python -m models.plates.evaluate_scenes --min-confidence 0.5 0.7  # two operating points
     python -m models.plates.evaluate_scenes --monochrome    # as an infrared camera sees them
     python -m models.plates.evaluate_scenes --rain          # with simulated rain (rain.py)
+    python -m models.plates.evaluate_scenes --side train --sets provinces --condition tow_bar \
+        --recognizer models/plates/recognizer_int8.tflite CANDIDATE.tflite  # two recognizers
 
 Why: the gateway reads plates off real checkpoint frames; a figure on crops alone hid a 46 %
 scene result. Every plate used here is on the validation side of a split **by plate text**
