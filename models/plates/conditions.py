@@ -153,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--recognizer", type=Path, default=None, metavar="PATH",
                     help="another recognizer .tflite than the committed one (a candidate)")
     args = ap.parse_args(argv)
+    if args.recognizer is not None and not args.recognizer.is_file():
+        ap.error(f"--recognizer {args.recognizer}: no such file")
     unknown = [c for c in args.conditions if c not in CONDITIONS]
     if unknown:
         ap.error(f"unknown condition {', '.join(unknown)}; known: {', '.join(CONDITIONS)}")

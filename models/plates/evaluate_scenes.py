@@ -588,6 +588,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     side = 1 if args.side == "validation" else 0
+    missing = [str(p) for p in args.recognizer or [] if not p.is_file()]
+    if missing:
+        ap.error(f"--recognizer: no such file: {', '.join(missing)}")
+    if args.condition is not None:
+        from models.plates.conditions import CONDITIONS
+
+        if args.condition not in CONDITIONS:
+            ap.error(f"unknown condition {args.condition}; known: {', '.join(CONDITIONS)}")
 
     from gateway.plates.config import FinderConfig, PlatesConfig, RecognizerConfig
     from gateway.plates.finder import PlateFinder

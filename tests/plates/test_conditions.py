@@ -54,3 +54,10 @@ def test_evaluate_scenes_degrades_only_the_plate_of_scenes_that_know_it() -> Non
     assert changed[:, 1].min() >= 30 and changed[:, 1].max() < 90
     with pytest.raises(SystemExit, match="unknown condition fog"):
         list(conditioned(iter([known]), "fog"))
+
+
+def test_a_missing_recognizer_is_refused_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["none", "--recognizer", "/nonexistent/candidate.tflite"])
+    assert exc.value.code == 2
+    assert "--recognizer /nonexistent/candidate.tflite: no such file" in capsys.readouterr().err
