@@ -63,11 +63,24 @@ def glare(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(img.astype(np.float32) + amp * spot[..., None], 0, 255).astype(np.uint8)
 
 
-def occluded(x: np.ndarray, which: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``x`` (N,H,W,3 uint8) with one occlusion, of a kind drawn per image, on the images where
-    ``which`` is set (shadow 45 %, bar 35 %, glare 20 %); the others unchanged."""
+#: how often each kind is drawn when all three are asked for (shadow 45 %, bar 35 %, glare 20 %)
+WEIGHTS = {"shadow": 0.45, "bar": 0.35, "glare": 0.2}
+
+
+def occluded(
+    x: np.ndarray, which: np.ndarray, rng: np.random.Generator, kinds: tuple[str, ...] = KINDS
+) -> np.ndarray:
+    """``x`` (N,H,W,3 uint8) with one occlusion, of a kind drawn per image from ``kinds`` (in the
+    proportions of :data:`WEIGHTS`), on the images where ``which`` is set; the others unchanged."""
+    unknown = set(kinds) - set(KINDS)
+    if unknown or not kinds:
+        got = ", ".join(kinds) or "none"
+        raise ValueError(f"occlusion kinds must be among {', '.join(KINDS)}; got {got}")
+    draw = {"shadow": hard_shadow, "bar": bar, "glare": glare}
+    p = np.array([WEIGHTS[k] for k in kinds])
+    p = p / p.sum()
     out = x.copy()
     for i in np.flatnonzero(which):
-        kind = rng.choice(len(KINDS), p=[0.45, 0.35, 0.2])
-        out[i] = (hard_shadow, bar, glare)[kind](out[i], rng)
+        kind = kinds[rng.choice(len(kinds), p=p)]
+        out[i] = draw[kind](out[i], rng)
     return out

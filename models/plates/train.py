@@ -44,6 +44,11 @@ core plus two chain caches of ~15 minutes each. 5000 steps from the committed s6
 batch), 25 % real training crops (60 % repainted, balance 0.4), 10 % negatives, and 30 % of every
 batch with a hard shadow, a dark bar or a glare spot drawn on it (``occlusion.py``).
 
+``--issue11-shadow`` (session 18) is the next try after it: shadows only (no bar, no glare), on a
+smaller share (20 % of each batch), a gentler fine-tune (4000 steps, lr 3e-4, seed 63), the same
+two chain caches and mix; ``rec_shadowA.tflite`` in the work folder (about 50 minutes on one core
+after the caches). Figures and the decision in the model card.
+
 ``--issue11-candidate`` trains the recognizer before it (s5, sessions 3-5) into the work
 folder, ``rec_s5.tflite`` last:
 
@@ -74,6 +79,9 @@ def main() -> None:
         return
     if "--issue11-occlusion" in args:
         issue11_occlusion()
+        return
+    if "--issue11-shadow" in args:
+        issue11_shadow()
         return
     if "--localiser-only" not in args:
         off = ["--negatives", "0", "--swap", "0", "--balance", "0.75", "--no-global-context"]
@@ -139,6 +147,21 @@ def issue11_occlusion() -> None:
         "--chain", "20000", "--chain-seeds", "47,48", "--chain-frac", "0.4", "--real-frac", "0.25",
         "--swap", "0.6", "--balance", "0.4", "--occlude-frac", "0.3", "--seed", "61",
         "--tag", "rec_occA", "--out", str(WORK / "rec_occA.tflite")])  # fmt: skip
+
+
+
+def issue11_shadow() -> None:
+    """s6 fine-tuned gently with hard shadows only (see the module doc)."""
+    from models.plates.chain_crops import chain_cache
+
+    for seed in (47, 48):
+        chain_cache(20000, seed)
+    train_recognizer.main([
+        "--init-tflite", str(MODELS_DIR / "recognizer_int8.tflite"), "--steps", "4000", "--lr", "3e-4",
+        "--synth", "40000", "--double", "6000", "--negatives", "10000", "--neg-frac", "0.1",
+        "--chain", "20000", "--chain-seeds", "47,48", "--chain-frac", "0.4", "--real-frac", "0.25",
+        "--swap", "0.6", "--balance", "0.4", "--occlude-frac", "0.2", "--occlude-kinds", "shadow",
+        "--seed", "63", "--tag", "rec_shadowA", "--out", str(WORK / "rec_shadowA.tflite")])  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -344,6 +344,10 @@ def main(argv: list[str] | None = None) -> None:
         help="share of each batch with a hard shadow, a dark bar or a glare spot drawn on it "
         "(models/plates/occlusion.py; the target unchanged)",
     )
+    ap.add_argument(
+        "--occlude-kinds", default="shadow,bar,glare",
+        help="comma-separated occlusion kinds to draw (shadow, bar, glare)",
+    )
     ap.add_argument("--tag", default="recognizer", help="name of the saved weights under the work folder")
     args = ap.parse_args(argv)
 
@@ -354,6 +358,9 @@ def main(argv: list[str] | None = None) -> None:
     from models.plates.synth import PlateRenderer, augment_real, swap_province
 
     renderer = PlateRenderer()
+    occlude_kinds = tuple(k.strip() for k in args.occlude_kinds.split(",") if k.strip())
+    # refuse a typo now, not after the caches are built
+    occluded(np.zeros((1, 4, 4, 3), np.uint8), np.zeros(1, bool), np.random.default_rng(0), occlude_kinds)
 
     tf.keras.utils.set_random_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -449,7 +456,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.grey_frac > 0:
             xb = to_grey(xb, rng.random(len(xb)) < args.grey_frac)
         if args.occlude_frac > 0:
-            xb = occluded(xb, rng.random(len(xb)) < args.occlude_frac, rng)
+            xb = occluded(xb, rng.random(len(xb)) < args.occlude_frac, rng, occlude_kinds)
         losses.append(float(step(tf.constant(xb, tf.float32), tf.constant(yb), tf.constant(nb))))
         if it % 250 == 0:
             msg = f"step {it} loss {np.mean(losses[-250:]):.3f} {time.time() - t0:.0f}s"

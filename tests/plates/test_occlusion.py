@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -40,3 +41,12 @@ def test_only_the_chosen_images_change_and_a_seed_repeats() -> None:
     assert [not np.array_equal(out[i], GREY) for i in range(6)] == list(which)
     assert np.array_equal(out, occluded(x, which, np.random.default_rng(3)))
     assert np.array_equal(x, np.stack([GREY] * 6))  # the input is not written
+
+
+def test_the_kinds_can_be_narrowed_and_an_unknown_kind_is_refused() -> None:
+    x = np.stack([GREY] * 40)
+    out = occluded(x, np.ones(40, bool), np.random.default_rng(5), ("shadow",))
+    # a shadow keeps one side lit: every image has untouched pixels, none is brightened
+    assert all((img == 160).any() and (img < 160).any() and not (img > 160).any() for img in out)
+    with pytest.raises(ValueError, match="shadow, bar, glare"):
+        occluded(x, np.ones(40, bool), np.random.default_rng(5), ("shade",))
