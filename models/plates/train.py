@@ -47,7 +47,13 @@ batch with a hard shadow, a dark bar or a glare spot drawn on it (``occlusion.py
 ``--issue11-shadow`` (session 18) is the next try after it: shadows only (no bar, no glare), on a
 smaller share (20 % of each batch), a gentler fine-tune (4000 steps, lr 3e-4, seed 63), the same
 two chain caches and mix; ``rec_shadowA.tflite`` in the work folder (about 50 minutes on one core
-after the caches). Figures and the decision in the model card.
+after the caches; 11 minutes on an Intel Xeon in session 19). Figures and the decision in the
+model card.
+
+``--issue11-soup`` (session 19) averages s6 and ``rec_shadowA`` weight by weight
+(``train_recognizer --average-with``, ``--steps 0``) at shares 0.5 and 0.25 of rec_shadowA, into
+``rec_soup0.5.tflite`` and ``rec_soup0.25.tflite``, and s6 alone through the same export
+(``rec_soup0.0.tflite``; a few minutes each once rec_shadowA exists).
 
 ``--issue11-candidate`` trains the recognizer before it (s5, sessions 3-5) into the work
 folder, ``rec_s5.tflite`` last:
@@ -82,6 +88,9 @@ def main() -> None:
         return
     if "--issue11-shadow" in args:
         issue11_shadow()
+        return
+    if "--issue11-soup" in args:
+        issue11_soup()
         return
     if "--localiser-only" not in args:
         off = ["--negatives", "0", "--swap", "0", "--balance", "0.75", "--no-global-context"]
@@ -162,6 +171,19 @@ def issue11_shadow() -> None:
         "--chain", "20000", "--chain-seeds", "47,48", "--chain-frac", "0.4", "--real-frac", "0.25",
         "--swap", "0.6", "--balance", "0.4", "--occlude-frac", "0.2", "--occlude-kinds", "shadow",
         "--seed", "63", "--tag", "rec_shadowA", "--out", str(WORK / "rec_shadowA.tflite")])  # fmt: skip
+
+
+def issue11_soup() -> None:
+    """s6 and rec_shadowA averaged weight by weight, at two shares of rec_shadowA, and s6 alone
+    through the same export (share 0.0: what export and calibration move by themselves)."""
+    for share in ("0.5", "0.25", "0.0"):
+        train_recognizer.main([
+            "--init-tflite", str(MODELS_DIR / "recognizer_int8.tflite"), "--steps", "0",
+            "--synth", "40000", "--double", "6000", "--negatives", "10000", "--neg-frac", "0.1",
+            "--chain", "20000", "--chain-seeds", "47,48", "--chain-frac", "0.4", "--real-frac", "0.25",
+            "--swap", "0.6", "--balance", "0.4", "--seed", "63",
+            "--average-with", str(WORK / "rec_shadowA.weights.h5"), "--average-weight", share,
+            "--tag", f"rec_soup{share}", "--out", str(WORK / f"rec_soup{share}.tflite")])  # fmt: skip
 
 
 if __name__ == "__main__":

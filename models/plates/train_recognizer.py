@@ -331,6 +331,12 @@ def main(argv: list[str] | None = None) -> None:
         action="store_false",
         help="the network without batch norm (what --init-tflite builds; to go on from its weights)",
     )
+    ap.add_argument(
+        "--average-with", type=Path, default=None,
+        help="after training, mix the weights with these Keras weights of the same network (a weight"
+        " average of two fine-tunes from one start); --steps 0 mixes the start itself",
+    )
+    ap.add_argument("--average-weight", type=float, default=0.5, help="share of --average-with in the mix")
     ap.add_argument("--chain", type=int, default=0, help="samples cut by the runtime chain (chain_crops.py)")
     ap.add_argument("--chain-seeds", default="41", help="comma-separated seeds of the chain caches")
     ap.add_argument("--chain-frac", type=float, default=0.0, help="share of chain-cut samples per batch")
@@ -396,7 +402,10 @@ def main(argv: list[str] | None = None) -> None:
         parts = [chain_cache(args.chain, int(s)) for s in args.chain_seeds.split(",")]
         xc, yc, nc = (np.concatenate([p[k] for p in parts]) for k in range(3))
         print(f"chain-cut {len(xc)}", flush=True)
-    sched = tf.keras.optimizers.schedules.CosineDecay(args.lr, args.steps, alpha=0.02, warmup_target=None)
+    # max(.., 1): --steps 0 (only --average-with) must still build a schedule
+    sched = tf.keras.optimizers.schedules.CosineDecay(
+        args.lr, max(args.steps, 1), alpha=0.02, warmup_target=None
+    )
     opt = tf.keras.optimizers.Adam(sched)
 
     @tf.function(reduce_retracing=True)
@@ -464,6 +473,15 @@ def main(argv: list[str] | None = None) -> None:
                 # monitoring only: no model selection or early stopping is driven by this number
                 msg += f" val-exact {val_acc(model):.3f}"
             print(msg, flush=True)
+    if args.average_with:
+        # Why: a weight average of a fine-tune and its start often keeps the start's accuracy
+        # on what it already read well while keeping part of what the fine-tune learnt.
+        other = build_model(args.global_context, batch_norm=args.batch_norm and args.init_tflite is None)
+        other.load_weights(args.average_with)
+        a = args.average_weight
+        pairs = zip(model.get_weights(), other.get_weights(), strict=True)
+        model.set_weights([(1 - a) * w + a * o for w, o in pairs])
+        print(f"weights averaged: {1 - a:.2f} trained + {a:.2f} {args.average_with}", flush=True)
     WORK.mkdir(parents=True, exist_ok=True)
     model.save_weights(WORK / f"{args.tag}.weights.h5")
 
