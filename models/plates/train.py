@@ -159,6 +159,16 @@ def issue11_occlusion() -> None:
 
 
 
+#: s6 as the start, and the data mix of rec_shadowA; the weight averages reuse it so that their
+#: int8 export sees the same representative data
+SHADOW_MIX = [
+    "--init-tflite", str(MODELS_DIR / "recognizer_int8.tflite"),
+    "--synth", "40000", "--double", "6000", "--negatives", "10000", "--neg-frac", "0.1",
+    "--chain", "20000", "--chain-seeds", "47,48", "--chain-frac", "0.4", "--real-frac", "0.25",
+    "--swap", "0.6", "--balance", "0.4", "--seed", "63",
+]  # fmt: skip
+
+
 def issue11_shadow() -> None:
     """s6 fine-tuned gently with hard shadows only (see the module doc)."""
     from models.plates.chain_crops import chain_cache
@@ -166,11 +176,8 @@ def issue11_shadow() -> None:
     for seed in (47, 48):
         chain_cache(20000, seed)
     train_recognizer.main([
-        "--init-tflite", str(MODELS_DIR / "recognizer_int8.tflite"), "--steps", "4000", "--lr", "3e-4",
-        "--synth", "40000", "--double", "6000", "--negatives", "10000", "--neg-frac", "0.1",
-        "--chain", "20000", "--chain-seeds", "47,48", "--chain-frac", "0.4", "--real-frac", "0.25",
-        "--swap", "0.6", "--balance", "0.4", "--occlude-frac", "0.2", "--occlude-kinds", "shadow",
-        "--seed", "63", "--tag", "rec_shadowA", "--out", str(WORK / "rec_shadowA.tflite")])  # fmt: skip
+        *SHADOW_MIX, "--steps", "4000", "--lr", "3e-4", "--occlude-frac", "0.2", "--occlude-kinds", "shadow",
+        "--tag", "rec_shadowA", "--out", str(WORK / "rec_shadowA.tflite")])  # fmt: skip
 
 
 def issue11_soup() -> None:
@@ -178,10 +185,7 @@ def issue11_soup() -> None:
     through the same export (share 0.0: what export and calibration move by themselves)."""
     for share in ("0.5", "0.25", "0.0"):
         train_recognizer.main([
-            "--init-tflite", str(MODELS_DIR / "recognizer_int8.tflite"), "--steps", "0",
-            "--synth", "40000", "--double", "6000", "--negatives", "10000", "--neg-frac", "0.1",
-            "--chain", "20000", "--chain-seeds", "47,48", "--chain-frac", "0.4", "--real-frac", "0.25",
-            "--swap", "0.6", "--balance", "0.4", "--seed", "63",
+            *SHADOW_MIX, "--steps", "0",
             "--average-with", str(WORK / "rec_shadowA.weights.h5"), "--average-weight", share,
             "--tag", f"rec_soup{share}", "--out", str(WORK / f"rec_soup{share}.tflite")])  # fmt: skip
 

@@ -356,6 +356,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--tag", default="recognizer", help="name of the saved weights under the work folder")
     args = ap.parse_args(argv)
+    # refused now, not after the caches are built and the training has run
+    if not 0.0 <= args.average_weight <= 1.0:
+        ap.error(f"--average-weight must be between 0 and 1, not {args.average_weight}")
+    if args.average_with and not args.average_with.is_file():
+        ap.error(f"--average-with {args.average_with}: no such file")
 
     limit_threads()
     import tensorflow as tf
@@ -389,7 +394,8 @@ def main(argv: list[str] | None = None) -> None:
 
     import cv2
 
-    model = build_model(args.global_context, batch_norm=args.batch_norm and args.init_tflite is None)
+    batch_norm = args.batch_norm and args.init_tflite is None
+    model = build_model(args.global_context, batch_norm=batch_norm)
     model.summary()
     if args.init:
         load_weights_into(model, args.init)
@@ -476,7 +482,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.average_with:
         # Why: a weight average of a fine-tune and its start often keeps the start's accuracy
         # on what it already read well while keeping part of what the fine-tune learnt.
-        other = build_model(args.global_context, batch_norm=args.batch_norm and args.init_tflite is None)
+        other = build_model(args.global_context, batch_norm=batch_norm)
         other.load_weights(args.average_with)
         a = args.average_weight
         pairs = zip(model.get_weights(), other.get_weights(), strict=True)
