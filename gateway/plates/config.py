@@ -189,6 +189,15 @@ class FinderConfig(BundledModelConfig):
         description="Look again close up, with the vehicle finder, at plain crops and at found plates "
         "whose read is not sure; keep the more confident read.",
     )
+    # The finder's corners are often off by a tenth of the width for two-row plates (its rare
+    # class) and now and then for one-row ones; the cut then loses a character, most often the
+    # province (gateway/plates/panel.py; MODEL_CARD.md, "Plate panels, session 20").
+    panel_corners: bool = Field(
+        default=True,
+        description="Read a found plate whose read is not sure again, warped from the corners of its "
+        "own coloured panel, and keep the more confident read; two-row plates the localizer finds "
+        "(no corners) are read from their panel too.",
+    )
 
 
 class VotingConfig(StrictModel):

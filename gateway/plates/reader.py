@@ -35,6 +35,7 @@ from gateway.plates.localizer import (
     PlateLocalizer,
     nms,
 )
+from gateway.plates.panel import order_corners, panel_corners
 from gateway.plates.province import DEFAULT_PROVINCE_READER, ProvinceReader
 from gateway.plates.recognizer import DEFAULT_RECOGNIZER, PlateRead, PlateRecognizer
 from gateway.plates.second_opinion import DEFAULT_SECOND_READER, SecondReader, combine
@@ -532,6 +533,9 @@ class PlateReader:
             return None
         two_rows = p.double_row or p.width / p.height < DOUBLE_ROW_ASPECT
         best = self._warped_as(crop, p, t, box, monochrome, refind, two_rows)
+        fc = self.config.finder
+        if fc.panel_corners and self._unsure_read(best.observation if best else None):
+            best = self._panel_read(crop, p, t, box, monochrome, best, two_rows)
         if two_rows == p.double_row or not (best is None or self._unsure_read(best.observation)):
             return best
         first = best.observation if best is not None else None
@@ -539,6 +543,26 @@ class PlateReader:
         if other is not None and self._surer(first, other.observation) is not first:
             return other
         return best
+
+    def _panel_read(
+        self, crop: np.ndarray, p: FoundPlate, t: float, box: Box | None, monochrome: bool,
+        first: WarpedRead | None, two_rows: bool,
+    ) -> WarpedRead | None:
+        """A plate read not sure, read again (in the layout ``two_rows``) warped from the corners of
+        its own coloured panel (panel.py); the more confident read is kept. ``first`` when no
+        panel is found or its read is no surer."""
+        try:
+            corners = panel_corners(crop, p.corners)
+        except Exception as exc:  # OpenCV raises many types on odd input: the first read stands
+            self._failed("panel", exc)
+            return first
+        if corners is None:
+            return first
+        other = self._warped_as(crop, replace(p, corners=corners), t, box, monochrome, False, two_rows)
+        if other is not None and self._surer(first.observation if first else None,
+                                             other.observation) is other.observation:
+            return other
+        return first
 
     def _unsure_read(self, obs: PlateObservation | None) -> bool:
         """Whether a judged read is missing or weaker than ``plates.finder.vote_below``."""
@@ -604,7 +628,11 @@ class PlateReader:
         out: list[PlateObservation] = []
         for b in boxes:
             if b.double_row:
-                continue  # located, but the single-row reader cannot read two-row plates
+                # no corners: read only if its own coloured panel gives them (panel.py)
+                obs = self._read_panel_box(frame, b, offset, t, mono)
+                if obs is not None:
+                    out.append(obs)
+                continue
             pc = plate_crop(frame, b, offset)
             if pc.size == 0 or pc.shape[0] < 6 or pc.shape[1] < 16:
                 continue
@@ -616,6 +644,37 @@ class PlateReader:
             if obs is not None:
                 out.append(obs)
         return out
+
+    def _read_panel_box(
+        self, frame: np.ndarray, b: PlateBox, offset: tuple[int, int], t: float, mono: bool
+    ) -> PlateObservation | None:
+        """A two-row localizer box read from the corners of its coloured panel, when one is found
+        (``plates.finder.panel_corners``; the finder's corners were not there to use)."""
+        import cv2
+
+        if not self.config.finder.panel_corners:
+            return None
+        ox, oy = offset
+        centre = ((b.x0 + b.x1) / 2 + ox, (b.y0 + b.y1) / 2 + oy)
+        if b.rect_w > 0 and b.rect_h > 0:
+            quad = order_corners(cv2.boxPoints((centre, (b.rect_w, b.rect_h), b.angle)))
+        else:
+            x0, y0, x1, y1 = b.x0 + ox, b.y0 + oy, b.x1 + ox, b.y1 + oy
+            quad = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
+        try:
+            corners = panel_corners(frame, quad)
+        except Exception as exc:  # OpenCV raises many types on odd input: no read
+            self._failed("panel", exc)
+            return None
+        if corners is None:
+            return None
+        xs, ys = corners[:, 0], corners[:, 1]
+        found = FoundPlate(float(b.score), corners, (float(xs.min()), float(ys.min()), float(xs.max()),
+                                                     float(ys.max())), double_row=True)
+        fb = _clip_box((int(xs.min()), int(ys.min()), math.ceil(xs.max()), math.ceil(ys.max())),
+                       frame.shape[1], frame.shape[0])
+        judged = self._warped_as(frame, found, t, fb, mono, False, True)
+        return judged.observation if judged is not None else None
 
     def _retry_trimmed(self, pc: np.ndarray, t: float, fb: Box, mono: bool) -> PlateObservation | None:
         """Boxes that run past one end of the plate (bumper, lamp) read badly: retry the crop

@@ -166,7 +166,8 @@ def test_the_province_reader_changes_only_the_first_character(province: Province
 
 def test_a_small_plate_read_as_the_majority_province_is_read_from_its_glyph(tmp_path) -> None:
     """A real training-side crop (闽D33U29) pasted small on a real photo, read from the coarse
-    corners of the whole frame without a close look. Until session 13 the chain without the
+    corners of the whole frame without a close look (no refind, no panel corners: those read it
+    right whatever the prior, and this test is of the prior). Until session 13 the chain without the
     province reader read 皖D33U29 (the real crops' majority province); with the recognizer's
     learnt province prior divided out (calibrate.py) it reads the glyph, and so does the chain
     with the province reader. A recognizer calibration without the prior reads 皖 again."""
@@ -179,7 +180,7 @@ def test_a_small_plate_read_as_the_majority_province_is_read_from_its_glyph(tmp_
 
     need(SHARED / "plates" / "real_scenes_hyperlpr" / "labels.csv")
     s = next(s for s in composite_samples(PlateFinder(), side=0) if s.name == "dev/闽D33U29.jpg")
-    finder = FinderConfig(refind=False)
+    finder = FinderConfig(refind=False, panel_corners=False)
     alone = PlateReader(PlatesConfig(finder=finder, recognizer=RecognizerConfig(province_reader=False)))
     fused = PlateReader(PlatesConfig(finder=finder))
     assert [o.text for o in alone.read_frame(s.image)] == [s.text] == ["闽D33U29"]

@@ -42,8 +42,15 @@ def test_a_box_mapped_back_from_the_turned_canvas_holds_the_original(
     assert 0 <= back[0] <= back[2] <= w and 0 <= back[1] <= back[3] <= h
 
 
-def test_a_plate_tilted_38_degrees_is_read_in_the_turned_image(reader) -> None:
+def test_a_plate_tilted_38_degrees_is_read_in_the_turned_image() -> None:
+    """The turned search on its own: without the panel corners (panel.py), which read this plate
+    unturned at -38 degrees (checked at the end), though not at +38."""
+    from gateway.plates.config import FinderConfig, PlatesConfig
+    from gateway.plates.reader import PlateReader
     from models.plates import real_scenes
+
+    reader = PlateReader(PlatesConfig(finder=FinderConfig(panel_corners=False)))
+    with_panel = PlateReader()
 
     need(SCENES / "labels.csv")
     (label,) = [lab for lab in real_scenes.read_labels() if lab.text == TEXT]
@@ -59,3 +66,5 @@ def test_a_plate_tilted_38_degrees_is_read_in_the_turned_image(reader) -> None:
         assert note == "read in the image turned by 30 degrees either way"
         b = reads[0].box
         assert b is not None and b[0] <= cx <= b[2] and b[1] <= cy <= b[3], (b, cx, cy)
+        if deg < 0:
+            assert [o.text for o in with_panel.read_frame(tilted)][:1] == [TEXT]

@@ -161,12 +161,12 @@ def test_every_listed_warp_is_small() -> None:
 @pytest.fixture(scope="module")
 def single_warp():
     """One warp, one reader: the second reader, the province reader and the second look close
-    up (refind) are off too, or they would correct what these tests need read wrong (they do:
-    test_second_opinion.py, test_province.py, test_refind.py)."""
+    up (refind) and the panel's corners are off too, or they would correct what these tests need
+    read wrong (they do: test_second_opinion.py, test_province.py, test_refind.py, test_panel.py)."""
     from gateway.plates.config import FinderConfig, PlatesConfig, RecognizerConfig
     from gateway.plates.reader import PlateReader
 
-    return PlateReader(PlatesConfig(finder=FinderConfig(vote_warps=0, refind=False),
+    return PlateReader(PlatesConfig(finder=FinderConfig(vote_warps=0, refind=False, panel_corners=False),
                                     recognizer=RecognizerConfig(second_reader=False, province_reader=False)))
 
 
@@ -181,8 +181,9 @@ def test_a_plate_no_single_warp_read_accepts_is_read_by_the_vote(single_warp) ->
     # that fails the thresholds; four jittered warps agree on the plate (the vote alone: the
     # province reader would make the weak province surer)
     s = next(s for s in composite_samples(PlateFinder()) if s.name == "dev/皖A884B0.jpg")
-    reader = PlateReader(PlatesConfig(finder=FinderConfig(refind=False), recognizer=RecognizerConfig(
-        second_reader=False, province_reader=False)))
+    reader = PlateReader(PlatesConfig(finder=FinderConfig(refind=False, panel_corners=False),
+                                      recognizer=RecognizerConfig(second_reader=False,
+                                                                  province_reader=False)))
     assert reader.config.finder.vote_warps > 0
     assert single_warp.read_frame(s.image) == []
     reads = reader.read_frame(s.image)
