@@ -233,12 +233,16 @@ def _judge(reader: PlateReader, read: PlateRead, crop: np.ndarray, base: dict[st
     return CandidateResult(**base, text=read.text, confidence=conf, reason=reason)
 
 
-def _shape_reason(bw: int, bh: int, crop_w: int, crop_h: int, double_row: bool) -> str | None:
+def _shape_reason(bw: int, bh: int, crop_w: int, crop_h: int, double_row: bool, panel: bool) -> str | None:
     if crop_w < MIN_CROP_W or crop_h < MIN_CROP_H:
         return f"too small to read ({bw}x{bh} px; needs {MIN_CROP_W}x{MIN_CROP_H})"
     if double_row:
-        return (f"not a single-row plate's shape ({bw}x{bh} px; a two-row plate?): "
-                "the reader reads single-row plates only")
+        # a two-row box without corners is read only from its own panel's (reader._read_panel_box)
+        if panel:
+            return (f"a two-row plate's shape ({bw}x{bh} px): read from its own coloured panel's "
+                    "corners only, and none gave an accepted read")
+        return (f"a two-row plate's shape ({bw}x{bh} px): read only from its own coloured panel's "
+                "corners, which plates.finder.panel_corners turns off")
     return None
 
 
@@ -293,7 +297,7 @@ def explain_no_read(reader: PlateReader, frame: np.ndarray) -> tuple[str, list[C
         base = {"box": _box(b), "score": round(float(b.score), 3), "source": str(b.source)}
         crop = plate_crop(frame, b)
         reason = _shape_reason(int(b.x1 - b.x0), int(b.y1 - b.y0), crop.shape[1], crop.shape[0],
-                               b.double_row)
+                               b.double_row, reader.config.finder.panel_corners)
         if reason is not None:
             out.append(CandidateResult(**base, text="", confidence=0.0, reason=reason))
             continue

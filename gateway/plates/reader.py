@@ -559,8 +559,8 @@ class PlateReader:
         if corners is None:
             return first
         other = self._warped_as(crop, replace(p, corners=corners), t, box, monochrome, False, two_rows)
-        if other is not None and self._surer(first.observation if first else None,
-                                             other.observation) is other.observation:
+        kept = first.observation if first is not None else None
+        if other is not None and self._surer(kept, other.observation) is not kept:
             return other
         return first
 

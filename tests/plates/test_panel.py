@@ -23,13 +23,15 @@ def _two_row_plate() -> np.ndarray:
     return p
 
 
-def _scene_with_plate(quad: np.ndarray) -> np.ndarray:
-    """The plate warped onto a real street photo at ``quad`` (lt rt rb lb)."""
+def _scene_with_plate(quad: np.ndarray, plate: np.ndarray | None = None) -> np.ndarray:
+    """``plate`` (default: :func:`_two_row_plate`) warped onto a real street photo at ``quad``
+    (lt rt rb lb)."""
     import cv2
 
     bg = cv2.imdecode(np.fromfile(str(need(MEDIA / "paddledet_road554.png")), np.uint8), cv2.IMREAD_COLOR)
     scene = cv2.resize(bg, (640, 480), interpolation=cv2.INTER_AREA)
-    plate = _two_row_plate()
+    if plate is None:
+        plate = _two_row_plate()
     h, w = plate.shape[:2]
     src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     m = cv2.getPerspectiveTransform(src, quad.astype(np.float32))
@@ -125,7 +127,7 @@ def _two_row_from_crop(crop: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", ["皖A22U82.jpg", "皖AU369X.jpg", "皖ANT201.jpg", "皖ABC824.jpg"])
-def test_a_two_row_plate_whose_corners_are_off_is_read_from_its_panel(name, monkeypatch) -> None:
+def test_a_two_row_plate_whose_corners_are_off_is_read_from_its_panel(name) -> None:
     """With the finder's corners a tenth of the width off, the top row's province is cut and the
     read refused; read again from the panel's corners, it is read exactly."""
     from dataclasses import replace
@@ -137,8 +139,7 @@ def test_a_two_row_plate_whose_corners_are_off_is_read_from_its_panel(name, monk
 
     crop = split.load_crop_bgr(need(split.DEFAULT_DEV_CROPS / name))
     text = name.removesuffix(".jpg")
-    monkeypatch.setattr(f"{__name__}._two_row_plate", lambda: _two_row_from_crop(crop))
-    scene = _scene_with_plate(TRUE)
+    scene = _scene_with_plate(TRUE, _two_row_from_crop(crop))
     off = TRUE + np.array([16, 0], np.float32)
     off[0, 1] += 6
     off[3, 1] -= 6
@@ -154,3 +155,14 @@ def test_a_two_row_plate_whose_corners_are_off_is_read_from_its_panel(name, monk
     exact = PlateReader(PlatesConfig(finder=FinderConfig(panel_corners=False))).warped_read(
         scene, replace(found, corners=TRUE), refind=False)
     assert exact is not None and exact.observation is not None and exact.observation.text == text
+
+
+def test_plates_read_says_how_a_two_row_box_was_tried() -> None:
+    """`plates read`'s reason for a two-row localizer box names the panel step, or that it is off."""
+    from gateway.plates.imagefile import _shape_reason
+
+    on = _shape_reason(47, 22, 47, 22, True, True)
+    off = _shape_reason(47, 22, 47, 22, True, False)
+    assert on is not None and "panel" in on and "none gave an accepted read" in on
+    assert off is not None and "plates.finder.panel_corners turns off" in off
+    assert _shape_reason(94, 24, 94, 24, False, True) is None
