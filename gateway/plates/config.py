@@ -114,6 +114,11 @@ class LocalizerConfig(BundledModelConfig):
         default=True,
         description="When a candidate gives no valid read, retry it trimmed at the left/right end.",
     )
+    retry_extends: bool = Field(
+        default=True,
+        description="When a candidate still gives no valid read, retry it extended to the left (the "
+        "localizer's boxes often stop short of the province character).",
+    )
     vehicle_pad: float = Field(
         default=0.05,
         ge=0.0,

@@ -233,16 +233,21 @@ def _judge(reader: PlateReader, read: PlateRead, crop: np.ndarray, base: dict[st
     return CandidateResult(**base, text=read.text, confidence=conf, reason=reason)
 
 
-def _shape_reason(bw: int, bh: int, crop_w: int, crop_h: int, double_row: bool, panel: bool) -> str | None:
+def _shape_reason(
+    bw: int, bh: int, crop_w: int, crop_h: int, double_row: bool, panel: bool, extends: bool = False
+) -> str | None:
     if crop_w < MIN_CROP_W or crop_h < MIN_CROP_H:
         return f"too small to read ({bw}x{bh} px; needs {MIN_CROP_W}x{MIN_CROP_H})"
     if double_row:
-        # a two-row box without corners is read only from its own panel's (reader._read_panel_box)
+        # a two-row box without corners is read from its own panel's (reader._read_panel_box),
+        # then as a one-row plate extended to the left (reader._retry_extended)
+        also = " and as a one-row plate extended to the left" if extends else ""
         if panel:
             return (f"a two-row plate's shape ({bw}x{bh} px): read from its own coloured panel's "
-                    "corners only, and none gave an accepted read")
-        return (f"a two-row plate's shape ({bw}x{bh} px): read only from its own coloured panel's "
-                "corners, which plates.finder.panel_corners turns off")
+                    f"corners{also}, and none gave an accepted read")
+        tried = "; read as a one-row plate extended to the left, and no read was accepted" if extends else ""
+        return (f"a two-row plate's shape ({bw}x{bh} px): its own coloured panel's corners were not "
+                f"tried (plates.finder.panel_corners turns off){tried}")
     return None
 
 
@@ -296,12 +301,16 @@ def explain_no_read(reader: PlateReader, frame: np.ndarray) -> tuple[str, list[C
     for b in _localizer_boxes(reader, frame)[: MAX_EXPLAINED - len(out)]:
         base = {"box": _box(b), "score": round(float(b.score), 3), "source": str(b.source)}
         crop = plate_crop(frame, b)
+        lc = reader.config.localizer
         reason = _shape_reason(int(b.x1 - b.x0), int(b.y1 - b.y0), crop.shape[1], crop.shape[0],
-                               b.double_row, reader.config.finder.panel_corners)
+                               b.double_row, reader.config.finder.panel_corners, lc.retry_extends)
         if reason is not None:
             out.append(CandidateResult(**base, text="", confidence=0.0, reason=reason))
             continue
-        out.append(_judge(reader, reader.recognizer.read(crop), crop, base, "trimmed retries", mono))
+        retries = " and ".join(r for r, on in (("trimmed", lc.retry_trims), ("extended to the left",
+                                                                              lc.retry_extends)) if on)
+        cut = f"{retries} retries" if retries else "its box's cut"
+        out.append(_judge(reader, reader.recognizer.read(crop), crop, base, cut, mono))
     return ("candidates rejected", out) if out else ("nothing found", [])
 
 

@@ -133,6 +133,20 @@ MARGIN_X, MARGIN_Y = 0.02, 0.03
 #: single-row 440x140 mm is 3.1) even when the finder's class says otherwise
 DOUBLE_ROW_ASPECT = 2.4
 SHIFT_X, SHIFT_Y = -0.02, 0.04
+#: a localizer box that gave no read is read again extended to the left by these shares of its
+#: length (reader._retry_extended) ...
+EXTENDS = (0.3, 0.5)
+#: ... when it is shorter than a whole one-row plate (440x140 mm with its rim is about 3.1-3.4
+#: long per high): a box as long as that lacks no character, and extending every failed box
+#: nearly doubled the time spent on frames without a plate
+EXTEND_BELOW = 3.4
+
+
+def _aspect(b: PlateBox) -> float:
+    """Length over height of localizer box ``b`` (its rotated rectangle's where it has one)."""
+    if b.rect_w > 0 and b.rect_h > 0:
+        return b.rect_w / b.rect_h
+    return b.width / max(1, b.height)
 
 
 def plate_crop(frame_bgr: np.ndarray, box: PlateBox, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
@@ -630,39 +644,73 @@ class PlateReader:
             if b.double_row:
                 # no corners: read only if its own coloured panel gives them (panel.py)
                 obs = self._read_panel_box(frame, b, offset, t, mono)
-                if obs is not None:
-                    out.append(obs)
-                continue
-            pc = plate_crop(frame, b, offset)
-            if pc.size == 0 or pc.shape[0] < 6 or pc.shape[1] < 16:
-                continue
-            fb = _clip_box((b.x0 + offset[0], b.y0 + offset[1], b.x1 + offset[0], b.y1 + offset[1]),
-                           frame.shape[1], frame.shape[0])
-            obs = self.read_plate_crop(pc, t, fb, mono)
-            if obs is None and self.config.localizer.retry_trims:
-                obs = self._retry_trimmed(pc, t, fb, mono)
+            else:
+                pc = plate_crop(frame, b, offset)
+                if pc.size == 0 or pc.shape[0] < 6 or pc.shape[1] < 16:
+                    continue
+                fb = _clip_box((b.x0 + offset[0], b.y0 + offset[1], b.x1 + offset[0], b.y1 + offset[1]),
+                               frame.shape[1], frame.shape[0])
+                obs = self.read_plate_crop(pc, t, fb, mono)
+                if obs is None and self.config.localizer.retry_trims:
+                    obs = self._retry_trimmed(pc, t, fb, mono)
+            if obs is None and self.config.localizer.retry_extends and _aspect(b) < EXTEND_BELOW:
+                obs = self._retry_extended(frame, b, offset, t, mono)
             if obs is not None:
                 out.append(obs)
         return out
+
+    @staticmethod
+    def _box_quad(b: PlateBox, offset: tuple[int, int]) -> np.ndarray:
+        """The plate quadrilateral (lt rt rb lb, frame pixels) of localizer box ``b``: its rotated
+        rectangle where it has one, else the box itself."""
+        import cv2
+
+        ox, oy = offset
+        centre = ((b.x0 + b.x1) / 2 + ox, (b.y0 + b.y1) / 2 + oy)
+        if b.rect_w > 0 and b.rect_h > 0:
+            return order_corners(cv2.boxPoints((centre, (b.rect_w, b.rect_h), b.angle)))
+        x0, y0, x1, y1 = b.x0 + ox, b.y0 + oy, b.x1 + ox, b.y1 + oy
+        return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
+
+    def _retry_extended(
+        self, frame: np.ndarray, b: PlateBox, offset: tuple[int, int], t: float, mono: bool
+    ) -> PlateObservation | None:
+        """A localizer box that gave no read, read again as a one-row plate extended to the left by
+        EXTENDS of its length (its boxes often stop short of the province character, the
+        glyph least like the plate's other marks; on a two-row box's panel that did not read,
+        extending makes a one-row plate's proportions). The most confident read is kept."""
+        fc = self.config.finder
+        quad = self._box_quad(b, offset)
+        height = float(np.linalg.norm(quad[3] - quad[0]))
+        best: PlateObservation | None = None
+        for ext in EXTENDS:
+            q = quad.copy()
+            q[0] += (quad[0] - quad[1]) * ext
+            q[3] += (quad[3] - quad[2]) * ext
+            size = (max(16, round(float(np.linalg.norm(q[1] - q[0])))), max(6, round(height)))
+            xs, ys = q[:, 0], q[:, 1]
+            fb = _clip_box((int(xs.min()), int(ys.min()), math.ceil(xs.max()), math.ceil(ys.max())),
+                           frame.shape[1], frame.shape[0])
+            try:
+                flat = rectify(frame, q, size, (fc.margin_x, fc.margin_y))
+            except Exception as exc:  # degenerate corners make OpenCV raise: no read
+                self._failed("rectify", exc)
+                continue
+            # one read (and the second reader's when not sure), not the warp vote: this runs on
+            # every short box that gave nothing, most of them on frames without a plate
+            best = self._surer(best, self.read_plate_crop(flat, t, fb, mono, refind=False))
+        return best
 
     def _read_panel_box(
         self, frame: np.ndarray, b: PlateBox, offset: tuple[int, int], t: float, mono: bool
     ) -> PlateObservation | None:
         """A two-row localizer box read from the corners of its coloured panel, when one is found
         (``plates.finder.panel_corners``; the finder's corners were not there to use)."""
-        import cv2
 
         if not self.config.finder.panel_corners:
             return None
-        ox, oy = offset
-        centre = ((b.x0 + b.x1) / 2 + ox, (b.y0 + b.y1) / 2 + oy)
-        if b.rect_w > 0 and b.rect_h > 0:
-            quad = order_corners(cv2.boxPoints((centre, (b.rect_w, b.rect_h), b.angle)))
-        else:
-            x0, y0, x1, y1 = b.x0 + ox, b.y0 + oy, b.x1 + ox, b.y1 + oy
-            quad = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
         try:
-            corners = panel_corners(frame, quad)
+            corners = panel_corners(frame, self._box_quad(b, offset))
         except Exception as exc:  # OpenCV raises many types on odd input: no read
             self._failed("panel", exc)
             return None

@@ -572,6 +572,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--refind", choices=["on", "off"], nargs="+", default=None,
                     help="plates.finder.refind (default: the config's); both values read every "
                     "sample with each in turn, reported as '<set> rf=V' after the first")
+    ap.add_argument("--extends", choices=["on", "off"], nargs="+", default=None,
+                    help="plates.localizer.retry_extends (default: the config's); both values read "
+                    "every sample with each in turn, reported as '<set> ex=V' after the first")
     ap.add_argument("--province-reader", nargs="+", default=None, metavar="W",
                     help="recognizer.province_reader: 'off', or on at this province_weight (default: "
                     "the config's); several values read every sample with each in turn, reported as "
@@ -597,14 +600,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.condition not in CONDITIONS:
             ap.error(f"unknown condition {args.condition}; known: {', '.join(CONDITIONS)}")
 
-    from gateway.plates.config import FinderConfig, PlatesConfig, RecognizerConfig
+    from gateway.plates.config import FinderConfig, LocalizerConfig, PlatesConfig, RecognizerConfig
     from gateway.plates.finder import PlateFinder
     from gateway.plates.imagefile import finer_readers
     from gateway.plates.reader import PlateReader
 
     def readers(vote_warps: int | None, min_confidence: float | None, second: str | None = None,
                 refind: str | None = None, province: str | None = None,
-                province_model: Path | None = None, recognizer: Path | None = None) -> tuple:
+                province_model: Path | None = None, recognizer: Path | None = None,
+                extends: str | None = None) -> tuple:
         votes: dict = {} if vote_warps is None else {"vote_warps": vote_warps}
         if refind is not None:
             votes["refind"] = refind == "on"
@@ -622,6 +626,7 @@ def main(argv: list[str] | None = None) -> int:
         config = PlatesConfig(
             finder=FinderConfig(enabled=not args.no_finder, **votes),
             recognizer=RecognizerConfig(model_path=recognizer, **minimum),
+            localizer=LocalizerConfig(**({} if extends is None else {"retry_extends": extends == "on"})),
         )
         return PlateReader(config), finer_readers(config) if args.finer_search else None
 
@@ -629,19 +634,21 @@ def main(argv: list[str] | None = None) -> int:
     warps, minima = args.vote_warps or [None], args.min_confidence or [None]
     seconds, refinds = args.second_reader or [None], args.refind or [None]
     provinces, models = args.province_reader or [None], args.province_model or [None]
-    recognizers = args.recognizer or [None]
-    first = (warps[0], minima[0], seconds[0], refinds[0], provinces[0], models[0], recognizers[0])
+    recognizers, extends = args.recognizer or [None], args.extends or [None]
+    first = (warps[0], minima[0], seconds[0], refinds[0], provinces[0], models[0], recognizers[0],
+             extends[0])
     reader, finer = readers(*first)
     variants = [
         ("".join([f" vw={n}" if n != warps[0] else "", f" mc={m}" if m != minima[0] else "",
                   f" sr={o}" if o != seconds[0] else "", f" rf={g}" if g != refinds[0] else "",
                   f" pr={q}" if q != provinces[0] else "",
                   f" pm={pm.stem}" if pm != models[0] and pm is not None else "",
-                  f" rc={rc.stem}" if rc != recognizers[0] and rc is not None else ""]),
-         *readers(n, m, o, g, q, pm, rc))
-        for n, m, o, g, q, pm, rc in itertools.product(
-            warps, minima, seconds, refinds, provinces, models, recognizers)
-        if (n, m, o, g, q, pm, rc) != first
+                  f" rc={rc.stem}" if rc != recognizers[0] and rc is not None else "",
+                  f" ex={e}" if e != extends[0] else ""]),
+         *readers(n, m, o, g, q, pm, rc, e))
+        for n, m, o, g, q, pm, rc, e in itertools.product(
+            warps, minima, seconds, refinds, provinces, models, recognizers, extends)
+        if (n, m, o, g, q, pm, rc, e) != first
     ]
     finder = PlateFinder()
 

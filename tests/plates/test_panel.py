@@ -164,5 +164,32 @@ def test_plates_read_says_how_a_two_row_box_was_tried() -> None:
     on = _shape_reason(47, 22, 47, 22, True, True)
     off = _shape_reason(47, 22, 47, 22, True, False)
     assert on is not None and "panel" in on and "none gave an accepted read" in on
+    assert "extended" not in on
     assert off is not None and "plates.finder.panel_corners turns off" in off
+    extended = _shape_reason(47, 22, 47, 22, True, True, True)
+    assert extended is not None and "extended to the left" in extended and "panel" in extended
     assert _shape_reason(94, 24, 94, 24, False, True) is None
+
+
+@pytest.mark.parametrize("name", ["皖A22U82.jpg", "皖AU369X.jpg", "皖ANT201.jpg"])
+def test_a_localizer_box_short_of_the_province_is_read_extended_to_the_left(name) -> None:
+    """A localizer box that stops short of the province character (its boxes often do) gives no
+    read; with ``plates.localizer.retry_extends`` it is read again extended to the left, exactly."""
+    from gateway.plates.config import LocalizerConfig, PlatesConfig
+    from gateway.plates.localizer import PlateBox
+    from gateway.plates.reader import PlateReader
+    from models.plates import split
+
+    crop = split.load_crop_bgr(need(split.DEFAULT_DEV_CROPS / name))
+    text = name.removesuffix(".jpg")
+    quad = np.array([[220, 200], [420, 200], [420, 251], [220, 251]], np.float32)  # 200 px, level
+    scene = _scene_with_plate(quad, crop)
+    # the box covers the plate from its second character on: the province is outside it
+    short = PlateBox(268, 200, 420, 251, 0.8, 0.0, "model", 152.0, 51.0)
+
+    def reads(extends: bool) -> list[str]:
+        reader = PlateReader(PlatesConfig(localizer=LocalizerConfig(retry_extends=extends)))
+        return [o.text for o in reader._read_candidates(scene, [short], (0, 0), 0.0, False)]
+
+    assert reads(False) == []
+    assert reads(True) == [text]
