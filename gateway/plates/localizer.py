@@ -7,6 +7,7 @@ only *places*: a plate is reported only after the recognizer and the format rule
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,11 +50,17 @@ class PlateBox:
         return max(0, self.width) * max(0, self.height)
 
     @property
+    def aspect(self) -> float:
+        """Length over height: of the rotated rectangle where there is one, else of the box
+        (infinite for a box without height)."""
+        if self.rect_w > 0 and self.rect_h > 0:
+            return self.rect_w / self.rect_h
+        return self.width / self.height if self.height > 0 else math.inf
+
+    @property
     def double_row(self) -> bool:
         """Aspect typical of a two-row (440x220 mm) rear plate."""
-        if self.rect_w > 0 and self.rect_h > 0:
-            return self.rect_w / self.rect_h < 2.3
-        return self.height > 0 and self.width / self.height < 2.3
+        return self.aspect < 2.3
 
     def iou(self, other: PlateBox) -> float:
         """Intersection over union with ``other``."""

@@ -142,13 +142,6 @@ EXTENDS = (0.3, 0.5)
 EXTEND_BELOW = 3.4
 
 
-def _aspect(b: PlateBox) -> float:
-    """Length over height of localizer box ``b`` (its rotated rectangle's where it has one)."""
-    if b.rect_w > 0 and b.rect_h > 0:
-        return b.rect_w / b.rect_h
-    return b.width / max(1, b.height)
-
-
 def plate_crop(frame_bgr: np.ndarray, box: PlateBox, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
     """Cut a plate candidate out of ``frame_bgr`` with the margins the recognizer was trained with,
     straightening a rotated plate. ``offset`` maps ``box`` (crop coordinates) into the frame."""
@@ -653,7 +646,7 @@ class PlateReader:
                 obs = self.read_plate_crop(pc, t, fb, mono)
                 if obs is None and self.config.localizer.retry_trims:
                     obs = self._retry_trimmed(pc, t, fb, mono)
-            if obs is None and self.config.localizer.retry_extends and _aspect(b) < EXTEND_BELOW:
+            if obs is None and self.config.localizer.retry_extends and b.aspect < EXTEND_BELOW:
                 obs = self._retry_extended(frame, b, offset, t, mono)
             if obs is not None:
                 out.append(obs)
@@ -706,7 +699,6 @@ class PlateReader:
     ) -> PlateObservation | None:
         """A two-row localizer box read from the corners of its coloured panel, when one is found
         (``plates.finder.panel_corners``; the finder's corners were not there to use)."""
-
         if not self.config.finder.panel_corners:
             return None
         try:
