@@ -137,8 +137,8 @@ SHIFT_X, SHIFT_Y = -0.02, 0.04
 #: length (reader._retry_extended) ...
 EXTENDS = (0.3, 0.5)
 #: ... when it is shorter than a whole one-row plate (440x140 mm with its rim is about 3.1-3.4
-#: long per high): a box as long as that lacks no character, and extending every failed box
-#: nearly doubled the time spent on frames without a plate
+#: long per high): a box as long as that lacks no character, and extending every failed box cost
+#: far more on frames without a plate (MODEL_CARD.md, session 21)
 EXTEND_BELOW = 3.4
 
 
