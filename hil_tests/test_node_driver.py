@@ -39,6 +39,8 @@ def test_frame_accounting_reads_tx_and_sent_lines() -> None:
     assert n.sent_seqs() == [16, 17, 19]
     # A SENT without its TX has no known type: left out, not guessed (nor a KeyError).
     assert n.sent_frames() == {16: 3, 17: 1}
+    # Begun frames include 18, cut before its SENT: the gateway may have received it whole.
+    assert n.started_frames() == {16: 3, 17: 1, 18: 2}
     assert set(n.sent_times()) == {16, 17, 19}
     assert n.expect(r"^SLEEP", 1).string == "SLEEP ms=5000"
 
@@ -70,7 +72,7 @@ def test_seek_last_puts_the_cursor_after_the_last_match() -> None:
 def test_both_drivers_are_node_drivers_sharing_the_mixin() -> None:
     for cls in (SimulatedNode, BoardNode):
         assert issubclass(cls, ConsoleFramesMixin)
-        for name in ("sent_seqs", "sent_times", "sent_frames", "wait_frames"):
+        for name in ("sent_seqs", "sent_times", "sent_frames", "started_frames", "wait_frames"):
             assert name not in vars(cls), f"{cls.__name__} copies {name} instead of sharing it"
 
 

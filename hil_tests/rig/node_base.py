@@ -61,6 +61,7 @@ class NodeDriver(Protocol):
     def sent_seqs(self) -> list[int]: ...
     def sent_times(self) -> dict[int, float]: ...
     def sent_frames(self) -> dict[int, int]: ...
+    def started_frames(self) -> dict[int, int]: ...
     def wait_frames(self, n: int, timeout: float = 30.0, since: int | None = None) -> None: ...
     def close(self) -> None: ...
 
@@ -103,8 +104,17 @@ class ConsoleFramesMixin:
         A SENT whose TX line was not read (the console was opened mid-frame, or a line was
         garbled on a real USB console) has no known type and is left out rather than guessed.
         """
-        types = {int(m.group(2)): int(m.group(1)) for m in self.console.findall(TX)}
+        types = self.started_frames()
         return {s: types[s] for s in self.sent_seqs() if s in types}
+
+    def started_frames(self) -> dict[int, int]:
+        """seq -> frame type for every frame the node began to send (console TX).
+
+        A superset of :meth:`sent_frames`: a power cut between the last byte leaving the UART
+        and the ``SENT`` line (or before the rig read it) leaves a frame that the gateway may
+        have received whole, with no ``SENT``.
+        """
+        return {int(m.group(2)): int(m.group(1)) for m in self.console.findall(TX)}
 
     def wait_frames(self, n: int, timeout: float = 30.0, since: int | None = None) -> None:
         """Wait until ``n`` more frames have gone out than at ``since`` (a count of sent
