@@ -40,11 +40,11 @@ def test_vehicle_in_video_yields_plate_event(rig, gateway, events, tmp_path,
                              "inbound_side": [0.5, 0.0]}]},
         "plates": {}}})
     gateway.start()
-    events.expect_health(lambda d: d["cameras"][spec.name]["source"]["ended"], 90,
-                         "the whole video processed")
-    # the source reports its end before the pipeline ends the open tracks and sends their
-    # passages (CameraPipeline.finish runs after the read that met the end, and reads their
-    # plates): wait for the passage itself rather than judge on whatever has arrived by then
+    # "finished", not the source's "ended": the pipeline ends the open tracks (and reads their
+    # plates) after the read that met the end, and only then says it has finished
+    events.expect_health(lambda d: d["cameras"][spec.name].get("finished"), 90,
+                         "the whole video processed and its last tracks ended")
+    # the passages are in the spool by then, but may still be on their way to the broker
     events.expect("vehicle_passage", 60, camera=spec.name)
     cam_events = [m.event for m in events.events()
                   if getattr(m.event.body, "camera", None) == spec.name]

@@ -110,6 +110,9 @@ class CameraPipeline:
         self._entered: set[int] = set()
         self._history: deque[Track] = deque(maxlen=keep_history)
         self._last_frame: Frame | None = None
+        # set once run() has ended every open track and handed its events on: the source's own
+        # "ended" comes earlier, before the exits (and their plate reads) of the last tracks
+        self._finished = threading.Event()
         self._classes = set(cfg.rules.classes)
         self.observer = observer
         # Failures here can repeat on every frame for months: log each kind once per interval.
@@ -448,6 +451,7 @@ class CameraPipeline:
             source = self._open_source()
         except SourceError as exc:
             log.error("camera %s: source unusable, pipeline not started: %s", self.name, exc)
+            self._finished.set()
             return
         n = 0
         try:
@@ -467,6 +471,7 @@ class CameraPipeline:
         finally:
             self.finish()
             source.close()
+            self._finished.set()
 
     def stop(self) -> None:
         """Ask :meth:`run` to return after the current frame."""
@@ -485,6 +490,9 @@ class CameraPipeline:
             src.get("corrupt_frames", 0)  # type: ignore[call-overload]
         )
         out["active_tracks"] = len(self.tracker.tracks)
+        # True once the camera has stopped reading and every event it had to give is out
+        # (``source.ended`` alone: the last tracks' exits may still be coming)
+        out["finished"] = self._finished.is_set()
         out["runtime"] = self.detector.runtime
         out["level"] = self.level
         out["armed"] = self.armed
