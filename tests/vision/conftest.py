@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from gateway.vision.config import DetectorConfig
+from gateway.camera import CameraSourceConfig
+from gateway.vision.config import (
+    DecoderKind,
+    DetectorConfig,
+    MotionGateConfig,
+    RulesConfig,
+    TamperConfig,
+    VisionCameraConfig,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SSD_MODEL = "models/coco_ssd_mobilenet_v1/detect.tflite"
@@ -40,4 +48,23 @@ def shared() -> Path:
 def ssd_config(shared: Path) -> DetectorConfig:
     return DetectorConfig(
         model=str(shared / SSD_MODEL), labels=str(shared / SSD_LABELS), min_score=0.5
+    )
+
+
+def yolo_camera(tmp_path: Path, source: CameraSourceConfig) -> VisionCameraConfig:
+    """A camera over ``source`` whose real TFLite detector (a tiny built YOLO model, fixed
+    detections of person and car) runs on every frame; no tamper check (uniform test frames
+    would read as a covered lens)."""
+    from tests.vision.test_detector import yolo_predictions
+    from tests.vision.tflite_builder import write_yolo_model
+
+    labels = tmp_path / "labels.txt"
+    labels.write_text("person\ncar\n", encoding="utf-8")
+    return VisionCameraConfig(
+        source=source,
+        detector=DetectorConfig(model=str(write_yolo_model(tmp_path / "y.tflite", yolo_predictions())),
+                                labels=str(labels), decoder=DecoderKind.YOLO, min_score=0.5),
+        motion=MotionGateConfig(enabled=False),  # the detector runs on every frame
+        rules=RulesConfig(classes=["person", "car"]),
+        tamper=TamperConfig(enabled=False),
     )

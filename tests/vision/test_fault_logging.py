@@ -10,18 +10,9 @@ import numpy as np
 import pytest
 
 from gateway.camera import CameraSourceConfig, Frame
-from gateway.vision.config import (
-    DecoderKind,
-    DetectorConfig,
-    MotionGateConfig,
-    RulesConfig,
-    TamperConfig,
-    VisionCameraConfig,
-)
 from gateway.vision.detector import Detector
 from gateway.vision.pipeline import CameraPipeline
-from tests.vision.test_detector import yolo_predictions
-from tests.vision.tflite_builder import write_yolo_model
+from tests.vision.conftest import yolo_camera
 
 FRAMES = 40
 
@@ -34,18 +25,8 @@ class _FailingInvokeDetector(Detector):
 
 
 def _pipeline(tmp_path: Path, on_event) -> CameraPipeline:  # type: ignore[no-untyped-def]
-    labels = tmp_path / "labels.txt"
-    labels.write_text("person\ncar\n", encoding="utf-8")
-    det_cfg = DetectorConfig(model=str(write_yolo_model(tmp_path / "y.tflite", yolo_predictions())),
-                             labels=str(labels), decoder=DecoderKind.YOLO, min_score=0.5)
-    cfg = VisionCameraConfig(
-        source=CameraSourceConfig(uri=str(tmp_path / "unused.mp4")),
-        detector=det_cfg,
-        motion=MotionGateConfig(enabled=False),  # the detector runs on every frame
-        rules=RulesConfig(classes=["person", "car"]),
-        tamper=TamperConfig(enabled=False),  # the uniform test frames would read as a covered lens
-    )
-    return CameraPipeline("cam", cfg, on_event, detector=_FailingInvokeDetector(det_cfg))
+    cfg = yolo_camera(tmp_path, CameraSourceConfig(uri=str(tmp_path / "unused.mp4")))
+    return CameraPipeline("cam", cfg, on_event, detector=_FailingInvokeDetector(cfg.detector))
 
 
 def _frames(n: int) -> list[Frame]:

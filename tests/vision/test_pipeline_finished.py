@@ -13,32 +13,15 @@ import numpy as np
 
 from gateway.camera import CameraSourceConfig
 from gateway.camera.folder_source import ImageFolderSource
-from gateway.vision.config import (
-    DecoderKind,
-    DetectorConfig,
-    MotionGateConfig,
-    RulesConfig,
-    TamperConfig,
-    VisionCameraConfig,
-)
+from gateway.vision.config import VisionCameraConfig
 from gateway.vision.events import VisionEvent
 from gateway.vision.pipeline import CameraPipeline
-from tests.vision.test_detector import yolo_predictions
-from tests.vision.tflite_builder import write_yolo_model
+from tests.vision.conftest import yolo_camera
 
 
 def _camera(tmp_path: Path, max_reopens: int | None = None) -> VisionCameraConfig:
-    labels = tmp_path / "labels.txt"
-    labels.write_text("person\ncar\n", encoding="utf-8")
-    return VisionCameraConfig(
-        source=CameraSourceConfig(uri=str(tmp_path / "frames"), max_reopens=max_reopens,
-                                  reopen_initial_s=0.05, reopen_max_s=0.05),
-        detector=DetectorConfig(model=str(write_yolo_model(tmp_path / "y.tflite", yolo_predictions())),
-                                labels=str(labels), decoder=DecoderKind.YOLO, min_score=0.5),
-        motion=MotionGateConfig(enabled=False),  # the detector runs on every frame
-        rules=RulesConfig(classes=["person", "car"]),
-        tamper=TamperConfig(enabled=False),  # uniform frames would read as a covered lens
-    )
+    return yolo_camera(tmp_path, CameraSourceConfig(uri=str(tmp_path / "frames"), max_reopens=max_reopens,
+                                                    reopen_initial_s=0.05, reopen_max_s=0.05))
 
 
 def test_finished_comes_after_the_last_tracks_exits(tmp_path: Path) -> None:
