@@ -258,6 +258,9 @@ def runtime_figures(n: int) -> list[tuple[str, float, float, float, float, float
 
 
 def run(n: int) -> str:
+    # the machine's load as the run starts: these hosts are shared, and a loaded host slows the
+    # int8 models more than the peer's float detector (bench/RESULTS.md, sessions 20-21)
+    load = os.getloadavg()[0]
     rec = PlateRecognizer(num_threads=1)
     loc = PlateLocalizer(num_threads=1)
     cls = ClassicalLocalizer()
@@ -309,7 +312,7 @@ def run(n: int) -> str:
         "",
         f"- date: {now}",
         f"- machine: {cpu_name()}, {os.cpu_count()} logical cores, Python {platform.python_version()}, "
-        f"{platform.system()} {platform.machine()} (shared build machine: other jobs were running)",
+        f"{platform.system()} {platform.machine()}, load average {load:.2f} as the run began",
         "- command: `.venv/bin/python bench/bench_plates.py --write`",
         f"- runtime: TFLite interpreter from `{rec.model.runtime}`, num_threads=1, "
         f"{n} timed runs after warm-up",
