@@ -119,6 +119,21 @@ class LocalizerConfig(BundledModelConfig):
         description="When a candidate still gives no valid read, retry it extended to the left (the "
         "localizer's boxes often stop short of the province character).",
     )
+    retry_unrefined: bool = Field(
+        default=True,
+        description="When a refined candidate gives no valid read, read the box as first located "
+        "(the zoomed second pass sometimes cuts a character off).",
+    )
+    retry_corners: bool = Field(
+        default=True,
+        description="When a candidate still gives no valid read, look for the plate's corners in a "
+        "cut around it with the vehicle finder and read it warped flat from them.",
+    )
+    retry_min_confidence: float = Field(
+        default=0.95, ge=0.0, le=1.0,
+        description="A read found by retry_unrefined or retry_corners is kept only at this confidence "
+        "or more (a second search that tries more cuts finds more confident wrong reads).",
+    )
     vehicle_pad: float = Field(
         default=0.05,
         ge=0.0,
@@ -193,6 +208,16 @@ class FinderConfig(BundledModelConfig):
         default=True,
         description="Look again close up, with the vehicle finder, at plain crops and at found plates "
         "whose read is not sure; keep the more confident read.",
+    )
+    # A small plate's corners are coarse even when its read is sure: on the development scenes,
+    # looking again at plates under 80 px wide (the smallest bucket) gained 5 exact reads
+    # and 5 fewer wrong on the composites and provinces, and lost one to a wrong read on the swap
+    # set (MODEL_CARD.md, "Session 23").
+    refind_below_width: float = Field(
+        default=80.0,
+        ge=0.0,
+        description="Found plates narrower than this (px) are looked at again close up even when "
+        "their read is sure (0: only reads not sure).",
     )
     # The finder's corners are often off by a tenth of the width for two-row plates (its rare
     # class) and now and then for one-row ones; the cut then loses a character, most often the

@@ -307,9 +307,13 @@ def explain_no_read(reader: PlateReader, frame: np.ndarray) -> tuple[str, list[C
         if reason is not None:
             out.append(CandidateResult(**base, text="", confidence=0.0, reason=reason))
             continue
-        retries = " and ".join(r for r, on in (("trimmed", lc.retry_trims), ("extended to the left",
-                                                                              lc.retry_extends)) if on)
-        cut = f"{retries} retries" if retries else "its box's cut"
+        retries = ", ".join(r for r, on in (
+            ("trimmed", lc.retry_trims),
+            ("extended to the left", lc.retry_extends),
+            ("as first located", lc.refine and lc.retry_unrefined),
+            ("from the corners the vehicle finder finds around it", lc.retry_corners),
+        ) if on)
+        cut = f"its box's cut and retries: {retries}" if retries else "its box's cut"
         out.append(_judge(reader, reader.recognizer.read(crop), crop, base, cut, mono))
     return ("candidates rejected", out) if out else ("nothing found", [])
 

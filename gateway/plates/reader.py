@@ -141,6 +141,10 @@ EXTENDS = (0.3, 0.5)
 #: far more on frames without a plate (MODEL_CARD.md, session 21)
 EXTEND_BELOW = 3.4
 
+#: a localizer box read from the finder's corners is searched for in a cut this share of its
+#: longer side larger on every side (:meth:`PlateReader._retry_cornered`)
+CORNER_PAD = 0.5
+
 
 def plate_crop(frame_bgr: np.ndarray, box: PlateBox, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
     """Cut a plate candidate out of ``frame_bgr`` with the margins the recognizer was trained with,
@@ -455,6 +459,7 @@ class PlateReader:
             self._failed("localizer", exc)
             cands = []
         cands = cands[: lc.max_candidates]
+        firsts = list(cands)
         if lc.refine:
             cands = [self._refine(crop, b, i) for i, b in enumerate(cands)]
         if finder is None and seen is not None:
@@ -466,6 +471,10 @@ class PlateReader:
                                        "localizer", float(b.rect_w or b.width))
                         for b in cands if b.source == "model")
         results = self._read_candidates(frame, cands, offset, t, mono)
+        if not results and lc.refine and lc.retry_unrefined:
+            unrefined = [b for b, r in zip(firsts, cands, strict=True) if b != r]
+            results = [o for o in self._read_candidates(frame, unrefined, offset, t, mono)
+                       if o.confidence >= lc.retry_min_confidence]
         if not results and lc.classical_fallback:
             try:
                 found = self.classical.locate(crop)
@@ -612,7 +621,7 @@ class PlateReader:
         # still not sure: ask the second reader (second_opinion.py)
         read, obs = self.second_opinion(read, flat, obs, t, box, monochrome)
         here = WarpedRead(read, flat, obs)
-        if refind and self._unsure(obs):
+        if refind and (self._unsure(obs) or (self._refinds() and p.width < fc.refind_below_width)):
             # corners found on a small plate are coarse: look again in a close cut around it
             again = self._found_again(crop, p.box, t, box, monochrome)
             if again is not None and self._surer(obs, again.observation) is not obs:
@@ -648,6 +657,10 @@ class PlateReader:
                     obs = self._retry_trimmed(pc, t, fb, mono)
             if obs is None and self.config.localizer.retry_extends and b.aspect < EXTEND_BELOW:
                 obs = self._retry_extended(frame, b, offset, t, mono)
+            if obs is None and self.config.localizer.retry_corners:
+                obs = self._retry_cornered(frame, b, offset, t, mono)
+                if obs is not None and obs.confidence < self.config.localizer.retry_min_confidence:
+                    obs = None
             if obs is not None:
                 out.append(obs)
         return out
@@ -693,6 +706,33 @@ class PlateReader:
             # every short box that gave nothing, most of them on frames without a plate
             best = self._surer(best, self.read_plate_crop(flat, t, fb, mono, refind=False))
         return best
+
+    def _retry_cornered(
+        self, frame: np.ndarray, b: PlateBox, offset: tuple[int, int], t: float, mono: bool
+    ) -> PlateObservation | None:
+        """A localizer box that gave no read, looked for again by the vehicle finder in a cut
+        around it (:data:`CORNER_PAD` of its longer side on every side), and the best plate found
+        there warped flat from its corners and read. The localizer's box is an outline only: on a
+        tilted or small plate it cuts characters off or takes in the surroundings, where the
+        finder's corners follow the plate (MODEL_CARD.md, "Session 23")."""
+        if self.vehicle_finder is None:
+            return None
+        fh, fw = frame.shape[:2]
+        ox, oy = offset
+        pad = max(b.x1 - b.x0, b.y1 - b.y0) * CORNER_PAD
+        x0, y0, x1, y1 = _clip_box((int(b.x0 + ox - pad), int(b.y0 + oy - pad), math.ceil(b.x1 + ox + pad),
+                                    math.ceil(b.y1 + oy + pad)), fw, fh)
+        cut = frame[y0:y1, x0:x1]
+        if cut.shape[0] < 8 or cut.shape[1] < 8:
+            return None
+        try:
+            found = self.vehicle_finder.find(cut)
+        except Exception as exc:  # OpenCV and the runtime raise many types on odd input: skip it
+            self._failed("finder", exc)
+            return None
+        # the best plate only: this runs for every box that gave nothing, mostly on frames
+        # without a plate, and the close-up look inside warped_read is not repeated
+        return self._read_warped(cut, found[0], (x0, y0), t, mono) if found else None
 
     def _read_panel_box(
         self, frame: np.ndarray, b: PlateBox, offset: tuple[int, int], t: float, mono: bool

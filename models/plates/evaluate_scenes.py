@@ -575,6 +575,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--extends", choices=["on", "off"], nargs="+", default=None,
                     help="plates.localizer.retry_extends (default: the config's); both values read "
                     "every sample with each in turn, reported as '<set> ex=V' after the first")
+    ap.add_argument("--unrefined", choices=["on", "off"], nargs="+", default=None,
+                    help="read a refined localizer box that gave nothing as first located "
+                         "(localizer.retry_unrefined)")
+    ap.add_argument("--refind-below", type=float, nargs="+", default=None, metavar="PX",
+                    help="found plates narrower than PX looked at again close up even when sure "
+                         "(finder.refind_below_width)")
+    ap.add_argument("--retry-min", type=float, default=None, metavar="P",
+                    help="confidence a read of the two retries above must reach "
+                         "(localizer.retry_min_confidence)")
+    ap.add_argument("--retry-corners", choices=["on", "off"], nargs="+", default=None,
+                    help="a localizer box that gave nothing looked for again by the vehicle finder "
+                         "(localizer.retry_corners)")
     ap.add_argument("--province-reader", nargs="+", default=None, metavar="W",
                     help="recognizer.province_reader: 'off', or on at this province_weight (default: "
                     "the config's); several values read every sample with each in turn, reported as "
@@ -608,10 +620,13 @@ def main(argv: list[str] | None = None) -> int:
     def readers(vote_warps: int | None, min_confidence: float | None, second: str | None = None,
                 refind: str | None = None, province: str | None = None,
                 province_model: Path | None = None, recognizer: Path | None = None,
-                extends: str | None = None) -> tuple:
+                extends: str | None = None, unrefined: str | None = None,
+                corners: str | None = None, refind_below: float | None = None) -> tuple:
         votes: dict = {} if vote_warps is None else {"vote_warps": vote_warps}
         if refind is not None:
             votes["refind"] = refind == "on"
+        if refind_below is not None:
+            votes["refind_below_width"] = refind_below
         if args.vote_below is not None:
             votes["vote_below"] = args.vote_below
         minimum = {} if min_confidence is None else {"min_char_confidence": min_confidence}
@@ -626,7 +641,12 @@ def main(argv: list[str] | None = None) -> int:
         config = PlatesConfig(
             finder=FinderConfig(enabled=not args.no_finder, **votes),
             recognizer=RecognizerConfig(model_path=recognizer, **minimum),
-            localizer=LocalizerConfig(**({} if extends is None else {"retry_extends": extends == "on"})),
+            localizer=LocalizerConfig(
+                **({} if extends is None else {"retry_extends": extends == "on"}),
+                **({} if unrefined is None else {"retry_unrefined": unrefined == "on"}),
+                **({} if corners is None else {"retry_corners": corners == "on"}),
+                **({} if args.retry_min is None else {"retry_min_confidence": args.retry_min}),
+            ),
         )
         return PlateReader(config), finer_readers(config) if args.finer_search else None
 
@@ -635,8 +655,10 @@ def main(argv: list[str] | None = None) -> int:
     seconds, refinds = args.second_reader or [None], args.refind or [None]
     provinces, models = args.province_reader or [None], args.province_model or [None]
     recognizers, extends = args.recognizer or [None], args.extends or [None]
+    unrefineds, cornereds = args.unrefined or [None], args.retry_corners or [None]
+    smalls = args.refind_below or [None]
     first = (warps[0], minima[0], seconds[0], refinds[0], provinces[0], models[0], recognizers[0],
-             extends[0])
+             extends[0], unrefineds[0], cornereds[0], smalls[0])
     reader, finer = readers(*first)
     variants = [
         ("".join([f" vw={n}" if n != warps[0] else "", f" mc={m}" if m != minima[0] else "",
@@ -644,11 +666,15 @@ def main(argv: list[str] | None = None) -> int:
                   f" pr={q}" if q != provinces[0] else "",
                   f" pm={pm.stem}" if pm != models[0] and pm is not None else "",
                   f" rc={rc.stem}" if rc != recognizers[0] and rc is not None else "",
-                  f" ex={e}" if e != extends[0] else ""]),
-         *readers(n, m, o, g, q, pm, rc, e))
-        for n, m, o, g, q, pm, rc, e in itertools.product(
-            warps, minima, seconds, refinds, provinces, models, recognizers, extends)
-        if (n, m, o, g, q, pm, rc, e) != first
+                  f" ex={e}" if e != extends[0] else "",
+                  f" ur={u}" if u != unrefineds[0] else "",
+                  f" rco={k}" if k != cornereds[0] else "",
+                  f" rb={b}" if b != smalls[0] else ""]),
+         *readers(n, m, o, g, q, pm, rc, e, u, k, b))
+        for n, m, o, g, q, pm, rc, e, u, k, b in itertools.product(
+            warps, minima, seconds, refinds, provinces, models, recognizers, extends, unrefineds,
+            cornereds, smalls)
+        if (n, m, o, g, q, pm, rc, e, u, k, b) != first
     ]
     finder = PlateFinder()
 

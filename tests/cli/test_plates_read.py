@@ -138,17 +138,19 @@ def test_min_confidence_turns_a_read_into_rejected_candidates_with_reasons(tree:
 def test_frame_size_reaches_the_plate_finder(tree: dict[str, Path], tmp_path: Path) -> None:
     if not FULL_FRAME.exists():
         pytest.fail(f"reference data not present: {FULL_FRAME}")
-    # The real 1600x1200 frame halved (plate ~110 px) in the middle of a 4800x3600 black frame:
-    # searched at 320 px its plate shrinks to ~7 px and is not read; at 640 or 1280 px (tiles)
+    # The real 1600x1200 frame at a quarter (plate ~55 px) in the middle of a 4800x3600 black
+    # frame: searched at 320 px its plate shrinks to ~4 px and is not read; at 1280 px (tiles)
     # it is. (At ~15 px, the full frame's plate, the finder finds it at 320 px and its second
-    # look close up, plates.finder.refind, reads it.)
+    # look close up, plates.finder.refind, reads it; at ~7 px, the frame halved, the localizer
+    # still locates it and the vehicle finder's corners around its box read it,
+    # plates.localizer.retry_corners.)
     import cv2
     import numpy as np
 
     frame = cv2.imdecode(np.fromfile(FULL_FRAME, np.uint8), cv2.IMREAD_COLOR)
-    half = cv2.resize(frame, (800, 600), interpolation=cv2.INTER_AREA)
+    quarter = cv2.resize(frame, (400, 300), interpolation=cv2.INTER_AREA)
     canvas = np.zeros((3600, 4800, 3), np.uint8)
-    canvas[1500:2100, 2000:2800] = half
+    canvas[1500:1800, 2000:2400] = quarter
     big = tmp_path / "wide.png"
     cv2.imwrite(str(big), canvas)
 
@@ -161,9 +163,9 @@ def test_frame_size_reaches_the_plate_finder(tree: dict[str, Path], tmp_path: Pa
     assert small["width"] == default["width"] == large["width"] == 4800
     assert "沪B74992" not in [p["text"] for p in small["plates"]], "exactly 320 px: too small"
     assert "沪B74992" in [p["text"] for p in large["plates"]]
-    # the default searches at 320 px, then (nothing read) again at 640 px, and says so
+    # the default searches at 320 px, then (nothing read) again at 640 and 1280 px, and says so
     assert "沪B74992" in [p["text"] for p in default["plates"]]
-    assert "read by a finer search (640 px)" in default["notes"]
+    assert "read by a finer search (1280 px)" in default["notes"]
     assert not any("finer search" in n for n in small["notes"] + large["notes"])
 
 
