@@ -474,7 +474,7 @@ class PlateReader:
         if not results and lc.refine and lc.retry_unrefined:
             unrefined = [b for b, r in zip(firsts, cands, strict=True) if b != r]
             results = [o for o in self._read_candidates(frame, unrefined, offset, t, mono)
-                       if o.confidence >= lc.retry_min_confidence]
+                       if self._kept_retry(o) is not None]
         if not results and lc.classical_fallback:
             try:
                 found = self.classical.locate(crop)
@@ -658,9 +658,7 @@ class PlateReader:
             if obs is None and self.config.localizer.retry_extends and b.aspect < EXTEND_BELOW:
                 obs = self._retry_extended(frame, b, offset, t, mono)
             if obs is None and self.config.localizer.retry_corners:
-                obs = self._retry_cornered(frame, b, offset, t, mono)
-                if obs is not None and obs.confidence < self.config.localizer.retry_min_confidence:
-                    obs = None
+                obs = self._kept_retry(self._retry_cornered(frame, b, offset, t, mono))
             if obs is not None:
                 out.append(obs)
         return out
@@ -707,6 +705,13 @@ class PlateReader:
             best = self._surer(best, self.read_plate_crop(flat, t, fb, mono, refind=False))
         return best
 
+    def _kept_retry(self, obs: PlateObservation | None) -> PlateObservation | None:
+        """``obs``, a read of the session-23 retries (boxes as first located, corners around a
+        box), when it reaches ``plates.localizer.retry_min_confidence``; else None."""
+        if obs is None or obs.confidence < self.config.localizer.retry_min_confidence:
+            return None
+        return obs
+
     def _retry_cornered(
         self, frame: np.ndarray, b: PlateBox, offset: tuple[int, int], t: float, mono: bool
     ) -> PlateObservation | None:
@@ -731,7 +736,7 @@ class PlateReader:
             self._failed("finder", exc)
             return None
         # the best plate only: this runs for every box that gave nothing, mostly on frames
-        # without a plate, and the close-up look inside warped_read is not repeated
+        # without a plate
         return self._read_warped(cut, found[0], (x0, y0), t, mono) if found else None
 
     def _read_panel_box(

@@ -582,8 +582,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="found plates narrower than PX looked at again close up even when sure "
                          "(finder.refind_below_width)")
     ap.add_argument("--retry-min", type=float, default=None, metavar="P",
-                    help="confidence a read of the two retries above must reach "
-                         "(localizer.retry_min_confidence)")
+                    help="confidence a read of the retries as first located and from corners must "
+                         "reach (localizer.retry_min_confidence)")
     ap.add_argument("--retry-corners", choices=["on", "off"], nargs="+", default=None,
                     help="a localizer box that gave nothing looked for again by the vehicle finder "
                          "(localizer.retry_corners)")
