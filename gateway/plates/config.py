@@ -131,8 +131,13 @@ class LocalizerConfig(BundledModelConfig):
     )
     retry_min_confidence: float = Field(
         default=0.95, ge=0.0, le=1.0,
-        description="A read found by retry_unrefined or retry_corners is kept only at this confidence "
-        "or more (a second search that tries more cuts finds more confident wrong reads).",
+        description="A read found by retry_corners is kept only at this confidence or more (a second "
+        "search that tries more cuts finds more confident wrong reads).",
+    )
+    unrefined_min_confidence: float = Field(
+        default=0.9, ge=0.0, le=1.0,
+        description="A read found by retry_unrefined (other than by its corner retry, which keeps "
+        "retry_min_confidence) is kept only at this confidence or more.",
     )
     vehicle_pad: float = Field(
         default=0.05,

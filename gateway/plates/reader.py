@@ -473,8 +473,10 @@ class PlateReader:
         results = self._read_candidates(frame, cands, offset, t, mono)
         if not results and lc.refine and lc.retry_unrefined:
             unrefined = [b for b, r in zip(firsts, cands, strict=True) if b != r]
+            # the corner retry inside keeps its own, higher floor (_kept_retry)
+            floor = lc.unrefined_min_confidence
             results = [o for o in self._read_candidates(frame, unrefined, offset, t, mono)
-                       if self._kept_retry(o) is not None]
+                       if o.confidence >= floor]
         if not results and lc.classical_fallback:
             try:
                 found = self.classical.locate(crop)
@@ -706,8 +708,8 @@ class PlateReader:
         return best
 
     def _kept_retry(self, obs: PlateObservation | None) -> PlateObservation | None:
-        """``obs``, a read of the session-23 retries (boxes as first located, corners around a
-        box), when it reaches ``plates.localizer.retry_min_confidence``; else None."""
+        """``obs``, a read of the corner retry (:meth:`_retry_cornered`), when it reaches
+        ``plates.localizer.retry_min_confidence``; else None."""
         if obs is None or obs.confidence < self.config.localizer.retry_min_confidence:
             return None
         return obs

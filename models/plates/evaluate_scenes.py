@@ -582,8 +582,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="found plates narrower than PX looked at again close up even when sure "
                          "(finder.refind_below_width)")
     ap.add_argument("--retry-min", type=float, default=None, metavar="P",
-                    help="confidence a read of the retries as first located and from corners must "
+                    help="confidence a read from the corners found around a localizer box must "
                          "reach (localizer.retry_min_confidence)")
+    ap.add_argument("--unrefined-min", type=float, default=None, metavar="P",
+                    help="confidence a read of the boxes as first located must reach "
+                         "(localizer.unrefined_min_confidence)")
     ap.add_argument("--retry-corners", choices=["on", "off"], nargs="+", default=None,
                     help="a localizer box that gave nothing looked for again by the vehicle finder "
                          "(localizer.retry_corners)")
@@ -646,6 +649,7 @@ def main(argv: list[str] | None = None) -> int:
                 **({} if unrefined is None else {"retry_unrefined": unrefined == "on"}),
                 **({} if corners is None else {"retry_corners": corners == "on"}),
                 **({} if args.retry_min is None else {"retry_min_confidence": args.retry_min}),
+                **({} if args.unrefined_min is None else {"unrefined_min_confidence": args.unrefined_min}),
             ),
         )
         return PlateReader(config), finer_readers(config) if args.finer_search else None

@@ -80,19 +80,24 @@ def test_a_refined_box_that_reads_nothing_is_read_as_first_located() -> None:
 
     scene, text = _scene("皖AWU124.jpg")
 
-    def reads(unrefined: bool) -> list[str]:
+    def reads(unrefined: bool, floor: float = 0.9) -> list[PlateObservation]:
         config = PlatesConfig(
             finder=FinderConfig(refind=False),
             localizer=LocalizerConfig(retry_unrefined=unrefined, retry_trims=False, retry_extends=False,
-                                      retry_corners=False, classical_fallback=False),
+                                      retry_corners=False, classical_fallback=False,
+                                      unrefined_min_confidence=floor),
         )
         reader = PlateReader(config)
         # the real localizer locates; only its refinement is replaced
         reader._refine = lambda crop, box, rank: _ShiftingRefiner.refine(box)  # type: ignore[method-assign]
-        return [o.text for o in reader._read_region(scene, scene, (0, 0), 320, 0.0, None)]
+        return reader._read_region(scene, scene, (0, 0), 320, 0.0, None)
 
     assert reads(False) == []
-    assert reads(True) == [text]
+    found = reads(True)
+    assert [o.text for o in found] == [text]
+    # kept from plates.localizer.unrefined_min_confidence on, not below it
+    assert [o.text for o in reads(True, floor=found[0].confidence)] == [text]
+    assert reads(True, floor=min(1.0, found[0].confidence + 1e-6)) == []
 
 
 class _CountingFinder:
