@@ -77,6 +77,15 @@ class RecognizerConfig(BundledModelConfig):
     province_model_path: Path | None = Field(
         default=None, description="Province reader .tflite (None: models/plates/province_int8.tflite)."
     )
+    # A province the recognizer gives 0.999 or more is not overturned by the product at weight
+    # 0.75 unless the classifier is all but certain of another; skipping the call there left every
+    # development read unchanged and saves one model call per sure read (MODEL_CARD.md,
+    # "Session 24").
+    province_sure_above: float = Field(
+        default=0.999, ge=0.0, le=1.01,
+        description="Reads whose province character is at or above this keep it without asking the "
+        "province reader (above 1: every read is weighed).",
+    )
 
 
 class LocalizerConfig(BundledModelConfig):
@@ -215,11 +224,13 @@ class FinderConfig(BundledModelConfig):
         "whose read is not sure; keep the more confident read.",
     )
     # A small plate's corners are coarse even when its read is sure: on the development scenes,
-    # looking again at plates under 80 px wide (the smallest bucket) gained 5 exact reads
-    # and 5 fewer wrong on the composites and provinces, and lost one to a wrong read on the swap
-    # set (MODEL_CARD.md, "Session 23").
+    # looking again at plates under 80 px wide gained 5 exact reads and 5 fewer wrong on the
+    # composites and provinces (session 23); under 100 px, 4 more exact and 3 fewer wrong (session
+    # 24). Wider thresholds gained a little more there, but from 120 px they would look again at
+    # every plate of a close-up lane camera (117-157 px wide in the bench's frames): one more
+    # finder call per plate on every frame (MODEL_CARD.md, "Session 24").
     refind_below_width: float = Field(
-        default=80.0,
+        default=100.0,
         ge=0.0,
         description="Found plates narrower than this (px) are looked at again close up even when "
         "their read is sure (0: only reads not sure).",

@@ -37,11 +37,18 @@ class ProvinceReader:
     """The province classifier (one interpreter, not thread-safe, like the recognizer)."""
 
     def __init__(
-        self, model_path: str | Path = DEFAULT_PROVINCE_READER, num_threads: int = 1, weight: float = 0.75
+        self,
+        model_path: str | Path = DEFAULT_PROVINCE_READER,
+        num_threads: int = 1,
+        weight: float = 0.75,
+        sure_above: float = 1.01,
     ) -> None:
         self.model = load_model(model_path, num_threads)
         #: exponent of this reader's probabilities in the product (:func:`fuse`)
         self.weight = weight
+        #: reads whose province the recognizer gives at least this keep it without a call (above
+        #: 1: every read is weighed)
+        self.sure_above = sure_above
         #: temperature of the product (``<model>.calibration.json``; 1 without one)
         self.temperature = load_temperature(model_path)
         classes = self.model.outputs[0]["shape"][-1]
@@ -57,6 +64,8 @@ class ProvinceReader:
         """``read`` (the recognizer's read of ``x``) with this reader's opinion fused in."""
         if not read.text or read.text[0] not in PROVINCES:
             return read  # no province to weigh: save the call
+        if read.char_conf and read.char_conf[0] >= self.sure_above:
+            return read  # the recognizer is sure: the product would not change its choice
         return fuse(read, self.probabilities(x), self.weight, temperature=self.temperature)
 
 

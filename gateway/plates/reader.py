@@ -191,7 +191,7 @@ class PlateReader:
         province = None
         if rc.province_reader:
             province = ProvinceReader(rc.province_model_path or DEFAULT_PROVINCE_READER, rc.num_threads,
-                                      rc.province_weight)
+                                      rc.province_weight, rc.province_sure_above)
         self.recognizer = PlateRecognizer(rc.model_path or DEFAULT_RECOGNIZER, rc.num_threads, province)
         self.localizer = PlateLocalizer(
             lc.model_path or DEFAULT_LOCALIZER, lc.num_threads, lc.threshold, lc.min_area

@@ -587,6 +587,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--unrefined-min", type=float, default=None, metavar="P",
                     help="confidence a read of the boxes as first located must reach "
                          "(localizer.unrefined_min_confidence)")
+    ap.add_argument("--province-sure-above", type=float, default=None, metavar="P",
+                    help="reads whose province the recognizer gives at least this skip the province "
+                         "reader (recognizer.province_sure_above; above 1: every read is weighed)")
     ap.add_argument("--retry-corners", choices=["on", "off"], nargs="+", default=None,
                     help="a localizer box that gave nothing looked for again by the vehicle finder "
                          "(localizer.retry_corners)")
@@ -641,6 +644,8 @@ def main(argv: list[str] | None = None) -> int:
                 minimum["province_weight"] = float(province)
         if province_model is not None:
             minimum["province_model_path"] = province_model
+        if args.province_sure_above is not None:
+            minimum["province_sure_above"] = args.province_sure_above
         config = PlatesConfig(
             finder=FinderConfig(enabled=not args.no_finder, **votes),
             recognizer=RecognizerConfig(model_path=recognizer, **minimum),

@@ -199,3 +199,29 @@ def test_a_small_plate_read_as_the_majority_province_is_read_from_its_glyph(tmp_
     leaning = PlateReader(PlatesConfig(finder=finder, recognizer=RecognizerConfig(
         province_reader=False, model_path=str(model))))
     assert [o.text for o in leaning.read_frame(s.image)] == ["皖D33U29"]
+
+
+def test_a_province_the_recognizer_is_sure_of_is_kept_without_a_call(recognizer: PlateRecognizer) -> None:
+    """``province_sure_above``: on real crops the recognizer is sure of (≥ 0.999) the skipped call
+    would not have changed the province, and the read is the recognizer's own; reads below it are
+    still weighed."""
+    from gateway.plates.reader import PlateReader
+
+    always = ProvinceReader()
+    sure = ProvinceReader(sure_above=0.999)
+    assert PlateReader(PlatesConfig()).recognizer.province.sure_above == 0.999
+    skipped = weighed = 0
+    for crop, _ in _validation_crops():
+        x = recognizer.preprocess(crop)
+        alone = recognizer.read(crop)
+        if not alone.text or alone.text[0] not in PROVINCES:
+            continue
+        kept, fused = sure.refine(alone, x), always.refine(alone, x)
+        assert kept.text == fused.text
+        if alone.char_conf[0] >= 0.999:
+            skipped += 1
+            assert kept == alone
+        else:
+            weighed += 1
+            assert kept == fused
+    assert skipped > 0 and weighed > 0
