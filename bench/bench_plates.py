@@ -28,7 +28,7 @@ from bench.machine import cpu_name  # noqa: E402
 from gateway.plates.charset import PROVINCES  # noqa: E402
 from gateway.plates.finder import DEFAULT_FINDER, DEFAULT_VEHICLE_FINDER  # noqa: E402
 from gateway.plates.localizer import DEFAULT_LOCALIZER, ClassicalLocalizer, PlateLocalizer  # noqa: E402
-from gateway.plates.province import DEFAULT_PROVINCE_READER  # noqa: E402
+from gateway.plates.province import DEFAULT_PROVINCE_READER, ProvinceReader  # noqa: E402
 from gateway.plates.recognizer import DEFAULT_RECOGNIZER, PlateRecognizer  # noqa: E402
 from gateway.plates.second_opinion import DEFAULT_SECOND_READER  # noqa: E402
 from models.plates import split as dsplit  # noqa: E402
@@ -230,15 +230,14 @@ def _stage_medians(reader, crop, frames, boxes, n: int) -> tuple[float, ...]:
     return rec_ms, second_ms, veh_ms, frame_ms, province_ms, weighed_ms
 
 
-def sure_provinces(crops: list[np.ndarray]) -> tuple[int, int, float]:
-    """Of ``crops`` read with a province, how many the recognizer is sure of (their reads skip the
-    province reader), how many were read with one, and the threshold."""
-    from gateway.plates.config import RecognizerConfig
-
-    sure_above = RecognizerConfig().province_sure_above
-    recognizer = PlateRecognizer()  # the CTC model alone: its own province confidence
+def sure_provinces(
+    crops: list[np.ndarray], recognizer: PlateRecognizer, province: ProvinceReader
+) -> tuple[int, int, float]:
+    """Of ``crops`` read with a province by ``recognizer`` (the CTC model alone), how many
+    ``province`` (the configured reader's) is sure of, so that their reads skip it; how many were
+    read with a province; and the threshold."""
     reads = [r for r in map(recognizer.read, crops) if r.text[:1] in PROVINCES]
-    return sum(r.char_conf[0] >= sure_above for r in reads), len(reads), sure_above
+    return sum(map(province.is_sure, reads)), len(reads), province.sure_above
 
 
 def runtime_figures(n: int) -> list[tuple]:
@@ -320,7 +319,7 @@ def run(n: int) -> str:
 
     side = frame_side_by_side(max(60, n // 3))
     per_runtime = runtime_figures(n)
-    sure = sure_provinces(crops)
+    sure = sure_provinces(crops, rec, reader.recognizer.province)
     refind = refind_cost()
     n_img, n_veh, n_reads, reads = media_chain()
     acc = evaluate_recognizer()

@@ -60,11 +60,16 @@ class ProvinceReader:
         """Probabilities over ``PROVINCES`` for the recognizer's prepared input ``x`` (1x32x96x3)."""
         return softmax(self.model.run(x)[0][0])
 
+    def is_sure(self, read: PlateRead) -> bool:
+        """Whether the recognizer's own confidence in ``read``'s first character reaches
+        ``sure_above``, so that :meth:`refine` keeps it without a call."""
+        return bool(read.char_conf) and read.char_conf[0] >= self.sure_above
+
     def refine(self, read: PlateRead, x: np.ndarray) -> PlateRead:
         """``read`` (the recognizer's read of ``x``) with this reader's opinion fused in."""
         if not read.text or read.text[0] not in PROVINCES:
             return read  # no province to weigh: save the call
-        if read.char_conf and read.char_conf[0] >= self.sure_above:
+        if self.is_sure(read):
             return read  # the recognizer is sure: the product would not change its choice
         return fuse(read, self.probabilities(x), self.weight, temperature=self.temperature)
 
