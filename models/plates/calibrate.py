@@ -196,13 +196,19 @@ def calibrate(model_path: Path, crops: list[np.ndarray], texts: list[str], synth
 
 #: temperatures of the fused province tried on the development scenes
 FUSED_GRID = (1.0, 1.3, 1.6, 2.0)
+#: how much less calibration error another temperature must show to replace the one in use: on
+#: ~2800 accepted reads the errors of the grid's values differ by less than their sampling noise,
+#: and a new temperature moves the operating point (exact against wrong reads), which the
+#: adoption rule judges, not a noise-level difference (session 26: 1.0 had 0.0013 less error
+#: than 1.6 and read 17 more wrong provinces on the development province scenes)
+FUSED_ECE_MARGIN = 0.002
 
 
 def calibrate_fused(grid: tuple[float, ...] = FUSED_GRID) -> dict:
     """Choose the fused province's temperature on the development scenes (module doc) and write
     it beside the province reader; returns what was written."""
     from gateway.plates.config import PlatesConfig
-    from gateway.plates.province import DEFAULT_PROVINCE_READER
+    from gateway.plates.province import DEFAULT_PROVINCE_READER, load_temperature
     from gateway.plates.reader import PlateReader
     from gateway.plates.recognizer import calibration_path
     from models.plates.evaluate_scenes import READ_BINS, kind_samples, province_samples
@@ -235,10 +241,14 @@ def calibrate_fused(grid: tuple[float, ...] = FUSED_GRID) -> dict:
                     f"{sum(ok for _, ok in sel)}/{len(sel)} exact, mean conf {conf:.3f}")
         table[str(t)] = {**counts[t], "ece": round(ece / max(1, len(accepted[t])), 4), "bins": bins}
     best = min(grid, key=lambda t: table[str(t)]["ece"])
+    current = load_temperature(DEFAULT_PROVINCE_READER)
+    if str(current) in table and table[str(current)]["ece"] <= table[str(best)]["ece"] + FUSED_ECE_MARGIN:
+        best = current  # within the margin: the temperature in use stays (FUSED_ECE_MARGIN)
     out = {
         "temperature_fused": best,
         "chosen_on": f"development scenes: {n} (province scenes seed 131 x80, kinds seed 137 x50), "
-                     "minimum expected calibration error of the accepted reads",
+                     "minimum expected calibration error of the accepted reads; the temperature "
+                     f"in use ({current}) is kept while within {FUSED_ECE_MARGIN} of the minimum",
         "grid": table,
     }
     calibration_path(DEFAULT_PROVINCE_READER).write_text(

@@ -15,11 +15,13 @@ MEDIA_IMAGES = Path(__file__).resolve().parents[2].parent / "shared" / "media" /
 
 
 def limit_threads() -> None:
-    """One intra-op and one inter-op thread: training shares a 2-core machine."""
+    """One intra-op and one inter-op thread: training shares a 2-core machine.
+
+    ``EDGEPOST_TRAIN_THREADS`` raises the intra-op count when a run has the machine to itself."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_intra_op_parallelism_threads(int(os.environ.get("EDGEPOST_TRAIN_THREADS", "1")))
     tf.config.threading.set_inter_op_parallelism_threads(1)
 
 

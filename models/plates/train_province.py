@@ -1,12 +1,13 @@
 """Train the province reader: a small classifier of a plate's first character, int8 TFLite.
 
-Usage (training venv with ``.[train]``; about 55 minutes on one x86 core at the defaults,
-caches apart)::
+Usage (training venv with ``.[train]``; about 50 minutes on two threads of an AMD EPYC at the
+defaults, caches apart: ``EDGEPOST_TRAIN_THREADS=2``)::
 
-    nice -n 10 python -m models.plates.train_province [--steps N] [--width W] [--chain-seeds 51,52]
+    nice -n 10 python -m models.plates.train_province [--steps N] [--width W] [--chain-seeds 51,52,53,54]
 
-The defaults (``--width 2 --steps 6000``) make the shipped reader (session 15); session 11's
-was ``--width 1 --steps 5000``.
+The defaults (``--width 2 --steps 6000``, four chain caches) make the shipped reader (session
+26); session 15's was the same on two chain caches (``--chain-seeds 51,52``), session 11's
+``--width 1 --steps 5000`` on two.
 
 Why a classifier beside the CTC recognizer: two thirds of the province-set misses are the
 province glyph (``miss_causes``: read wrong, or rejected below the minimum confidence), on
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=71)
     ap.add_argument("--chain", type=int, default=20000)
-    ap.add_argument("--chain-seeds", default="51,52")
+    ap.add_argument("--chain-seeds", default="51,52,53,54")
     ap.add_argument("--synth", type=int, default=30000)
     ap.add_argument("--chain-frac", type=float, default=0.5)
     ap.add_argument("--real-frac", type=float, default=0.25)

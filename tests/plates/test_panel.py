@@ -126,7 +126,9 @@ def _two_row_from_crop(crop: np.ndarray) -> np.ndarray:
     return plate
 
 
-@pytest.mark.parametrize("name", ["皖A22U82.jpg", "皖AU369X.jpg", "皖ANT201.jpg", "皖ABC824.jpg"])
+# 皖A22U82 was a fourth until session 26: that session's province reader reads it right from the
+# off corners too, so it no longer shows what the panel step adds
+@pytest.mark.parametrize("name", ["皖AU369X.jpg", "皖ANT201.jpg", "皖ABC824.jpg"])
 def test_a_two_row_plate_whose_corners_are_off_is_read_from_its_panel(name) -> None:
     """With the finder's corners a tenth of the width off, the top row's province is cut and the
     read refused; read again from the panel's corners, it is read exactly."""

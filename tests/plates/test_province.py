@@ -80,11 +80,14 @@ def test_the_product_temperature_is_read_beside_the_model(tmp_path) -> None:
     assert load_temperature(model) == 1.0 and ProvinceReader(model).temperature == 1.0
     calibration_path(model).write_text(json.dumps({"temperature_fused": 1.7}), encoding="utf-8")
     assert ProvinceReader(model).temperature == 1.7
-    # the committed reader has one, chosen on the development scenes (calibrate.py --fused)
+    # the committed reader has one, chosen on the development scenes (calibrate.py --fused): the
+    # least calibration error, or the temperature in use while within the margin of it
+    from models.plates.calibrate import FUSED_ECE_MARGIN, FUSED_GRID
+
     committed = json.loads(calibration_path(DEFAULT_PROVINCE_READER).read_text(encoding="utf-8"))
-    assert committed["temperature_fused"] in (1.0, 1.3, 1.6, 2.0)
-    assert committed["grid"][str(committed["temperature_fused"])]["ece"] == min(
-        g["ece"] for g in committed["grid"].values())
+    assert committed["temperature_fused"] in FUSED_GRID
+    assert committed["grid"][str(committed["temperature_fused"])]["ece"] <= min(
+        g["ece"] for g in committed["grid"].values()) + FUSED_ECE_MARGIN
 
 
 def test_reads_without_a_province_are_left_alone() -> None:
