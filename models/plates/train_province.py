@@ -1,6 +1,6 @@
 """Train the province reader: a small classifier of a plate's first character, int8 TFLite.
 
-Usage (training venv with ``.[train]``; about 50 minutes on two threads of an AMD EPYC at the
+Usage (training venv with ``.[train]``; about 55 minutes on two threads of an AMD EPYC at the
 defaults, caches apart: ``EDGEPOST_TRAIN_THREADS=2``)::
 
     nice -n 10 python -m models.plates.train_province [--steps N] [--width W] [--chain-seeds 51,52,53,54]
