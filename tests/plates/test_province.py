@@ -205,14 +205,15 @@ def test_a_small_plate_read_as_the_majority_province_is_read_from_its_glyph(tmp_
 
 
 def test_a_province_the_recognizer_is_sure_of_is_kept_without_a_call(recognizer: PlateRecognizer) -> None:
-    """``province_sure_above``: on real crops the recognizer is sure of (≥ 0.999) the skipped call
-    would not have changed the province, and the read is the recognizer's own; reads below it are
-    still weighed."""
+    """``province_sure_above`` as configured (0.99): on real crops the recognizer is sure of the
+    skipped call would not have changed the province, and the read is the recognizer's own; reads
+    below it are still weighed."""
     from gateway.plates.reader import PlateReader
 
     always = ProvinceReader()
-    sure = ProvinceReader(sure_above=0.999)
-    assert PlateReader(PlatesConfig()).recognizer.province.sure_above == 0.999
+    threshold = PlateReader(PlatesConfig()).recognizer.province.sure_above
+    assert threshold == 0.99
+    sure = ProvinceReader(sure_above=threshold)
     skipped = weighed = 0
     for crop, _ in _validation_crops():
         x = recognizer.preprocess(crop)
@@ -221,7 +222,7 @@ def test_a_province_the_recognizer_is_sure_of_is_kept_without_a_call(recognizer:
             continue
         kept, fused = sure.refine(alone, x), always.refine(alone, x)
         assert kept.text == fused.text
-        if alone.char_conf[0] >= 0.999:
+        if alone.char_conf[0] >= threshold:
             skipped += 1
             assert kept == alone
         else:
