@@ -29,7 +29,6 @@ import argparse
 import datetime as dt
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,7 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.machine import cpu_name  # noqa: E402
-from gateway.broker import LocalMosquitto  # noqa: E402
+from gateway.broker import LocalMosquitto, free_port  # noqa: E402
 
 SSD = "models/coco_ssd_mobilenet_v1"
 PERSON = "media/video/one-by-one-person-detection.mp4"
@@ -89,12 +88,6 @@ enabled = true
 port = {port}
 users_file = "{users}"
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def browse(base: str, camera: str, stop: threading.Event) -> None:

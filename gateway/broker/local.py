@@ -6,6 +6,7 @@ It is stopped by PID, never by name, so the machine's own broker (if any) is unt
 from __future__ import annotations
 
 import getpass
+import random
 import shutil
 import socket
 import subprocess
@@ -20,11 +21,37 @@ class MosquittoNotFoundError(RuntimeError):
     """mosquitto is not installed."""
 
 
+def ephemeral_range() -> tuple[int, int]:
+    """The kernel's range of source ports for outgoing connections (Linux; else IANA's)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 49152, 65535
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port on 127.0.0.1 that was free a moment ago, outside the ephemeral range.
+
+    Why outside: the private servers are stopped and started again on the same port (the
+    outage tests, the centre's database outage). While one is down, the kernel may give its
+    port to an outgoing connection as the source port, and a client retrying the dead port
+    can even connect to itself (TCP simultaneous open); the restart then fails with
+    "Address already in use". A port outside the kernel's range is never handed out that way.
+    """
+    low, high = ephemeral_range()
+    spans = [(a, b) for a, b in ((10000, min(low, 65536)), (max(high + 1, 10000), 65536)) if b > a]
+    rng = random.SystemRandom()
+    for _ in range(200):
+        a, b = rng.choice(spans) if spans else (1024, 65536)
+        port = rng.randrange(a, b)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # taken (or lingering): try another
+            return port
+    raise RuntimeError(f"no free TCP port on 127.0.0.1 outside the ephemeral range {low}-{high}")
 
 
 class LocalMosquitto(LocalServer):
