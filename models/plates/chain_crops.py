@@ -128,11 +128,18 @@ def chain_crop(reader, scene: np.ndarray, corners: np.ndarray, rng: np.random.Ge
     return None
 
 
-def chain_cache(n: int, seed: int, real_share: float = 0.3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``n`` chain-cut samples (images, padded labels, lengths), cached on disk."""
+def chain_cache(
+    n: int, seed: int, real_share: float = 0.3, repaint: float = 0.7, flat: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``n`` chain-cut samples (images, padded labels, lengths), cached on disk.
+
+    ``repaint``: the share of real crops whose province glyph is repainted; ``flat``: real crops
+    drawn with province-flattening weights instead of uniformly (uniformly, 皖's real glyphs
+    are three quarters of the real crops that keep their own glyph)."""
     if seed in RESERVED_SEEDS:
         raise ValueError(f"seed {seed} is a validation or diagnosis seed")
-    path = WORK / f"rec_chain_{n}_{seed}_{real_share:g}.npz"
+    variant = (f"_r{repaint:g}" if repaint != 0.7 else "") + ("_flat" if flat else "")
+    path = WORK / f"rec_chain_{n}_{seed}_{real_share:g}{variant}.npz"
     if path.exists():
         d = np.load(path)
         return d["x"], d["y"], d["n"]
@@ -142,7 +149,7 @@ def chain_cache(n: int, seed: int, real_share: float = 0.3) -> tuple[np.ndarray,
     from gateway.plates.config import PlatesConfig, RecognizerConfig
     from gateway.plates.reader import PlateReader
     from models.plates.synth import PlateRenderer, photometric, swap_province
-    from models.plates.train_recognizer import real_training_crops
+    from models.plates.train_recognizer import province_weights, real_training_crops
 
     rng = np.random.default_rng(seed)
     # only the finder and the crop geometry are used here: no reader model is asked
@@ -151,6 +158,7 @@ def chain_cache(n: int, seed: int, real_share: float = 0.3) -> tuple[np.ndarray,
     )
     hosts = training_hosts(reader.finder)
     real_imgs, real_texts, _, _ = real_training_crops()
+    real_p = province_weights(real_texts, 1.0) if flat else None
     renderer = PlateRenderer()
     x = np.empty((n, IN_H, IN_W, 3), np.uint8)
     y = np.zeros((n, MAX_LEN), np.int32)
@@ -160,9 +168,9 @@ def chain_cache(n: int, seed: int, real_share: float = 0.3) -> tuple[np.ndarray,
     while i < n:
         tries += 1
         if rng.random() < real_share:
-            k = int(rng.integers(len(real_imgs)))
+            k = int(rng.choice(len(real_imgs), p=real_p)) if flat else int(rng.integers(len(real_imgs)))
             img, text = real_imgs[k], real_texts[k]
-            if rng.random() < 0.7:
+            if rng.random() < repaint:
                 img, text = swap_province(img, text, rng, renderer)
             plate = cv2.cvtColor(photometric(img, rng, strength=0.3), cv2.COLOR_RGB2BGR)
         else:

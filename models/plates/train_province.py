@@ -104,6 +104,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--chain-frac", type=float, default=0.5)
     ap.add_argument("--real-frac", type=float, default=0.25)
     ap.add_argument("--grey-frac", type=float, default=0.1)
+    ap.add_argument("--repaint", type=float, default=0.7,
+                    help="share of real crops whose province glyph is repainted (the rest keep a real glyph)")
+    ap.add_argument("--chain-repaint", type=float, default=0.7,
+                    help="share of the chain caches' real crops whose province glyph is repainted")
+    ap.add_argument("--chain-flat", action="store_true",
+                    help="chain caches whose real crops are drawn with province-flattening weights")
+    ap.add_argument("--repaint-always", default="",
+                    help="provinces whose real glyphs are always repainted, never seen (a leave-out "
+                         "diagnostic: how the reader takes a real glyph it only knows synthetic)")
     ap.add_argument("--width", type=float, default=2.0, help="channel multiplier (1: session 11)")
     ap.add_argument("--out", type=Path, default=MODELS_DIR / "province_int8.tflite")
     ap.add_argument("--tag", default="province", help="name of the saved weights under the work folder")
@@ -133,8 +142,12 @@ def main(argv: list[str] | None = None) -> None:
         keep = lab >= 0
         return x[keep], lab[keep]
 
-    parts = [chain_cache(args.chain, int(s)) for s in args.chain_seeds.split(",")]
-    xc, lc = labelled(*(np.concatenate([p[k] for p in parts]) for k in range(3)))
+    if args.chain_frac > 0:
+        parts = [chain_cache(args.chain, int(s), repaint=args.chain_repaint, flat=args.chain_flat)
+                 for s in args.chain_seeds.split(",")]
+        xc, lc = labelled(*(np.concatenate([p[k] for p in parts]) for k in range(3)))
+    else:  # no chain crops (the chain caches hold real glyphs that --repaint-always can't reach)
+        xc, lc = np.empty((0, IN_H, IN_W, 3), np.uint8), np.empty(0, np.int32)
     xs, ls = labelled(*synth_cache(args.synth, args.seed))
     real_imgs, real_texts, calib_imgs, calib_texts = real_training_crops()
     real_p = province_weights(real_texts, 1.0)
@@ -172,8 +185,11 @@ def main(argv: list[str] | None = None) -> None:
         while len(real_b) < n_real:
             i = int(rng.choice(len(real_imgs), p=real_p))
             im, text = real_imgs[i], real_texts[i]
-            if rng.random() < 0.7:
-                im, text = swap_province(im, text, rng, renderer)
+            if rng.random() < args.repaint or text[0] in args.repaint_always:
+                swapped, text = swap_province(im, text, rng, renderer)
+                if swapped is im and text[0] in args.repaint_always:
+                    continue  # no glyph blob found: the real glyph would be seen after all
+                im = swapped
             lab = province_labels([text])[0]
             if lab < 0:
                 continue
@@ -192,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     model.save_weights(WORK / f"{args.tag}.weights.h5")
     rep = np.concatenate([
-        xc[rng.integers(0, len(xc), 300)],
+        xc[rng.integers(0, len(xc), 300 if len(xc) else 0)],
         xs[rng.integers(0, len(xs), 200)],
         np.stack([cv2.resize(im, (IN_W, IN_H)) for im in real_imgs[:200]]),
     ])
