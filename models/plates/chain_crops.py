@@ -28,6 +28,8 @@ from models.plates.common import WORK
 
 IN_W, IN_H = 96, 32
 MAX_LEN = 8
+#: share of real crops whose province glyph is repainted (the rest keep their own real glyph)
+REPAINT = 0.7
 #: seeds that validation or diagnosis use: a chain cache must never be made with one of them
 RESERVED_SEEDS = frozenset({11, 13, 17, 31, 37, 131})
 
@@ -129,7 +131,7 @@ def chain_crop(reader, scene: np.ndarray, corners: np.ndarray, rng: np.random.Ge
 
 
 def chain_cache(
-    n: int, seed: int, real_share: float = 0.3, repaint: float = 0.7, flat: bool = False
+    n: int, seed: int, real_share: float = 0.3, repaint: float = REPAINT, flat: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``n`` chain-cut samples (images, padded labels, lengths), cached on disk.
 
@@ -138,7 +140,8 @@ def chain_cache(
     are three quarters of the real crops that keep their own glyph)."""
     if seed in RESERVED_SEEDS:
         raise ValueError(f"seed {seed} is a validation or diagnosis seed")
-    variant = (f"_r{repaint:g}" if repaint != 0.7 else "") + ("_flat" if flat else "")
+    # the defaults keep the names (and so the caches) made before these options
+    variant = (f"_r{repaint:g}" if repaint != REPAINT else "") + ("_flat" if flat else "")
     path = WORK / f"rec_chain_{n}_{seed}_{real_share:g}{variant}.npz"
     if path.exists():
         d = np.load(path)
@@ -168,6 +171,7 @@ def chain_cache(
     while i < n:
         tries += 1
         if rng.random() < real_share:
+            # uniform draws keep rng.integers, so the caches made before `flat` come out the same
             k = int(rng.choice(len(real_imgs), p=real_p)) if flat else int(rng.integers(len(real_imgs)))
             img, text = real_imgs[k], real_texts[k]
             if rng.random() < repaint:

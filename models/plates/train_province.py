@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models.plates.chain_crops import REPAINT
 from models.plates.common import MODELS_DIR, WORK, limit_threads, scene_background_pool
 
 IN_W, IN_H = 96, 32
@@ -104,9 +105,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--chain-frac", type=float, default=0.5)
     ap.add_argument("--real-frac", type=float, default=0.25)
     ap.add_argument("--grey-frac", type=float, default=0.1)
-    ap.add_argument("--repaint", type=float, default=0.7,
+    ap.add_argument("--repaint", type=float, default=REPAINT,
                     help="share of real crops whose province glyph is repainted (the rest keep a real glyph)")
-    ap.add_argument("--chain-repaint", type=float, default=0.7,
+    ap.add_argument("--chain-repaint", type=float, default=REPAINT,
                     help="share of the chain caches' real crops whose province glyph is repainted")
     ap.add_argument("--chain-flat", action="store_true",
                     help="chain caches whose real crops are drawn with province-flattening weights")
