@@ -131,17 +131,20 @@ def chain_crop(reader, scene: np.ndarray, corners: np.ndarray, rng: np.random.Ge
 
 
 def chain_cache(
-    n: int, seed: int, real_share: float = 0.3, repaint: float = REPAINT, flat: bool = False
+    n: int, seed: int, real_share: float = 0.3, repaint: float = REPAINT, flat: bool = False,
+    fonts: str = "base",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``n`` chain-cut samples (images, padded labels, lengths), cached on disk.
 
     ``repaint``: the share of real crops whose province glyph is repainted; ``flat``: real crops
     drawn with province-flattening weights instead of uniformly (uniformly, 皖's real glyphs
-    are three quarters of the real crops that keep their own glyph)."""
+    are three quarters of the real crops that keep their own glyph); ``fonts``: the renderer's
+    font set for synthetic plates and repainted glyphs (:data:`models.plates.synth.FONT_SETS`)."""
     if seed in RESERVED_SEEDS:
         raise ValueError(f"seed {seed} is a validation or diagnosis seed")
     # the defaults keep the names (and so the caches) made before these options
-    variant = (f"_r{repaint:g}" if repaint != REPAINT else "") + ("_flat" if flat else "")
+    variant = ((f"_r{repaint:g}" if repaint != REPAINT else "") + ("_flat" if flat else "")
+               + ("" if fonts == "base" else f"_{fonts}"))
     path = WORK / f"rec_chain_{n}_{seed}_{real_share:g}{variant}.npz"
     if path.exists():
         d = np.load(path)
@@ -162,7 +165,7 @@ def chain_cache(
     hosts = training_hosts(reader.finder)
     real_imgs, real_texts, _, _ = real_training_crops()
     real_p = province_weights(real_texts, 1.0) if flat else None
-    renderer = PlateRenderer()
+    renderer = PlateRenderer(fonts)
     x = np.empty((n, IN_H, IN_W, 3), np.uint8)
     y = np.zeros((n, MAX_LEN), np.int32)
     ln = np.zeros((n,), np.int32)

@@ -6,7 +6,9 @@ Training-time only (needs Pillow + OpenCV + numpy, no TensorFlow). Plates are dr
 regulation character box, then warped and degraded like a camera would.
 
 Fonts (Debian packages): ``fonts-noto-cjk``, ``fonts-wqy-zenhei`` (CJK glyphs),
-``fonts-dejavu-core`` and ``fonts-dejavu-extra`` (condensed Latin glyphs).
+``fonts-dejavu-core`` and ``fonts-dejavu-extra`` (condensed Latin glyphs). The ``more`` font set
+(training only, :data:`FONT_SETS`) also needs ``fonts-noto-cjk-extra``, ``fonts-wqy-microhei``
+and ``fonts-droid-fallback``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,18 @@ CJK_FONTS: list[tuple[str, int]] = [
     ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc", 2),
     ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
 ]
+#: more CJK faces for training (Hei weights and two other Hei designs). Why: the province lean
+#: to 皖 looks like glyph similarity among the few faces a reader learns rendered glyphs from
+#: (MODEL_CARD.md, session 28); more faces may carry better to real plates' own typeface. The
+#: evaluation sets keep ``CJK_FONTS`` so that their figures stay comparable across sessions.
+EXTRA_CJK_FONTS: list[tuple[str, int]] = [
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Black.ttc", 2),
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Medium.ttc", 2),
+    ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
+    ("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf", 0),
+]
+#: the CJK faces a renderer draws from, by name
+FONT_SETS: dict[str, list[tuple[str, int]]] = {"base": CJK_FONTS, "more": CJK_FONTS + EXTRA_CJK_FONTS}
 LATIN_FONTS: list[tuple[str, int]] = [
     ("/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Bold.ttf", 0),
     ("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", 0),
@@ -106,11 +120,15 @@ class Plate:
 class PlateRenderer:
     """Renders plates with glyphs from the system fonts (cached per font, char and box)."""
 
-    def __init__(self) -> None:
-        self.cjk = available_fonts(CJK_FONTS)
+    def __init__(self, fonts: str = "base") -> None:
+        self.cjk = available_fonts(FONT_SETS[fonts])
         self.latin = available_fonts(LATIN_FONTS)
         if not self.cjk or not self.latin:
             raise RuntimeError("CJK fonts missing: apt-get install -y fonts-noto-cjk fonts-wqy-zenhei")
+        if fonts != "base" and len(self.cjk) < len(FONT_SETS[fonts]):
+            # a training set silently drawn from fewer faces would not be the one asked for
+            missing = sorted({f for f, _ in FONT_SETS[fonts]} - {f for f, _ in self.cjk})
+            raise RuntimeError(f"font set {fonts!r} incomplete, missing: {', '.join(missing)}")
         self._font_cache: dict[tuple[str, int], ImageFont.FreeTypeFont] = {}
         self._glyph_cache: dict[tuple[str, int, str], np.ndarray] = {}
 

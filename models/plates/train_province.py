@@ -114,6 +114,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repaint-always", default="",
                     help="provinces whose real glyphs are always repainted, never seen (a leave-out "
                          "diagnostic: how the reader takes a real glyph it only knows synthetic)")
+    ap.add_argument("--fonts", choices=["base", "more"], default="base",
+                    help="CJK font set of synthetic plates and repainted glyphs (synth.FONT_SETS)")
     ap.add_argument("--width", type=float, default=2.0, help="channel multiplier (1: session 11)")
     ap.add_argument("--out", type=Path, default=MODELS_DIR / "province_int8.tflite")
     ap.add_argument("--tag", default="province", help="name of the saved weights under the work folder")
@@ -135,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
 
     tf.keras.utils.set_random_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    renderer = PlateRenderer()
+    renderer = PlateRenderer(args.fonts)
     pool = scene_background_pool()
 
     def labelled(x, y, n):
@@ -144,12 +146,13 @@ def main(argv: list[str] | None = None) -> None:
         return x[keep], lab[keep]
 
     if args.chain_frac > 0:
-        parts = [chain_cache(args.chain, int(s), repaint=args.chain_repaint, flat=args.chain_flat)
+        parts = [chain_cache(args.chain, int(s), repaint=args.chain_repaint, flat=args.chain_flat,
+                             fonts=args.fonts)
                  for s in args.chain_seeds.split(",")]
         xc, lc = labelled(*(np.concatenate([p[k] for p in parts]) for k in range(3)))
     else:  # no chain crops (the chain caches hold real glyphs that --repaint-always can't reach)
         xc, lc = np.empty((0, IN_H, IN_W, 3), np.uint8), np.empty(0, np.int32)
-    xs, ls = labelled(*synth_cache(args.synth, args.seed))
+    xs, ls = labelled(*synth_cache(args.synth, args.seed, args.fonts))
     real_imgs, real_texts, calib_imgs, calib_texts = real_training_crops()
     real_p = province_weights(real_texts, 1.0)
     dev_x, dev_l = labelled(*chain_cache(1500, 43))
