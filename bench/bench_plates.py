@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.machine import cpu_name  # noqa: E402
 from gateway.plates.charset import PROVINCES  # noqa: E402
-from gateway.plates.finder import DEFAULT_FINDER, DEFAULT_VEHICLE_FINDER  # noqa: E402
+from gateway.plates.finder import DEFAULT_FINDER, DEFAULT_VEHICLE_FINDER, DEFAULT_WIDE_FINDERS  # noqa: E402
 from gateway.plates.localizer import DEFAULT_LOCALIZER, ClassicalLocalizer, PlateLocalizer  # noqa: E402
 from gateway.plates.province import DEFAULT_PROVINCE_READER, ProvinceReader  # noqa: E402
 from gateway.plates.recognizer import DEFAULT_RECOGNIZER, PlateRecognizer  # noqa: E402
@@ -173,18 +173,22 @@ class Y5fuPeer:
 
 
 def frame_side_by_side(n: int) -> dict:
-    """Peer detector alone vs edgepost find + read on the same 1280x720 frames, interleaved."""
+    """Peer detector alone vs edgepost find + read on the same 1280x720 frames, interleaved; and
+    edgepost with its square finder alone (``finder.wide_model_paths = []``), as before session 31."""
     from gateway.plates.config import FinderConfig, PlatesConfig
     from gateway.plates.reader import PlateReader
 
     frames = checkpoint_frames()
     peer = Y5fuPeer()
     reader = PlateReader(PlatesConfig(finder=FinderConfig(enabled=True)))
+    square = PlateReader(PlatesConfig(finder=FinderConfig(enabled=True, wide_model_paths=[])))
     for f in frames[:3]:  # warm-up
         peer.detect(f)
         reader.read_frame(f)
+        square.read_frame(f)
     peer_ms: list[float] = []
     ours_ms: list[float] = []
+    square_ms: list[float] = []
     reads = 0
     for k in range(n):
         f = frames[k % len(frames)]
@@ -195,12 +199,16 @@ def frame_side_by_side(n: int) -> dict:
         obs = reader.read_frame(f)
         ours_ms.append((time.perf_counter() - t) * 1000)
         reads += bool(obs)
+        t = time.perf_counter()
+        square.read_frame(f)
+        square_ms.append((time.perf_counter() - t) * 1000)
     return {
         "frames": len(frames),
         "runs": n,
         "runtime": reader.recognizer.model.runtime,
         "peer": (statistics.median(peer_ms), min(peer_ms), max(peer_ms)),
         "ours": (statistics.median(ours_ms), min(ours_ms), max(ours_ms)),
+        "square": (statistics.median(square_ms), min(square_ms), max(square_ms)),
         "read_share": reads / n,
     }
 
@@ -363,6 +371,11 @@ def run(n: int) -> str:
         + " | ".join(f"{v:.2f} ms" for v in side["ours"])
         + " |",
         f"| ratio edgepost / peer detector (medians) | {side['ours'][0] / side['peer'][0]:.2f} | | |",
+        "| edgepost with the square finder alone (`finder.wide_model_paths = []`) | "
+        + " | ".join(f"{v:.2f} ms" for v in side["square"])
+        + " |",
+        f"| ratio square finder alone / peer detector (medians) | "
+        f"{side['square'][0] / side['peer'][0]:.2f} | | |",
         "",
         f"A plate was read in {side['read_share'] * 100:.0f} % of these frame runs.",
         "",
@@ -402,6 +415,7 @@ def run(n: int) -> str:
         f"| models/plates/localiser_int8.tflite | {ls} |",
         f"| models/plates/plate_finder_y5fu320_f16.tflite | {DEFAULT_FINDER.stat().st_size} |",
         f"| models/plates/plate_finder_y5fu160_f16.tflite | {DEFAULT_VEHICLE_FINDER.stat().st_size} |",
+        *(f"| models/plates/{p.name} | {p.stat().st_size} |" for p in DEFAULT_WIDE_FINDERS),
         "",
         "## Accuracy",
         "",

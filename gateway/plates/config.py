@@ -171,6 +171,17 @@ class FinderConfig(BundledModelConfig):
         default=None,
         description="Finder for vehicle crops; None uses models/plates/plate_finder_y5fu160_f16.tflite.",
     )
+    # A wide frame letterboxed into the square finder is a quarter (4:3) to 44 % (16:9) black
+    # padding; the same weights at a lower input convolve only the frame, at the same scale
+    # (MODEL_CARD.md, "Wide frames"). An image no wider than tall uses the square finder.
+    wide_model_paths: list[Path] | None = Field(
+        default=None,
+        description=(
+            "Finders for frames wider than tall (same weights, the square finder's width, a lower height); "
+            "None uses models/plates/plate_finder_y5fu320x256_f16.tflite and ..._y5fu320x192_f16.tflite, "
+            "[] the square finder alone."
+        ),
+    )
     num_threads: int = Field(default=1, ge=1, le=4, description="TFLite interpreter threads.")
     score_threshold: float = Field(
         default=0.3, gt=0.0, lt=1.0, description="Objectness x class score a candidate needs."

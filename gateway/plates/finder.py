@@ -13,12 +13,13 @@ first, after NMS. Candidates are places only; the recognizer and the format rule
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from gateway.inference import load_model
+from gateway.inference import TfliteModel, load_model
 from gateway.resources import models_dir
 
 _MODELS = models_dir() / "plates"
@@ -26,6 +27,11 @@ _MODELS = models_dir() / "plates"
 DEFAULT_FINDER = _MODELS / "plate_finder_y5fu320_f16.tflite"
 #: vehicle crops: the same weights at 160 px input (a plate fills more of a vehicle crop), ~4x faster
 DEFAULT_VEHICLE_FINDER = _MODELS / "plate_finder_y5fu160_f16.tflite"
+#: wide frames (16:9, a checkpoint camera's): the same weights at 320 x 192. Letterboxed into
+#: 320 x 320, a 16:9 frame is 44 % black padding; the wide finder convolves only what the frame
+#: fills, at the same scale (YOLOv5's rectangular inference). A 320 x 256 finder for 4:3 frames was
+#: measured and not shipped (MODEL_CARD.md, "Wide frames")
+DEFAULT_WIDE_FINDERS = (_MODELS / "plate_finder_y5fu320x192_f16.tflite",)
 
 #: YOLOv5-face anchors (w, h in input pixels) per stride, read from y5fu's ONNX decode graph
 #: (``tools/plates/convert_y5fu.py`` checks this decode against ONNX Runtime's built-in one)
@@ -73,17 +79,19 @@ class FoundPlate:
         return float((np.linalg.norm(c[3] - c[0]) + np.linalg.norm(c[2] - c[1])) / 2)
 
 
-def letterbox(img_bgr: np.ndarray, size: int) -> tuple[np.ndarray, float]:
-    """Scale ``img_bgr`` to fit ``size`` x ``size`` (top left, black padding); RGB float 0..1 NHWC.
+def letterbox(img_bgr: np.ndarray, size: int, height: int | None = None) -> tuple[np.ndarray, float]:
+    """Scale ``img_bgr`` to fit ``size`` wide x ``height`` high (``size`` when None; top left,
+    black padding); RGB float 0..1 NHWC.
 
-    Returns the ``(size, size, 3)`` array and the scale (model px per image px)."""
+    Returns the ``(height, size, 3)`` array and the scale (model px per image px)."""
     import cv2
 
+    hh = size if height is None else height
     h, w = img_bgr.shape[:2]
-    r = min(size / h, size / w)
+    r = min(hh / h, size / w)
     nw, nh = max(1, round(w * r)), max(1, round(h * r))
     small = cv2.resize(img_bgr, (nw, nh), interpolation=LETTERBOX_INTERPOLATION)
-    out = np.full((size, size, 3), PAD_VALUE, np.float32)
+    out = np.full((hh, size, 3), PAD_VALUE, np.float32)
     out[:nh, :nw] = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
     out *= 1.0 / 255.0
     return out, r
@@ -112,12 +120,13 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def decode_heads(heads: list[np.ndarray], size: int, min_objectness: float = 0.0) -> np.ndarray:
+def decode_heads(heads: list[np.ndarray], width: int, min_objectness: float = 0.0) -> np.ndarray:
     """The three stride heads (``(1, H, W, 45)`` each, any order) -> ``(N, 15)`` rows in the
     layout of y5fu's built-in decode: cx, cy, w, h, objectness, 4 corners, 2 class scores.
 
-    The model's graph is cut before its decode so one set of weights runs at any input size
-    (and no tensor mixes pixels and scores); this is that decode, in numpy. Rows whose
+    ``width`` is the model input's width in pixels. The model's graph is cut before its decode
+    so one set of weights runs at any input shape (and no tensor mixes pixels and scores); this
+    is that decode, in numpy. Rows whose
     objectness is not above ``min_objectness`` are dropped before decoding (a candidate's
     score is objectness x class score, so they could never pass a threshold that high):
     ~0.05 ms instead of ~0.3 ms for all rows."""
@@ -127,7 +136,7 @@ def decode_heads(heads: list[np.ndarray], size: int, min_objectness: float = 0.0
     # stride 8 first, as the built-in decode orders its rows (runtimes list outputs in any order)
     for h in sorted(heads, key=lambda t: -t.shape[1]):
         _, gh, gw, _ = h.shape
-        stride = size // gh
+        stride = width // gw
         # channels are anchor-major (3 x 15); rows go anchor, then y, then x like the original's
         o = h[0].reshape(gh, gw, 3, 15).transpose(2, 0, 1, 3)
         a, gy, gx = np.nonzero(o[..., 4] > min_logit)
@@ -219,7 +228,12 @@ def merge_rows(flat_bgr: np.ndarray) -> np.ndarray:
 
 
 class PlateFinder:
-    """The y5fu detector, loaded through the one TFLite seam (one interpreter, not thread-safe)."""
+    """The y5fu detector, loaded through the one TFLite seam (one interpreter each, not
+    thread-safe).
+
+    ``wide_model_paths``: the same weights at the square model's width and a lower height; an
+    image wide enough to fit one at the square model's scale runs through the lowest that holds
+    it (the same candidates, less padding convolved). Empty: the square model alone."""
 
     def __init__(
         self,
@@ -227,9 +241,23 @@ class PlateFinder:
         num_threads: int = 1,
         score_threshold: float = SCORE_THRESHOLD,
         double_row_threshold: float | None = None,
+        wide_model_paths: Sequence[str | Path] = (),
     ) -> None:
         self.model = load_model(model_path, num_threads)
         self.size = self.model.input_shape[1]
+        #: (input height, model) of the wide finders, lowest first
+        self.wide: list[tuple[int, TfliteModel]] = []
+        for path in wide_model_paths:
+            m = load_model(path, num_threads)
+            _, mh, mw = m.input_shape[:3]
+            if mw != self.size or mh >= self.size or len(m.outputs) != 3:
+                raise ValueError(
+                    f"{path}: input {mw}x{mh} with {len(m.outputs)} outputs; a wide finder must be "
+                    f"{self.size} px wide, lower than that and cut at the three stride heads "
+                    "(tools/plates/convert_y5fu.py)"
+                )
+            self.wide.append((mh, m))
+        self.wide.sort(key=lambda t: t[0])
         self.score_threshold = score_threshold
         #: the score a two-row candidate needs (None: ``score_threshold``)
         self.double_row_threshold = double_row_threshold
@@ -238,8 +266,15 @@ class PlateFinder:
 
     def raw(self, img_bgr: np.ndarray) -> tuple[np.ndarray, float]:
         """The model's ``(N, 15)`` rows for ``img_bgr`` and the letterbox scale."""
-        x, scale = letterbox(img_bgr, self.size)
-        outs = self.model.invoke(x[None])
+        h, w = img_bgr.shape[:2]
+        model, height = self.model, self.size
+        rows_at_scale = h * self.size / max(h, w)  # the image's height in the square model
+        for mh, m in self.wide:
+            if rows_at_scale <= mh:
+                model, height = m, mh
+                break
+        x, scale = letterbox(img_bgr, self.size, height)
+        outs = model.invoke(x[None])
         if self._heads:
             return decode_heads(outs, self.size, self._lowest_threshold()), scale
         return outs[0][0], scale

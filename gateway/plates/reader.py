@@ -22,6 +22,7 @@ from gateway.plates.config import PlatesConfig
 from gateway.plates.finder import (
     DEFAULT_FINDER,
     DEFAULT_VEHICLE_FINDER,
+    DEFAULT_WIDE_FINDERS,
     FoundPlate,
     PlateFinder,
     merge_rows,
@@ -204,8 +205,9 @@ class PlateReader:
         self.finder: PlateFinder | None = None
         self.vehicle_finder: PlateFinder | None = None
         if fc.enabled:
+            wide = DEFAULT_WIDE_FINDERS if fc.wide_model_paths is None else fc.wide_model_paths
             self.finder = PlateFinder(fc.model_path or DEFAULT_FINDER, fc.num_threads, fc.score_threshold,
-                                      fc.double_row_score_threshold)
+                                      fc.double_row_score_threshold, wide)
             self.vehicle_finder = PlateFinder(
                 fc.vehicle_model_path or DEFAULT_VEHICLE_FINDER, fc.num_threads, fc.score_threshold,
                 fc.double_row_score_threshold,

@@ -231,8 +231,8 @@ def composite_samples(
     bgs = _backgrounds()
     for c in list(crop_samples(finder, side)):
         width = float(rng.uniform(40, 220))
-        img = paste(bgs[int(rng.integers(len(bgs)))], c.image, rng, size, width)
-        yield Sample("composite", c.name, img, c.text, c.colour, width, c.listed)
+        img, corners = paste_with_corners(bgs[int(rng.integers(len(bgs)))], c.image, rng, size, width)
+        yield Sample("composite", c.name, img, c.text, c.colour, width, c.listed, corners=corners)
 
 
 #: plate kinds of the province set and their shares (blue dominates real traffic)
@@ -288,8 +288,8 @@ def kind_samples(per_kind: int = 100, seed: int = 37, size: tuple[int, int] = (6
             plate = renderer.render(kind, text, rng)
             img = cv2.cvtColor(photometric(plate.image, rng, strength=0.5), cv2.COLOR_RGB2BGR)
             width = float(rng.uniform(90, 200))
-            scene = paste(bgs[int(rng.integers(len(bgs)))], img, rng, size, width)
-            yield Sample("kinds", f"{kind}{i}", scene, text, kind, width)
+            scene, corners = paste_with_corners(bgs[int(rng.integers(len(bgs)))], img, rng, size, width)
+            yield Sample("kinds", f"{kind}{i}", scene, text, kind, width, corners=corners)
 
 
 def swap_samples(finder, seed: int = 17, side: int = 1) -> Iterator[Sample]:
@@ -321,7 +321,7 @@ def swap_samples(finder, seed: int = 17, side: int = 1) -> Iterator[Sample]:
         scale = float(rng.uniform(0.35, 1.0))
         out = cv2.resize(out, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         width = float(np.linalg.norm(corners[1] - corners[0])) * scale
-        yield Sample("swap", c.name, out, c.text, c.colour, width, c.listed)
+        yield Sample("swap", c.name, out, c.text, c.colour, width, c.listed, corners=corners * scale)
 
 
 #: the level haze lifts every pixel towards (bright fog, glare)
@@ -495,7 +495,9 @@ def conditioned(samples: Iterable[Sample], name: str) -> Iterator[Sample]:
     if name not in CONDITIONS:
         raise SystemExit(f"unknown condition {name}; known: {', '.join(CONDITIONS)}")
     for i, s in enumerate(samples):
-        if s.corners is None:
+        # composite, swap and kinds scenes carry corners too (for --widescreen); conditions stay
+        # as they were measured, on the province scenes
+        if s.corners is None or s.set != "provinces":
             continue
         x0, y0 = np.floor(s.corners.min(axis=0)).astype(int)
         x1, y1 = np.ceil(s.corners.max(axis=0)).astype(int)
@@ -504,6 +506,23 @@ def conditioned(samples: Iterable[Sample], name: str) -> Iterator[Sample]:
         if x1 - x0 < 2 or y1 - y0 < 2:
             continue
         yield replace(s, image=degrade(name, s.image, (x0, y0, x1 - x0, y1 - y0), seed=i))
+
+
+def widescreened(samples: Iterable[Sample]) -> Iterator[Sample]:
+    """The samples with a plate box cut to 16:9 as a checkpoint camera frames it: the full width
+    and a band 9/16 of it high, centred on the plate where the scene allows (the plate keeps its
+    size in pixels); scenes already that wide are kept, the others are left out."""
+    for s in samples:
+        if s.corners is None:
+            continue
+        h, w = s.image.shape[:2]
+        band = round(w * 9 / 16)
+        if band >= h:
+            yield s
+            continue
+        cy = float(s.corners[:, 1].mean())
+        y0 = int(min(max(0, round(cy - band / 2)), h - band))
+        yield replace(s, image=s.image[y0 : y0 + band], corners=s.corners - np.array([0, y0], np.float32))
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -572,6 +591,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--refind", choices=["on", "off"], nargs="+", default=None,
                     help="plates.finder.refind (default: the config's); both values read every "
                     "sample with each in turn, reported as '<set> rf=V' after the first")
+    ap.add_argument("--widescreen", action="store_true",
+                    help="every scene with a plate box cut to 16:9 around its plate (full width), "
+                    "as a checkpoint camera frames it; the sets that make their own scenes only")
+    ap.add_argument("--wide-finders", choices=["on", "off"], nargs="+", default=None,
+                    help="plates.finder.wide_model_paths: the shipped wide-frame finders, or none "
+                    "(default: the config's); both values read every sample with each in turn, "
+                    "reported as '<set> wf=V' after the first")
     ap.add_argument("--extends", choices=["on", "off"], nargs="+", default=None,
                     help="plates.localizer.retry_extends (default: the config's); both values read "
                     "every sample with each in turn, reported as '<set> ex=V' after the first")
@@ -627,8 +653,11 @@ def main(argv: list[str] | None = None) -> int:
                 refind: str | None = None, province: str | None = None,
                 province_model: Path | None = None, recognizer: Path | None = None,
                 extends: str | None = None, unrefined: str | None = None,
-                corners: str | None = None, refind_below: float | None = None) -> tuple:
+                corners: str | None = None, refind_below: float | None = None,
+                wide: str | None = None) -> tuple:
         votes: dict = {} if vote_warps is None else {"vote_warps": vote_warps}
+        if wide is not None:
+            votes["wide_model_paths"] = None if wide == "on" else []
         if refind is not None:
             votes["refind"] = refind == "on"
         if refind_below is not None:
@@ -665,9 +694,9 @@ def main(argv: list[str] | None = None) -> int:
     provinces, models = args.province_reader or [None], args.province_model or [None]
     recognizers, extends = args.recognizer or [None], args.extends or [None]
     unrefineds, cornereds = args.unrefined or [None], args.retry_corners or [None]
-    smalls = args.refind_below or [None]
+    smalls, wides = args.refind_below or [None], args.wide_finders or [None]
     first = (warps[0], minima[0], seconds[0], refinds[0], provinces[0], models[0], recognizers[0],
-             extends[0], unrefineds[0], cornereds[0], smalls[0])
+             extends[0], unrefineds[0], cornereds[0], smalls[0], wides[0])
     reader, finer = readers(*first)
     variants = [
         ("".join([f" vw={n}" if n != warps[0] else "", f" mc={m}" if m != minima[0] else "",
@@ -678,12 +707,13 @@ def main(argv: list[str] | None = None) -> int:
                   f" ex={e}" if e != extends[0] else "",
                   f" ur={u}" if u != unrefineds[0] else "",
                   f" rco={k}" if k != cornereds[0] else "",
-                  f" rb={b}" if b != smalls[0] else ""]),
-         *readers(n, m, o, g, q, pm, rc, e, u, k, b))
-        for n, m, o, g, q, pm, rc, e, u, k, b in itertools.product(
+                  f" rb={b}" if b != smalls[0] else "",
+                  f" wf={wf}" if wf != wides[0] else ""]),
+         *readers(n, m, o, g, q, pm, rc, e, u, k, b, wf))
+        for n, m, o, g, q, pm, rc, e, u, k, b, wf in itertools.product(
             warps, minima, seconds, refinds, provinces, models, recognizers, extends, unrefineds,
-            cornereds, smalls)
-        if (n, m, o, g, q, pm, rc, e, u, k, b) != first
+            cornereds, smalls, wides)
+        if (n, m, o, g, q, pm, rc, e, u, k, b, wf) != first
     ]
     finder = PlateFinder()
 
@@ -729,6 +759,8 @@ def main(argv: list[str] | None = None) -> int:
         samples = greyed(samples)
     if args.condition is not None:
         samples = conditioned(samples, args.condition)
+    if args.widescreen:
+        samples = widescreened(samples)
     res = evaluate(samples, reader, finer, variants)
     if args.json:
         print(json.dumps(res, ensure_ascii=False, indent=1))

@@ -231,3 +231,69 @@ def test_one_row_plates_seen_from_the_side_are_read(reader, validation_scenes) -
     print(f"\nside view: {narrow}/16 one-row plates with two-row corners, {exact}/16 read exactly")
     assert narrow >= 10, "the squeeze no longer makes the corners narrow: this test shows nothing"
     assert exact >= 14
+
+
+@pytest.fixture(scope="module")
+def wide_finder():
+    from gateway.plates.finder import DEFAULT_WIDE_FINDERS, PlateFinder
+
+    return PlateFinder(wide_model_paths=DEFAULT_WIDE_FINDERS)
+
+
+def _cut(img: np.ndarray, box: tuple[int, int, int, int], aspect: float) -> np.ndarray:
+    """``img`` cut to ``aspect`` (width / height) at full width around the plate ``box``."""
+    h, w = img.shape[:2]
+    band = round(w / aspect)
+    y0 = int(min(max(0, box[1] + box[3] // 2 - band // 2), h - band))
+    return img[y0 : y0 + band]
+
+
+def test_wide_frames_run_through_the_lower_finder_and_find_the_same_plates(
+    finder, wide_finder, validation_scenes
+) -> None:
+    """A frame wide enough for a lower input goes through it, and the candidates are the square
+    finder's: the same plates, corners within a pixel of a 640 px frame (over all 212 toll-lane
+    photos cut to 16:9: the same candidate counts, corners within 0.65 px, scores within 0.13;
+    only the padding the square input convolves differs)."""
+    from models.plates import real_scenes
+
+    assert [mh for mh, _ in wide_finder.wide] == [192]
+    compared = 0
+    for label in validation_scenes[:10]:
+        img = _cut(real_scenes.load_masked(label, SCENES), label.box, 16 / 9)
+        assert wide_finder.raw(img)[1] == pytest.approx(finder.raw(img)[1])  # the same scale
+        wide, square = wide_finder.find(img), finder.find(img)
+        assert len(wide) == len(square)
+        for a, b in zip(wide, square, strict=True):
+            assert abs(a.score - b.score) < 0.15
+            assert np.abs(a.corners - b.corners).max() < 1.0 * max(img.shape) / 640
+            assert a.double_row == b.double_row
+        compared += len(square)
+    assert compared >= 8, "most validation scenes keep their plate when cut to the aspect"
+
+
+def test_the_lower_finder_is_chosen_by_the_frame_shape(wide_finder) -> None:
+    """Which input runs: the lowest wide finder the frame fits at the square finder's scale."""
+    chosen = []
+    for mh, model in wide_finder.wide:
+        calls = []
+        real = model.invoke
+        model.invoke = lambda x, real=real, calls=calls: calls.append(x.shape) or real(x)  # type: ignore[method-assign]
+        try:
+            for shape in ((720, 1280), (480, 640), (1080, 1920), (580, 650), (640, 480)):
+                calls.clear()
+                wide_finder.find(np.zeros((*shape, 3), np.uint8))
+                if calls:
+                    chosen.append((shape, mh, calls[0][1:3]))
+        finally:
+            model.invoke = real  # type: ignore[method-assign]
+    # 16:9 fits 192 (180 rows) and so does 1920x1080; 4:3 (240 rows), 650x580 (286) and
+    # portrait frames go through the square finder
+    assert chosen == [((720, 1280), 192, (192, 320)), ((1080, 1920), 192, (192, 320))]
+
+
+def test_a_wide_finder_of_another_width_is_refused() -> None:
+    from gateway.plates.finder import DEFAULT_VEHICLE_FINDER, PlateFinder
+
+    with pytest.raises(ValueError, match="a wide finder must be 320 px wide"):
+        PlateFinder(wide_model_paths=[DEFAULT_VEHICLE_FINDER])
