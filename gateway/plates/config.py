@@ -171,15 +171,15 @@ class FinderConfig(BundledModelConfig):
         default=None,
         description="Finder for vehicle crops; None uses models/plates/plate_finder_y5fu160_f16.tflite.",
     )
-    # A wide frame letterboxed into the square finder is a quarter (4:3) to 44 % (16:9) black
-    # padding; the same weights at a lower input convolve only the frame, at the same scale
-    # (MODEL_CARD.md, "Wide frames"). An image no wider than tall uses the square finder.
+    # A 16:9 frame letterboxed into the square finder is 44 % black padding; the same weights at
+    # a lower input convolve only the frame, at the same scale (MODEL_CARD.md, "Session 31: Wide
+    # frames"). A frame that fits none of them (4:3, square, portrait) uses the square finder.
     wide_model_paths: list[Path] | None = Field(
         default=None,
         description=(
-            "Finders for frames wider than tall (same weights, the square finder's width, a lower height); "
-            "None uses models/plates/plate_finder_y5fu320x256_f16.tflite and ..._y5fu320x192_f16.tflite, "
-            "[] the square finder alone."
+            "Finders for wide frames (same weights, the square finder's width, a lower height; a frame "
+            "goes through the lowest it fits at the square finder's scale); None uses "
+            "models/plates/plate_finder_y5fu320x192_f16.tflite (16:9), [] the square finder alone."
         ),
     )
     num_threads: int = Field(default=1, ge=1, le=4, description="TFLite interpreter threads.")

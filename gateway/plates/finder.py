@@ -245,24 +245,24 @@ class PlateFinder:
     ) -> None:
         self.model = load_model(model_path, num_threads)
         self.size = self.model.input_shape[1]
+        # the graph ends either at the three stride heads or (a full conversion) at the decode
+        self._heads = len(self.model.outputs) == 3
         #: (input height, model) of the wide finders, lowest first
         self.wide: list[tuple[int, TfliteModel]] = []
         for path in wide_model_paths:
             m = load_model(path, num_threads)
             _, mh, mw = m.input_shape[:3]
-            if mw != self.size or mh >= self.size or len(m.outputs) != 3:
+            if mw != self.size or mh >= self.size or len(m.outputs) != 3 or not self._heads:
                 raise ValueError(
                     f"{path}: input {mw}x{mh} with {len(m.outputs)} outputs; a wide finder must be "
-                    f"{self.size} px wide, lower than that and cut at the three stride heads "
-                    "(tools/plates/convert_y5fu.py)"
+                    f"{self.size} px wide, lower than that and cut at the three stride heads, as the "
+                    "square finder must be (tools/plates/convert_y5fu.py)"
                 )
             self.wide.append((mh, m))
         self.wide.sort(key=lambda t: t[0])
         self.score_threshold = score_threshold
         #: the score a two-row candidate needs (None: ``score_threshold``)
         self.double_row_threshold = double_row_threshold
-        # the graph ends either at the three stride heads or (a full conversion) at the decode
-        self._heads = len(self.model.outputs) == 3
 
     def raw(self, img_bgr: np.ndarray) -> tuple[np.ndarray, float]:
         """The model's ``(N, 15)`` rows for ``img_bgr`` and the letterbox scale."""

@@ -164,13 +164,6 @@ def _backgrounds() -> list[np.ndarray]:
     return out
 
 
-def paste(
-    bg: np.ndarray, plate: np.ndarray, rng: np.random.Generator, size: tuple[int, int], width: float
-) -> np.ndarray:
-    """``plate`` warped (tilt, perspective) onto a random crop of ``bg`` resized to ``size`` (w, h)."""
-    return paste_with_corners(bg, plate, rng, size, width)[0]
-
-
 def plate_quad(
     width: float,
     height: float,
@@ -198,7 +191,8 @@ def plate_quad(
 def paste_with_corners(
     bg: np.ndarray, plate: np.ndarray, rng: np.random.Generator, size: tuple[int, int], width: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`paste`, and where the plate's four corners landed (lt rt rb lb)."""
+    """``plate`` warped (tilt, perspective) onto a random crop of ``bg`` resized to ``size`` (w, h),
+    and where the plate's four corners landed (lt rt rb lb)."""
     import cv2
 
     W, H = size
