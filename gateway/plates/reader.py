@@ -28,7 +28,7 @@ from gateway.plates.finder import (
     merge_rows,
     rectify,
 )
-from gateway.plates.format import correct
+from gateway.plates.format import MAX_SERIAL_LETTERS, correct, serial_letters
 from gateway.plates.localizer import (
     DEFAULT_LOCALIZER,
     ClassicalLocalizer,
@@ -336,7 +336,10 @@ class PlateReader:
             return "no characters recognised"
         text, ptype = correct(read.text, read.alternatives)
         if ptype is None or len(text) != len(read.char_conf):
-            return f"'{read.text}' fits no mainland plate format"
+            letters = serial_letters(text)
+            why = (f" ({letters} letters after the office's letter, {MAX_SERIAL_LETTERS} at most)"
+                   if letters > MAX_SERIAL_LETTERS else "")
+            return f"'{read.text}' fits no mainland plate format{why}"
         conf = read.char_conf
         rc = self.config.recognizer
         if min(conf) < rc.min_char_confidence:

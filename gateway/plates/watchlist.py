@@ -171,7 +171,7 @@ def check_entry(entry: WatchEntry) -> None:
     elif not is_valid(p):
         raise WatchListError(f"{entry.kind} pattern is not a possible plate: it must be a whole "
                              "mainland plate such as 京N5X7Q2 or 粤BD73815 (no I or O; 7 or 8 "
-                             "characters)")
+                             "characters; two letters at most after the office's letter)")
     if not 0 <= entry.priority <= MAX_PRIORITY:
         raise WatchListError(f"priority must be 0..{MAX_PRIORITY}")
     body = p.replace("?", "").rstrip("*")

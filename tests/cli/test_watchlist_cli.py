@@ -73,6 +73,7 @@ def test_compile_with_a_generated_key_matches_on_the_gateway(tmp_path: Path) -> 
     ("pattern\n皖A12345\n皖A1234\n", "line 3: exact pattern is not a possible plate"),
     ("pattern\n皖I12345\n", "line 2: exact pattern is not a possible plate"),
     ("pattern\nXA12345\n", "line 2: exact pattern is not a possible plate"),
+    ("pattern\n京ABCD12\n", "line 2: exact pattern is not a possible plate"),
     ("pattern,kind\n皖A123456789,fuzzy\n", "line 2: fuzzy pattern is not a possible plate"),
     ("pattern,kind\n?A*,wildcard\n", "line 2: a wildcard needs at least 2 fixed characters"),
     ("pattern,kind\n皖*A,wildcard\n", "line 2: '*' is allowed only at the end"),
@@ -110,9 +111,16 @@ def test_compile_refuses_impossible_entries_from_the_api_too() -> None:
         compile_watchlist([WatchEntry("皖A12345"), WatchEntry("12345")], b"k" * 16)
 
 
-plates = st.builds(lambda p, letter, rest: p + letter + "".join(rest),
-                   st.sampled_from(PROVINCES), st.sampled_from(LETTERS),
-                   st.lists(st.sampled_from(LETTERS + DIGITS), min_size=5, max_size=5))
+def _plate(province: str, office: str, digits: list[str], letters: list[tuple[int, str]]) -> str:
+    serial = list(digits)
+    for i, ch in letters:  # a serial holds two letters at most (gateway.plates.format)
+        serial[i] = ch
+    return province + office + "".join(serial)
+
+
+plates = st.builds(_plate, st.sampled_from(PROVINCES), st.sampled_from(LETTERS),
+                   st.lists(st.sampled_from(DIGITS), min_size=5, max_size=5),
+                   st.lists(st.tuples(st.integers(0, 4), st.sampled_from(LETTERS)), max_size=2))
 
 
 @settings(max_examples=200, deadline=None)

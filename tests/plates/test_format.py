@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from gateway.plates.charset import ALPHABET, NUM_CLASSES, PROVINCES, decode, encode
-from gateway.plates.format import PlateType, classify, correct, is_valid
+from gateway.plates.charset import ALPHABET, DIGITS, LETTERS, NUM_CLASSES, PROVINCES, decode, encode
+from gateway.plates.format import MAX_SERIAL_LETTERS, PlateType, classify, correct, is_valid
 
 
 def test_alphabet() -> None:
@@ -90,10 +92,58 @@ def test_ambiguous_positions_are_not_guessed() -> None:
     # ...but the recognizer's own alternatives may settle it
     alts = [[("皖", 0.9)], [("0", 0.5), ("Q", 0.3), ("D", 0.1)]] + [[(c, 0.9)] for c in "12345"]
     assert correct("皖012345", alts) == ("皖Q12345", PlateType.STANDARD)
-    # general alnum positions are never changed
-    assert correct("皖AB8S5Z") == ("皖AB8S5Z", PlateType.STANDARD)
+    # general alnum positions are never changed while the serial holds two letters at most
+    assert correct("皖AB8S52") == ("皖AB8S52", PlateType.STANDARD)
+
+
+def test_a_serial_holds_two_letters_at_most() -> None:
+    # three letters after the office's letter is a misread: no type fits as read ...
+    for text in ("皖AZ9D8Q", "京ABCD12", "京ABCD1警", "粤ZAB1C港"):
+        assert not is_valid(text)
+    # ... and without the recognizer's alternatives no letter is picked as the wrong one
+    assert correct("皖AB8S5Z")[1] is None
+    # with them, the letter whose best digit is the most probable becomes that digit
+    alts = ([[("皖", 0.99)], [("A", 0.99)], [("Z", 0.9), ("2", 0.05)], [("9", 0.99)],
+             [("D", 0.8), ("0", 0.15)], [("8", 0.99)], [("Q", 0.6), ("0", 0.35), ("D", 0.02)]])
+    assert correct("皖AZ9D8Q", alts) == ("皖AZ9D80", PlateType.STANDARD)
+    # two too many: the two likeliest digits are taken
+    looks = (("B", "8", 0.2), ("C", "0", 0.01), ("D", "0", 0.25), ("Z", "2", 0.1))
+    alts4 = [[("京", 0.99)], [("A", 0.99)]] + [[(c, 0.7), (d, p)] for c, d, p in looks] + [[("5", 0.99)]]
+    assert correct("京ABCDZ5", alts4) == ("京A8C0Z5", PlateType.STANDARD)
+    # a green small new-energy plate's D or F is one of the two (its format allows one more)
+    assert classify("粤BFA1234") is PlateType.NEW_ENERGY_SMALL
+
+
+@given(text=st.text(alphabet=ALPHABET + "IO", max_size=9),
+       probs=st.lists(st.floats(0.0, 1.0), min_size=9, max_size=9))
+def test_corrected_reads_always_fit(text: str, probs: list[float]) -> None:
+    # whatever is read, a typed correction is a whole plate of that type, serial rule included
+    alts = [[(c, 0.5), (DIGITS[i % 10], p)] for i, (c, p) in enumerate(zip(text, probs, strict=False))]
+    for a in (None, alts):
+        out, ptype = correct(text, a)
+        if ptype is not None:
+            assert classify(out) is ptype
+            assert sum(c in LETTERS for c in out[2:]) <= MAX_SERIAL_LETTERS
 
 
 def test_province_is_never_invented() -> None:
     assert correct("A812345")[1] is None
     assert correct("XA12345")[1] is None
+
+
+def test_a_read_with_three_serial_letters_is_refused_saying_why(reader) -> None:
+    import numpy as np
+
+    from gateway.plates.recognizer import PlateRead
+
+    crop = np.full((32, 96, 3), 128, np.uint8)
+    text = "皖AZ9D8Q"
+    sure = (0.99,) * 7
+    alone = PlateRead(text, sure, tuple(((ch, 0.99),) for ch in text))
+    assert reader.rejection(alone, crop) == (
+        f"'{text}' fits no mainland plate format (3 letters after the office's letter, 2 at most)")
+    # the recognizer's second thought at the last character is a digit: read as 皖AZ9D80
+    torn = (*alone.alternatives[:6], (("Q", 0.6), ("0", 0.35)))
+    assert reader.rejection(PlateRead(text, sure, torn), crop) is None
+    obs = reader._validate(PlateRead(text, sure, torn), crop, 0.0, None, False)
+    assert obs is not None and obs.text == "皖AZ9D80"
