@@ -324,6 +324,19 @@ class PlatesConfig(StrictModel):
         default=False,
         description="Also search the whole frame (close-up lane camera) instead of vehicle boxes only.",
     )
+    # The finder (y5fu, trained on road scenes with mostly level plates) misses plates tilted past
+    # ~20 degrees (development province scenes: 82 % read at 20-30, 54 % at 30-40). A camera
+    # mounted rolled, or looking across the lanes from the roadside, sees its plates lean about
+    # the same way every time: the frame or vehicle box is turned back by that much before the
+    # search (one image turn per look; models/plates/MODEL_CARD.md, "Session 32").
+    plate_tilt: float = Field(
+        default=0.0,
+        ge=-45.0,
+        le=45.0,
+        description="Degrees this camera's plates lean in its image, counter-clockwise positive "
+        "(the plate's right end higher); frames and vehicle boxes are turned back by it before "
+        "plates are looked for. 0: not turned.",
+    )
     recognizer: RecognizerConfig = Field(
         default_factory=RecognizerConfig, description="Reader model settings."
     )

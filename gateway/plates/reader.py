@@ -39,6 +39,7 @@ from gateway.plates.localizer import (
 from gateway.plates.panel import order_corners, panel_corners
 from gateway.plates.province import DEFAULT_PROVINCE_READER, ProvinceReader
 from gateway.plates.recognizer import DEFAULT_RECOGNIZER, PlateRead, PlateRecognizer
+from gateway.plates.rotated import box_back, turn
 from gateway.plates.second_opinion import DEFAULT_SECOND_READER, SecondReader, combine
 from gateway.plates.voting import PlateObservation
 from gateway.plates.warp_vote import WARPS, perturb, vote
@@ -394,8 +395,10 @@ class PlateReader:
         return self._inspect(frame_bgr, vehicle_box, t, colour_candidates=True)
 
     def _inspect(
-        self, frame_bgr: np.ndarray, vehicle_box: Box | None, t: float, colour_candidates: bool
+        self, frame_bgr: np.ndarray, vehicle_box: Box | None, t: float, colour_candidates: bool,
+        tilt: float | None = None,
     ) -> PlateSight:
+        """``tilt``: degrees to turn the region back by first (None: ``config.plate_tilt``)."""
         if (
             not isinstance(frame_bgr, np.ndarray)
             or frame_bgr.ndim != 3
@@ -414,6 +417,10 @@ class PlateReader:
         crop = frame_bgr[vb[1] : vb[3], vb[0] : vb[2]]
         if crop.shape[0] < 8 or crop.shape[1] < 8:
             return PlateSight()
+        tilt = self.config.plate_tilt if tilt is None else tilt
+        if tilt:
+            return self._inspect_turned(crop, vb, vehicle_box is not None, (fw, fh), t,
+                                        colour_candidates, tilt)
         size = lc.vehicle_input_size if vehicle_box is not None else lc.frame_input_size
         finder = self.vehicle_finder if vehicle_box is not None else self.finder
         seen: list[PlateCandidate] = []
@@ -425,6 +432,27 @@ class PlateReader:
         if not colour_candidates:
             return PlateSight(reads, tuple(clipped))
         return PlateSight(reads, tuple(self._coloured(frame_bgr, c, mono) for c in clipped))
+
+    def _inspect_turned(
+        self, region: np.ndarray, vb: Box, vehicle: bool, frame_size: tuple[int, int], t: float,
+        colour_candidates: bool, tilt: float,
+    ) -> PlateSight:
+        """The look of :meth:`_inspect` at ``region`` (frame box ``vb``) turned back by ``tilt``
+        degrees (``PlatesConfig.plate_tilt``: plates leaning that much come out level), every
+        box mapped back into the frame (the box around the turned one, clipped)."""
+        canvas, m = turn(region, -tilt)
+        # frame -> canvas: cut at vb, then turned
+        m_frame = m.copy()
+        m_frame[:, 2] -= m[:, :2] @ np.array([vb[0], vb[1]], np.float64)
+        ch, cw = canvas.shape[:2]
+        sight = self._inspect(canvas, (0, 0, cw, ch) if vehicle else None, t, colour_candidates, tilt=0.0)
+        fw, fh = frame_size
+
+        def back(b: Box) -> Box:
+            return box_back(b, m_frame, fw, fh)
+
+        return PlateSight([replace(o, box=back(o.box)) if o.box is not None else o for o in sight.reads],
+                          tuple(replace(c, box=back(c.box)) for c in sight.candidates))
 
     def _coloured(self, frame: np.ndarray, c: PlateCandidate, monochrome: bool) -> PlateCandidate:
         if monochrome:

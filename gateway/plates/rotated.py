@@ -6,8 +6,11 @@ at 0-10°, 82 % at 20-30° and 54 % at 30-40°. Turned back by about their tilt,
 again. A frame is turned about its centre onto a canvas large enough to keep all of it, read as
 it is, and each read's box is mapped back into the frame.
 
-It costs a whole frame search per angle, so only stills take it (``edgepost plates read``, when
-nothing else read); a gateway's frames, most of which hold no plate, never do.
+It costs a whole frame search per angle, so only stills try angles (``edgepost plates read``, when
+nothing else read); a gateway's frames, most of which hold no plate, never do. A camera whose
+plates all lean about the same way (mounted rolled, or looking across the lanes) is different:
+``plates.plate_tilt`` turns each of its looks back by that one angle first
+(``PlateReader._inspect_turned``).
 """
 
 from __future__ import annotations

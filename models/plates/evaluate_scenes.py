@@ -519,6 +519,19 @@ def widescreened(samples: Iterable[Sample]) -> Iterator[Sample]:
         yield replace(s, image=s.image[y0 : y0 + band], corners=s.corners - np.array([0, y0], np.float32))
 
 
+def rolled(samples: Iterable[Sample], degrees: float) -> Iterator[Sample]:
+    """Every scene turned by ``degrees`` about its centre onto a canvas that holds all of it
+    (:func:`gateway.plates.rotated.turn`), its plate corners with it: a camera mounted rolled."""
+    import cv2
+
+    from gateway.plates.rotated import turn
+
+    for s in samples:
+        image, m = turn(s.image, degrees)
+        corners = None if s.corners is None else cv2.transform(s.corners[None].astype(np.float64), m)[0]
+        yield replace(s, image=image, corners=None if corners is None else corners.astype(np.float32))
+
+
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     """95 % Wilson score interval of a proportion k/n."""
     if n == 0:
@@ -588,6 +601,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--widescreen", action="store_true",
                     help="every scene with a plate box cut to 16:9 around its plate (full width), "
                     "as a checkpoint camera frames it; the sets that make their own scenes only")
+    ap.add_argument("--roll", type=float, default=None, metavar="DEG",
+                    help="every scene turned by DEG degrees about its centre (counter-clockwise, onto a "
+                    "canvas that holds all of it), as a camera mounted rolled sees it")
+    ap.add_argument("--plate-tilt", type=float, nargs="+", default=None, metavar="DEG",
+                    help="plates.plate_tilt (default: the config's); several values read every sample "
+                    "with each in turn, reported as '<set> pt=DEG' after the first")
     ap.add_argument("--wide-finders", choices=["on", "off"], nargs="+", default=None,
                     help="plates.finder.wide_model_paths: the shipped wide-frame finders, or none "
                     "(default: the config's); both values read every sample with each in turn, "
@@ -648,7 +667,7 @@ def main(argv: list[str] | None = None) -> int:
                 province_model: Path | None = None, recognizer: Path | None = None,
                 extends: str | None = None, unrefined: str | None = None,
                 corners: str | None = None, refind_below: float | None = None,
-                wide: str | None = None) -> tuple:
+                wide: str | None = None, tilt: float | None = None) -> tuple:
         votes: dict = {} if vote_warps is None else {"vote_warps": vote_warps}
         if wide is not None:
             votes["wide_model_paths"] = None if wide == "on" else []
@@ -670,6 +689,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.province_sure_above is not None:
             minimum["province_sure_above"] = args.province_sure_above
         config = PlatesConfig(
+            **({} if tilt is None else {"plate_tilt": tilt}),
             finder=FinderConfig(enabled=not args.no_finder, **votes),
             recognizer=RecognizerConfig(model_path=recognizer, **minimum),
             localizer=LocalizerConfig(
@@ -689,8 +709,9 @@ def main(argv: list[str] | None = None) -> int:
     recognizers, extends = args.recognizer or [None], args.extends or [None]
     unrefineds, cornereds = args.unrefined or [None], args.retry_corners or [None]
     smalls, wides = args.refind_below or [None], args.wide_finders or [None]
+    tilts = args.plate_tilt or [None]
     first = (warps[0], minima[0], seconds[0], refinds[0], provinces[0], models[0], recognizers[0],
-             extends[0], unrefineds[0], cornereds[0], smalls[0], wides[0])
+             extends[0], unrefineds[0], cornereds[0], smalls[0], wides[0], tilts[0])
     reader, finer = readers(*first)
     variants = [
         ("".join([f" vw={n}" if n != warps[0] else "", f" mc={m}" if m != minima[0] else "",
@@ -702,12 +723,13 @@ def main(argv: list[str] | None = None) -> int:
                   f" ur={u}" if u != unrefineds[0] else "",
                   f" rco={k}" if k != cornereds[0] else "",
                   f" rb={b}" if b != smalls[0] else "",
-                  f" wf={wf}" if wf != wides[0] else ""]),
-         *readers(n, m, o, g, q, pm, rc, e, u, k, b, wf))
-        for n, m, o, g, q, pm, rc, e, u, k, b, wf in itertools.product(
+                  f" wf={wf}" if wf != wides[0] else "",
+                  f" pt={pt:g}" if pt != tilts[0] and pt is not None else ""]),
+         *readers(n, m, o, g, q, pm, rc, e, u, k, b, wf, pt))
+        for n, m, o, g, q, pm, rc, e, u, k, b, wf, pt in itertools.product(
             warps, minima, seconds, refinds, provinces, models, recognizers, extends, unrefineds,
-            cornereds, smalls, wides)
-        if (n, m, o, g, q, pm, rc, e, u, k, b, wf) != first
+            cornereds, smalls, wides, tilts)
+        if (n, m, o, g, q, pm, rc, e, u, k, b, wf, pt) != first
     ]
     finder = PlateFinder()
 
@@ -755,6 +777,8 @@ def main(argv: list[str] | None = None) -> int:
         samples = conditioned(samples, args.condition)
     if args.widescreen:
         samples = widescreened(samples)
+    if args.roll is not None:
+        samples = rolled(samples, args.roll)
     res = evaluate(samples, reader, finer, variants)
     if args.json:
         print(json.dumps(res, ensure_ascii=False, indent=1))
