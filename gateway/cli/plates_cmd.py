@@ -182,8 +182,9 @@ def _plate_line(o: ImageOutcome) -> list[str]:
         lines = []
         for p in o.plates:
             box = ",".join(map(str, p.box)) if p.box else "-"
+            tilt = "" if p.tilt is None else f"\ttilt={p.tilt:g}"
             lines.append(f"{o.image}\t{p.text}\tconf={p.confidence:.3f}\ttype={p.plate_type}"
-                         f"\tcolour={p.colour}\tbox={box}")
+                         f"\tcolour={p.colour}\tbox={box}{tilt}")
     lines.extend(f"    note: {n}" for n in o.notes)
     return lines
 

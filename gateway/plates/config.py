@@ -335,7 +335,8 @@ class PlatesConfig(StrictModel):
         le=45.0,
         description="Degrees this camera's plates lean in its image, counter-clockwise positive "
         "(the plate's right end higher); frames and vehicle boxes are turned back by it before "
-        "plates are looked for. 0: not turned.",
+        "plates are looked for (`edgepost plates read` on a still from the camera prints each "
+        "plate's tilt). 0: not turned.",
     )
     recognizer: RecognizerConfig = Field(
         default_factory=RecognizerConfig, description="Reader model settings."

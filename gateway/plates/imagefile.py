@@ -61,6 +61,9 @@ class PlateResult:
     plate_type: str
     colour: str
     box: tuple[int, int, int, int] | None
+    #: how far the plate leans, degrees counter-clockwise (what ``plates.plate_tilt`` takes for a
+    #: camera whose plates all lean so); None when unknown
+    tilt: float | None = None
 
 
 @dataclass(frozen=True)
@@ -430,7 +433,8 @@ def read_plate_image(reader: PlateReader, path: Path, *, explain: bool = True,
             outcome.plates = [
                 PlateResult(o.text, round(o.confidence, 3), tuple(round(c, 3) for c in o.char_conf),
                             _enum_name(o.plate_type), _enum_name(o.colour),
-                            tuple(int(v) for v in o.box) if o.box else None)  # type: ignore[arg-type]
+                            tuple(int(v) for v in o.box) if o.box else None,  # type: ignore[arg-type]
+                            o.tilt)
                 for o in reads
             ]
             if reads:

@@ -39,7 +39,7 @@ from gateway.plates.localizer import (
 from gateway.plates.panel import order_corners, panel_corners
 from gateway.plates.province import DEFAULT_PROVINCE_READER, ProvinceReader
 from gateway.plates.recognizer import DEFAULT_RECOGNIZER, PlateRead, PlateRecognizer
-from gateway.plates.rotated import box_back, turn
+from gateway.plates.rotated import box_back, lean, turn
 from gateway.plates.second_opinion import DEFAULT_SECOND_READER, SecondReader, combine
 from gateway.plates.voting import PlateObservation
 from gateway.plates.warp_vote import WARPS, perturb, vote
@@ -451,8 +451,10 @@ class PlateReader:
         def back(b: Box) -> Box:
             return box_back(b, m_frame, fw, fh)
 
-        return PlateSight([replace(o, box=back(o.box)) if o.box is not None else o for o in sight.reads],
-                          tuple(replace(c, box=back(c.box)) for c in sight.candidates))
+        # the plates lean in the frame by what they lean on the canvas, plus the turn
+        reads = [replace(o, box=None if o.box is None else back(o.box),
+                         tilt=None if o.tilt is None else round(o.tilt + tilt, 1)) for o in sight.reads]
+        return PlateSight(reads, tuple(replace(c, box=back(c.box)) for c in sight.candidates))
 
     def _coloured(self, frame: np.ndarray, c: PlateCandidate, monochrome: bool) -> PlateCandidate:
         if monochrome:
@@ -560,7 +562,9 @@ class PlateReader:
                                    crop.shape[1], crop.shape[0])
         fb = (x0 + ox, y0 + oy, x1 + ox, y1 + oy)
         judged = self.warped_read(crop, p, t, fb, mono)
-        return judged.observation if judged is not None else None
+        if judged is None or judged.observation is None:
+            return None
+        return replace(judged.observation, tilt=round(lean(p.corners), 1))
 
     def warped_read(
         self, crop: np.ndarray, p: FoundPlate, t: float = 0.0, box: Box | None = None,

@@ -39,6 +39,15 @@ def turn(frame_bgr: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarray]
     return cv2.warpAffine(frame_bgr, m, (cw, ch), flags=cv2.INTER_LINEAR), m
 
 
+def lean(corners: np.ndarray) -> float:
+    """How far a plate with ``corners`` (lt rt rb lb, image pixels) leans: the angle of its top
+    and bottom edges, degrees counter-clockwise as the image shows it (right end higher is
+    positive), as ``plates.plate_tilt`` takes it."""
+    c = np.asarray(corners, np.float64)
+    dx, dy = (c[1] - c[0]) + (c[2] - c[3])
+    return float(np.degrees(np.arctan2(-dy, dx)))
+
+
 def box_back(box: tuple[int, int, int, int], m: np.ndarray, w: int, h: int) -> tuple[int, int, int, int]:
     """The frame box (clipped to ``w`` x ``h``) around canvas box ``box`` under the inverse of ``m``."""
     import cv2
@@ -56,5 +65,7 @@ def read_turned(reader: PlateReader, frame_bgr: np.ndarray, degrees: float,
     """``reader.read_frame`` on ``frame_bgr`` turned by ``degrees``, boxes in frame pixels."""
     canvas, m = turn(frame_bgr, degrees)
     h, w = frame_bgr.shape[:2]
-    return [replace(o, box=box_back(o.box, m, w, h)) if o.box is not None else o
+    # a plate leans on the canvas by what it leans in the frame, plus the turn
+    return [replace(o, box=None if o.box is None else box_back(o.box, m, w, h),
+                    tilt=None if o.tilt is None else round(o.tilt - degrees, 1))
             for o in reader.read_frame(canvas, t)]

@@ -30,6 +30,9 @@ class PlateObservation:
     box: tuple[int, int, int, int] | None = None
     #: area of the plate box in pixels; larger plates weigh slightly more
     area: float = 0.0
+    #: how far the plate leans in the frame, degrees counter-clockwise (its top edge, from the
+    #: finder's corners); None when it was not read from the finder's corners
+    tilt: float | None = None
 
     @property
     def confidence(self) -> float:

@@ -48,6 +48,10 @@ def test_plates_of_a_tilted_camera_are_read_with_its_tilt_set(tilted) -> None:
         sight = PlateReader(PlatesConfig(plate_tilt=setting)).inspect_frame(image)
         assert [o.text for o in sight.reads][:1] == [TEXT], setting
         assert _holds(sight.reads[0].box, centre), (setting, sight.reads[0].box, centre)
+        # how far it leans in the frame, whatever the setting: what a technician would set. The
+        # finder's corners on a real plate are good to a few degrees (31-32 here for a plate
+        # turned 38 that measures -1 level); the setting itself tolerates 10
+        assert sight.reads[0].tilt is not None and abs(sight.reads[0].tilt - DEGREES) < 8, sight.reads[0]
         for c in sight.candidates:  # frame pixels, not the turned canvas's
             assert 0 <= c.box[0] <= c.box[2] <= w and 0 <= c.box[1] <= c.box[3] <= h
         assert any(_holds(c.box, centre) for c in sight.candidates)
@@ -70,3 +74,22 @@ def test_a_vehicle_box_is_turned_back_too(tilted) -> None:
 def test_a_tilt_past_45_degrees_is_refused(value: float) -> None:
     with pytest.raises(ValidationError, match="plate_tilt"):
         PlatesConfig(plate_tilt=value)
+
+
+def test_plate_read_reports_how_far_the_plate_leans(tilted, tmp_path) -> None:
+    """`edgepost plates read` tells a technician the angle to set: the level photo's plate leans
+    a degree or two, the turned one about 38 (read there by the still's own turned search; the
+    corners are good to a few degrees, as above)."""
+    import json
+
+    from models.plates import real_scenes
+    from tests.cli.test_plates_read import edgepost
+
+    (label,) = [lab for lab in real_scenes.read_labels() if lab.text == TEXT]
+    cv2.imwrite(str(tmp_path / "level.png"), real_scenes.load_masked(label))
+    cv2.imwrite(str(tmp_path / "turned.png"), tilted[0])
+    res = edgepost("plates", "read", "--json", str(tmp_path / "level.png"), str(tmp_path / "turned.png"))
+    assert res.returncode == 0, res.stderr
+    level, turned = (json.loads(line)["plates"][0] for line in res.stdout.splitlines()[:2])
+    assert level["text"] == turned["text"] == TEXT
+    assert abs(level["tilt"]) < 4 and abs(turned["tilt"] - DEGREES) < 8, (level, turned)
