@@ -39,7 +39,7 @@ from gateway.plates.localizer import (
 from gateway.plates.panel import order_corners, panel_corners
 from gateway.plates.province import DEFAULT_PROVINCE_READER, ProvinceReader
 from gateway.plates.recognizer import DEFAULT_RECOGNIZER, PlateRead, PlateRecognizer
-from gateway.plates.rotated import box_back, lean, turn
+from gateway.plates.rotated import box_back, lean, read_back, turn
 from gateway.plates.second_opinion import DEFAULT_SECOND_READER, SecondReader, combine
 from gateway.plates.voting import PlateObservation
 from gateway.plates.warp_vote import WARPS, perturb, vote
@@ -447,14 +447,8 @@ class PlateReader:
         ch, cw = canvas.shape[:2]
         sight = self._inspect(canvas, (0, 0, cw, ch) if vehicle else None, t, colour_candidates, tilt=0.0)
         fw, fh = frame_size
-
-        def back(b: Box) -> Box:
-            return box_back(b, m_frame, fw, fh)
-
-        # the plates lean in the frame by what they lean on the canvas, plus the turn
-        reads = [replace(o, box=None if o.box is None else back(o.box),
-                         tilt=None if o.tilt is None else round(o.tilt + tilt, 1)) for o in sight.reads]
-        return PlateSight(reads, tuple(replace(c, box=back(c.box)) for c in sight.candidates))
+        return PlateSight([read_back(o, m_frame, fw, fh, -tilt) for o in sight.reads],
+                          tuple(replace(c, box=box_back(c.box, m_frame, fw, fh)) for c in sight.candidates))
 
     def _coloured(self, frame: np.ndarray, c: PlateCandidate, monochrome: bool) -> PlateCandidate:
         if monochrome:

@@ -60,12 +60,16 @@ def box_back(box: tuple[int, int, int, int], m: np.ndarray, w: int, h: int) -> t
     return max(0, int(bx0)), max(0, int(by0)), min(w, int(bx1)), min(h, int(by1))
 
 
+def read_back(o: PlateObservation, m: np.ndarray, w: int, h: int, degrees: float) -> PlateObservation:
+    """Read ``o`` of a canvas turned by ``degrees`` (map ``m`` from a ``w`` x ``h`` frame) as the
+    frame has it: its box mapped back (:func:`box_back`), its lean less the turn."""
+    return replace(o, box=None if o.box is None else box_back(o.box, m, w, h),
+                   tilt=None if o.tilt is None else round(o.tilt - degrees, 1))
+
+
 def read_turned(reader: PlateReader, frame_bgr: np.ndarray, degrees: float,
                 t: float = 0.0) -> list[PlateObservation]:
     """``reader.read_frame`` on ``frame_bgr`` turned by ``degrees``, boxes in frame pixels."""
     canvas, m = turn(frame_bgr, degrees)
     h, w = frame_bgr.shape[:2]
-    # a plate leans on the canvas by what it leans in the frame, plus the turn
-    return [replace(o, box=None if o.box is None else box_back(o.box, m, w, h),
-                    tilt=None if o.tilt is None else round(o.tilt - degrees, 1))
-            for o in reader.read_frame(canvas, t)]
+    return [read_back(o, m, w, h, degrees) for o in reader.read_frame(canvas, t)]
