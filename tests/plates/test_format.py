@@ -114,8 +114,17 @@ def test_a_serial_holds_two_letters_at_most() -> None:
     assert classify("粤BFA1234") is PlateType.NEW_ENERGY_SMALL
 
 
-@given(text=st.text(alphabet=ALPHABET + "IO", max_size=9),
-       probs=st.lists(st.floats(0.0, 1.0), min_size=9, max_size=9))
+# anything, and plate-shaped reads (a province, a letter, five free characters: often three or
+# more letters, so the serial rule's correction is exercised, not only the refusal)
+READS = st.one_of(
+    st.text(alphabet=ALPHABET + "IO", max_size=9),
+    st.builds(lambda p, o, rest: p + o + "".join(rest), st.sampled_from(PROVINCES),
+              st.sampled_from(LETTERS), st.lists(st.sampled_from(LETTERS + DIGITS + "IO"), min_size=5,
+                                                 max_size=5)),
+)
+
+
+@given(text=READS, probs=st.lists(st.floats(0.0, 1.0), min_size=9, max_size=9))
 def test_corrected_reads_always_fit(text: str, probs: list[float]) -> None:
     # whatever is read, a typed correction is a whole plate of that type, serial rule included
     alts = [[(c, 0.5), (DIGITS[i % 10], p)] for i, (c, p) in enumerate(zip(text, probs, strict=False))]
