@@ -264,8 +264,9 @@ class PlateFinder:
         #: the score a two-row candidate needs (None: ``score_threshold``)
         self.double_row_threshold = double_row_threshold
 
-    def raw(self, img_bgr: np.ndarray) -> tuple[np.ndarray, float]:
-        """The model's ``(N, 15)`` rows for ``img_bgr`` and the letterbox scale."""
+    def raw(self, img_bgr: np.ndarray, floor: float | None = None) -> tuple[np.ndarray, float]:
+        """The model's ``(N, 15)`` rows for ``img_bgr`` and the letterbox scale (rows no
+        candidate could come from dropped: below the thresholds, or ``floor`` when lower)."""
         h, w = img_bgr.shape[:2]
         model, height = self.model, self.size
         rows_at_scale = h * self.size / max(h, w)  # the image's height in the square model
@@ -276,10 +277,13 @@ class PlateFinder:
         x, scale = letterbox(img_bgr, self.size, height)
         outs = model.invoke(x[None])
         if self._heads:
-            return decode_heads(outs, self.size, self._lowest_threshold()), scale
+            lowest = self._lowest_threshold() if floor is None else min(floor, self._lowest_threshold())
+            return decode_heads(outs, self.size, lowest), scale
         return outs[0][0], scale
 
-    def find_tiled(self, img_bgr: np.ndarray, search_size: int) -> list[FoundPlate]:
+    def find_tiled(
+        self, img_bgr: np.ndarray, search_size: int, floor: float | None = None
+    ) -> list[FoundPlate]:
         """As :meth:`find`, with the image searched at ``search_size`` px on its longest side.
 
         Above the model's own size the image is cut into overlapping tiles that each map onto
@@ -291,12 +295,12 @@ class PlateFinder:
         scale = search_size / max(h, w)
         tile = int(self.size / scale)  # image pixels that one model input covers
         if search_size <= self.size or tile >= max(h, w):
-            return self.find(img_bgr)
+            return self.find(img_bgr, floor)
         step = max(1, int(tile * TILE_STEP))
         found: list[FoundPlate] = []
         for y0 in sorted({*range(0, max(1, h - tile), step), max(0, h - tile)}):
             for x0 in sorted({*range(0, max(1, w - tile), step), max(0, w - tile)}):
-                for p in self.find(img_bgr[y0 : y0 + tile, x0 : x0 + tile]):
+                for p in self.find(img_bgr[y0 : y0 + tile, x0 : x0 + tile], floor):
                     b = p.box
                     found.append(
                         FoundPlate(
@@ -309,14 +313,35 @@ class PlateFinder:
         if not found:
             return []
         keep = nms_xyxy(np.array([p.box for p in found]), np.array([p.score for p in found]), NMS_IOU)
-        return [found[i] for i in keep]
+        return sorted((found[i] for i in keep), key=lambda p: not self.passes(p))  # passing first
 
-    def find(self, img_bgr: np.ndarray) -> list[FoundPlate]:
-        """Plate candidates in ``img_bgr``, best first ([] for unusable input)."""
+    def find(self, img_bgr: np.ndarray, floor: float | None = None) -> list[FoundPlate]:
+        """Plate candidates in ``img_bgr``, best first ([] for unusable input).
+
+        ``floor``: candidates down to this score that do not overlap a passing one follow the
+        passing ones (faint ones, for a closer look); :meth:`passes` tells them apart. The
+        passing candidates are the same with or without it."""
         if not isinstance(img_bgr, np.ndarray) or img_bgr.ndim != 3 or min(img_bgr.shape[:2]) < 8:
             return []
-        rows, scale = self.raw(img_bgr)
-        return decode(rows, scale, self.score_threshold, double_row_threshold=self.double_row_threshold)
+        rows, scale = self.raw(img_bgr, floor)
+        found = decode(rows, scale, self.score_threshold, double_row_threshold=self.double_row_threshold)
+        if floor is None:
+            return found
+        faint = [p for p in decode(rows, scale, min(floor, self._lowest_threshold())) if not self.passes(p)]
+        if not faint:
+            return found
+        # a faint candidate on a passing one is the same plate: ranking every passing one first,
+        # suppression keeps only faint ones elsewhere
+        both = found + faint
+        ranks = np.array([2.0 + p.score for p in found] + [p.score for p in faint])
+        keep = nms_xyxy(np.array([p.box for p in both]), ranks, NMS_IOU)
+        return found + [both[i] for i in keep if i >= len(found)]
+
+    def passes(self, p: FoundPlate) -> bool:
+        """Whether ``p`` clears this finder's threshold for its kind (one or two rows)."""
+        if p.double_row and self.double_row_threshold is not None:
+            return p.score > self.double_row_threshold
+        return p.score > self.score_threshold
 
     def _lowest_threshold(self) -> float:
         if self.double_row_threshold is None:

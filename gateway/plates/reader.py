@@ -531,20 +531,41 @@ class PlateReader:
         ``search_size`` (frames: ``localizer.frame_input_size``) above the finder's 320 px
         searches the frame in tiles at that resolution."""
         fc = self.config.finder
+        floor = fc.faint_score if fc.faint_score and self._refinds() else None
         try:
-            found = finder.find_tiled(crop, search_size) if search_size else finder.find(crop)
+            if search_size:
+                found = finder.find_tiled(crop, search_size, floor)
+            else:
+                found = finder.find(crop) if floor is None else finder.find(crop, floor)
         except Exception as exc:  # OpenCV and the runtime raise many types on odd input: skip it
             self._failed("finder", exc)
             return []
-        found = found[: fc.max_candidates]
+        faint = [p for p in found if not finder.passes(p)][: fc.faint_candidates]
+        found = [p for p in found if finder.passes(p)][: fc.max_candidates]
         if seen is not None:
             ox, oy = offset
             seen.extend(PlateCandidate(float(p.score), (int(p.box[0]) + ox, int(p.box[1]) + oy,
                                                         int(np.ceil(p.box[2])) + ox,
                                                         int(np.ceil(p.box[3])) + oy), "finder", p.width)
                         for p in found)
-        reads = (self._read_warped(crop, p, offset, t, mono) for p in found)
-        return best_per_text(o for o in reads if o is not None)
+        reads = [o for o in (self._read_warped(crop, p, offset, t, mono) for p in found) if o is not None]
+        if not reads and faint:
+            reads = [o for o in (self._read_faint(crop, p, offset, t, mono) for p in faint) if o is not None]
+        return best_per_text(reads)
+
+    def _read_faint(
+        self, crop: np.ndarray, p: FoundPlate, offset: tuple[int, int], t: float, mono: bool
+    ) -> PlateObservation | None:
+        """A faint candidate (``plates.finder.faint_score``) read only if the vehicle finder finds
+        a plate on it close up (:meth:`_found_again`)."""
+        ox, oy = offset
+        bx0, by0, bx1, by1 = p.box
+        x0, y0, x1, y1 = _clip_box((int(bx0), int(by0), int(np.ceil(bx1)), int(np.ceil(by1))),
+                                   crop.shape[1], crop.shape[0])
+        again = self._found_again(crop, p.box, t, (x0 + ox, y0 + oy, x1 + ox, y1 + oy), mono)
+        if again is None or again.observation is None:
+            return None
+        return replace(again.observation, tilt=round(lean(p.corners), 1))
 
     def _read_warped(
         self, crop: np.ndarray, p: FoundPlate, offset: tuple[int, int], t: float, mono: bool

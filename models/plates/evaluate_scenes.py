@@ -451,7 +451,7 @@ def _judge(res: dict[str, dict], s: Sample, name: str, rdr, fin) -> None:
         r["by"][key][0] += ok
         r["by"][key][1] += 1
     if not ok:
-        r["errors"].append((s.name, s.text, got))
+        r["errors"].append((s.name, s.text, got, round(s.width)))
     if got and got[0] != s.text[0]:
         r.setdefault("province_confusions", defaultdict(int))[f"{s.text[0]}>{got[0]}"] += 1
 
@@ -554,6 +554,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--per-province", type=int, default=200, help="synthetic composites per province")
     ap.add_argument("--per-kind", type=int, default=100, help="synthetic composites per plate kind")
+    ap.add_argument("--composite-seeds", type=int, nargs="+", default=[11], metavar="SEED",
+                    help="placements of the composite set: each seed pastes every crop once more "
+                    "(default 11, the set's fixed draw; more seeds measure the same plates in more "
+                    "places, never instead of 11)")
     ap.add_argument("--kinds-only", nargs="+", choices=KINDS, default=None, metavar="KIND",
                     help="the kinds set keeps only these kinds (drawn as before, the rest skipped)")
     ap.add_argument("--kinds-seed", type=int, default=None,
@@ -604,6 +608,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--roll", type=float, default=None, metavar="DEG",
                     help="every scene turned by DEG degrees about its centre (counter-clockwise, onto a "
                     "canvas that holds all of it), as a camera mounted rolled sees it")
+    ap.add_argument("--faint-score", type=float, nargs="+", default=None, metavar="S",
+                    help="plates.finder.faint_score (default: the config's); several values read every "
+                    "sample with each in turn, reported as '<set> fs=S' after the first")
     ap.add_argument("--plate-tilt", type=float, nargs="+", default=None, metavar="DEG",
                     help="plates.plate_tilt (default: the config's); several values read every sample "
                     "with each in turn, reported as '<set> pt=DEG' after the first")
@@ -667,8 +674,10 @@ def main(argv: list[str] | None = None) -> int:
                 province_model: Path | None = None, recognizer: Path | None = None,
                 extends: str | None = None, unrefined: str | None = None,
                 corners: str | None = None, refind_below: float | None = None,
-                wide: str | None = None, tilt: float | None = None) -> tuple:
+                wide: str | None = None, tilt: float | None = None, faint: float | None = None) -> tuple:
         votes: dict = {} if vote_warps is None else {"vote_warps": vote_warps}
+        if faint is not None:
+            votes["faint_score"] = faint
         if wide is not None:
             votes["wide_model_paths"] = None if wide == "on" else []
         if refind is not None:
@@ -709,9 +718,9 @@ def main(argv: list[str] | None = None) -> int:
     recognizers, extends = args.recognizer or [None], args.extends or [None]
     unrefineds, cornereds = args.unrefined or [None], args.retry_corners or [None]
     smalls, wides = args.refind_below or [None], args.wide_finders or [None]
-    tilts = args.plate_tilt or [None]
+    tilts, faints = args.plate_tilt or [None], args.faint_score or [None]
     first = (warps[0], minima[0], seconds[0], refinds[0], provinces[0], models[0], recognizers[0],
-             extends[0], unrefineds[0], cornereds[0], smalls[0], wides[0], tilts[0])
+             extends[0], unrefineds[0], cornereds[0], smalls[0], wides[0], tilts[0], faints[0])
     reader, finer = readers(*first)
     variants = [
         ("".join([f" vw={n}" if n != warps[0] else "", f" mc={m}" if m != minima[0] else "",
@@ -724,12 +733,13 @@ def main(argv: list[str] | None = None) -> int:
                   f" rco={k}" if k != cornereds[0] else "",
                   f" rb={b}" if b != smalls[0] else "",
                   f" wf={wf}" if wf != wides[0] else "",
-                  f" pt={pt:g}" if pt != tilts[0] and pt is not None else ""]),
-         *readers(n, m, o, g, q, pm, rc, e, u, k, b, wf, pt))
-        for n, m, o, g, q, pm, rc, e, u, k, b, wf, pt in itertools.product(
+                  f" pt={pt:g}" if pt != tilts[0] and pt is not None else "",
+                  f" fs={fs:g}" if fs != faints[0] and fs is not None else ""]),
+         *readers(n, m, o, g, q, pm, rc, e, u, k, b, wf, pt, fs))
+        for n, m, o, g, q, pm, rc, e, u, k, b, wf, pt, fs in itertools.product(
             warps, minima, seconds, refinds, provinces, models, recognizers, extends, unrefineds,
-            cornereds, smalls, wides, tilts)
-        if (n, m, o, g, q, pm, rc, e, u, k, b, wf, pt) != first
+            cornereds, smalls, wides, tilts, faints)
+        if (n, m, o, g, q, pm, rc, e, u, k, b, wf, pt, fs) != first
     ]
     finder = PlateFinder()
 
@@ -743,7 +753,8 @@ def main(argv: list[str] | None = None) -> int:
         if "swap" in args.sets:
             yield from swap_samples(finder, side=side)
         if "composite" in args.sets:
-            yield from composite_samples(finder, side=side)
+            for seed in args.composite_seeds:
+                yield from composite_samples(finder, seed=seed, side=side)
         if "provinces" in args.sets:
             yield from province_samples(args.per_province, seed=31 if side else 131)
         if "kinds" in args.sets:
@@ -804,7 +815,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"           province confusions: {pairs}")
         if args.errors:
             for e in r["errors"]:
-                print(f"           miss {e[0]}: {e[1]} read {e[2] or '-'}")
+                print(f"           miss {e[0]}: {e[1]} read {e[2] or '-'} ({e[3]} px)")
     return 0
 
 

@@ -38,9 +38,10 @@ def _validation_crops(n: int) -> list[tuple[np.ndarray, str]]:
 
 
 def test_plate_crops_read_as_whole_pictures_once_framed(reader) -> None:
-    """Of 40 real validation crops read as whole pictures, about half give no read as they are
-    (the finder needs something around a plate); framed in grey nearly all are read, boxes
-    inside the picture, and the note says which search read them."""
+    """Of 40 real validation crops read as whole pictures, about a quarter give no read as they
+    are (the finder needs something around a plate; 27 were read before faint candidates were
+    looked at close up, 31 since); framed in grey nearly all are read, boxes inside the
+    picture, and the note says which search read them."""
     crops = _validation_crops(40)
     plain = framed = 0
     for img, text in crops:
@@ -54,8 +55,8 @@ def test_plate_crops_read_as_whole_pictures_once_framed(reader) -> None:
         assert b is not None and 0 <= b[0] < b[2] <= w and 0 <= b[1] < b[3] <= h, (b, w, h)
         assert note in (None, FRAMED_NOTE)
     print(f"\nvalidation crops read as pictures: {plain}/40 as they are, {framed}/40 framed")
-    assert plain <= 30, "the crops read as they are: this test no longer shows the framing"
-    assert framed >= 36 and framed >= plain + 10
+    assert plain <= 32, "the crops read as they are: this test no longer shows the framing"
+    assert framed >= 36 and framed >= plain + 8
 
 
 def test_a_picture_without_a_plate_reads_nothing_framed(reader) -> None:
