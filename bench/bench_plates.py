@@ -99,15 +99,15 @@ def media_chain() -> tuple[int, int, int, list[str]]:
     return n_img, sum(box is not None for _, _, box in jobs), len(reads), reads
 
 
-def refind_cost(repeats: int = 3) -> dict:
-    """What ``plates.finder.refind`` (a second look close up at reads not sure) costs: mean ms per
-    call with it on and off, interleaved job by job, on the plate-free media jobs (where every
-    candidate is unsure, the worst case) and on the 13 checkpoint frames. Per side: the median,
-    min and max of ``repeats`` means, and the reads made."""
+def setting_cost(off: dict, repeats: int = 3) -> dict:
+    """What a finder setting costs: mean ms per call as shipped ("on") and with the
+    ``plates.finder`` fields ``off`` ("off"), interleaved job by job, on the plate-free media jobs
+    (where every candidate is unsure or faint, the worst case) and on the 13 checkpoint frames.
+    Per side: the median, min and max of ``repeats`` means, and the reads made."""
     from gateway.plates.config import FinderConfig, PlatesConfig
     from gateway.plates.reader import PlateReader
 
-    readers = {"on": PlateReader(), "off": PlateReader(PlatesConfig(finder=FinderConfig(refind=False)))}
+    readers = {"on": PlateReader(), "off": PlateReader(PlatesConfig(finder=FinderConfig(**off)))}
     _, media = media_jobs()
     sets = {"plate-free": media, "checkpoint": [("", f, None) for f in checkpoint_frames()]}
     out: dict = {}
@@ -378,7 +378,8 @@ def run(n: int) -> str:
     vehicle_tilt = tilted_vehicle_side(max(60, n // 3))
     per_runtime = runtime_figures(n)
     sure = sure_provinces(crops, rec, reader.recognizer.province)
-    refind = refind_cost()
+    refind = setting_cost({"refind": False})
+    faint = setting_cost({"faint_score": 0.0})
     n_img, n_veh, n_reads, reads = media_chain()
     acc = evaluate_recognizer()
     locacc = evaluate_localiser(100)
@@ -464,6 +465,16 @@ def run(n: int) -> str:
         *[f"| {k} | {v['jobs']} | " + " / ".join(f"{x:.2f}" for x in v["on"][:3]) + " ms | "
           + " / ".join(f"{x:.2f}" for x in v["off"][:3]) + f" ms | {v['on'][3]} / {v['off'][3]} |"
           for k, v in refind.items()],
+        "",
+        "## Faint candidates looked at close up (`plates.finder.faint_score`), on and off interleaved",
+        "",
+        "The same sets and measure; off is `faint_score = 0`.",
+        "",
+        "| set | calls | faint on | faint off | reads on / off |",
+        "|---|---|---|---|---|",
+        *[f"| {k} | {v['jobs']} | " + " / ".join(f"{x:.2f}" for x in v["on"][:3]) + " ms | "
+          + " / ".join(f"{x:.2f}" for x in v["off"][:3]) + f" ms | {v['on'][3]} / {v['off'][3]} |"
+          for k, v in faint.items()],
         "",
         "## Size",
         "",

@@ -266,8 +266,9 @@ class FinderConfig(BundledModelConfig):
         default=0.02,
         ge=0.0,
         lt=1.0,
-        description="When no candidate above score_threshold gives a read, candidates down to this "
-        "score are looked at again close up by the vehicle finder (0: off; needs refind).",
+        description="When no candidate above score_threshold gives a read in a whole frame, "
+        "candidates down to this score are looked at again close up by the vehicle finder (0: off; "
+        "needs refind).",
     )
     faint_candidates: int = Field(
         default=2, ge=1, le=8, description="Faint candidates looked at again, best first."

@@ -531,7 +531,9 @@ class PlateReader:
         ``search_size`` (frames: ``localizer.frame_input_size``) above the finder's 320 px
         searches the frame in tiles at that resolution."""
         fc = self.config.finder
-        floor = fc.faint_score if fc.faint_score and self._refinds() else None
+        # whole frames only: a vehicle box is searched at a scale where its plate is large
+        # enough, and there the lower floor would cost time for no read measured (session 33)
+        floor = fc.faint_score if fc.faint_score and finder is self.finder and self._refinds() else None
         try:
             if search_size:
                 found = finder.find_tiled(crop, search_size, floor)

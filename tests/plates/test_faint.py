@@ -118,3 +118,16 @@ def test_plate_free_photos_give_no_read_from_faint_candidates(reader, monkeypatc
 def test_faint_score_out_of_range_is_refused(bad) -> None:
     with pytest.raises(ValidationError, match="faint_score"):
         FinderConfig(faint_score=bad)
+
+
+def test_vehicle_boxes_are_searched_without_the_floor(reader, monkeypatch) -> None:
+    """A vehicle box is searched at a scale where its plate is large enough: no faint look there
+    (it would cost the floor's decode on every vehicle for no read measured)."""
+    frame = _small_plate_frame()
+    calls: list[tuple] = []
+    real_find = reader.vehicle_finder.find
+    monkeypatch.setattr(reader.vehicle_finder, "find", lambda *a: calls.append(a) or real_find(*a))
+    monkeypatch.setattr(reader, "_read_faint", lambda *a: pytest.fail("faint candidate looked at"))
+    got = reader.read_vehicle(frame, (AT[0] - 60, AT[1] - 80, AT[0] + WIDTH + 60, AT[1] + 40))
+    assert [o.text for o in got] == [TEXT]  # large enough in the 160 px vehicle search
+    assert calls and all(len(a) == 1 for a in calls)
