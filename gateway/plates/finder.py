@@ -79,6 +79,26 @@ class FoundPlate:
         return float((np.linalg.norm(c[3] - c[0]) + np.linalg.norm(c[2] - c[1])) / 2)
 
 
+def shrink(img_bgr: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``img_bgr`` resized to ``width`` x ``height`` with :data:`LETTERBOX_INTERPOLATION`.
+
+    Where the image is an even whole multiple of that size (a 1280x720 frame for a 320 x 180
+    finder input: 4 times), it is first halved with area averaging until the multiple is odd:
+    OpenCV's 2:1 area average is several times faster than its general whole-multiple one (0.16
+    against 0.91 ms for 1280x720 to 320x180 on an AMD EPYC), and the result is the same box
+    average, within one grey level of rounding."""
+    import cv2
+
+    h, w = img_bgr.shape[:2]
+    while (LETTERBOX_INTERPOLATION == cv2.INTER_AREA and w % width == 0 and h % height == 0
+           and w // width == h // height and (w // width) % 2 == 0):
+        w, h = w // 2, h // 2
+        img_bgr = cv2.resize(img_bgr, (w, h), interpolation=cv2.INTER_AREA)
+    if (w, h) == (width, height):
+        return img_bgr
+    return cv2.resize(img_bgr, (width, height), interpolation=LETTERBOX_INTERPOLATION)
+
+
 def letterbox(img_bgr: np.ndarray, size: int, height: int | None = None) -> tuple[np.ndarray, float]:
     """Scale ``img_bgr`` to fit ``size`` wide x ``height`` high (``size`` when None; top left,
     black padding); RGB float 0..1 NHWC.
@@ -90,7 +110,7 @@ def letterbox(img_bgr: np.ndarray, size: int, height: int | None = None) -> tupl
     h, w = img_bgr.shape[:2]
     r = min(hh / h, size / w)
     nw, nh = max(1, round(w * r)), max(1, round(h * r))
-    small = cv2.resize(img_bgr, (nw, nh), interpolation=LETTERBOX_INTERPOLATION)
+    small = shrink(img_bgr, nw, nh)
     out = np.full((hh, size, 3), PAD_VALUE, np.float32)
     out[:nh, :nw] = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
     out *= 1.0 / 255.0

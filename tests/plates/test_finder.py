@@ -297,3 +297,51 @@ def test_a_wide_finder_of_another_width_is_refused() -> None:
 
     with pytest.raises(ValueError, match="a wide finder must be 320 px wide"):
         PlateFinder(wide_model_paths=[DEFAULT_VEHICLE_FINDER])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    size=st.sampled_from([(320, 180), (320, 240), (160, 120), (213, 120), (320, 192)]),
+    factor=st.sampled_from([1, 2, 3, 4, 6, 8]),
+    jitter=st.sampled_from([0, 1, 7]),
+    seed=st.integers(0, 2**16),
+)
+def test_shrink_is_the_area_average_within_a_grey_level(size, factor, jitter, seed) -> None:
+    """Even whole multiples are halved first (faster in OpenCV); every size ends as INTER_AREA's
+    box average, within one grey level of rounding, and exactly where no halving applies."""
+    import cv2
+
+    from gateway.plates.finder import shrink
+
+    w, h = size
+    img = np.random.default_rng(seed).integers(0, 256, (h * factor + jitter, w * factor, 3), np.uint8)
+    got = shrink(img, w, h)
+    want = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
+    assert got.shape == want.shape
+    assert int(np.abs(got.astype(int) - want).max()) <= 1
+    if jitter or factor % 2:
+        assert np.array_equal(got, want)
+
+
+def test_shrink_of_a_checkpoint_frame_keeps_the_finder_candidates(finder) -> None:
+    """A real 1280x720 toll-lane frame (4 times the 320 x 180 input): the same candidates as the
+    plain area resize, corners within a fifth of a pixel."""
+    import cv2
+
+    import gateway.plates.finder as fm
+    from models.plates import real_scenes
+
+    label = next(lb for lb in real_scenes.read_labels() if lb.text == "沪B74992")
+    img = real_scenes.load_masked(label)
+    frame = cv2.resize(img[: img.shape[1] * 9 // 16], (1280, 720), interpolation=cv2.INTER_AREA)
+    fast = finder.find(frame)
+    real_shrink = fm.shrink
+    try:
+        fm.shrink = lambda im, w, h: cv2.resize(im, (w, h), interpolation=cv2.INTER_AREA)
+        plain = finder.find(frame)
+    finally:
+        fm.shrink = real_shrink
+    assert fast and len(fast) == len(plain)
+    for a, b in zip(fast, plain, strict=True):
+        assert abs(a.score - b.score) < 0.01
+        assert np.abs(a.corners - b.corners).max() < 0.2
