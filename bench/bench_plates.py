@@ -165,11 +165,34 @@ class Y5fuPeer:
         self.name = self.sess.get_inputs()[0].name
 
     def detect(self, frame: np.ndarray) -> list:
-        from gateway.plates.finder import decode, letterbox
+        from gateway.plates.finder import decode
 
-        x, scale = letterbox(frame, 320)
-        rows = self.sess.run(None, {self.name: x.transpose(2, 0, 1)[None]})[0][0]
+        x, scale, left, top = peer_letterbox(frame, 320)
+        rows = self.sess.run(None, {self.name: x})[0][0]
+        # its padding is centred: back to the top-left frame the shared decode expects
+        rows[:, [0, 5, 7, 9, 11]] -= left
+        rows[:, [1, 6, 8, 10, 12]] -= top
         return decode(rows, scale)
+
+
+def peer_letterbox(frame: np.ndarray, size: int) -> tuple[np.ndarray, float, int, int]:
+    """The peer's own pre-processing, as HyperLPR3's ``letter_box`` does it: OpenCV's default
+    (bilinear) resize to ``int(side * r)``, the frame centred in black, RGB, NCHW float 0..1.
+    Until session 33 the bench gave the peer edgepost's letterbox (area averaging, several
+    times slower on a 1280x720 frame), which flattered edgepost's ratio.
+
+    Returns the input tensor, the scale and the left and top padding (model pixels)."""
+    import cv2
+
+    h, w = frame.shape[:2]
+    r = min(size / h, size / w)
+    nh, nw = int(h * r), int(w * r)
+    top, left = (size - nh) // 2, (size - nw) // 2
+    small = cv2.resize(frame, (nw, nh))
+    boxed = cv2.copyMakeBorder(small, top, size - nh - top, left, size - nw - left, cv2.BORDER_CONSTANT,
+                               value=(0, 0, 0))
+    x = boxed[:, :, ::-1].transpose(2, 0, 1)[None].astype(np.float32) / 255
+    return x, r, left, top
 
 
 #: the roll of the tilted-camera side of :func:`frame_side_by_side` (degrees)
@@ -415,7 +438,7 @@ def run(n: int) -> str:
         "",
         "| chain | median | min | max |",
         "|---|---|---|---|",
-        "| peer: y5fu 320 detector alone (ONNX Runtime, letterbox + run + decode) | "
+        "| peer: y5fu 320 detector alone (ONNX Runtime; its own bilinear letterbox + run + decode) | "
         + " | ".join(f"{v:.2f} ms" for v in side["peer"])
         + " |",
         "| edgepost: `PlateReader.read_frame` (find + warp + read + rules) | "
