@@ -120,12 +120,13 @@ def degrade(name: str, img: np.ndarray, box: Box, seed: int = 0) -> np.ndarray:
 def probe(names: list[str], side: int = 0, recognizer: Path | None = None) -> dict[str, tuple[int, int, int]]:
     """Per condition: (photos, exact, wrong) through the `plates read` chain (``recognizer``:
     another recognizer file than the committed one)."""
-    from gateway.cli.plates_cmd import FINER_FRAME_SIZES, TURN_DEGREES
-    from gateway.plates.config import PlatesConfig, RecognizerConfig
+    from gateway.cli.plates_cmd import FINER_FRAME_SIZES, STILL_REFIND_BELOW_WIDTH, TURN_DEGREES
+    from gateway.plates.config import FinderConfig, PlatesConfig, RecognizerConfig
     from gateway.plates.imagefile import finer_readers, read_still
     from gateway.plates.reader import PlateReader
 
-    config = PlatesConfig(recognizer=RecognizerConfig(model_path=recognizer))
+    config = PlatesConfig(finder=FinderConfig(refind_below_width=STILL_REFIND_BELOW_WIDTH),
+                          recognizer=RecognizerConfig(model_path=recognizer))
     reader = PlateReader(config)
     finer = finer_readers(config)
 

@@ -577,8 +577,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="every image greyed, as an infrared or black-and-white camera gives it")
     ap.add_argument("--finer-search", action="store_true",
                     help="frames read nothing at 320 px are searched again at 640, then 1280 (capped at "
-                    "the frame's size), then framed in grey, then turned 30 degrees either way, as "
-                    "`plates read` does")
+                    "the frame's size), then framed in grey, then turned 30 degrees either way, "
+                    "every found plate looked at again close up, as `plates read` does")
     ap.add_argument(
         "--recognizer", type=Path, nargs="+", default=None, metavar="PATH",
         help="recognizer .tflite (default: the committed one); several read every sample with each "
@@ -664,6 +664,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.condition not in CONDITIONS:
             ap.error(f"unknown condition {args.condition}; known: {', '.join(CONDITIONS)}")
 
+    from gateway.cli.plates_cmd import STILL_REFIND_BELOW_WIDTH
     from gateway.plates.config import FinderConfig, LocalizerConfig, PlatesConfig, RecognizerConfig
     from gateway.plates.finder import PlateFinder
     from gateway.plates.imagefile import finer_readers
@@ -684,6 +685,8 @@ def main(argv: list[str] | None = None) -> int:
             votes["refind"] = refind == "on"
         if refind_below is not None:
             votes["refind_below_width"] = refind_below
+        elif args.finer_search:  # the `plates read` chain: stills look again at every plate
+            votes["refind_below_width"] = STILL_REFIND_BELOW_WIDTH
         if args.vote_below is not None:
             votes["vote_below"] = args.vote_below
         minimum = {} if min_confidence is None else {"min_char_confidence": min_confidence}

@@ -321,3 +321,27 @@ def test_a_plate_crop_is_read_with_the_picture_framed(tmp_path: Path) -> None:
     assert 0 <= x0 < x1 <= 94 and 0 <= y0 < y1 <= 24
     once = edgepost("plates", "read", "--json", "--frame-size", "320", str(path))
     assert json.loads(once.stdout.splitlines()[0])["status"] == "no_read"
+
+
+def test_a_still_looks_again_close_up_at_every_plate(tmp_path: Path) -> None:
+    # A development composite: the real training-side crop 皖AHX511 (its plate tilted within the
+    # crop) pasted 124 px wide on a real photo (`evaluate_scenes --side train --composite-seeds
+    # 15`). The gateway's reader reads it from the finder's first corners and, the plate being
+    # wider than plates.finder.refind_below_width (100 px), takes that read (皖AHX571 at 0.87 in
+    # session 34); `plates read` looks again close up at every plate of a still
+    # (plates_cmd.STILL_REFIND_BELOW_WIDTH) and reads it right.
+    from gateway.plates.reader import PlateReader
+    from models.plates.evaluate_scenes import composite_samples
+
+    reader = PlateReader()
+    scene = next(s for s in composite_samples(reader.finder, seed=15, side=0) if s.text == "皖AHX511")
+    assert 120 < scene.width < 130
+    gateway = reader.read_frame(scene.image)
+    assert gateway and gateway[0].text != "皖AHX511", "the gateway's reader now reads it: pick another scene"
+    path = tmp_path / "still.png"
+    cv2.imwrite(str(path), scene.image)
+    res = edgepost("plates", "read", "--json", str(path))
+    quiet(res)
+    o = json.loads(res.stdout.splitlines()[0])
+    assert [p["text"] for p in o["plates"]] == ["皖AHX511"]
+    assert o["notes"] == []  # the first search's plate, read again close up: no extra search
