@@ -32,8 +32,8 @@ TURN_DEGREES = 30.0
 # the gateway's 100 px keeps a close-up lane camera's plates at one finder call per frame, a
 # still can afford the call). Through this chain on the development sets (session 34, 9894
 # scenes: real photos, swap, composites on five placements, provinces, kinds) 5 more exact
-# reads and 5 fewer wrong in all (on the composites 4 gained, 1 lost), for about 3-5 ms more
-# per photo (MODEL_CARD.md, "Session 34").
+# reads and 5 fewer wrong in all (on the composites 4 gained, 1 lost), for 3-7 ms more per
+# photo (MODEL_CARD.md, "Session 34").
 STILL_REFIND_BELOW_WIDTH = math.inf
 
 if TYPE_CHECKING:
