@@ -130,6 +130,16 @@ def setting_cost(off: dict, repeats: int = 3) -> dict:
     return out
 
 
+def on_off_rows(cost: dict) -> list[str]:
+    """Markdown table rows of :func:`setting_cost`'s result: per set, its calls, the on and off
+    means (median / min / max) and the reads on / off."""
+    def ms(v: tuple) -> str:
+        return " / ".join(f"{x:.2f}" for x in v[:3]) + " ms"
+
+    return [f"| {k} | {v['jobs']} | {ms(v['on'])} | {ms(v['off'])} | {v['on'][3]} / {v['off'][3]} |"
+            for k, v in cost.items()]
+
+
 def checkpoint_frames() -> list[np.ndarray]:
     """1280x720 frames: the 13 full 1600x1200 toll-lane photos of real_scenes_hyperlpr, overlay
     masked, cut to 16:9 around the plate and scaled to 1280x720 (plates ~170 px wide)."""
@@ -485,9 +495,7 @@ def run(n: int) -> str:
         "",
         "| set | calls | refind on | refind off | reads on / off |",
         "|---|---|---|---|---|",
-        *[f"| {k} | {v['jobs']} | " + " / ".join(f"{x:.2f}" for x in v["on"][:3]) + " ms | "
-          + " / ".join(f"{x:.2f}" for x in v["off"][:3]) + f" ms | {v['on'][3]} / {v['off'][3]} |"
-          for k, v in refind.items()],
+        *on_off_rows(refind),
         "",
         "## Faint candidates looked at close up (`plates.finder.faint_score`), on and off interleaved",
         "",
@@ -495,9 +503,7 @@ def run(n: int) -> str:
         "",
         "| set | calls | faint on | faint off | reads on / off |",
         "|---|---|---|---|---|",
-        *[f"| {k} | {v['jobs']} | " + " / ".join(f"{x:.2f}" for x in v["on"][:3]) + " ms | "
-          + " / ".join(f"{x:.2f}" for x in v["off"][:3]) + f" ms | {v['on'][3]} / {v['off'][3]} |"
-          for k, v in faint.items()],
+        *on_off_rows(faint),
         "",
         "## Size",
         "",
