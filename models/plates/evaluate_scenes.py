@@ -555,9 +555,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-province", type=int, default=200, help="synthetic composites per province")
     ap.add_argument("--per-kind", type=int, default=100, help="synthetic composites per plate kind")
     ap.add_argument("--composite-seeds", type=int, nargs="+", default=[11], metavar="SEED",
-                    help="placements of the composite set: each seed pastes every crop once more "
-                    "(default 11, the set's fixed draw; more seeds measure the same plates in more "
-                    "places, never instead of 11)")
+                    help="placements of the composite set: each seed pastes every crop once, in "
+                    "its own photos, places, sizes and tilts (default 11, the set's fixed draw, which "
+                    "the model card's composite row reports; seeds given replace it, so add 11 to "
+                    "keep it)")
     ap.add_argument("--kinds-only", nargs="+", choices=KINDS, default=None, metavar="KIND",
                     help="the kinds set keeps only these kinds (drawn as before, the rest skipped)")
     ap.add_argument("--kinds-seed", type=int, default=None,
