@@ -75,10 +75,15 @@ def perturb(corners: np.ndarray, warp: Warp) -> np.ndarray:
 
 def _scale_matrix(u: np.ndarray, v: np.ndarray, sx: float, sy: float) -> np.ndarray:
     """Row-vector matrix scaling by ``sx`` along ``u`` and ``sy`` along ``v``."""
-    basis = np.stack([u, v])  # rows: the plate's axes in image coordinates
-    if abs(np.linalg.det(basis)) < 1e-9:
+    import cv2
+
+    basis = np.stack([u, v]).astype(np.float64)  # rows: the plate's axes in image coordinates
+    # OpenCV's, not numpy.linalg: numpy hands even a 2x2 to a threaded OpenBLAS, whose worker
+    # thread must be woken for it; with the other cores busy (a gateway's camera and uplink, or
+    # another process) that took about 1.5 ms a call, against microseconds here (session 35)
+    if abs(cv2.determinant(basis)) < 1e-9:
         return np.eye(2)
-    inv = np.linalg.inv(basis)
+    inv = cv2.invert(basis, flags=cv2.DECOMP_LU)[1]
     return inv @ np.diag([sx, sy]) @ basis
 
 

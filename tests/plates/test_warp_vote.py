@@ -142,6 +142,35 @@ def test_a_scale_grows_the_plate_about_its_centre() -> None:
     assert height(grown) == pytest.approx(1.2 * height(PLATE), rel=0.02)
 
 
+def test_a_collapsed_plate_is_moved_but_not_scaled() -> None:
+    # corners on one line have no second axis to scale along: the scale is skipped, the shift kept
+    line = np.array([[10, 20], [110, 20], [110, 20], [10, 20]], np.float32)
+    moved = perturb(line, Warp(scale_x=1.1, scale_y=1.2, shift_x=0.02))
+    np.testing.assert_allclose(moved, line + 0.02 * np.array([100, 0], np.float32), atol=1e-4)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.floats(-500, 500, allow_nan=False), min_size=8, max_size=8),
+    st.floats(0.8, 1.3), st.floats(0.8, 1.3),
+)
+def test_a_scale_on_any_quadrilateral_is_the_scale_along_its_own_axes(
+    xy: list[float], sx: float, sy: float
+) -> None:
+    quad = np.array(xy, np.float32).reshape(4, 2)
+    u = ((quad[1] - quad[0]) + (quad[2] - quad[3])) / 2
+    v = ((quad[3] - quad[0]) + (quad[2] - quad[1])) / 2
+    basis = np.stack([u, v]).astype(np.float64)
+    if abs(np.linalg.det(basis)) < 1.0:  # (near-)collapsed: the case above
+        return
+    centre = quad.mean(axis=0)
+    got = perturb(quad, Warp(scale_x=sx, scale_y=sy)).astype(np.float64)
+    # each corner's offset from the centre, in the plate's own axes, is scaled by (sx, sy)
+    coords = np.linalg.solve(basis.T, (quad - centre).T.astype(np.float64)).T
+    expected = centre + (coords * [sx, sy]) @ basis
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-2)  # px; the corners are float32
+
+
 def test_every_listed_warp_is_small() -> None:
     # the warps are jitters of the finder's corners, not new candidates
     for w in WARPS:
