@@ -234,12 +234,15 @@ PROVINCE_KINDS = (("blue", 0.6), ("yellow", 0.2), ("green", 0.2))
 
 
 def province_samples(
-    per_province: int = 200, seed: int = 31, size: tuple[int, int] = (640, 480)
+    per_province: int = 200, seed: int = 31, size: tuple[int, int] = (640, 480), fonts: str = "base"
 ) -> Iterator[Sample]:
     """``per_province`` synthetic plates of every province, composited onto real photos.
 
     Real crops exist for few provinces (浙 and 苏 mostly); these measure the rest. The
-    renderer's seed is used by no training run; plates are 70-200 px wide, tilted up to 15°."""
+    renderer's seed is used by no training run; plates are 70-200 px wide, tilted up to 15°.
+    ``fonts`` names the CJK faces of the province glyph (:data:`models.plates.synth.FONT_SETS`);
+    the face is drawn with the same random numbers whatever the set, so ``unseen`` gives the
+    same scenes with the province character in faces no shipped model was trained on."""
     import cv2
 
     from gateway.plates.charset import PROVINCES
@@ -247,7 +250,7 @@ def province_samples(
 
     rng = np.random.default_rng(seed)
     bgs = _backgrounds()
-    renderer = PlateRenderer()
+    renderer = PlateRenderer(fonts)
     kinds = [k for k, _ in PROVINCE_KINDS]
     shares = np.array([w for _, w in PROVINCE_KINDS])
     for prov in PROVINCES:
@@ -553,6 +556,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--per-province", type=int, default=200, help="synthetic composites per province")
+    ap.add_argument("--province-fonts", choices=("base", "unseen"), default="base",
+                    help="CJK faces of the provinces set's province character: base (the four the "
+                    "models were trained on, as every figure before session 35) or unseen (four "
+                    "faces no shipped model was trained on, standing in for real plates' own "
+                    "typeface; needs fonts-noto-cjk-extra, fonts-wqy-microhei and "
+                    "fonts-droid-fallback); the scenes are otherwise the same")
     ap.add_argument("--per-kind", type=int, default=100, help="synthetic composites per plate kind")
     ap.add_argument("--composite-seeds", type=int, nargs="+", default=[11], metavar="SEED",
                     help="placements of the composite set: each seed pastes every crop once, in "
@@ -760,7 +769,8 @@ def main(argv: list[str] | None = None) -> int:
             for seed in args.composite_seeds:
                 yield from composite_samples(finder, seed=seed, side=side)
         if "provinces" in args.sets:
-            yield from province_samples(args.per_province, seed=31 if side else 131)
+            yield from province_samples(args.per_province, seed=31 if side else 131,
+                                        fonts=args.province_fonts)
         if "kinds" in args.sets:
             seed = args.kinds_seed if args.kinds_seed is not None else 37 if side else 137
             yield from (k for k in kind_samples(args.per_kind, seed=seed)

@@ -38,8 +38,10 @@ EXTRA_CJK_FONTS: list[tuple[str, int]] = [
     ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
     ("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf", 0),
 ]
-#: the CJK faces a renderer draws from, by name
-FONT_SETS: dict[str, list[tuple[str, int]]] = {"base": CJK_FONTS, "more": CJK_FONTS + EXTRA_CJK_FONTS}
+#: the CJK faces a renderer draws from, by name. ``unseen`` is for evaluation only: faces no
+#: shipped model was trained on, standing in for real plates' own typeface, which none was either
+FONT_SETS: dict[str, list[tuple[str, int]]] = {
+    "base": CJK_FONTS, "more": CJK_FONTS + EXTRA_CJK_FONTS, "unseen": EXTRA_CJK_FONTS}
 LATIN_FONTS: list[tuple[str, int]] = [
     ("/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Bold.ttf", 0),
     ("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", 0),
