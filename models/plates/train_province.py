@@ -116,6 +116,9 @@ def main(argv: list[str] | None = None) -> None:
                          "diagnostic: how the reader takes a real glyph it only knows synthetic)")
     ap.add_argument("--fonts", choices=["base", "more"], default="base",
                     help="CJK font set of synthetic plates and repainted glyphs (synth.FONT_SETS)")
+    ap.add_argument("--vary-glyphs", action="store_true",
+                    help="synthetic and repainted province glyphs drawn with varied strokes "
+                         "(synth.vary_glyph; a leave-out diagnostic of session 35, not the shipped recipe)")
     ap.add_argument("--width", type=float, default=2.0, help="channel multiplier (1: session 11)")
     ap.add_argument("--out", type=Path, default=MODELS_DIR / "province_int8.tflite")
     ap.add_argument("--tag", default="province", help="name of the saved weights under the work folder")
@@ -137,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
 
     tf.keras.utils.set_random_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    renderer = PlateRenderer(args.fonts)
+    renderer = PlateRenderer(args.fonts, vary_glyphs=args.vary_glyphs)
     pool = scene_background_pool()
 
     def labelled(x, y, n):
@@ -152,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
         xc, lc = labelled(*(np.concatenate([p[k] for p in parts]) for k in range(3)))
     else:  # no chain crops (the chain caches hold real glyphs that --repaint-always can't reach)
         xc, lc = np.empty((0, IN_H, IN_W, 3), np.uint8), np.empty(0, np.int32)
-    xs, ls = labelled(*synth_cache(args.synth, args.seed, args.fonts))
+    xs, ls = labelled(*synth_cache(args.synth, args.seed, args.fonts, args.vary_glyphs))
     real_imgs, real_texts, calib_imgs, calib_texts = real_training_crops()
     real_p = province_weights(real_texts, 1.0)
     dev_x, dev_l = labelled(*chain_cache(1500, 43))

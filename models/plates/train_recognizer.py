@@ -73,10 +73,13 @@ def province_weights(texts: list[str], power: float = BALANCE_POWER) -> np.ndarr
     return w / w.sum()
 
 
-def synth_cache(n: int, seed: int, fonts: str = "base") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def synth_cache(n: int, seed: int, fonts: str = "base",
+                vary_glyphs: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``n`` synthetic recognizer samples (images, padded labels, lengths), cached on disk;
-    ``fonts``: the renderer's font set (:data:`models.plates.synth.FONT_SETS`)."""
-    path = WORK / f"rec_synth_{n}_{seed}{'' if fonts == 'base' else '_' + fonts}.npz"
+    ``fonts``: the renderer's font set (:data:`models.plates.synth.FONT_SETS`); ``vary_glyphs``:
+    its CJK glyphs varied (:func:`models.plates.synth.vary_glyph`)."""
+    path = WORK / (f"rec_synth_{n}_{seed}{'' if fonts == 'base' else '_' + fonts}"
+                   f"{'_varied' if vary_glyphs else ''}.npz")
     if path.exists():
         d = np.load(path)
         return d["x"], d["y"], d["n"]
@@ -84,7 +87,7 @@ def synth_cache(n: int, seed: int, fonts: str = "base") -> tuple[np.ndarray, np.
 
     rng = np.random.default_rng(seed)
     pool = scene_background_pool()
-    r = PlateRenderer(fonts)
+    r = PlateRenderer(fonts, vary_glyphs=vary_glyphs)
     x = np.empty((n, IN_H, IN_W, 3), np.uint8)
     y = np.zeros((n, MAX_LEN), np.int32)
     ln = np.zeros((n,), np.int32)
