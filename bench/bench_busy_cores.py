@@ -5,11 +5,11 @@ scale matrix of the warp vote inverted by numpy.linalg (until session 35) agains
 
 Why: numpy hands even a 2x2 inverse to a threaded OpenBLAS, which wakes a worker thread for it;
 when every other core is busy (a gateway's camera and uplink, another process) that wake waits
-for the scheduler. Each repeat reads every photo of ``../shared/plates/real_scenes_hyperlpr``
-through the command's own path (:func:`gateway.plates.imagefile.read_plate_image`, as
-``edgepost plates read``) once with each side, interleaved, while one busy-looping process per
-other core runs at a lower priority. Reported per side: median (min-max over the repeats) of
-the median ms per photo, and of the total ms spent in the scale matrix.
+for the scheduler. Each repeat runs ``edgepost plates read --json`` (the command itself, in this
+process) over every photo of ``../shared/plates/real_scenes_hyperlpr`` once with each side,
+interleaved, while one busy-looping process per other core runs at a lower priority. Reported
+per side: median (min-max over the repeats) of the median ms per photo, and of the total ms
+spent in the scale matrix.
 """
 
 from __future__ import annotations
