@@ -10,6 +10,12 @@ their plate spans up to 55 % of the width read as well as whole).
 
 It costs one more whole frame search, so only stills take it (``edgepost plates read``, when
 nothing else read); a gateway's frames never hold a plate from edge to edge.
+
+The canvas is six times the picture, so a large photo is framed as a copy no longer than
+:data:`gateway.plates.rotated.SEARCH_LONG_SIDE` (``rotated.fitted``): a 38 MP photo framed as it
+was took a 690 MB canvas (1.3 GB peak for ``edgepost plates read``, more than a 1 GB Pi has). A
+plate this search can find spans about half the picture or more, which in that copy is still
+several times the recognizer's 96 px input.
 """
 
 from __future__ import annotations
@@ -39,12 +45,13 @@ def frame_in_grey(frame_bgr: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
 
 
 def read_framed(reader: PlateReader, frame_bgr: np.ndarray, t: float = 0.0) -> list[PlateObservation]:
-    """``reader.read_frame`` on ``frame_bgr`` framed in grey (:func:`frame_in_grey`), boxes in
-    frame pixels (clipped to the frame)."""
-    from gateway.plates.rotated import box_back
+    """``reader.read_frame`` on ``frame_bgr`` (a copy no longer than ``rotated.SEARCH_LONG_SIDE``)
+    framed in grey (:func:`frame_in_grey`), boxes in frame pixels (clipped to the frame)."""
+    from gateway.plates.rotated import box_back, fitted
 
-    canvas, (dx, dy) = frame_in_grey(frame_bgr)
+    small, scale = fitted(frame_bgr)
+    canvas, (dx, dy) = frame_in_grey(small)
     h, w = frame_bgr.shape[:2]
-    shift = np.array([[1.0, 0.0, dx], [0.0, 1.0, dy]])  # frame -> canvas, as rotated.turn's map
-    return [replace(o, box=box_back(o.box, shift, w, h)) if o.box is not None else o
+    to_canvas = np.array([[scale, 0.0, dx], [0.0, scale, dy]])  # frame -> canvas, as rotated.turn's map
+    return [replace(o, box=box_back(o.box, to_canvas, w, h)) if o.box is not None else o
             for o in reader.read_frame(canvas, t)]

@@ -5,6 +5,7 @@ Real validation plate crops from ../shared (never trained on), the real models.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -62,3 +63,24 @@ def test_plate_crops_read_as_whole_pictures_once_framed(reader) -> None:
 def test_a_picture_without_a_plate_reads_nothing_framed(reader) -> None:
     assert read_framed(reader, np.full((48, 160, 3), 128, np.uint8)) == []
     assert read_framed(reader, np.zeros((8, 8, 3), np.uint8)) == []
+
+
+def test_a_plate_filling_a_large_picture_is_framed_as_a_copy_and_boxed_in_the_picture(reader) -> None:
+    """Validation crops enlarged to 3000 px wide (a canvas of 6000 px if framed as they are) are
+    framed as a copy of at most SEARCH_LONG_SIDE px; their boxes come back in the picture's own
+    pixels, spanning the plate."""
+    from gateway.plates.rotated import SEARCH_LONG_SIDE
+
+    read = 0
+    for img, text in _validation_crops(6):
+        h = round(3000 * img.shape[0] / img.shape[1])
+        big = cv2.resize(img, (3000, h), interpolation=cv2.INTER_CUBIC)
+        assert big.shape[1] > 2 * SEARCH_LONG_SIDE
+        reads = read_framed(reader, big)
+        if [o.text for o in reads][:1] != [text]:
+            continue
+        read += 1
+        b = reads[0].box
+        assert b is not None and 0 <= b[0] < b[2] <= 3000 and 0 <= b[1] < b[3] <= big.shape[0], b
+        assert b[2] - b[0] >= 2000, ("the box is in the picture's pixels, across the plate", b)
+    assert read >= 5

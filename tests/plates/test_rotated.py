@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.plates.imagefile import read_still
-from gateway.plates.rotated import box_back, turn
+from gateway.plates.rotated import SEARCH_LONG_SIDE, box_back, fitted, turn
 from tests.plates.conftest import SHARED, need
 
 SCENES = SHARED / "plates" / "real_scenes_hyperlpr"
@@ -68,3 +68,40 @@ def test_a_plate_tilted_38_degrees_is_read_in_the_turned_image() -> None:
         assert b is not None and b[0] <= cx <= b[2] and b[1] <= cy <= b[3], (b, cx, cy)
         if deg < 0:
             assert [o.text for o in with_panel.read_frame(tilted)][:1] == [TEXT]
+
+
+@settings(max_examples=100, deadline=None)
+@given(w=st.integers(1, 3000), h=st.integers(1, 3000), long_side=st.integers(8, 1500))
+def test_a_still_is_searched_as_a_copy_no_longer_than_the_search_size(w: int, h: int, long_side: int) -> None:
+    frame = np.zeros((h, w, 3), np.uint8)
+    small, scale = fitted(frame, long_side)
+    if max(w, h) <= long_side:
+        assert small is frame and scale == 1.0
+        return
+    assert max(small.shape[:2]) <= long_side and max(small.shape[:2]) >= long_side - 1
+    assert scale == long_side / max(w, h)
+    assert abs(small.shape[1] - w * scale) <= 1 and abs(small.shape[0] - h * scale) <= 1
+
+
+def test_a_large_tilted_photo_is_read_turned_with_its_box_in_the_photo() -> None:
+    """The same photo enlarged 2.5 times and turned 38 degrees: a 2200 px canvas that the turned
+    search looks at as a copy of at most SEARCH_LONG_SIDE px; the box comes back in the large
+    photo's own pixels, around the plate."""
+    from gateway.plates.config import FinderConfig, PlatesConfig
+    from gateway.plates.reader import PlateReader
+    from models.plates import real_scenes
+
+    reader = PlateReader(PlatesConfig(finder=FinderConfig(panel_corners=False)))
+    need(SCENES / "labels.csv")
+    (label,) = [lab for lab in real_scenes.read_labels() if lab.text == TEXT]
+    photo = cv2.resize(real_scenes.load_masked(label), None, fx=2.5, fy=2.5, interpolation=cv2.INTER_CUBIC)
+    x, y, pw, ph = (v * 2.5 for v in label.box)
+    tilted, m = turn(photo, 38)
+    assert max(tilted.shape[:2]) > 1.5 * SEARCH_LONG_SIDE, "the photo must be larger than the search's copy"
+    cx, cy = cv2.transform(np.array([[[x + pw / 2, y + ph / 2]]], np.float64), m)[0, 0]
+    reads, note = read_still(reader, tilted, turn_degrees=30)
+    assert [o.text for o in reads][:1] == [TEXT]
+    assert note == "read in the image turned by 30 degrees either way"
+    b = reads[0].box
+    assert b is not None and b[0] <= cx <= b[2] and b[1] <= cy <= b[3], (b, cx, cy)
+    assert b[2] - b[0] >= 0.6 * pw, "the box is in the large photo's pixels, not the copy's"
