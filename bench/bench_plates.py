@@ -26,6 +26,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.machine import cpu_name  # noqa: E402
 from gateway.plates.charset import PROVINCES  # noqa: E402
+from gateway.plates.config import FinderConfig, PlatesConfig, RecognizerConfig  # noqa: E402
 from gateway.plates.finder import DEFAULT_FINDER, DEFAULT_VEHICLE_FINDER, DEFAULT_WIDE_FINDERS  # noqa: E402
 from gateway.plates.localizer import DEFAULT_LOCALIZER, ClassicalLocalizer, PlateLocalizer  # noqa: E402
 from gateway.plates.province import DEFAULT_PROVINCE_READER, ProvinceReader  # noqa: E402
@@ -99,15 +100,14 @@ def media_chain() -> tuple[int, int, int, list[str]]:
     return n_img, sum(box is not None for _, _, box in jobs), len(reads), reads
 
 
-def setting_cost(off: dict, repeats: int = 3) -> dict:
-    """What a finder setting costs: mean ms per call as shipped ("on") and with the
-    ``plates.finder`` fields ``off`` ("off"), interleaved job by job, on the plate-free media jobs
-    (where every candidate is unsure or faint, the worst case) and on the 13 checkpoint frames.
-    Per side: the median, min and max of ``repeats`` means, and the reads made."""
-    from gateway.plates.config import FinderConfig, PlatesConfig
+def setting_cost(off: PlatesConfig, repeats: int = 3) -> dict:
+    """What a setting costs: mean ms per call as shipped ("on") and with the configuration ``off``
+    ("off"), interleaved job by job, on the plate-free media jobs (where every candidate is unsure
+    or faint, the worst case) and on the 13 checkpoint frames. Per side: the median, min and max
+    of ``repeats`` means, and the reads made."""
     from gateway.plates.reader import PlateReader
 
-    readers = {"on": PlateReader(), "off": PlateReader(PlatesConfig(finder=FinderConfig(**off)))}
+    readers = {"on": PlateReader(), "off": PlateReader(off)}
     _, media = media_jobs()
     sets = {"plate-free": media, "checkpoint": [("", f, None) for f in checkpoint_frames()]}
     out: dict = {}
@@ -221,7 +221,6 @@ def frame_side_by_side(n: int) -> dict:
     """Peer detector alone vs edgepost find + read on the same 1280x720 frames, interleaved; and
     edgepost with its square finder alone (``finder.wide_model_paths = []``), as before session 31;
     and a camera rolled by :data:`TILT` degrees read with ``plates.plate_tilt`` set to it."""
-    from gateway.plates.config import FinderConfig, PlatesConfig
     from gateway.plates.reader import PlateReader
 
     frames = checkpoint_frames()
@@ -268,7 +267,6 @@ def tilted_vehicle_side(n: int) -> dict:
     moved) read with ``plates.plate_tilt`` set to it; interleaved."""
     import cv2
 
-    from gateway.plates.config import PlatesConfig
     from gateway.plates.reader import PlateReader
 
     frames = checkpoint_frames()
@@ -334,7 +332,6 @@ def runtime_figures(n: int) -> list[tuple]:
     """Per installed runtime: recognizer ``read`` on a real crop, ``read_vehicle`` on a vehicle
     box (~520x390 around the plate) and ``read_frame`` on a 1280x720 frame (medians, ms)."""
     from gateway.inference import tflite as seam
-    from gateway.plates.config import FinderConfig, PlatesConfig
     from gateway.plates.reader import PlateReader
 
     frames = checkpoint_frames()
@@ -411,8 +408,9 @@ def run(n: int) -> str:
     vehicle_tilt = tilted_vehicle_side(max(60, n // 3))
     per_runtime = runtime_figures(n)
     sure = sure_provinces(crops, rec, reader.recognizer.province)
-    refind = setting_cost({"refind": False})
-    faint = setting_cost({"faint_score": 0.0})
+    refind = setting_cost(PlatesConfig(finder=FinderConfig(refind=False)))
+    faint = setting_cost(PlatesConfig(finder=FinderConfig(faint_score=0.0)))
+    shadows = setting_cost(PlatesConfig(recognizer=RecognizerConfig(even_shadows=False)))
     n_img, n_veh, n_reads, reads = media_chain()
     acc = evaluate_recognizer()
     locacc = evaluate_localiser(100)
@@ -504,6 +502,14 @@ def run(n: int) -> str:
         "| set | calls | faint on | faint off | reads on / off |",
         "|---|---|---|---|---|",
         *on_off_rows(faint),
+        "",
+        "## Hard shadows evened out before a read (`recognizer.even_shadows`), on and off interleaved",
+        "",
+        "The same sets and measure; the cost is the shadow check on every read.",
+        "",
+        "| set | calls | evening on | evening off | reads on / off |",
+        "|---|---|---|---|---|",
+        *on_off_rows(shadows),
         "",
         "## Size",
         "",

@@ -194,7 +194,8 @@ class PlateReader:
         if rc.province_reader:
             province = ProvinceReader(rc.province_model_path or DEFAULT_PROVINCE_READER, rc.num_threads,
                                       rc.province_weight, rc.province_sure_above)
-        self.recognizer = PlateRecognizer(rc.model_path or DEFAULT_RECOGNIZER, rc.num_threads, province)
+        self.recognizer = PlateRecognizer(rc.model_path or DEFAULT_RECOGNIZER, rc.num_threads, province,
+                                          rc.even_shadows)
         self.localizer = PlateLocalizer(
             lc.model_path or DEFAULT_LOCALIZER, lc.num_threads, lc.threshold, lc.min_area
         )

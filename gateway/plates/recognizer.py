@@ -16,6 +16,7 @@ import numpy as np
 
 from gateway.inference import load_model
 from gateway.plates.charset import BLANK_INDEX, CHAR_TO_INDEX, INDEX_TO_CHAR, PROVINCES
+from gateway.plates.shadow import even_out
 from gateway.resources import models_dir
 
 if TYPE_CHECKING:  # province.py builds on this module's PlateRead
@@ -142,7 +143,7 @@ class PlateRecognizer:
 
     def __init__(
         self, model_path: str | Path = DEFAULT_RECOGNIZER, num_threads: int = 1,
-        province: ProvinceReader | None = None,
+        province: ProvinceReader | None = None, even_shadows: bool = True,
     ) -> None:
         self.model = load_model(model_path, num_threads)
         _, self.input_height, self.input_width, _ = self.model.input_shape
@@ -152,15 +153,22 @@ class PlateRecognizer:
         #: the province classifier whose opinion is fused into each read's first character
         #: (gateway/plates/province.py); None reads with the CTC model alone
         self.province = province
+        #: hard shadows across a plate evened out before it is read (gateway/plates/shadow.py)
+        self.even_shadows = even_shadows
 
     def preprocess(self, crop_bgr: np.ndarray) -> np.ndarray:
-        """Resize a BGR crop to the model input (RGB, float 0..255) with a batch axis."""
+        """Resize a BGR crop to the model input (RGB, float 0..255) with a batch axis; a hard
+        shadow across it evened out when ``even_shadows``."""
         import cv2
 
         w = crop_bgr.shape[1]
         interp = cv2.INTER_AREA if w > self.input_width else cv2.INTER_LINEAR
         x = cv2.resize(crop_bgr, (self.input_width, self.input_height), interpolation=interp)
         x = cv2.cvtColor(x, cv2.COLOR_BGR2RGB)
+        if self.even_shadows:
+            evened = even_out(x)
+            if evened is not None:
+                return evened[None]
         return x[None].astype(np.float32)
 
     def probabilities(self, crop_bgr: np.ndarray) -> np.ndarray:

@@ -117,16 +117,19 @@ def degrade(name: str, img: np.ndarray, box: Box, seed: int = 0) -> np.ndarray:
     return CONDITIONS[name](img, box, np.random.default_rng(seed))
 
 
-def probe(names: list[str], side: int = 0, recognizer: Path | None = None) -> dict[str, tuple[int, int, int]]:
+def probe(names: list[str], side: int = 0, recognizer: Path | None = None,
+          even_shadows: bool | None = None) -> dict[str, tuple[int, int, int]]:
     """Per condition: (photos, exact, wrong) through the `plates read` chain (``recognizer``:
-    another recognizer file than the committed one)."""
+    another recognizer file than the committed one; ``even_shadows``: ``recognizer.even_shadows``
+    set, None for the config's default)."""
     from gateway.cli.plates_cmd import FINER_FRAME_SIZES, STILL_REFIND_BELOW_WIDTH, TURN_DEGREES
     from gateway.plates.config import FinderConfig, PlatesConfig, RecognizerConfig
     from gateway.plates.imagefile import finer_readers, read_still
     from gateway.plates.reader import PlateReader
 
+    shadows = {} if even_shadows is None else {"even_shadows": even_shadows}
     config = PlatesConfig(finder=FinderConfig(refind_below_width=STILL_REFIND_BELOW_WIDTH),
-                          recognizer=RecognizerConfig(model_path=recognizer))
+                          recognizer=RecognizerConfig(model_path=recognizer, **shadows))
     reader = PlateReader(config)
     finer = finer_readers(config)
 
@@ -153,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="which side's photos (default train: probing chooses things)")
     ap.add_argument("--recognizer", type=Path, default=None, metavar="PATH",
                     help="another recognizer .tflite than the committed one (a candidate)")
+    ap.add_argument("--even-shadows", choices=["on", "off"], default=None,
+                    help="recognizer.even_shadows (default: the config's)")
     args = ap.parse_args(argv)
     if args.recognizer is not None and not args.recognizer.is_file():
         ap.error(f"--recognizer {args.recognizer}: no such file")
@@ -160,7 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown condition {', '.join(unknown)}; known: {', '.join(CONDITIONS)}")
     names = args.conditions or list(CONDITIONS)
-    for name, (n, exact, wrong) in probe(names, 0 if args.side == "train" else 1, args.recognizer).items():
+    shadows = None if args.even_shadows is None else args.even_shadows == "on"
+    for name, (n, exact, wrong) in probe(names, 0 if args.side == "train" else 1, args.recognizer,
+                                         shadows).items():
         print(f"{name:15} photos {n:4}  exact {exact:4}  wrong {wrong:3}", flush=True)
     return 0
 
