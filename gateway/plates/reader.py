@@ -195,7 +195,7 @@ class PlateReader:
             province = ProvinceReader(rc.province_model_path or DEFAULT_PROVINCE_READER, rc.num_threads,
                                       rc.province_weight, rc.province_sure_above)
         self.recognizer = PlateRecognizer(rc.model_path or DEFAULT_RECOGNIZER, rc.num_threads, province,
-                                          rc.even_shadows)
+                                          rc.even_shadows, rc.lift_glare)
         self.localizer = PlateLocalizer(
             lc.model_path or DEFAULT_LOCALIZER, lc.num_threads, lc.threshold, lc.min_area
         )

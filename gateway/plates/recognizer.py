@@ -16,7 +16,8 @@ import numpy as np
 
 from gateway.inference import load_model
 from gateway.plates.charset import BLANK_INDEX, CHAR_TO_INDEX, INDEX_TO_CHAR, PROVINCES
-from gateway.plates.shadow import even_out
+from gateway.plates.glare import lift_glare
+from gateway.plates.shadow import even_out, sorted_columns
 from gateway.resources import models_dir
 
 if TYPE_CHECKING:  # province.py builds on this module's PlateRead
@@ -143,7 +144,7 @@ class PlateRecognizer:
 
     def __init__(
         self, model_path: str | Path = DEFAULT_RECOGNIZER, num_threads: int = 1,
-        province: ProvinceReader | None = None, even_shadows: bool = True,
+        province: ProvinceReader | None = None, even_shadows: bool = True, lift_glare: bool = True,
     ) -> None:
         self.model = load_model(model_path, num_threads)
         _, self.input_height, self.input_width, _ = self.model.input_shape
@@ -155,18 +156,24 @@ class PlateRecognizer:
         self.province = province
         #: hard shadows across a plate evened out before it is read (gateway/plates/shadow.py)
         self.even_shadows = even_shadows
+        #: a glare across part of a plate lifted off before it is read (gateway/plates/glare.py)
+        self.lift_glare = lift_glare
 
     def preprocess(self, crop_bgr: np.ndarray) -> np.ndarray:
         """Resize a BGR crop to the model input (RGB, float 0..255) with a batch axis; a hard
-        shadow across it evened out when ``even_shadows``."""
+        shadow across it evened out when ``even_shadows``, else a glare lifted off when
+        ``lift_glare``."""
         import cv2
 
         w = crop_bgr.shape[1]
         interp = cv2.INTER_AREA if w > self.input_width else cv2.INTER_LINEAR
         x = cv2.resize(crop_bgr, (self.input_width, self.input_height), interpolation=interp)
         x = cv2.cvtColor(x, cv2.COLOR_BGR2RGB)
-        if self.even_shadows:
-            evened = even_out(x)
+        if self.even_shadows or self.lift_glare:
+            columns = sorted_columns(x)  # both checks read their levels off one sort
+            evened = even_out(x, columns) if self.even_shadows else None
+            if evened is None and self.lift_glare:
+                evened = lift_glare(x, columns)
             if evened is not None:
                 return evened[None]
         return x[None].astype(np.float32)

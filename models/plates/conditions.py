@@ -118,16 +118,19 @@ def degrade(name: str, img: np.ndarray, box: Box, seed: int = 0) -> np.ndarray:
 
 
 def probe(names: list[str], side: int = 0, recognizer: Path | None = None,
-          even_shadows: bool | None = None) -> dict[str, tuple[int, int, int]]:
+          even_shadows: bool | None = None,
+          lift_glare: bool | None = None) -> dict[str, tuple[int, int, int]]:
     """Per condition: (photos, exact, wrong) through the `plates read` chain (``recognizer``:
-    another recognizer file than the committed one; ``even_shadows``: ``recognizer.even_shadows``
-    set, None for the config's default)."""
+    another recognizer file than the committed one; ``even_shadows``, ``lift_glare``: those
+    ``recognizer`` settings, None for the config's default)."""
     from gateway.cli.plates_cmd import FINER_FRAME_SIZES, STILL_REFIND_BELOW_WIDTH, TURN_DEGREES
     from gateway.plates.config import FinderConfig, PlatesConfig, RecognizerConfig
     from gateway.plates.imagefile import finer_readers, read_still
     from gateway.plates.reader import PlateReader
 
     shadows = {} if even_shadows is None else {"even_shadows": even_shadows}
+    if lift_glare is not None:
+        shadows["lift_glare"] = lift_glare
     config = PlatesConfig(finder=FinderConfig(refind_below_width=STILL_REFIND_BELOW_WIDTH),
                           recognizer=RecognizerConfig(model_path=recognizer, **shadows))
     reader = PlateReader(config)
@@ -158,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="another recognizer .tflite than the committed one (a candidate)")
     ap.add_argument("--even-shadows", choices=["on", "off"], default=None,
                     help="recognizer.even_shadows (default: the config's)")
+    ap.add_argument("--lift-glare", choices=["on", "off"], default=None,
+                    help="recognizer.lift_glare (default: the config's)")
     args = ap.parse_args(argv)
     if args.recognizer is not None and not args.recognizer.is_file():
         ap.error(f"--recognizer {args.recognizer}: no such file")
@@ -166,8 +171,9 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown condition {', '.join(unknown)}; known: {', '.join(CONDITIONS)}")
     names = args.conditions or list(CONDITIONS)
     shadows = None if args.even_shadows is None else args.even_shadows == "on"
+    glare = None if args.lift_glare is None else args.lift_glare == "on"
     for name, (n, exact, wrong) in probe(names, 0 if args.side == "train" else 1, args.recognizer,
-                                         shadows).items():
+                                         shadows, glare).items():
         print(f"{name:15} photos {n:4}  exact {exact:4}  wrong {wrong:3}", flush=True)
     return 0
 

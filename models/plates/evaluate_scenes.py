@@ -606,6 +606,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--min-confidence", type=float, nargs="+", default=None, metavar="P",
                     help="recognizer.min_char_confidence (default: the config's); several values "
                     "read every sample with each in turn, reported as '<set> mc=P' after the first")
+    ap.add_argument("--lift-glare", choices=["on", "off"], nargs="+", default=None,
+                    help="recognizer.lift_glare (default: the config's); both values read every "
+                    "sample with each in turn, reported as '<set> lg=V' after the first")
     ap.add_argument("--even-shadows", choices=["on", "off"], nargs="+", default=None,
                     help="recognizer.even_shadows (default: the config's); both values read every "
                     "sample with each in turn, reported as '<set> es=V' after the first")
@@ -689,7 +692,7 @@ def main(argv: list[str] | None = None) -> int:
                 extends: str | None = None, unrefined: str | None = None,
                 corners: str | None = None, refind_below: float | None = None,
                 wide: str | None = None, tilt: float | None = None, faint: float | None = None,
-                shadows: str | None = None) -> tuple:
+                shadows: str | None = None, glare: str | None = None) -> tuple:
         votes: dict = {} if vote_warps is None else {"vote_warps": vote_warps}
         if faint is not None:
             votes["faint_score"] = faint
@@ -708,6 +711,8 @@ def main(argv: list[str] | None = None) -> int:
             minimum["second_reader"] = second == "on"
         if shadows is not None:
             minimum["even_shadows"] = shadows == "on"
+        if glare is not None:
+            minimum["lift_glare"] = glare == "on"
         if province is not None:
             minimum["province_reader"] = province != "off"
             if province != "off":
@@ -738,9 +743,10 @@ def main(argv: list[str] | None = None) -> int:
     unrefineds, cornereds = args.unrefined or [None], args.retry_corners or [None]
     smalls, wides = args.refind_below or [None], args.wide_finders or [None]
     tilts, faints = args.plate_tilt or [None], args.faint_score or [None]
-    shadowss = args.even_shadows or [None]
+    shadowss, glares = args.even_shadows or [None], args.lift_glare or [None]
     first = (warps[0], minima[0], seconds[0], refinds[0], provinces[0], models[0], recognizers[0],
-             extends[0], unrefineds[0], cornereds[0], smalls[0], wides[0], tilts[0], faints[0], shadowss[0])
+             extends[0], unrefineds[0], cornereds[0], smalls[0], wides[0], tilts[0], faints[0], shadowss[0],
+             glares[0])
     reader, finer = readers(*first)
     variants = [
         ("".join([f" vw={n}" if n != warps[0] else "", f" mc={m}" if m != minima[0] else "",
@@ -755,12 +761,13 @@ def main(argv: list[str] | None = None) -> int:
                   f" wf={wf}" if wf != wides[0] else "",
                   f" pt={pt:g}" if pt != tilts[0] and pt is not None else "",
                   f" fs={fs:g}" if fs != faints[0] and fs is not None else "",
-                  f" es={es}" if es != shadowss[0] else ""]),
-         *readers(n, m, o, g, q, pm, rc, e, u, k, b, wf, pt, fs, es))
-        for n, m, o, g, q, pm, rc, e, u, k, b, wf, pt, fs, es in itertools.product(
+                  f" es={es}" if es != shadowss[0] else "",
+                  f" lg={lg}" if lg != glares[0] else ""]),
+         *readers(n, m, o, g, q, pm, rc, e, u, k, b, wf, pt, fs, es, lg))
+        for n, m, o, g, q, pm, rc, e, u, k, b, wf, pt, fs, es, lg in itertools.product(
             warps, minima, seconds, refinds, provinces, models, recognizers, extends, unrefineds,
-            cornereds, smalls, wides, tilts, faints, shadowss)
-        if (n, m, o, g, q, pm, rc, e, u, k, b, wf, pt, fs, es) != first
+            cornereds, smalls, wides, tilts, faints, shadowss, glares)
+        if (n, m, o, g, q, pm, rc, e, u, k, b, wf, pt, fs, es, lg) != first
     ]
     finder = PlateFinder()
 
