@@ -144,7 +144,7 @@ class PlateRecognizer:
 
     def __init__(
         self, model_path: str | Path = DEFAULT_RECOGNIZER, num_threads: int = 1,
-        province: ProvinceReader | None = None, even_shadows: bool = True, lift_glare: bool = True,
+        province: ProvinceReader | None = None, even_shadows: bool = True, lift_glare: bool = False,
     ) -> None:
         self.model = load_model(model_path, num_threads)
         _, self.input_height, self.input_width, _ = self.model.input_shape
