@@ -43,14 +43,13 @@ def test_a_box_mapped_back_from_the_turned_canvas_holds_the_original(
 
 
 def test_a_plate_tilted_38_degrees_is_read_in_the_turned_image() -> None:
-    """The turned search on its own: without the panel corners (panel.py), which read this plate
-    unturned at -38 degrees (checked at the end), though not at +38."""
+    """The turned search on its own: without the panel corners (panel.py), which can read a plate
+    this tilted unturned and would hide what the turned search does."""
     from gateway.plates.config import FinderConfig, PlatesConfig
     from gateway.plates.reader import PlateReader
     from models.plates import real_scenes
 
     reader = PlateReader(PlatesConfig(finder=FinderConfig(panel_corners=False)))
-    with_panel = PlateReader()
 
     need(SCENES / "labels.csv")
     (label,) = [lab for lab in real_scenes.read_labels() if lab.text == TEXT]
@@ -66,8 +65,6 @@ def test_a_plate_tilted_38_degrees_is_read_in_the_turned_image() -> None:
         assert note == "read in the image turned by 30 degrees either way"
         b = reads[0].box
         assert b is not None and b[0] <= cx <= b[2] and b[1] <= cy <= b[3], (b, cx, cy)
-        if deg < 0:
-            assert [o.text for o in with_panel.read_frame(tilted)][:1] == [TEXT]
 
 
 @settings(max_examples=100, deadline=None)
