@@ -17,6 +17,7 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,12 @@ sys.path.insert(0, str(REPO))
 from bench.machine import cpu_name  # noqa: E402
 from gateway.plates.charset import PROVINCES  # noqa: E402
 from gateway.plates.config import FinderConfig, PlatesConfig, RecognizerConfig  # noqa: E402
-from gateway.plates.finder import DEFAULT_FINDER, DEFAULT_VEHICLE_FINDER, DEFAULT_WIDE_FINDERS  # noqa: E402
+from gateway.plates.finder import (  # noqa: E402
+    DEFAULT_FINDER,
+    DEFAULT_VEHICLE_FINDER,
+    DEFAULT_VEHICLE_WIDE_FINDERS,
+    DEFAULT_WIDE_FINDERS,
+)
 from gateway.plates.localizer import DEFAULT_LOCALIZER, ClassicalLocalizer, PlateLocalizer  # noqa: E402
 from gateway.plates.province import DEFAULT_PROVINCE_READER, ProvinceReader  # noqa: E402
 from gateway.plates.recognizer import DEFAULT_RECOGNIZER, PlateRecognizer  # noqa: E402
@@ -100,26 +106,20 @@ def media_chain() -> tuple[int, int, int, list[str]]:
     return n_img, sum(box is not None for _, _, box in jobs), len(reads), reads
 
 
-def setting_cost(off: PlatesConfig, repeats: int = 3) -> dict:
-    """What a setting costs: mean ms per call as shipped ("on") and with the configuration ``off``
-    ("off"), interleaved job by job, on the plate-free media jobs (where every candidate is unsure
-    or faint, the worst case) and on the 13 checkpoint frames. Per side: the median, min and max
-    of ``repeats`` means, and the reads made."""
-    from gateway.plates.reader import PlateReader
-
-    readers = {"on": PlateReader(), "off": PlateReader(off)}
-    _, media = media_jobs()
-    sets = {"plate-free": media, "checkpoint": [("", f, None) for f in checkpoint_frames()]}
+def _interleaved(sets: dict[str, list], sides: dict[str, Callable], repeats: int) -> dict:
+    """Mean ms per call of each side (``side(image, box)`` -> reads) over each set's jobs
+    ``(name, image, box or None)``, interleaved job by job; per set and side the median, min and
+    max of ``repeats`` means, and the reads made in one repeat."""
     out: dict = {}
     for name, jobs in sets.items():
-        means: dict[str, list[float]] = {"on": [], "off": []}
-        reads = {"on": 0, "off": 0}
+        means: dict[str, list[float]] = {side: [] for side in sides}
+        reads = dict.fromkeys(sides, 0)
         for _ in range(repeats):
-            ms: dict[str, list[float]] = {"on": [], "off": []}
+            ms: dict[str, list[float]] = {side: [] for side in sides}
             for _, img, box in jobs:
-                for side, rd in readers.items():
+                for side, call in sides.items():
                     t = time.perf_counter()
-                    got = rd.read_vehicle(img, box) if box is not None else rd.read_frame(img)
+                    got = call(img, box)
                     ms[side].append((time.perf_counter() - t) * 1000)
                     reads[side] += len(got)
             for side in ms:
@@ -128,6 +128,28 @@ def setting_cost(off: PlatesConfig, repeats: int = 3) -> dict:
         for side, v in means.items():
             out[name][side] = (statistics.median(v), min(v), max(v), reads[side] // repeats)
     return out
+
+
+def _look(reader) -> Callable:
+    """``reader``'s call for a job: ``read_vehicle`` with a box, ``read_frame`` without."""
+    return lambda img, box: reader.read_vehicle(img, box) if box is not None else reader.read_frame(img)
+
+
+def setting_cost(off: PlatesConfig, repeats: int = 3) -> dict:
+    """What a setting costs: mean ms per call as shipped ("on") and with the configuration ``off``
+    ("off"), interleaved job by job, on the plate-free media jobs (where every candidate is unsure
+    or faint, the worst case), on the 13 checkpoint frames and on the 520x390 box about each of
+    their plates (:func:`vehicle_boxes`, through ``read_vehicle``). Per side: the median, min and
+    max of ``repeats`` means, and the reads made."""
+    from gateway.plates.reader import PlateReader
+
+    on, off_reader = PlateReader(), PlateReader(off)
+    _, media = media_jobs()
+    frames = checkpoint_frames()
+    boxes = vehicle_boxes(on, frames)
+    sets = {"plate-free": media, "checkpoint": [("", f, None) for f in frames],
+            "checkpoint vehicle boxes": [("", f, b) for f, b in zip(frames, boxes, strict=True)]}
+    return _interleaved(sets, {"on": _look(on), "off": _look(off_reader)}, repeats)
 
 
 def on_off_rows(cost: dict) -> list[str]:
@@ -319,28 +341,18 @@ def halving_cost(repeats: int = 3) -> dict:
                                                                    strict=True)],
             "plate-free": media}
     shipped = fm.HALVE_FROM
-    out: dict = {}
+    look = _look(reader)
+
+    def halving(halve_from: float) -> Callable:
+        def call(img: np.ndarray, box: tuple[int, int, int, int] | None) -> list:
+            fm.HALVE_FROM = halve_from
+            return look(img, box)
+        return call
+
     try:
-        for name, jobs in sets.items():
-            means: dict[str, list[float]] = {"on": [], "off": []}
-            reads = {"on": 0, "off": 0}
-            for _ in range(repeats):
-                ms: dict[str, list[float]] = {"on": [], "off": []}
-                for _, img, box in jobs:
-                    for side, halve_from in (("on", shipped), ("off", float("inf"))):
-                        fm.HALVE_FROM = halve_from
-                        t = time.perf_counter()
-                        got = reader.read_vehicle(img, box) if box is not None else reader.read_frame(img)
-                        ms[side].append((time.perf_counter() - t) * 1000)
-                        reads[side] += len(got)
-                for side in ms:
-                    means[side].append(statistics.mean(ms[side]))
-            out[name] = {"jobs": len(jobs)}
-            for side, v in means.items():
-                out[name][side] = (statistics.median(v), min(v), max(v), reads[side] // repeats)
+        return _interleaved(sets, {"on": halving(shipped), "off": halving(float("inf"))}, repeats)
     finally:
         fm.HALVE_FROM = shipped
-    return out
 
 
 def _stage_medians(reader, crop, frames, boxes, n: int) -> tuple[float, ...]:
@@ -457,6 +469,7 @@ def run(n: int) -> str:
     faint = setting_cost(PlatesConfig(finder=FinderConfig(faint_score=0.0)))
     shadows = setting_cost(PlatesConfig(recognizer=RecognizerConfig(even_shadows=False)))
     halving = halving_cost()
+    vehicle_wide = setting_cost(PlatesConfig(finder=FinderConfig(vehicle_wide_model_paths=[])))
     n_img, n_veh, n_reads, reads = media_chain()
     acc = evaluate_recognizer()
     locacc = evaluate_localiser(100)
@@ -567,6 +580,15 @@ def run(n: int) -> str:
         "|---|---|---|---|---|",
         *on_off_rows(halving),
         "",
+        "## Wide vehicle boxes through a 160 x 128 finder "
+        "(`plates.finder.vehicle_wide_model_paths`), on and off",
+        "",
+        "The same sets and measure as the sections above; off is the square 160 px vehicle finder alone.",
+        "",
+        "| set | calls | 160 x 128 on | off | reads on / off |",
+        "|---|---|---|---|---|",
+        *on_off_rows(vehicle_wide),
+        "",
         "## Size",
         "",
         "| model | bytes |",
@@ -577,7 +599,8 @@ def run(n: int) -> str:
         f"| models/plates/localiser_int8.tflite | {ls} |",
         f"| models/plates/plate_finder_y5fu320_f16.tflite | {DEFAULT_FINDER.stat().st_size} |",
         f"| models/plates/plate_finder_y5fu160_f16.tflite | {DEFAULT_VEHICLE_FINDER.stat().st_size} |",
-        *(f"| models/plates/{p.name} | {p.stat().st_size} |" for p in DEFAULT_WIDE_FINDERS),
+        *(f"| models/plates/{p.name} | {p.stat().st_size} |"
+          for p in (*DEFAULT_WIDE_FINDERS, *DEFAULT_VEHICLE_WIDE_FINDERS)),
         "",
         "## Accuracy",
         "",

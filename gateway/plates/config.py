@@ -203,6 +203,16 @@ class FinderConfig(BundledModelConfig):
             "models/plates/plate_finder_y5fu320x192_f16.tflite (16:9), [] the square finder alone."
         ),
     )
+    # A car's box is about 4:3: letterboxed into the square 160 px vehicle finder it is a quarter
+    # black padding (MODEL_CARD.md, "Session 37").
+    vehicle_wide_model_paths: list[Path] | None = Field(
+        default=None,
+        description=(
+            "Finders for wide vehicle boxes (the vehicle finder's weights at its width and a lower "
+            "height; a box goes through the lowest it fits at the square finder's scale); None uses "
+            "models/plates/plate_finder_y5fu160x128_f16.tflite, [] the square vehicle finder alone."
+        ),
+    )
     num_threads: int = Field(default=1, ge=1, le=4, description="TFLite interpreter threads.")
     score_threshold: float = Field(
         default=0.3, gt=0.0, lt=1.0, description="Objectness x class score a candidate needs."

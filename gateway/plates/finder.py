@@ -32,6 +32,9 @@ DEFAULT_VEHICLE_FINDER = _MODELS / "plate_finder_y5fu160_f16.tflite"
 #: fills, at the same scale (YOLOv5's rectangular inference). A 320 x 256 finder for 4:3 frames was
 #: measured and not shipped (MODEL_CARD.md, "Wide frames")
 DEFAULT_WIDE_FINDERS = (_MODELS / "plate_finder_y5fu320x192_f16.tflite",)
+#: wide vehicle boxes (a car's box is wider than tall, about 4:3): the vehicle finder's weights
+#: at 160 x 128, for the same reason (MODEL_CARD.md, "Session 37")
+DEFAULT_VEHICLE_WIDE_FINDERS = (_MODELS / "plate_finder_y5fu160x128_f16.tflite",)
 
 #: YOLOv5-face anchors (w, h in input pixels) per stride, read from y5fu's ONNX decode graph
 #: (``tools/plates/convert_y5fu.py`` checks this decode against ONNX Runtime's built-in one)

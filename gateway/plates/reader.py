@@ -22,6 +22,7 @@ from gateway.plates.config import PlatesConfig
 from gateway.plates.finder import (
     DEFAULT_FINDER,
     DEFAULT_VEHICLE_FINDER,
+    DEFAULT_VEHICLE_WIDE_FINDERS,
     DEFAULT_WIDE_FINDERS,
     FoundPlate,
     PlateFinder,
@@ -210,9 +211,11 @@ class PlateReader:
             wide = DEFAULT_WIDE_FINDERS if fc.wide_model_paths is None else fc.wide_model_paths
             self.finder = PlateFinder(fc.model_path or DEFAULT_FINDER, fc.num_threads, fc.score_threshold,
                                       fc.double_row_score_threshold, wide)
+            vehicle_wide = (DEFAULT_VEHICLE_WIDE_FINDERS if fc.vehicle_wide_model_paths is None
+                            else fc.vehicle_wide_model_paths)
             self.vehicle_finder = PlateFinder(
                 fc.vehicle_model_path or DEFAULT_VEHICLE_FINDER, fc.num_threads, fc.score_threshold,
-                fc.double_row_score_threshold,
+                fc.double_row_score_threshold, vehicle_wide,
             )
         #: failures inside the plate stage (counted for health; each kind logged rate-limited)
         self.errors = 0

@@ -634,6 +634,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="plates.finder.wide_model_paths: the shipped wide-frame finders, or none "
                     "(default: the config's); both values read every sample with each in turn, "
                     "reported as '<set> wf=V' after the first")
+    ap.add_argument("--vehicle-wide-finders", choices=["on", "off"], default=None,
+                    help="plates.finder.vehicle_wide_model_paths: the shipped wide-vehicle-box finder, "
+                    "or none (default: the config's); one value for the whole run (compare two runs' "
+                    "--errors)")
     ap.add_argument("--extends", choices=["on", "off"], nargs="+", default=None,
                     help="plates.localizer.retry_extends (default: the config's); both values read "
                     "every sample with each in turn, reported as '<set> ex=V' after the first")
@@ -698,6 +702,8 @@ def main(argv: list[str] | None = None) -> int:
             votes["faint_score"] = faint
         if wide is not None:
             votes["wide_model_paths"] = None if wide == "on" else []
+        if args.vehicle_wide_finders is not None:
+            votes["vehicle_wide_model_paths"] = None if args.vehicle_wide_finders == "on" else []
         if refind is not None:
             votes["refind"] = refind == "on"
         if refind_below is not None:

@@ -12,7 +12,7 @@ The source model is checked against the SHA-256 in ``models/assets.toml`` (asset
 ``hyperlpr3_y5fu_320``); onnx2tf rewrites the ``.onnx`` it is given in place, so copies are
 converted in a scratch folder.
 
-What is written, per input shape W x H in (320 x 320, 160 x 160, 320 x 192):
+What is written, per input shape W x H in (320 x 320, 160 x 160, 320 x 192, 160 x 128):
 ``models/plates/plate_finder_y5fuS_f16.tflite`` for a square S, ``plate_finder_y5fuWxH_f16.tflite``
 otherwise; the graph **cut before its built-in decode** (outputs: the three stride heads, NHWC
 ``[1,H/8,W/8,45]``, ``[1,H/16,W/16,45]``, ``[1,H/32,W/32,45]``), decoded in numpy by
@@ -49,8 +49,9 @@ REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
 DEFAULT_ONNX = SHARED / "models" / "hyperlpr3_y5fu" / "y5fu_320x_sim.onnx"
 #: (width, height) of each converted model: the square whole-frame and vehicle finders, then the
-#: wide-frame finders (gateway/plates/finder.py: DEFAULT_WIDE_FINDERS)
-SHAPES = ((320, 320), (160, 160), (320, 192))
+#: wide-frame and wide-vehicle-box finders (gateway/plates/finder.py: DEFAULT_WIDE_FINDERS,
+#: DEFAULT_VEHICLE_WIDE_FINDERS)
+SHAPES = ((320, 320), (160, 160), (320, 192), (160, 128))
 #: the stride heads, the last tensors before y5fu's built-in decode
 HEADS = ["948", "1061", "1174"]
 #: channel-shuffle Reshape targets whose last two entries are the spatial size at 320
