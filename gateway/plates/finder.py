@@ -94,9 +94,9 @@ def shrink(img_bgr: np.ndarray, width: int, height: int) -> np.ndarray:
     0.91 against 0.16 ms; a 572x428 vehicle box to the 160 px finder: 0.88 against 0.41 ms, on
     an AMD EPYC). An even whole multiple ends as INTER_AREA's own box average, within one grey
     level of rounding; any other size from :data:`HALVE_FROM` times up (an odd last row or column
-    left out: at most one pixel at the far edge) as a box average up to 2 px wider, which left
-    every read of the development sets as it was (``bench/RESULTS.md``, session 37). Under
-    :data:`HALVE_FROM` times, and at odd whole multiples, it is INTER_AREA's result exactly."""
+    left out: at most one pixel at the far edge) as a box average up to 2 px wider: a few reads
+    flip, both ways (MODEL_CARD.md, "Session 37"). Under :data:`HALVE_FROM` times, and at odd
+    whole multiples, it is INTER_AREA's result exactly."""
     import cv2
 
     h, w = img_bgr.shape[:2]
