@@ -634,10 +634,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="plates.finder.wide_model_paths: the shipped wide-frame finders, or none "
                     "(default: the config's); both values read every sample with each in turn, "
                     "reported as '<set> wf=V' after the first")
-    ap.add_argument("--vehicle-wide-finders", choices=["on", "off"], default=None,
+    ap.add_argument("--vehicle-wide-finders", choices=["on", "off"], nargs="+", default=None,
                     help="plates.finder.vehicle_wide_model_paths: the shipped wide-vehicle-box finder, "
-                    "or none (default: the config's); one value for the whole run (compare two runs' "
-                    "--errors)")
+                    "or none (default: the config's); both values read every sample with each in "
+                    "turn, reported as '<set> vwf=V' after the first")
     ap.add_argument("--extends", choices=["on", "off"], nargs="+", default=None,
                     help="plates.localizer.retry_extends (default: the config's); both values read "
                     "every sample with each in turn, reported as '<set> ex=V' after the first")
@@ -696,14 +696,15 @@ def main(argv: list[str] | None = None) -> int:
                 extends: str | None = None, unrefined: str | None = None,
                 corners: str | None = None, refind_below: float | None = None,
                 wide: str | None = None, tilt: float | None = None, faint: float | None = None,
-                shadows: str | None = None, glare: str | None = None) -> tuple:
+                shadows: str | None = None, glare: str | None = None,
+                vehicle_wide: str | None = None) -> tuple:
         votes: dict = {} if vote_warps is None else {"vote_warps": vote_warps}
         if faint is not None:
             votes["faint_score"] = faint
         if wide is not None:
             votes["wide_model_paths"] = None if wide == "on" else []
-        if args.vehicle_wide_finders is not None:
-            votes["vehicle_wide_model_paths"] = None if args.vehicle_wide_finders == "on" else []
+        if vehicle_wide is not None:
+            votes["vehicle_wide_model_paths"] = None if vehicle_wide == "on" else []
         if refind is not None:
             votes["refind"] = refind == "on"
         if refind_below is not None:
@@ -750,9 +751,10 @@ def main(argv: list[str] | None = None) -> int:
     smalls, wides = args.refind_below or [None], args.wide_finders or [None]
     tilts, faints = args.plate_tilt or [None], args.faint_score or [None]
     shadowss, glares = args.even_shadows or [None], args.lift_glare or [None]
+    vehicle_wides = args.vehicle_wide_finders or [None]
     first = (warps[0], minima[0], seconds[0], refinds[0], provinces[0], models[0], recognizers[0],
              extends[0], unrefineds[0], cornereds[0], smalls[0], wides[0], tilts[0], faints[0], shadowss[0],
-             glares[0])
+             glares[0], vehicle_wides[0])
     reader, finer = readers(*first)
     variants = [
         ("".join([f" vw={n}" if n != warps[0] else "", f" mc={m}" if m != minima[0] else "",
@@ -768,12 +770,13 @@ def main(argv: list[str] | None = None) -> int:
                   f" pt={pt:g}" if pt != tilts[0] and pt is not None else "",
                   f" fs={fs:g}" if fs != faints[0] and fs is not None else "",
                   f" es={es}" if es != shadowss[0] else "",
-                  f" lg={lg}" if lg != glares[0] else ""]),
-         *readers(n, m, o, g, q, pm, rc, e, u, k, b, wf, pt, fs, es, lg))
-        for n, m, o, g, q, pm, rc, e, u, k, b, wf, pt, fs, es, lg in itertools.product(
+                  f" lg={lg}" if lg != glares[0] else "",
+                  f" vwf={vw}" if vw != vehicle_wides[0] else ""]),
+         *readers(n, m, o, g, q, pm, rc, e, u, k, b, wf, pt, fs, es, lg, vw))
+        for n, m, o, g, q, pm, rc, e, u, k, b, wf, pt, fs, es, lg, vw in itertools.product(
             warps, minima, seconds, refinds, provinces, models, recognizers, extends, unrefineds,
-            cornereds, smalls, wides, tilts, faints, shadowss, glares)
-        if (n, m, o, g, q, pm, rc, e, u, k, b, wf, pt, fs, es, lg) != first
+            cornereds, smalls, wides, tilts, faints, shadowss, glares, vehicle_wides)
+        if (n, m, o, g, q, pm, rc, e, u, k, b, wf, pt, fs, es, lg, vw) != first
     ]
     finder = PlateFinder()
 
