@@ -167,7 +167,14 @@ def encode_texts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return y, ln
 
 
-def build_model(global_context: bool = True, batch_norm: bool = True):
+#: the recognizer's architectures: ``s6`` ships (57.7 M multiply-adds a read); ``lite`` is the
+#: same pooling and time steps at about half of them (28 M): narrower second and third blocks,
+#: the fourth and fifth depthwise-separable. Why: an AVX2-only CPU reads int8 at about 36 G
+#: multiply-adds a second, so a read under 1 ms there needs about 30 M (MODEL_CARD.md).
+ARCHITECTURES = ("s6", "lite")
+
+
+def build_model(global_context: bool = True, batch_norm: bool = True, arch: str = "s6"):
     """A small all-convolutional CTC recognizer: 32x96 RGB -> 24 time steps x NUM_CLASSES logits.
 
     ``batch_norm=False`` builds the same network as the exported TFLite file holds it: batch
@@ -188,16 +195,25 @@ def build_model(global_context: bool = True, batch_norm: bool = True):
             x = layers.BatchNormalization()(x)
         return layers.ReLU()(x)
 
+    def separable(x, f):
+        x = layers.DepthwiseConv2D(3, padding="same", use_bias=not batch_norm)(x)
+        if batch_norm:
+            x = layers.BatchNormalization()(x)
+        return cbr(layers.ReLU()(x), f, k=1)
+
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"architecture {arch!r}: one of {', '.join(ARCHITECTURES)}")
+    lite = arch == "lite"
     inp = keras.Input((IN_H, IN_W, 3), name="image")
     x = layers.Rescaling(1.0 / 255.0)(inp) if batch_norm else inp
     x = cbr(x, 32)
     x = layers.MaxPooling2D(2)(x)  # 16x48
-    x = cbr(x, 64)
+    x = cbr(x, 48 if lite else 64)
     x = layers.MaxPooling2D(2)(x)  # 8x24
     x = cbr(x, 96)
-    x = cbr(x, 96)
+    x = separable(x, 96) if lite else cbr(x, 96)
     x = layers.MaxPooling2D((2, 1))(x)  # 4x24
-    x = cbr(x, 128)
+    x = separable(x, 128) if lite else cbr(x, 128)
     x = cbr(x, 128, k=(4, 1), padding="valid")  # 1x24
     x = cbr(x, 128, k=(1, 5))
     if global_context:
@@ -261,6 +277,31 @@ def load_tflite_weights(model, path: Path) -> None:
         if w.shape != tuple(layer.kernel.shape):
             raise ValueError(f"{path}: {layer.name} wants {tuple(layer.kernel.shape)}, file has {w.shape}")
         layer.set_weights([w, b])
+
+
+class Teacher:
+    """A shipped int8 recognizer whose per-step character distributions a student learns
+    besides the CTC target (knowledge distillation): a smaller network learns more from a
+    teacher's full distributions than from the labels alone. ``batch``: the fixed batch size."""
+
+    def __init__(self, path: Path, batch: int) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.it = Interpreter(model_path=str(path), num_threads=1)
+        inp = self.it.get_input_details()[0]
+        self.it.resize_tensor_input(inp["index"], [batch, IN_H, IN_W, 3])
+        self.it.allocate_tensors()
+        self.inp = self.it.get_input_details()[0]
+        self.out = self.it.get_output_details()[0]
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Float logits (N, T, C) of ``x`` (N, H, W, 3 RGB pixels 0..255)."""
+        scale, zp = self.inp["quantization"]
+        q = np.clip(np.rint(x.astype(np.float32) / scale) + zp, -128, 127).astype(np.int8)
+        self.it.set_tensor(self.inp["index"], q)
+        self.it.invoke()
+        oscale, ozp = self.out["quantization"]
+        return (self.it.get_tensor(self.out["index"]).astype(np.float32) - ozp) * oscale
 
 
 def to_grey(x: np.ndarray, which: np.ndarray) -> np.ndarray:
@@ -358,6 +399,13 @@ def main(argv: list[str] | None = None) -> None:
         "--occlude-kinds", default="shadow,bar,glare",
         help="comma-separated occlusion kinds to draw (shadow, bar, glare)",
     )
+    ap.add_argument("--arch", choices=ARCHITECTURES, default="s6",
+                    help="network: s6 (ships) or lite (about half the multiply-adds)")
+    ap.add_argument("--teacher", type=Path, default=None,
+                    help="an int8 recognizer whose per-step distributions are learnt as well "
+                    "(knowledge distillation)")
+    ap.add_argument("--distill", type=float, default=1.0, help="weight of the teacher's term")
+    ap.add_argument("--distill-temp", type=float, default=2.0, help="temperature of both distributions")
     ap.add_argument("--tag", default="recognizer", help="name of the saved weights under the work folder")
     args = ap.parse_args(argv)
     # refused now, not after the caches are built and the training has run
@@ -365,6 +413,10 @@ def main(argv: list[str] | None = None) -> None:
         ap.error(f"--average-weight must be between 0 and 1, not {args.average_weight}")
     if args.average_with and not args.average_with.is_file():
         ap.error(f"--average-with {args.average_with}: no such file")
+    if args.teacher and not args.teacher.is_file():
+        ap.error(f"--teacher {args.teacher}: no such file")
+    if args.arch != "s6" and args.init_tflite:
+        ap.error("--init-tflite fills the s6 network only")
 
     limit_threads()
     import tensorflow as tf
@@ -399,8 +451,10 @@ def main(argv: list[str] | None = None) -> None:
     import cv2
 
     batch_norm = args.batch_norm and args.init_tflite is None
-    model = build_model(args.global_context, batch_norm=batch_norm)
+    model = build_model(args.global_context, batch_norm=batch_norm, arch=args.arch)
     model.summary()
+    teacher = Teacher(args.teacher, args.batch) if args.teacher else None
+    temp = args.distill_temp
     if args.init:
         load_weights_into(model, args.init)
     if args.init_tflite:
@@ -419,7 +473,7 @@ def main(argv: list[str] | None = None) -> None:
     opt = tf.keras.optimizers.Adam(sched)
 
     @tf.function(reduce_retracing=True)
-    def step(x, y, ylen):
+    def step(x, y, ylen, taught):
         with tf.GradientTape() as tape:
             logits = model(x, training=True)  # B,T,C
             t = tf.shape(logits)[1]
@@ -432,6 +486,12 @@ def main(argv: list[str] | None = None) -> None:
                 blank_index=0,
             )
             loss = tf.reduce_mean(loss)
+            if teacher is not None:
+                # KL(teacher || student) per time step at temperature `temp`, summed over the
+                # steps as the CTC loss is; temp**2 keeps its gradients' scale (Hinton et al.)
+                tp = tf.nn.softmax(taught / temp)
+                kl = tf.reduce_sum(tp * (tf.math.log(tp + 1e-8) - tf.nn.log_softmax(logits / temp)), -1)
+                loss += args.distill * temp**2 * tf.reduce_mean(tf.reduce_sum(kl, -1))
         grads = tape.gradient(loss, model.trainable_variables)
         opt.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         return loss
@@ -476,7 +536,9 @@ def main(argv: list[str] | None = None) -> None:
             xb = to_grey(xb, rng.random(len(xb)) < args.grey_frac)
         if args.occlude_frac > 0:
             xb = occluded(xb, rng.random(len(xb)) < args.occlude_frac, rng, occlude_kinds)
-        losses.append(float(step(tf.constant(xb, tf.float32), tf.constant(yb), tf.constant(nb))))
+        taught = teacher.logits(xb) if teacher is not None else np.zeros((1, 1, 1), np.float32)
+        losses.append(float(step(tf.constant(xb, tf.float32), tf.constant(yb), tf.constant(nb),
+                                 tf.constant(taught))))
         if it % 250 == 0:
             msg = f"step {it} loss {np.mean(losses[-250:]):.3f} {time.time() - t0:.0f}s"
             if it % 1000 == 0:
@@ -486,7 +548,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.average_with:
         # Why: a weight average of a fine-tune and its start often keeps the start's accuracy
         # on what it already read well while keeping part of what the fine-tune learnt.
-        other = build_model(args.global_context, batch_norm=batch_norm)
+        other = build_model(args.global_context, batch_norm=batch_norm, arch=args.arch)
         other.load_weights(args.average_with)
         a = args.average_weight
         pairs = zip(model.get_weights(), other.get_weights(), strict=True)
