@@ -14,8 +14,6 @@ Needs valgrind (Debian) and the bench extra; about 10 minutes on 2 cores.
 
 from __future__ import annotations
 
-import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -46,15 +44,10 @@ def run_side(side: str, passes: int) -> None:
 
 def count(side: str, passes: int, out: Path) -> int:
     """Instructions callgrind collected for one child run."""
-    log = subprocess.run(
-        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, __file__,
-         "--child", side, str(passes)],
-        capture_output=True, text=True, check=True,
-    ).stderr
-    m = re.search(r"Collected : (\d+)", log)
-    if m is None:
-        raise SystemExit(f"no instruction count from valgrind for {side}:\n{log[-2000:]}")
-    return int(m.group(1))
+    sys.path.insert(0, str(REPO))
+    from bench.callgrind import instructions
+
+    return instructions(__file__, ["--child", side, str(passes)], str(out))
 
 
 def main() -> int:

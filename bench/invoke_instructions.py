@@ -15,8 +15,6 @@ a minute a model on one core.
 
 from __future__ import annotations
 
-import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -40,15 +38,10 @@ def run_model(path: str, invokes: int) -> None:
 
 def count(path: str, invokes: int) -> int:
     """Instructions callgrind collected for one child run."""
-    log = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
-         "--child", path, str(invokes)],
-        capture_output=True, text=True, check=True,
-    ).stderr
-    m = re.search(r"Collected : (\d+)", log)
-    if m is None:
-        raise SystemExit(f"no instruction count from valgrind for {path}:\n{log[-2000:]}")
-    return int(m.group(1))
+    sys.path.insert(0, str(REPO))
+    from bench.callgrind import instructions
+
+    return instructions(__file__, ["--child", path, str(invokes)])
 
 
 def main() -> int:

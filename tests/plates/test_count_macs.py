@@ -26,7 +26,6 @@ def _conv(h: int, w: int, out: int, kh: int, kw: int, inp: int) -> int:
 
 
 def test_recognizer_counted_as_its_architecture() -> None:
-    pytest.importorskip("ai_edge_litert")
     # s6 (models/plates/train_recognizer.build_model): output size x output channels x kernel x
     # input channels for every convolution, the global-context projection and the logits
     expected = (
