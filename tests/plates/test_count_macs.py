@@ -45,3 +45,10 @@ def test_recognizer_counted_as_its_architecture() -> None:
 def test_no_model_given_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert _tool().main([]) == 2
     assert "count_macs.py MODEL.tflite" in capsys.readouterr().err
+
+
+def test_not_a_model_is_one_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    junk = tmp_path / "junk.tflite"
+    junk.write_bytes(b"not a flatbuffer")
+    assert _tool().main([str(junk)]) == 1
+    assert "not a readable TFLite model" in capsys.readouterr().err

@@ -47,7 +47,11 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
         return 2
     for p in paths:
-        macs = count_macs(p)
+        try:
+            macs = count_macs(p)
+        except (OSError, ValueError) as exc:  # missing file, not a TFLite flatbuffer
+            print(f"{p}: not a readable TFLite model ({exc})", file=sys.stderr)
+            return 1
         parts = ", ".join(f"{k} {v / 1e6:.1f} M" for k, v in sorted(macs.items()))
         print(f"{p}: {sum(macs.values()) / 1e6:.1f} M multiply-adds ({parts})")
     return 0
