@@ -204,8 +204,13 @@ def test_panic_from_deep_sleep_and_checkins(bench: Bench, tmp_path: Path,
         return service.health.report(0)["sensors"]["nodelink:radio"]
 
     assert poll(lambda: copies_in().get("repeats") == 2, 5), copies_in()
-    sent = [int(m.group(1)) for m in node.console.findall(r"^TX type=2 seq=(\d+)")]
+    # The node's console and its radio are separate channels: the gateway can count the third
+    # copy before the console reader has the line that logged it, so the lines are read forward
+    # (each waited for), then no fourth copy is allowed.
+    tx = r"^TX type=2 seq=(\d+)"
+    sent = [int(node.expect(tx, 5).group(1)) for _ in range(3)]
     assert sent == [panic.body.node_seq] * 3, sent
+    assert len(node.console.findall(tx)) == 3, node.console.findall(tx)
     node.set_input("panic", 0)
 
     node.feed_card(em4100(CARD_A))
