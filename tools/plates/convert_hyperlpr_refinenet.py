@@ -1,11 +1,14 @@
-"""Convert the plate corner regressor of PyPI ``hyperlpr`` 0.0.2 ("refinenet", Caffe) into the
-float16 TFLite file ``models/plates/corner_refiner_f16.tflite``.
+"""Convert the plate corner regressor of PyPI ``hyperlpr`` 0.0.2 ("refinenet", Caffe) into a
+float16 TFLite file (default ``<work>/corner_refiner_f16.tflite``; not shipped).
 
 Why: on small plates (40-80 px wide) the finder's corners are often 2-8 px off, enough to cut
 off an edge character; on development composites the recognizer reads tight crops of such
-plates almost always (MODEL_CARD.md, "Session 39"). HyperLPR's refinenet regresses a plate's
-four corners from a loose crop around it, in two passes (the second on the plate re-centred at
-three times the size), which is the step edgepost's chain lacks.
+plates almost always. HyperLPR's refinenet regresses a plate's four corners from a loose crop
+around it, in two passes (the second on the plate re-centred at three times the size). Session
+39 read plates not sure again from its corners: a few more development composites, but on the
+held-out sets one more wrong read on the halved toll-lane photos and two more wrong composites,
+so it was **not kept** (MODEL_CARD.md, "Session 39"). The tool stays so that the trial can be
+repeated, or the regressor used as a teacher.
 
 Why a tool: it needs TensorFlow, which never belongs in the gateway's runtime set. Run it in the
 training venv (TensorFlow and OpenCV)::
@@ -45,9 +48,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 from gateway.assets.manifest import load_manifest  # noqa: E402
+from models.plates.common import WORK  # noqa: E402
 from tools.plates.convert_hyperlpr_recognizer import ASSET, fetch_wheel, real_crops  # noqa: E402
 
-OUT = REPO / "models" / "plates" / "corner_refiner_f16.tflite"
+OUT = WORK / "corner_refiner_f16.tflite"
 PROTOTXT = "hyperlpr/models/dnn/refinenet.prototxt"
 CAFFEMODEL = "hyperlpr/models/dnn/refinenet.caffemodel"
 IN_W, IN_H = 120, 48
@@ -171,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{worst:.4f} of the input's size")
         if worst > MAX_CORNER_DIFF:
             sys.exit("the converted model strays from the original: not written")
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_bytes(blob)
         print(f"wrote {args.out} ({len(blob)} bytes)")
     return 0
