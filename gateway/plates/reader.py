@@ -19,6 +19,7 @@ import numpy as np
 
 from gateway.plates.colour import PlateColour, classify_colour, colour_fits, is_monochrome, plate_colour
 from gateway.plates.config import PlatesConfig
+from gateway.plates.corner_refiner import DEFAULT_CORNER_REFINER, CornerRefiner
 from gateway.plates.finder import (
     DEFAULT_FINDER,
     DEFAULT_VEHICLE_FINDER,
@@ -216,6 +217,11 @@ class PlateReader:
             self.vehicle_finder = PlateFinder(
                 fc.vehicle_model_path or DEFAULT_VEHICLE_FINDER, fc.num_threads, fc.score_threshold,
                 fc.double_row_score_threshold, vehicle_wide,
+            )
+        self.corner_refiner: CornerRefiner | None = None
+        if fc.enabled and fc.refine_corners_below > 0:
+            self.corner_refiner = CornerRefiner(
+                fc.corner_refiner_path or DEFAULT_CORNER_REFINER, fc.num_threads
             )
         #: failures inside the plate stage (counted for health; each kind logged rate-limited)
         self.errors = 0
@@ -681,12 +687,41 @@ class PlateReader:
         # still not sure: ask the second reader (second_opinion.py)
         read, obs = self.second_opinion(read, flat, obs, t, box, monochrome)
         here = WarpedRead(read, flat, obs)
+        if refind and self._refines(p) and self._unsure_read(obs):
+            # a small plate read not sure: read it again from corners moved onto its edges
+            # (corner_refiner.py); the more confident read stands
+            q = self._refined(crop, p)
+            if q is not p:
+                other = self._warped_as(crop, q, t, box, monochrome, False, two_rows)
+                if other is not None and self._surer(obs, other.observation) is not obs:
+                    here, obs = other, other.observation
         if refind and (self._unsure(obs) or (self._refinds() and p.width < fc.refind_below_width)):
             # corners found on a small plate are coarse: look again in a close cut around it
             again = self._found_again(crop, p.box, t, box, monochrome)
             if again is not None and self._surer(obs, again.observation) is not obs:
                 return again
         return here
+
+    def _refines(self, p: FoundPlate) -> bool:
+        """Whether ``p`` is small enough to have its corners refined (``finder.refine_corners_below``)."""
+        return self.corner_refiner is not None and p.width < self.config.finder.refine_corners_below
+
+    def _refined(self, crop: np.ndarray, p: FoundPlate) -> FoundPlate:
+        """``p`` with its corners moved onto the plate's edges (corner_refiner.py); ``p`` as it
+        was when the regressor fails or returns corners that do not make a plate."""
+        import cv2
+
+        assert self.corner_refiner is not None
+        if not cv2.isContourConvex(np.asarray(p.corners, np.float32).reshape(-1, 1, 2)):
+            return p  # no plate shape to cut around (a degenerate quad has no homography)
+        try:
+            corners = self.corner_refiner.refine(crop, p.corners)
+        except Exception as exc:  # OpenCV and the runtime raise many types on odd input
+            self._failed("corner refiner", exc)
+            return p
+        if not (np.isfinite(corners).all() and cv2.isContourConvex(corners.reshape(-1, 1, 2))):
+            return p
+        return replace(p, corners=corners)
 
     def _refine(self, crop: np.ndarray, box: PlateBox, rank: int) -> PlateBox:
         # zoom in on the two best candidates only: a second invoke each (~1 ms)

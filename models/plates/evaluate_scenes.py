@@ -647,6 +647,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--refind-below", type=float, nargs="+", default=None, metavar="PX",
                     help="found plates narrower than PX looked at again close up even when sure "
                          "(finder.refind_below_width)")
+    ap.add_argument("--refine-corners-below", type=float, nargs="+", default=None, metavar="PX",
+                    help="found plates narrower than PX have their corners refined by the corner "
+                         "regressor (finder.refine_corners_below; 0 never)")
     ap.add_argument("--retry-min", type=float, default=None, metavar="P",
                     help="confidence a read from the corners found around a localizer box must "
                          "reach (localizer.retry_min_confidence)")
@@ -697,7 +700,7 @@ def main(argv: list[str] | None = None) -> int:
                 corners: str | None = None, refind_below: float | None = None,
                 wide: str | None = None, tilt: float | None = None, faint: float | None = None,
                 shadows: str | None = None, glare: str | None = None,
-                vehicle_wide: str | None = None) -> tuple:
+                vehicle_wide: str | None = None, refine_below: float | None = None) -> tuple:
         votes: dict = {} if vote_warps is None else {"vote_warps": vote_warps}
         if faint is not None:
             votes["faint_score"] = faint
@@ -709,6 +712,8 @@ def main(argv: list[str] | None = None) -> int:
             votes["refind"] = refind == "on"
         if refind_below is not None:
             votes["refind_below_width"] = refind_below
+        if refine_below is not None:
+            votes["refine_corners_below"] = refine_below
         elif args.finer_search:  # the `plates read` chain: stills look again at every plate
             votes["refind_below_width"] = STILL_REFIND_BELOW_WIDTH
         if args.vote_below is not None:
@@ -752,9 +757,10 @@ def main(argv: list[str] | None = None) -> int:
     tilts, faints = args.plate_tilt or [None], args.faint_score or [None]
     shadowss, glares = args.even_shadows or [None], args.lift_glare or [None]
     vehicle_wides = args.vehicle_wide_finders or [None]
+    refines = args.refine_corners_below or [None]
     first = (warps[0], minima[0], seconds[0], refinds[0], provinces[0], models[0], recognizers[0],
              extends[0], unrefineds[0], cornereds[0], smalls[0], wides[0], tilts[0], faints[0], shadowss[0],
-             glares[0], vehicle_wides[0])
+             glares[0], vehicle_wides[0], refines[0])
     reader, finer = readers(*first)
     variants = [
         ("".join([f" vw={n}" if n != warps[0] else "", f" mc={m}" if m != minima[0] else "",
@@ -771,12 +777,13 @@ def main(argv: list[str] | None = None) -> int:
                   f" fs={fs:g}" if fs != faints[0] and fs is not None else "",
                   f" es={es}" if es != shadowss[0] else "",
                   f" lg={lg}" if lg != glares[0] else "",
-                  f" vwf={vw}" if vw != vehicle_wides[0] else ""]),
-         *readers(n, m, o, g, q, pm, rc, e, u, k, b, wf, pt, fs, es, lg, vw))
-        for n, m, o, g, q, pm, rc, e, u, k, b, wf, pt, fs, es, lg, vw in itertools.product(
+                  f" vwf={vw}" if vw != vehicle_wides[0] else "",
+                  f" rcb={cb:g}" if cb != refines[0] and cb is not None else ""]),
+         *readers(n, m, o, g, q, pm, rc, e, u, k, b, wf, pt, fs, es, lg, vw, cb))
+        for n, m, o, g, q, pm, rc, e, u, k, b, wf, pt, fs, es, lg, vw, cb in itertools.product(
             warps, minima, seconds, refinds, provinces, models, recognizers, extends, unrefineds,
-            cornereds, smalls, wides, tilts, faints, shadowss, glares, vehicle_wides)
-        if (n, m, o, g, q, pm, rc, e, u, k, b, wf, pt, fs, es, lg, vw) != first
+            cornereds, smalls, wides, tilts, faints, shadowss, glares, vehicle_wides, refines)
+        if (n, m, o, g, q, pm, rc, e, u, k, b, wf, pt, fs, es, lg, vw, cb) != first
     ]
     finder = PlateFinder()
 
