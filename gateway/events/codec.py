@@ -338,6 +338,11 @@ def _construct(cls: type[Body], event_type: EventType, kwargs: dict[str, Any]) -
 
 
 def _value_from_wire(kind: Kind, value: Any, cbor: bool, name: str) -> Any:
+    if value is None:
+        # null is absent, whatever the kind (the fast path reads it so too): the body's
+        # constructor then names a required field that is missing. CBOR confidences used to
+        # refuse null as "not a permille" while JSON ones and every other kind took it.
+        return None
     if kind is Kind.CONF and cbor:
         return _permille(value, name)
     if kind is Kind.CONF_LIST and cbor:

@@ -138,6 +138,26 @@ def test_fast_path_matches_the_general_path(cbor: bool, data: st.DataObject) -> 
     assert _body_and_version(event_type, raw, cbor)[1] == slow[1].min_version()
 
 
+@pytest.mark.parametrize("cbor", [True, False], ids=["cbor", "json"])
+def test_null_is_absent_in_both_paths_whatever_the_kind(cbor: bool) -> None:
+    """Hypothesis found a CBOR object event with ``conf`` null that the fast path read as absent
+    and the general path refused as "not a permille" (JSON and every other kind took it)."""
+    raw: dict[Any, Any] = {1: 1, 2: "", 3: 0, 4: None, 5: "", 6: None, 9: b""}
+    if not cbor:
+        names = {f.metadata["key"]: f.name for f in dataclasses.fields(BODY_TYPES[EventType.OBJECT])}
+        raw = {names[k]: ("" if v == b"" else v) for k, v in raw.items()}
+    fast = outcome(_body_from_wire, EventType.OBJECT, raw, cbor)
+    slow = outcome(general_path, EventType.OBJECT, raw, cbor)
+    assert fast[0] == slow[0] == "ok", (fast, slow)
+    assert fast[1] == slow[1] and slow[1].conf is None
+    # a required field null is missing in both, and named
+    raw_required = dict(raw)
+    raw_required[1 if cbor else "phase"] = None
+    fast = outcome(_body_from_wire, EventType.OBJECT, raw_required, cbor)
+    slow = outcome(general_path, EventType.OBJECT, raw_required, cbor)
+    assert fast == slow == ("EventValidationError", "object.phase is required")
+
+
 def test_integers_beyond_the_float_range_are_a_decode_error_not_an_overflow() -> None:
     """CBOR carries integers of any size: one in a number field, or as a SenML value or
     time, must be refused with a message (it used to raise OverflowError out of decode)."""
