@@ -223,7 +223,9 @@ def composite_samples(
     """Every real validation crop pasted once onto a real photo (deterministic)."""
     rng = np.random.default_rng(seed)
     bgs = _backgrounds()
-    for c in list(crop_samples(finder, side)):
+    # lazily: the development crops come first, so a caller after one of them stops before the
+    # finder has cut a single toll-lane crop (the draws do not depend on the finder)
+    for c in crop_samples(finder, side):
         width = float(rng.uniform(40, 220))
         img, corners = paste_with_corners(bgs[int(rng.integers(len(bgs)))], c.image, rng, size, width)
         yield Sample("composite", c.name, img, c.text, c.colour, width, c.listed, corners=corners)
