@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -76,3 +77,18 @@ def scene_background_pool(max_images: int = 60) -> list[np.ndarray]:
             if band.shape[0] >= 24 and band.shape[1] >= 96:
                 pool.append(np.ascontiguousarray(band))
     return pool
+
+
+def cached_arrays(name: str, build: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The arrays saved as ``name`` in the work folder, or ``build()``'s, saved there first.
+
+    Training sets take minutes to cut; a second run with the same size and seed (the name says
+    which) reuses them."""
+    path = WORK / name
+    if path.exists():
+        with np.load(path) as saved:
+            return {k: saved[k] for k in saved.files}
+    arrays = build()
+    WORK.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **arrays)
+    return arrays

@@ -27,7 +27,14 @@ from pathlib import Path
 import numpy as np
 
 from gateway.plates.corner_refiner import INPUT_SIZE, cut, to_input
-from models.plates.common import MEDIA_IMAGES, MODELS_DIR, WORK, limit_threads, scene_background_pool
+from models.plates.common import (
+    MEDIA_IMAGES,
+    MODELS_DIR,
+    WORK,
+    cached_arrays,
+    limit_threads,
+    scene_background_pool,
+)
 
 VIDEOS = MEDIA_IMAGES.parent / "video"
 #: plate widths drawn: two thirds small (where the finder's corners are coarse), a third larger
@@ -146,10 +153,11 @@ def sample(
 
 def make_set(n: int, seed: int, side: int) -> tuple[np.ndarray, np.ndarray]:
     """``n`` samples from plates of ``side`` (cached in the work folder)."""
-    path = WORK / f"corner_set_{n}_{seed}_{side}.npz"
-    if path.exists():
-        d = np.load(path)
-        return d["x"], d["y"]
+    d = cached_arrays(f"corner_set_{n}_{seed}_{side}.npz", lambda: _build_set(n, seed, side))
+    return d["x"], d["y"]
+
+
+def _build_set(n: int, seed: int, side: int) -> dict[str, np.ndarray]:
     from gateway.plates.finder import DEFAULT_VEHICLE_FINDER, PlateFinder
     from models.plates.synth import PlateRenderer
 
@@ -174,9 +182,7 @@ def make_set(n: int, seed: int, side: int) -> tuple[np.ndarray, np.ndarray]:
         i += 1
         if i % 5000 == 0:
             print(f"sample {i}/{n} {time.time() - t0:.0f}s", flush=True)
-    WORK.mkdir(parents=True, exist_ok=True)
-    np.savez(path, x=x, y=y)
-    return x, y
+    return {"x": x, "y": y}
 
 
 def build_model():

@@ -19,17 +19,19 @@ from pathlib import Path
 import numpy as np
 
 from models.plates import split as dsplit
-from models.plates.common import MODELS_DIR, WORK, background_pool, limit_threads
+from models.plates.common import MODELS_DIR, WORK, background_pool, cached_arrays, limit_threads
 
 SIZE = 160
 STRIDE = 4
 
 
 def scene_cache(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    path = WORK / f"loc_scenes_{n}_{seed}_{SIZE}.npz"
-    if path.exists():
-        d = np.load(path)
-        return d["x"], d["m"]
+    """``n`` training scenes and their plate masks (cached in the work folder)."""
+    d = cached_arrays(f"loc_scenes_{n}_{seed}_{SIZE}.npz", lambda: _build_scenes(n, seed))
+    return d["x"], d["m"]
+
+
+def _build_scenes(n: int, seed: int) -> dict[str, np.ndarray]:
     import cv2
 
     from models.plates.synth import PlateRenderer, localiser_scene
@@ -50,9 +52,7 @@ def scene_cache(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         )
         if i % 2000 == 0:
             print(f"scene {i}/{n} {time.time() - t0:.0f}s", flush=True)
-    WORK.mkdir(parents=True, exist_ok=True)
-    np.savez(path, x=x, m=m)
-    return x, m
+    return {"x": x, "m": m}
 
 
 def build_model(dynamic: bool = True):
