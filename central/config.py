@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gateway.events import EventType
+from gateway.textfile import read_utf8
 
 
 class StrictModel(BaseModel):
@@ -170,10 +171,10 @@ def load_config(path: Path | None, overrides: dict[str, dict[str, Any]] | None =
     raw: dict[str, Any] = {}
     if path is not None:
         try:
-            raw = tomllib.loads(path.read_text())
+            raw = tomllib.loads(read_utf8(path))
         except OSError as exc:
             raise CentralConfigError(f"cannot read {path}: {exc.strerror}") from None
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, RecursionError) as exc:  # RecursionError: nesting too deep
             raise CentralConfigError(f"{path} is not valid TOML: {exc}") from None
     for section, values in (overrides or {}).items():
         raw.setdefault(section, {}).update({k: v for k, v in values.items() if v is not None})

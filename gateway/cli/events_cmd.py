@@ -14,6 +14,7 @@ from gateway.config.mqtt import is_loopback
 from gateway.events.render import iso_ms, render_json, render_line
 from gateway.events.topics import subscription
 from gateway.subscriber import EventSubscriber, Received, SubscriberOptions
+from gateway.textfile import read_utf8
 from gateway.uplink.diagnose import Diagnosis
 
 # Exit statuses of `events tail` (also in its --help).
@@ -83,7 +84,7 @@ def options_from_args(args: argparse.Namespace) -> SubscriberOptions:
     password = None
     if args.password_file:
         try:
-            password = args.password_file.read_text().strip()
+            password = read_utf8(args.password_file).strip()
         except OSError as exc:
             raise OptionsError(f"cannot read --password-file {args.password_file}: "
                                f"{exc.strerror}") from None

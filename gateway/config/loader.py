@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from gateway.config.root import GatewayConfig
+from gateway.textfile import read_utf8
 
 REDACTED = "********"
 
@@ -31,14 +32,14 @@ def load_config(path: Path | None) -> GatewayConfig:
     if path is None:
         return parse_config({}, source="built-in defaults")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_utf8(path)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such configuration file") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     try:
         raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:  # RecursionError: nesting too deep
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     # Zones and lines edited on the gateway page live in an overlay beside the file, so the
     # provisioned file keeps its comments and mode; both go through the one validation below.

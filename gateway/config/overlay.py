@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from gateway.textfile import read_utf8
+
 OVERLAY_KEYS = ("zones", "lines")
 HEADER = ("Zones and lines edited on the gateway page (edgepost web). Merged over the main\n"
           "configuration file at start-up; each list here replaces that camera's list there.")
@@ -39,14 +41,14 @@ def overlay_path(config_path: Path) -> Path:
 def read_overlay(path: Path) -> dict[str, Any]:
     """The overlay's mapping, or ``{}`` when there is none."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_utf8(path)
     except FileNotFoundError:
         return {}
     except OSError as exc:
         raise OverlayError(f"{path}: cannot read: {exc.strerror}") from None
     try:
         return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:  # RecursionError: nesting too deep
         raise OverlayError(f"{path}: not valid TOML: {exc}") from None
 
 
@@ -58,7 +60,13 @@ def merge_overlay(raw: Mapping[str, Any], overlay: Mapping[str, Any], name: str)
                            f"remove {extra}")
     merged = copy.deepcopy(dict(raw))
     cameras = merged.get("cameras", {})
-    for cam, section in overlay.get("cameras", {}).items():
+    overlaid = overlay.get("cameras", {})
+    if not isinstance(overlaid, Mapping):
+        raise OverlayError(f"{name}: cameras must be tables [cameras.<name>.rules]; "
+                           "remove the file to use the main configuration's zones")
+    if not isinstance(cameras, Mapping):
+        return merged  # the main file's own error: its validation names it
+    for cam, section in overlaid.items():
         if cam not in cameras:
             raise OverlayError(f"{name}: camera {cam!r} is not in the main configuration "
                                f"(cameras: {sorted(cameras)}); remove its table")
@@ -69,6 +77,8 @@ def merge_overlay(raw: Mapping[str, Any], overlay: Mapping[str, Any], name: str)
         if unknown:
             raise OverlayError(f"{name}: cameras.{cam}.rules: only zones and lines belong here; "
                                f"remove {unknown}")
+        if not isinstance(cameras[cam], dict) or not isinstance(cameras[cam].get("rules", {}), dict):
+            continue  # as above: the main file's error
         target = cameras[cam].setdefault("rules", {})
         for key in OVERLAY_KEYS:
             if key in rules:

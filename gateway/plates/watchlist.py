@@ -43,6 +43,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from gateway.plates.format import _CLASS_CHARS, _LAYOUTS, is_valid
+from gateway.textfile import read_utf8
 
 TOKEN_BYTES = 16  # truncated HMAC-SHA256: 128 bits, collisions negligible for any list size
 COLUMNS = ("pattern", "kind", "label", "priority")  # the CSV header; only pattern is required
@@ -285,7 +286,7 @@ class WatchList:
     @classmethod
     def load(cls, path: str | Path, key: bytes) -> WatchList:
         """Load a compiled list file."""
-        return cls(CompiledWatchList.from_json(Path(path).read_text(encoding="utf-8")), key)
+        return cls(CompiledWatchList.from_json(read_utf8(path)), key)
 
     def __len__(self) -> int:
         return len(self._c.meta)

@@ -22,6 +22,8 @@ import sys
 import threading
 from pathlib import Path
 
+from gateway.textfile import read_utf8
+
 log = logging.getLogger(__name__)
 
 CARD_HASH_BYTES = 16
@@ -85,7 +87,7 @@ class AllowList:
     def _load(self) -> frozenset[bytes]:
         try:
             st = os.stat(self.path)
-            text = self.path.read_text(encoding="utf-8")
+            text = read_utf8(self.path)
         except OSError as exc:
             raise CardConfigError(f"card allow-list {self.path}: {exc.strerror}") from None
         hashes = parse_allow_list(text, str(self.path))

@@ -28,8 +28,11 @@ import math
 import os
 import threading
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from gateway.textfile import read_utf8
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +82,7 @@ def parse_node_file(text: str, fmt: str) -> dict[int, NodeEntry]:
     """Parse key-file text (``fmt`` ``toml`` or ``json``) into ``{id: NodeEntry}``."""
     try:
         data = tomllib.loads(text) if fmt == "toml" else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, RecursionError) as exc:
         # The decoder's message may quote a line of the file, i.e. a key: drop it.
         raise KeyFileError(f"not valid {fmt} (line {getattr(exc, 'lineno', '?')})") from None
     if not isinstance(data, dict) or set(data) - {"nodes"}:
@@ -148,7 +151,7 @@ class NodeKeyRegistry:
         fmt = "json" if self._path.suffix.lower() == ".json" else "toml"
         try:
             st = os.stat(self._path)
-            text = self._path.read_text(encoding="utf-8")
+            text = read_utf8(self._path)
         except OSError as exc:
             raise KeyFileError(f"cannot read key file {self._path}: {exc.strerror}") from None
         entries = parse_node_file(text, fmt)
@@ -157,8 +160,9 @@ class NodeKeyRegistry:
             self._stamp = (st.st_mtime_ns, st.st_size)
         log.info("node keys: loaded %d nodes from %s", len(entries), self._path)
 
-    def reload_if_changed(self) -> bool:
-        """Reload when the file's mtime or size changed; keep old keys on a bad new file."""
+    def reload_if_changed(self, on_error: Callable[[KeyFileError], object] | None = None) -> bool:
+        """Reload when the file's mtime or size changed; keep old keys on a bad new file (and
+        call ``on_error`` with why, once per change of the file)."""
         if self._path is None:
             return False
         try:
@@ -172,6 +176,8 @@ class NodeKeyRegistry:
         except KeyFileError as exc:
             log.error("node keys: %s; keeping the previous keys", exc)
             self._stamp = (st.st_mtime_ns, st.st_size)  # report a bad file once
+            if on_error is not None:
+                on_error(exc)
             return False
         return True
 

@@ -100,10 +100,14 @@ class NodeLink:
 
     def _sink(self, data: bytes) -> None:
         now = time.monotonic()
-        if now >= self._next_key_check:
-            self._next_key_check = now + self.cfg.key_reload_interval_s
-            self.keys.reload_if_changed()
-        self.decoder.feed(data)
+        try:
+            if now >= self._next_key_check:
+                self._next_key_check = now + self.cfg.key_reload_interval_s
+                self.keys.reload_if_changed(lambda exc: self.counters.add("key_file_errors"))
+        finally:
+            # whatever the key check does, the bytes read go to the decoder: dropping a chunk
+            # would cut the frames in it (an alarm among them)
+            self.decoder.feed(data)
 
     def save_state(self) -> None:
         """Persist the replay window now (no-op without ``replay_state_file``).

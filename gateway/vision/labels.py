@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gateway.textfile import read_utf8
+
 
 class LabelMap:
     """Names for class ids; unknown ids read as ``"class_<id>"``."""
@@ -18,7 +20,7 @@ class LabelMap:
         TensorFlow's COCO label maps start with a ``???`` placeholder line (background), so
         class id ``i`` is on line ``i + 1``; ``offset=None`` detects that.
         """
-        lines = [ln.strip() for ln in Path(path).read_text(encoding="utf-8").splitlines()]
+        lines = [ln.strip() for ln in read_utf8(path).splitlines()]
         while lines and not lines[-1]:
             lines.pop()
         if offset is None:

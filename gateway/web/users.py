@@ -20,6 +20,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from gateway.textfile import read_utf8
+
 ROLES = ("viewer", "operator", "admin")
 
 
@@ -39,10 +41,14 @@ def parse_users(text: str, source: str) -> dict[str, dict[str, str]]:
     """``{name: {"hash", "role"}}`` from the file's text; :class:`UsersFileError` if malformed."""
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:  # nesting too deep: not a users file
         raise UsersFileError(f"{source}: not valid TOML: {exc}") from None
+    table = data.get("users") or {}
+    if not isinstance(table, dict):
+        raise UsersFileError(f"{source}: users must be a table of [users.<name>] entries "
+                             "(run `edgepost provision gateway` again to write one)")
     users: dict[str, dict[str, str]] = {}
-    for name, entry in (data.get("users") or {}).items():
+    for name, entry in table.items():
         if not isinstance(entry, dict) or not str(entry.get("hash", "")).startswith("$argon2"):
             raise UsersFileError(f"{source}: users.{name}: needs hash = an argon2 hash "
                                  "(run `edgepost provision gateway` again to make one)")
@@ -77,5 +83,9 @@ class Users:
             return
         stamp = (st.st_mtime_ns, st.st_size)
         if stamp != self._stamp:
-            self._users = parse_users(self.path.read_text(encoding="utf-8"), str(self.path))
+            try:
+                text = read_utf8(self.path)
+            except OSError as exc:
+                raise UsersFileError(f"{self.path}: cannot read: {exc.strerror}") from None
+            self._users = parse_users(text, str(self.path))
             self._stamp = stamp

@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from gateway.strict import StrictModel
+from gateway.textfile import read_utf8
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -273,7 +274,7 @@ class RigFileError(ValueError):
 def load_rig(path: Path) -> RigSpec:
     """Read and validate a rig file; errors name the file and the offending keys."""
     try:
-        data = tomllib.loads(Path(path).read_text())
+        data = tomllib.loads(read_utf8(path))
     except OSError as exc:
         raise RigFileError(f"{path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:

@@ -81,6 +81,10 @@ def test_allow_list_parse_and_reload(tmp_path: Path) -> None:
     assert allow.contains(h2)
     f.write_text("not a hash at all\n")  # a broken edit keeps the last good list
     assert allow.contains(h2)
+    f.write_bytes(b"\xff\xfe binary garbage\n")  # as does a damaged file (a traceback before)
+    assert allow.contains(h2) and len(allow) == 2
+    with pytest.raises(CardConfigError, match="not UTF-8 text"):
+        AllowList(f)
     with pytest.raises(CardConfigError, match="line 2"):
         parse_allow_list("# ok\n1234\n", "x")
 

@@ -121,6 +121,38 @@ def test_an_unreadable_state_file_is_reported_and_rewritten(tmp_path: Path) -> N
     assert json.loads(state.read_text()) == {"17": 7}
 
 
+def test_a_key_file_rewritten_with_garbage_keeps_the_keys_and_loses_no_bytes(tmp_path: Path) -> None:
+    # Found by probing (session 41): garbage bytes in the key file made the key check raise
+    # UnicodeDecodeError in the serial sink, and the chunk read with it never reached the decoder.
+    got: list[NodeReading] = []
+    link = _link(tmp_path, tmp_path / "replay.json", got)
+    (tmp_path / "nodes.toml").write_bytes(b"\xff\xfe\x00\x81 garbage")
+    frame = _frame(17, 1) + _frame(17, 2)
+    link._next_key_check = 0.0  # the next chunk checks the key file (as every 10 s in service)
+    link._sink(frame[:7])  # a frame split across reads, the check due with its first chunk
+    link._sink(frame[7:])
+    assert [r.seq for r in got] == [1, 2]
+    assert link.keys.key_for(17) == KEY
+    assert link.counters.get("key_file_errors") == 1
+    link._next_key_check = 0.0
+    link._sink(_frame(17, 3))  # the same bad file: reported once per change
+    assert [r.seq for r in got] == [1, 2, 3] and link.counters.get("key_file_errors") == 1
+
+
+def test_a_failing_key_check_still_hands_the_bytes_on(tmp_path: Path) -> None:
+    got: list[NodeReading] = []
+    link = _link(tmp_path, tmp_path / "replay.json", got)
+
+    def broken(on_error: object = None) -> bool:
+        raise RuntimeError("a bug in the key check")
+
+    link.keys.reload_if_changed = broken  # type: ignore[method-assign]
+    link._next_key_check = 0.0
+    with pytest.raises(RuntimeError):
+        link._sink(_frame(17, 4))  # the serial reader counts it as a sink error
+    assert [r.seq for r in got] == [4]
+
+
 def test_gateway_config_keeps_replay_state_beside_the_spool(tmp_path: Path) -> None:
     link = {"key_file": "k.toml", "serial": {"port": "loop://"}}
     cfg = parse_config({"spool": {"path": str(tmp_path / "st" / "spool.sqlite3")},

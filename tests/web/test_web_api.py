@@ -139,6 +139,21 @@ def test_users_file_round_trips_hashes_only() -> None:
     check()
     with pytest.raises(UsersFileError, match="argon2 hash"):
         parse_users('[users.a]\nhash = "plain"\n', "f")
+    with pytest.raises(UsersFileError, match=r"users must be a table of \[users.<name>\]"):
+        parse_users("users = 5\n", "f")
+
+
+def test_a_damaged_users_file_is_a_users_file_error_naming_it(tmp_path: Path) -> None:
+    # the page answers 503 with this text (a UnicodeDecodeError made it a 500 before)
+    from gateway.web.users import Users, UsersFileError, render_users
+
+    path = tmp_path / "web-users.toml"
+    path.write_text(render_users({"tech": {"hash": "$argon2id$v=19$x$1", "role": "admin"}}))
+    users = Users(path)
+    assert users.get("tech") is not None and users.get("nobody") is None
+    path.write_bytes(b"\xff\xfe\x00 garbage")
+    with pytest.raises(UsersFileError, match=r"web-users.toml: cannot read: not UTF-8 text"):
+        users.get("tech")
 
 
 @pytest.mark.timeout(120)
