@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 from gateway.cli.groups import command_group
-from gateway.config import ConfigError, effective_config, load_config, to_toml
+from gateway.config import ConfigError, effective_config, load_config, load_service_config, to_toml
 
 log = logging.getLogger("edgepost")
 EXIT_CONFIG = 2
@@ -83,7 +83,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from gateway.uplink.spool import SpoolError
 
     try:
-        config = load_config(args.config)
+        config, overlay_left_out = load_service_config(args.config)
     except ConfigError as exc:
         print(f"edgepost: invalid configuration: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -92,5 +92,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (SpoolError, OSError) as exc:
         print(f"edgepost: cannot start: {exc}", file=sys.stderr)
         return EXIT_RUNTIME
+    if overlay_left_out is not None:
+        service.overlay_left_out(overlay_left_out)
     service.run(stop, duration_s=args.duration)
     return 0

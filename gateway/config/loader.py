@@ -31,16 +31,7 @@ def load_config(path: Path | None) -> GatewayConfig:
     """Read a TOML file (or use all defaults when ``path`` is None) and validate it."""
     if path is None:
         return parse_config({}, source="built-in defaults")
-    try:
-        text = read_utf8(path)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such configuration file") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        raw = tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, RecursionError) as exc:  # RecursionError: nesting too deep
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    raw = _read_toml(path)
     # Zones and lines edited on the gateway page live in an overlay beside the file, so the
     # provisioned file keeps its comments and mode; both go through the one validation below.
     from gateway.config.overlay import OverlayError, merge_overlay, overlay_path, read_overlay
@@ -53,6 +44,42 @@ def load_config(path: Path | None) -> GatewayConfig:
     except OverlayError as exc:
         raise ConfigError(str(exc)) from None
     return parse_config(raw, source=f"{path} + {overlay.name}" if extra else str(path))
+
+
+def load_service_config(path: Path | None) -> tuple[GatewayConfig, str | None]:
+    """:func:`load_config` for the running service: ``(config, None)``; or, when only the zones
+    overlay stands in the way (damaged, or not what the page writes), the main file's own
+    configuration and the reason the overlay was left out.
+
+    Why not refuse as ``check-config`` does: the page rewrites the overlay in place on a Pi
+    (docs/web.md), so a power cut during a save can leave it damaged, and an unattended
+    checkpoint that refused to start over it would stay dark until a technician came. It runs
+    on the main file's zones and lines instead, and the service reports the reason as a fault.
+    Errors of the main file itself still raise :class:`ConfigError`."""
+    try:
+        return load_config(path), None
+    except ConfigError as exc:
+        from gateway.config.overlay import overlay_path
+
+        if path is None or not overlay_path(path).exists():
+            raise
+        main = parse_config(_read_toml(path), source=str(path))  # the main file's own error
+        return main, (f"{exc}; running on the zones and lines of {path.name} alone until "
+                      f"{overlay_path(path).name} is fixed or removed")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The mapping in TOML file ``path``; :class:`ConfigError` saying why not."""
+    try:
+        text = read_utf8(path)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        return tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:  # RecursionError: nesting too deep
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
 def parse_config(raw: dict[str, Any], source: str = "<config>") -> GatewayConfig:

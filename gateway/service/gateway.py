@@ -52,6 +52,8 @@ class GatewayService:
     def __init__(self, config: GatewayConfig, config_path: Path | None = None) -> None:
         self.config = config
         self.config_path = config_path  # where the page saves zones (its overlay); None: nowhere
+        # why the zones overlay was left out at start (overlay_left_out), until the page saves
+        self.overlay_left_out_because: str | None = None
         # Recent events for the gateway page, only when the page is on (a bounded ring).
         self.recent: Any = None
         if config.web.enabled:
@@ -199,6 +201,16 @@ class GatewayService:
                     self.clip_store.expire()
 
     # --- faults ---------------------------------------------------------------------------
+    def overlay_left_out(self, why: str) -> None:
+        """Report that the zones overlay was left out at start (config/loader.py,
+        ``load_service_config``): logged, counted (``config.overlay_left_out``) and sent as a
+        device_fault once the service starts."""
+        self.overlay_left_out_because = why
+        log.error("zones overlay left out: %s", why)
+        self.health.counters.inc("config.overlay_left_out")
+        self._faults.put(DeviceFault(component="config", code="overlay_left_out",
+                                     severity=Severity.ERROR, message=why[:256]))
+
     def _uplink_fault(self, code: str, message: str) -> None:
         self._faults.put(DeviceFault(component="uplink", code=code, severity=Severity.ERROR,
                                      message=message[:256]))

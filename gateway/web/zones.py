@@ -57,10 +57,18 @@ def save_rules(service: Any, camera: str, zones: Sequence[Mapping[str, Any]],
     except ValidationError as exc:
         raise ZoneEditError(explain(exc, f"cameras.{camera}.rules")) from None
     path = overlay_path(service.config_path)
-    try:
-        overlay = read_overlay(path)
-    except OverlayError as exc:
-        raise ZoneEditError(f"{exc}; fix or remove that file, then save again") from None
+    if service.overlay_left_out_because is not None:
+        # the service started without the overlay (damaged, service.overlay_left_out): nothing
+        # in it is in force, so the save starts a new one from what runs, the edit included
+        overlay: dict[str, Any] = {}
+    else:
+        try:
+            overlay = read_overlay(path)
+        except OverlayError as exc:
+            raise ZoneEditError(f"{exc}; fix or remove that file, then save again") from None
+        if not isinstance(overlay.get("cameras", {}), dict):
+            raise ZoneEditError(f"{path}: cameras must be tables [cameras.<name>.rules]; fix or "
+                                "remove that file, then save again")
     cams = dict(overlay.get("cameras", {}))
     cams[camera] = {"rules": {"zones": rules_of_config(new_cam)["zones"],
                               "lines": rules_of_config(new_cam)["lines"]}}
@@ -69,6 +77,7 @@ def save_rules(service: Any, camera: str, zones: Sequence[Mapping[str, Any]],
     except OSError as exc:
         raise ZoneEditError(f"cannot write {path}: {exc.strerror}; the service user needs "
                             "write access to it (install.sh creates it)") from None
+    service.overlay_left_out_because = None  # what the file holds now is what runs
     try:
         return str(service.swap_config(new_config))
     except (ReconfigureError, ValueError) as exc:
