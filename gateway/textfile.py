@@ -11,12 +11,15 @@ sequence", the C library's own error for undecodable text) and a ``strerror`` th
 the first bad byte is and what to do. So each reader's existing ``except OSError`` branch gives
 its usual one-line message ("cannot read FILE: not UTF-8 text ...") and keeps its own policy
 (refuse to start, keep the previous keys, answer 503), and nothing else has to change.
+:func:`read_toml` adds the TOML step for the gateway's configuration and its zones overlay.
 """
 
 from __future__ import annotations
 
 import errno
+import tomllib
 from pathlib import Path
+from typing import Any
 
 
 def read_utf8(path: str | Path) -> str:
@@ -31,3 +34,19 @@ def read_utf8(path: str | Path) -> str:
             "or binary file; write it again as UTF-8 text",
             str(path),
         ) from None
+
+
+def read_toml(path: str | Path, error: type[Exception]) -> dict[str, Any]:
+    """The mapping in TOML file ``path``, or ``error`` saying why not (unreadable, not UTF-8, not
+    TOML, nested too deep). ``FileNotFoundError`` passes through: a missing file means different
+    things to different readers (an error, or nothing to merge)."""
+    try:
+        text = read_utf8(path)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise error(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        return tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:  # RecursionError: nesting too deep
+        raise error(f"{path}: not valid TOML: {exc}") from None

@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import tomllib
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from gateway.config.root import GatewayConfig
-from gateway.textfile import read_utf8
+from gateway.textfile import read_toml
 
 REDACTED = "********"
 
@@ -71,15 +70,9 @@ def load_service_config(path: Path | None) -> tuple[GatewayConfig, str | None]:
 def _read_toml(path: Path) -> dict[str, Any]:
     """The mapping in TOML file ``path``; :class:`ConfigError` saying why not."""
     try:
-        text = read_utf8(path)
+        return read_toml(path, ConfigError)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such configuration file") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        return tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, RecursionError) as exc:  # RecursionError: nesting too deep
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
 def parse_config(raw: dict[str, Any], source: str = "<config>") -> GatewayConfig:

@@ -17,12 +17,11 @@ import contextlib
 import copy
 import os
 import tempfile
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gateway.textfile import read_utf8
+from gateway.textfile import read_toml
 
 OVERLAY_KEYS = ("zones", "lines")
 HEADER = ("Zones and lines edited on the gateway page (edgepost web). Merged over the main\n"
@@ -41,15 +40,9 @@ def overlay_path(config_path: Path) -> Path:
 def read_overlay(path: Path) -> dict[str, Any]:
     """The overlay's mapping, or ``{}`` when there is none."""
     try:
-        text = read_utf8(path)
+        return read_toml(path, OverlayError)
     except FileNotFoundError:
         return {}
-    except OSError as exc:
-        raise OverlayError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        return tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, RecursionError) as exc:  # RecursionError: nesting too deep
-        raise OverlayError(f"{path}: not valid TOML: {exc}") from None
 
 
 def merge_overlay(raw: Mapping[str, Any], overlay: Mapping[str, Any], name: str) -> dict[str, Any]:

@@ -45,7 +45,7 @@ def test_the_gateway_runs_on_the_main_zones_says_why_and_the_page_writes_a_sound
     overlay = tmp_path / "edgepost.zones.toml"
     overlay.write_bytes(DAMAGED)
 
-    with pytest.raises(ConfigError, match="edgepost.zones.toml: cannot read: not UTF-8 text"):
+    with pytest.raises(ConfigError, match=r"edgepost\.zones\.toml: cannot read: not UTF-8 text"):
         load_config(path)  # what check-config says
     config, why = load_service_config(path)
     assert why is not None and "edgepost.zones.toml" in why and "edgepost.toml alone" in why
