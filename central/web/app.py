@@ -55,14 +55,36 @@ def _event_id(text: str) -> bytes:
         raise HTTPException(400, f"{text[:40]!r} is not an event id") from None
 
 
-def _int(request: Request, name: str, default: int | None = None) -> int | None:
+#: Times (ms since 1970) a query may name: what a 64-bit database integer holds. A larger one
+#: reached SQLite as an OverflowError (500), and PostgreSQL compares it as a numeric.
+TIME_RANGE_MS = (-(2**63), 2**63 - 1)
+
+
+def _time_ms(request: Request, name: str, default: int | None = None) -> int | None:
+    """Query parameter ``name`` as a time in ms (``default`` when absent); 400 when it is not an
+    integer or not a time a database column holds."""
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise HTTPException(400, f"{name} must be an integer") from None
+    if not TIME_RANGE_MS[0] <= value <= TIME_RANGE_MS[1]:
+        raise HTTPException(400, f"{name} must be a time in ms since 1970 (a 64-bit integer)")
+    return value
+
+
+def _limit(request: Request, default: int) -> int:
+    """The ``limit`` parameter, held to 1..MAX_LIMIT: a negative LIMIT is an error in PostgreSQL
+    (it was a 500) and no limit at all in SQLite."""
+    raw = request.query_params.get("limit")
+    if raw is None or raw == "":
+        return default
+    try:
+        return max(1, min(int(raw), MAX_LIMIT))
+    except ValueError:
+        raise HTTPException(400, "limit must be an integer") from None
 
 
 def gauge_value(figure: Any) -> float | None:
@@ -179,7 +201,7 @@ def build_app(cfg: CentralConfig, store: Store,
     def alarms(request: Request) -> JSONResponse:
         auth.require(request)
         open_only = request.query_params.get("open") in ("1", "true")
-        limit = min(_int(request, "limit", 200) or 200, MAX_LIMIT)
+        limit = _limit(request, 200)
         return JSONResponse({"now_ms": _now_ms(), "ack_within_s": cfg.alarms.ack_within_s,
                              "alarms": store.alarms(open_only=open_only, limit=limit)})
 
@@ -215,9 +237,9 @@ def build_app(cfg: CentralConfig, store: Store,
             # the site hashes plates: also find passages sent as HMAC(site key, text)
             text_hash = plate_digest(text, plate_key, cfg.plates.hash_bytes)
         return PlateQuery(text=text or None, plate_hash=plate_hash, text_hash=text_hash,
-                          since_ms=_int(request, "since"),
-                          until_ms=_int(request, "until"),
-                          limit=min(_int(request, "limit", 200) or 200, MAX_LIMIT))
+                          since_ms=_time_ms(request, "since"),
+                          until_ms=_time_ms(request, "until"),
+                          limit=_limit(request, 200))
 
     def plates(request: Request) -> JSONResponse:
         auth.require(request)
@@ -238,14 +260,14 @@ def build_app(cfg: CentralConfig, store: Store,
 
     def counts(request: Request) -> JSONResponse:
         auth.require(request)
-        until = _int(request, "until", (_now_ms() // HOUR_MS + 1) * HOUR_MS) or 0
-        since = _int(request, "since", until - 24 * HOUR_MS) or 0
+        until = _time_ms(request, "until", (_now_ms() // HOUR_MS + 1) * HOUR_MS) or 0
+        since = _time_ms(request, "since", max(until - 24 * HOUR_MS, TIME_RANGE_MS[0])) or 0
         return JSONResponse({"since_ms": since, "until_ms": until, "counts": store.counts(since, until)})
 
     def cells(request: Request) -> JSONResponse:
         auth.require(request)
-        until = _int(request, "until", (_now_ms() // HOUR_MS + 1) * HOUR_MS) or 0
-        since = _int(request, "since", until - 24 * HOUR_MS) or 0
+        until = _time_ms(request, "until", (_now_ms() // HOUR_MS + 1) * HOUR_MS) or 0
+        since = _time_ms(request, "since", max(until - 24 * HOUR_MS, TIME_RANGE_MS[0])) or 0
         per_cell: dict[str, dict[str, Any]] = {}
         for r in store.cell_counts(since, until):
             c = per_cell.setdefault(r["cell"], {"cell": r["cell"], "n": 0, "by_type": {}})
@@ -263,7 +285,7 @@ def build_app(cfg: CentralConfig, store: Store,
 
     def commands(request: Request) -> JSONResponse:
         auth.require(request)
-        limit = min(_int(request, "limit", 50) or 50, MAX_LIMIT)
+        limit = _limit(request, 50)
         return JSONResponse({"commands": store.commands(limit), "replies": store.replies(limit)})
 
     def command_one(request: Request) -> JSONResponse:
@@ -280,7 +302,7 @@ def build_app(cfg: CentralConfig, store: Store,
     def quarantine(request: Request) -> JSONResponse:
         auth.require(request)
         return JSONResponse({"totals": store.totals()["quarantined"],
-                             "recent": store.quarantine(min(_int(request, "limit", 100) or 100, MAX_LIMIT))})
+                             "recent": store.quarantine(_limit(request, 100))})
 
     def health(request: Request) -> JSONResponse:
         body: dict[str, Any] = {"now_ms": _now_ms()}
