@@ -30,6 +30,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from gateway.textfile import read_utf8
 from provisioning.secrets import check_private, private_dir, write_public, write_secret
 
 FORMAT = 1
@@ -227,6 +228,21 @@ def verify_bundle(path: Path, public_key: Ed25519PublicKey, *, target: str | Non
     return manifest
 
 
+def _installed_version(state: Path) -> str | None:
+    """The version ``installed.json`` names; None before the first install."""
+    if not state.exists():
+        return None
+    try:
+        version = json.loads(read_utf8(state))["version"]
+        if not isinstance(version, str):
+            raise TypeError("version is not a text")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        # the downgrade check needs it: refuse rather than take any version
+        raise BundleError("state", f"{state} is damaged ({exc}), so the installed version is "
+                          "unknown; install with --force to write it again") from None
+    return version
+
+
 def install_bundle(path: Path, public_key: Ed25519PublicKey, dest: Path, *, target: str,
                    force: bool = False) -> Manifest:
     """Device side: verify, then unpack into ``dest/<version>/`` and point ``dest/current``
@@ -236,7 +252,7 @@ def install_bundle(path: Path, public_key: Ed25519PublicKey, dest: Path, *, targ
     power cut leaves either the old or the new version in use.
     """
     state = dest / "installed.json"
-    installed = json.loads(state.read_text())["version"] if state.exists() else None
+    installed = None if force else _installed_version(state)  # forced: no version check
     manifest, payload = read_bundle(path, public_key)
     if manifest.target != target:
         raise BundleError("target", f"bundle is for {manifest.target}, not {target}")

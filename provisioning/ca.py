@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from gateway.textfile import read_utf8
 from provisioning.secrets import (
     InsecurePermissionsError,
     check_private,
@@ -122,11 +123,23 @@ class SiteCA:
                 builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
         return builder.sign(self.key, hashes.SHA256())
 
+    def _next_crl_number(self) -> int:
+        """One more than the last CRL's number (kept in ``crl_number``), 1 for the first."""
+        path = self.directory / "crl_number"
+        if not path.exists():
+            return 1
+        try:
+            return int(read_utf8(path).strip()) + 1
+        except (OSError, ValueError) as exc:
+            # a CRL number must only grow (RFC 5280): never guess one
+            raise CAError(f"{path} is damaged ({exc}); write the last CRL's number in it, in "
+                          f"decimal (`openssl crl -in {self.directory / 'crl.pem'} -noout "
+                          "-crlnumber` prints it in hex), and run again") from None
+
     def write_crl(self, revoked: list[tuple[int, dt.datetime]], days: int = CRL_DAYS) -> Path:
         """Write ``crl.pem`` listing ``(serial, revocation time)``; returns its path."""
         now = _now()
-        number_path = self.directory / "crl_number"
-        number = int(number_path.read_text()) + 1 if number_path.exists() else 1
+        number = self._next_crl_number()
         builder = (x509.CertificateRevocationListBuilder()
                    .issuer_name(self.cert.subject)
                    .last_update(now - dt.timedelta(minutes=5))
@@ -137,7 +150,7 @@ class SiteCA:
                 x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build())
         crl = builder.sign(self.key, hashes.SHA256())
         write_public(self.crl_path, crl.public_bytes(serialization.Encoding.PEM))
-        write_public(number_path, str(number))
+        write_public(self.directory / "crl_number", str(number))
         return self.crl_path
 
 

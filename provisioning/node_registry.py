@@ -14,22 +14,30 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gateway.sensors.keys import NodeEntry, parse_key_file, parse_node_file
+from gateway.sensors.keys import KeyFileError, NodeEntry, parse_key_file, parse_node_file
+from gateway.textfile import read_utf8
 from provisioning.secrets import write_secret
+
+
+def _text(path: Path) -> str:
+    try:
+        return read_utf8(path)
+    except OSError as exc:
+        raise KeyFileError(f"cannot read node registry {path}: {exc.strerror}") from None
 
 
 def read_registry(path: Path) -> dict[int, tuple[bytes, str | None]]:
     """Current entries as (key, name) (empty if the file does not exist)."""
     if not path.exists():
         return {}
-    return parse_key_file(path.read_text(encoding="utf-8"), "toml")
+    return parse_key_file(_text(path), "toml")
 
 
 def read_entries(path: Path) -> dict[int, NodeEntry]:
     """Current entries with interval and position (empty if the file does not exist)."""
     if not path.exists():
         return {}
-    return parse_node_file(path.read_text(encoding="utf-8"), "toml")
+    return parse_node_file(_text(path), "toml")
 
 
 def _num(v: float) -> str:

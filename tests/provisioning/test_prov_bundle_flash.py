@@ -186,3 +186,44 @@ def test_pico_uf2_copy_to_bootloader_drive(tmp_path: Path) -> None:
     bad.write_bytes(b"garbage")
     with pytest.raises(FlashError, match="not a UF2"):
         flash_pico(bad, drive=drive)
+
+
+def test_a_damaged_install_state_refuses_until_forced(site: Path, payload: Path, tmp_path: Path) -> None:
+    # found by probing (session 41): a damaged installed.json was a JSONDecodeError traceback,
+    # so a gateway could take no update at all
+    pub = load_public_key(site / "signing" / "bundle.pub")
+    dest = tmp_path / "opt"
+    install_bundle(make(site, payload, tmp_path / "b2.tar", "2.0.0"), pub, dest, target="gateway")
+    b3 = make(site, payload, tmp_path / "b3.tar", "3.0.0")
+    for damaged in (b"\xff\xfe\x00", b'{"version": ', b'{"target": "gateway"}', b'{"version": 3}'):
+        (dest / "installed.json").write_bytes(damaged)
+        with pytest.raises(BundleError, match=r"installed\.json is damaged") as exc:
+            install_bundle(b3, pub, dest, target="gateway")
+        assert exc.value.reason == "state" and os.readlink(dest / "current") == "2.0.0"
+    install_bundle(b3, pub, dest, target="gateway", force=True)
+    assert json.loads((dest / "installed.json").read_text())["version"] == "3.0.0"
+    assert os.readlink(dest / "current") == "3.0.0"
+
+
+def test_a_damaged_crl_number_is_never_guessed(site: Path) -> None:
+    from provisioning.ca import CAError, load_ca
+
+    ca = load_ca(site / "ca")
+    ca.write_crl([])
+    first = (site / "ca" / "crl_number").read_text()
+    ca.write_crl([])
+    assert int((site / "ca" / "crl_number").read_text()) == int(first) + 1
+    (site / "ca" / "crl_number").write_bytes(b"\x00\xff")
+    with pytest.raises(CAError, match=r"crl_number is damaged .*-crlnumber"):
+        ca.write_crl([])
+
+
+def test_a_damaged_node_registry_is_a_key_file_error(tmp_path: Path) -> None:
+    from gateway.sensors.keys import KeyFileError
+    from provisioning.node_registry import read_entries, read_registry
+
+    path = tmp_path / "nodes.toml"
+    path.write_bytes(b"\xff\xfe garbage")
+    for read in (read_registry, read_entries):
+        with pytest.raises(KeyFileError, match=r"nodes\.toml: not UTF-8 text"):
+            read(path)
