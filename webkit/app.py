@@ -1,4 +1,4 @@
-"""App factory: sessions (signed cookie), CSRF, the kit's static files, JSON errors for the API."""
+"""App factory: sessions (signed cookie), CSRF, a body cap, the kit's static files, JSON API errors."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from webkit.bodylimit import BodyLimitMiddleware
 from webkit.csrf import CSRFMiddleware
 
 STATIC = Path(__file__).parent / "static"
@@ -49,6 +50,7 @@ def make_app(routes: Sequence[BaseRoute], secret_key: str, secure_cookies: bool 
         Middleware(SessionMiddleware, secret_key=secret_key, session_cookie=f"{name}_session",
                    max_age=SESSION_MAX_AGE_S, same_site="lax", https_only=secure_cookies),
         Middleware(CSRFMiddleware),
+        Middleware(BodyLimitMiddleware),
     ]
     all_routes = [*routes, Mount("/static/kit", app=StaticFiles(directory=STATIC), name="kit")]
     return Starlette(routes=all_routes, middleware=middleware,

@@ -70,6 +70,27 @@ def test_operator_acknowledges_viewer_may_not(client: TestClient, store: Store) 
     assert store.audit_log()[0]["action"] == "ack"
 
 
+def test_a_body_over_the_cap_is_refused_before_it_fills_memory(client: TestClient) -> None:
+    # found by probing (session 41): every JSON body was read whole, the login's by anyone
+    from webkit.bodylimit import MAX_BODY_BYTES
+
+    csrf = client.get("/api/v1/session").json()["csrf"]
+    big = b'{"name": "ops", "password": "' + b"x" * MAX_BODY_BYTES + b'"}'
+    r = client.post("/api/v1/login", content=big, headers={"X-CSRF-Token": csrf,
+                                                            "Content-Type": "application/json"})
+    assert r.status_code == 413 and "256 KiB" in r.json()["error"]
+
+    def chunks():  # no Content-Length: counted as it arrives
+        yield b'{"name": "ops", "password": "'
+        for _ in range(MAX_BODY_BYTES // 4096 + 1):
+            yield b"y" * 4096
+        yield b'"}'
+
+    r = client.post("/api/v1/login", content=chunks(), headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 413 and "256 KiB" in r.json()["error"]
+    login(client, "ops", "operator-pass")  # a body under the cap is served as before
+
+
 def test_limits_are_held_to_one_to_the_maximum_on_both_backends(client: TestClient, store: Store) -> None:
     # found by probing (session 41): limit=-5 was a 500 on PostgreSQL ("LIMIT must not be
     # negative") and no limit at all on SQLite
