@@ -193,7 +193,10 @@ class ZoneConfig(StrictModel):
     """A polygon of interest and the rules that apply inside it."""
 
     name: str = Field(description="Zone name used in events (unique per camera).")
-    polygon: tuple[Point, ...] = Field(min_length=3, description="Vertices, normalized, in order.")
+    # bounded: every track is tested against every vertex on every frame, in Python, and the
+    # page lets an operator save what it likes (a hand-drawn zone has a few dozen at most)
+    polygon: tuple[Point, ...] = Field(min_length=3, max_length=100,
+                                       description="Vertices, normalized, in order (3 to 100).")
     classes: tuple[str, ...] = Field(
         default=(), description="Classes the zone applies to (empty: all tracked)."
     )
@@ -294,8 +297,10 @@ class RulesConfig(StrictModel):
         description="Only objects that enter one of these zones produce events (empty: all).",
     )
     enter_exit: bool = Field(default=True, description="Emit object_enter / object_exit events.")
-    zones: tuple[ZoneConfig, ...] = Field(default=(), description="Zones of this camera.")
-    lines: tuple[LineConfig, ...] = Field(default=(), description="Counting lines.")
+    zones: tuple[ZoneConfig, ...] = Field(default=(), max_length=32,
+                                          description="Zones of this camera (at most 32).")
+    lines: tuple[LineConfig, ...] = Field(default=(), max_length=32,
+                                          description="Counting lines (at most 32).")
 
     @model_validator(mode="after")
     def _names(self) -> RulesConfig:

@@ -132,3 +132,26 @@ def test_crop_is_bounded_and_annotation_draws(shared: Path) -> None:
     out = annotate(image, tracks=tracker.tracks, zones=[zone], lines=[LINE], caption="test")
     assert out.shape == image.shape
     assert np.count_nonzero(np.any(out != image, axis=2)) > 1000
+
+
+def test_zones_lines_and_vertices_are_bounded() -> None:
+    # every track is tested against every vertex on every frame (in Python), and the page lets
+    # an operator save any list: the configuration bounds what it accepts (session 41)
+    from pydantic import ValidationError
+
+    def ring(n: int) -> list[list[float]]:
+        return [[0.5 + 0.4 * np.cos(2 * np.pi * i / n), 0.5 + 0.4 * np.sin(2 * np.pi * i / n)]
+                for i in range(n)]
+
+    assert len(ZoneConfig(name="z", polygon=ring(100)).polygon) == 100
+    with pytest.raises(ValidationError, match="at most 100 items"):
+        ZoneConfig(name="z", polygon=ring(101))
+    zones = [{"name": f"z{i}", "polygon": ring(3)} for i in range(33)]
+    assert len(RulesConfig(zones=zones[:32]).zones) == 32
+    with pytest.raises(ValidationError, match="at most 32 items"):
+        RulesConfig(zones=zones)
+    lines = [{"name": f"l{i}", "a": [0.1, 0.5], "b": [0.9, 0.5], "inbound_side": [0.5, 0.9]}
+             for i in range(33)]
+    assert len(RulesConfig(lines=lines[:32]).lines) == 32
+    with pytest.raises(ValidationError, match="at most 32 items"):
+        RulesConfig(lines=lines)
