@@ -11,7 +11,7 @@ from pathlib import Path
 
 from gateway.cli.groups import command_group
 from gateway.config.mqtt import is_loopback
-from gateway.events.render import iso_ms, render_json, render_line
+from gateway.events.render import iso_ms, render_json, render_line, visible
 from gateway.events.topics import subscription
 from gateway.subscriber import EventSubscriber, Received, SubscriberOptions
 from gateway.textfile import read_utf8
@@ -102,7 +102,13 @@ def options_from_args(args: argparse.Namespace) -> SubscriberOptions:
 
 
 def format_received(msg: Received, as_json: bool) -> str:
-    """The line ``events tail`` prints for one message."""
+    """The line ``events tail`` prints for one message (for people: the device's strings made
+    visible, never terminal control sequences)."""
+    line = _formatted(msg, as_json)
+    return line if as_json else visible(line)
+
+
+def _formatted(msg: Received, as_json: bool) -> str:
     if msg.kind == "event" and msg.event is not None:
         return render_json(msg.device, msg.event) if as_json else render_line(msg.device, msg.event)
     if msg.kind == "gap" and msg.gap is not None:

@@ -34,11 +34,24 @@ def _short(value: Any) -> str:
     return str(value)
 
 
+def visible(text: str) -> str:
+    """``text`` with every character that is not printable (C0 and C1 controls such as ESC,
+    line breaks, bidi overrides and other format characters) written as a Python escape.
+
+    Why: the strings in an event or reply are the sending device's (a fault message, a zone
+    name); printed raw, a compromised device could drive the operator's terminal (clear it, set
+    its title) or forge a whole event line with a line break. CJK plates stay as they are."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def render_line(device: str, event: Event) -> str:
-    """``2026-11-28T12:00:00.123Z gw-1 #42 vehicle_passage plate=京A12345 ... @lat,lon``."""
+    """``2026-11-28T12:00:00.123Z gw-1 #42 vehicle_passage plate=京A12345 ... @lat,lon``
+    (the device's strings made :func:`visible`)."""
     fields = " ".join(f"{k}={_short(v)}" for k, v in event.body.fields().items())
     where = f" @{event.loc.lat:.6f},{event.loc.lon:.6f}" if event.loc else ""
-    return f"{iso_ms(event.ts_ms)} {device} #{event.seq} {event.type.label} {fields}{where}"
+    return visible(f"{iso_ms(event.ts_ms)} {device} #{event.seq} {event.type.label} {fields}{where}")
 
 
 def render_json(device: str, event: Event) -> str:

@@ -92,6 +92,53 @@ def test_unwritable_spool_is_a_clear_startup_error(tmp_path: Path) -> None:
     assert res.returncode == 1 and "cannot start" in res.stderr and "Traceback" not in res.stderr
 
 
+def test_events_tail_never_passes_a_devices_control_characters_to_the_terminal() -> None:
+    # found by probing (session 41): a fault message with ESC sequences and a line break was
+    # printed raw, so a compromised device could clear the operator's screen or forge a line
+    import paho.mqtt.client as mqtt
+
+    from gateway.events import DeviceFault, Event
+    from gateway.events.codec import encode
+    from gateway.events.types import Severity
+
+    message = "disk \x1b[2J\x1b]0;owned\x07ok\r\n2026-01-01T00:00:00.000Z gw-y #9 zone_intrusion \u202e"
+    with LocalMosquitto() as broker:
+        tail = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "events", "tail", "-p", str(broker.port), "-n", "1",
+             "-W", "20"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert tail.stderr is not None
+        assert tail.stderr.readline().startswith("# subscribed")
+        pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        pub.connect("127.0.0.1", broker.port)
+        pub.loop_start()
+        fault = Event.new(DeviceFault(component="disk", code="full", severity=Severity.ERROR,
+                                      message=message)).with_seq(1)
+        pub.publish("edgepost/v1/gw-x/event/device_fault", encode(fault), qos=1).wait_for_publish()
+        out, err = tail.communicate(timeout=30)
+        pub.loop_stop()
+    (line,) = [ln for ln in out.splitlines() if "device_fault" in ln]
+    assert out.count("\n") == 1 and "zone_intrusion" not in out.replace(line, ""), out + err
+    assert not any(not c.isprintable() for c in line), repr(line)
+    assert "disk \\x1b[2J\\x1b]0;owned\\x07ok\\r\\n2026" in line and "\\u202e" in line, line
+
+
+def test_render_keeps_printable_text_and_escapes_the_rest() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from gateway.events.render import visible
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(max_size=30))
+    def check(text: str) -> None:
+        shown = visible(text)
+        assert shown.isprintable()
+        if text.isprintable():
+            assert shown == text  # plates such as 京A12345 are never touched
+
+    check()
+
+
 def test_events_tail_prints_decoded_deduplicated_events(tmp_path: Path) -> None:
     import paho.mqtt.client as mqtt
 

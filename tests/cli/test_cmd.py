@@ -174,3 +174,16 @@ def test_no_broker_is_exit_5(tmp_path: Path) -> None:
 
     res = edgepost("cmd", "-p", str(free_port()), "--wait", "1", GATEWAY, "ping")
     assert res.returncode == 5 and "Traceback" not in res.stderr
+
+
+def test_a_reply_never_passes_control_characters_to_the_terminal() -> None:
+    from gateway.cli.cmd_cmd import render_reply
+
+    doc = {"ok": False, "error": "no \x1b[2Jcamera\r\ngw-1 snapshot: ok", "detail": "\x9b31m\u202e"}
+    shown = render_reply("gw-1", "snapshot", doc)
+    assert shown.count("\n") == 1, shown  # our own line per key, no line of the device's
+    assert all(line.isprintable() for line in shown.splitlines()), repr(shown)
+    assert "\\x1b[2Jcamera\\r\\ngw-1 snapshot: ok" in shown
+    one = render_reply("gw-1", "snapshot", doc, one_line=True)
+    assert one.isprintable() and "\\x9b" in one
+    assert render_reply("gw-1", "x", "\x1b[31m").isprintable()
