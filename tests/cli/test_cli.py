@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -92,10 +93,24 @@ def test_unwritable_spool_is_a_clear_startup_error(tmp_path: Path) -> None:
     assert res.returncode == 1 and "cannot start" in res.stderr and "Traceback" not in res.stderr
 
 
+def _tail_and_publisher(port: int, *args: str) -> tuple[subprocess.Popen[str], Any]:
+    """``events tail`` subscribed on ``port`` (``args`` added), and a started MQTT publisher."""
+    import paho.mqtt.client as mqtt
+
+    tail = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "events", "tail", "-p", str(port), "-W", "20", *args],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert tail.stderr is not None
+    assert tail.stderr.readline().startswith("# subscribed to edgepost/v1/+/event/#")
+    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    pub.connect("127.0.0.1", port)
+    pub.loop_start()
+    return tail, pub
+
+
 def test_events_tail_never_passes_a_devices_control_characters_to_the_terminal() -> None:
     # found by probing (session 41): a fault message with ESC sequences and a line break was
     # printed raw, so a compromised device could clear the operator's screen or forge a line
-    import paho.mqtt.client as mqtt
 
     from gateway.events import DeviceFault, Event
     from gateway.events.codec import encode
@@ -103,14 +118,7 @@ def test_events_tail_never_passes_a_devices_control_characters_to_the_terminal()
 
     message = "disk \x1b[2J\x1b]0;owned\x07ok\r\n2026-01-01T00:00:00.000Z gw-y #9 zone_intrusion \u202e"
     with LocalMosquitto() as broker:
-        tail = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "events", "tail", "-p", str(broker.port), "-n", "1",
-             "-W", "20"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert tail.stderr is not None
-        assert tail.stderr.readline().startswith("# subscribed")
-        pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-        pub.connect("127.0.0.1", broker.port)
-        pub.loop_start()
+        tail, pub = _tail_and_publisher(broker.port, "-n", "1")
         fault = Event.new(DeviceFault(component="disk", code="full", severity=Severity.ERROR,
                                       message=message)).with_seq(1)
         pub.publish("edgepost/v1/gw-x/event/device_fault", encode(fault), qos=1).wait_for_publish()
@@ -140,19 +148,11 @@ def test_render_keeps_printable_text_and_escapes_the_rest() -> None:
 
 
 def test_events_tail_prints_decoded_deduplicated_events(tmp_path: Path) -> None:
-    import paho.mqtt.client as mqtt
 
     from gateway.events import Event, Format, VehiclePassage, encode
 
     with LocalMosquitto() as broker:
-        tail = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "events", "tail", "-p", str(broker.port), "-n", "2",
-             "-W", "20"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert tail.stderr is not None
-        assert tail.stderr.readline().startswith("# subscribed to edgepost/v1/+/event/#")
-        pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-        pub.connect("127.0.0.1", broker.port)
-        pub.loop_start()
+        tail, pub = _tail_and_publisher(broker.port, "-n", "2")
         first = encode(Event.new(VehiclePassage(plate="京A12345", plate_conf=0.9)).with_seq(1))
         second = Event.new(VehiclePassage(plate="沪B77777", plate_conf=0.8)).with_seq(2)
         for payload in (first, first, encode(second, Format.JSON)):  # a duplicate in between
