@@ -161,6 +161,11 @@ class Override:
     since: float
 
 
+#: The longest timed override an operator may set (``for_s``): 366 days. Longer holds are
+#: given without ``for_s`` and end when released.
+MAX_OVERRIDE_S = 366 * 86_400
+
+
 class LevelController:
     """The site's current alert level: schedule, default, and the operator's override.
 
@@ -197,8 +202,11 @@ class LevelController:
         ``None`` releases it back to the schedule. Returns the new :meth:`state`."""
         if level is not None and level not in self.site.levels:
             raise LevelError(f"unknown level {level!r}; levels: {list(self.site.levels)}")
-        if for_s is not None and not for_s > 0:
-            raise LevelError("for_s must be a positive number of seconds")
+        if for_s is not None and not 0 < for_s <= MAX_OVERRIDE_S:
+            # an infinite or astronomical until could not be written in the retained state
+            # (int(inf) raised on every state publish from then on)
+            raise LevelError(f"for_s must be a positive number of seconds, at most "
+                             f"{MAX_OVERRIDE_S} (366 days); leave it out to hold until released")
         now = self._clock()
         with self._lock:
             self._override = None if level is None else Override(
@@ -236,8 +244,10 @@ def level_command(levels: LevelController) -> Callable[[dict[str, object]], dict
         level, for_s, by = args.get("level"), args.get("for_s"), args.get("by")
         if level is not None and not isinstance(level, str):
             raise LevelError("level must be a level name, or null to return to the schedule")
-        if for_s is not None and (isinstance(for_s, bool) or not isinstance(for_s, int | float)):
-            raise LevelError("for_s must be a number of seconds")
+        if for_s is not None and (isinstance(for_s, bool) or not isinstance(for_s, int | float)
+                                  or not 0 < for_s <= MAX_OVERRIDE_S):  # NaN too; before float()
+            raise LevelError(f"for_s must be a positive number of seconds, at most {MAX_OVERRIDE_S} "
+                             "(366 days); leave it out to hold until released")
         if by is not None and not isinstance(by, str):
             raise LevelError("by must be text (who changed the level)")
         return {**levels.set_level(level, None if for_s is None else float(for_s),

@@ -88,6 +88,22 @@ def test_camera_levels_must_be_declared_by_the_site() -> None:
     assert cfg.cameras["gate"].detector.min_score == 0.5  # the loaded config is untouched
 
 
+def test_a_timed_override_is_bounded_and_the_state_always_renders() -> None:
+    # found by probing (session 41): for_s = Infinity (edgepost cmd ... for_s=Infinity, or a CBOR
+    # float) was accepted, and every retained state from then on raised OverflowError
+    from gateway.vision.schedule import MAX_OVERRIDE_S
+
+    levels = LevelController(SiteConfig(levels=("normal", "heightened")), clock=lambda: 1.8e9)
+    handler = level_command(levels)
+    for bad in (float("inf"), float("nan"), 1e300, 10**400, 0, -5, MAX_OVERRIDE_S + 1):
+        with pytest.raises(LevelError, match="at most 31622400"):
+            handler({"level": "heightened", "for_s": bad})
+        assert levels.state() == {"level": "normal", "source": "default"}
+    state = handler({"level": "heightened", "for_s": MAX_OVERRIDE_S})
+    assert state["until"] == int((1.8e9 + MAX_OVERRIDE_S) * 1000)
+    assert handler({"level": "heightened"})["source"] == "operator"  # no for_s: until released
+
+
 def test_level_controller_schedule_override_and_expiry() -> None:
     now = [datetime(2026, 12, 5, 12, tzinfo=SHANGHAI).timestamp()]  # a Saturday noon
     site = SiteConfig(timezone="Asia/Shanghai", levels=("normal", "heightened"),
