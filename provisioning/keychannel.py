@@ -34,6 +34,8 @@ from typing import Any
 
 import cbor2
 
+from gateway.textfile import read_utf8
+
 VERSION = 1
 INFO = b"edgepost node_key v1|"
 ACTIONS = ("add", "revoke")
@@ -142,6 +144,22 @@ def open_sealed(sealed: bytes, device_id: str, gateway_key_pem: bytes, ca_cert_p
                           int(plain.get("issued_ms", 0)))
 
 
+def _last_issued(mark: Path) -> int:
+    """``issued_ms`` of the last message applied (0 before the first)."""
+    if not mark.exists():
+        return 0
+    try:
+        last = json.loads(read_utf8(mark))["issued_ms"]
+        if isinstance(last, bool) or not isinstance(last, int):
+            raise TypeError("issued_ms is not an integer")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        # the replay guard: never guess it (0 would let every old message in again)
+        raise KeyChannelError(f"{mark} is damaged ({exc}): node key messages are refused until it "
+                              'is restored on site ({"issued_ms": <time of the last message '
+                              'applied>}) or removed with the node keys checked') from None
+    return last
+
+
 def apply(msg: NodeKeyMessage, key_file: Path) -> dict[str, Any]:
     """Apply an opened message to ``key_file``; the ``cmd/node_key`` reply fields.
 
@@ -154,7 +172,7 @@ def apply(msg: NodeKeyMessage, key_file: Path) -> dict[str, Any]:
     from provisioning.secrets import write_secret
 
     mark = key_file.with_name(key_file.name + ".issued")
-    last = int(json.loads(mark.read_text())["issued_ms"]) if mark.exists() else 0
+    last = _last_issued(mark)
     if msg.issued_ms <= last:
         raise KeyChannelError(f"an older or repeated message (issued {msg.issued_ms}, last "
                               f"applied {last}): refused")

@@ -97,3 +97,24 @@ def test_node_revoke_removes_the_key_and_a_re_enrolment_gets_a_new_one(
     assert run_provision(site, *args) == 0  # enrolled again: a new key, the name kept
     reg = NodeKeyRegistry.from_file(keys)
     assert reg.key_for(24) not in (None, old_key) and reg.name_for(24) == "fence-pir"
+
+
+def test_a_damaged_replay_mark_refuses_key_messages_and_never_reopens_old_ones(tmp_path: Path) -> None:
+    # found by probing (session 41): a damaged <key file>.issued was a JSONDecodeError inside the
+    # command (a handler bug to the router); reading it as 0 would let every old message in again
+    from provisioning.keychannel import KeyChannelError, NodeKeyMessage, apply
+
+    keys = tmp_path / "nodes.toml"
+    first = NodeKeyMessage("gw-1", 7, "add", bytes(range(32)), "north", issued_ms=1_000)
+    assert apply(first, keys) == {"node": 7, "action": "add", "nodes": 1}
+    with pytest.raises(KeyChannelError, match="older or repeated"):
+        apply(first, keys)
+    mark = tmp_path / "nodes.toml.issued"
+    later = NodeKeyMessage("gw-1", 8, "add", bytes(range(1, 33)), None, issued_ms=2_000)
+    for damaged in (b"\xff\xfe", b'{"issued_ms": ', b'{"issued_ms": "1"}', b"[]"):
+        mark.write_bytes(damaged)
+        with pytest.raises(KeyChannelError, match=r"nodes\.toml\.issued is damaged"):
+            apply(later, keys)
+    assert "id = 8" not in keys.read_text()  # nothing applied while the guard is unknown
+    mark.write_text('{"issued_ms": 1000}')
+    assert apply(later, keys)["nodes"] == 2
