@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gateway.events import EventType
-from gateway.textfile import read_utf8
+from gateway.textfile import read_toml
 
 
 class StrictModel(BaseModel):
@@ -171,11 +170,9 @@ def load_config(path: Path | None, overrides: dict[str, dict[str, Any]] | None =
     raw: dict[str, Any] = {}
     if path is not None:
         try:
-            raw = tomllib.loads(read_utf8(path))
-        except OSError as exc:
-            raise CentralConfigError(f"cannot read {path}: {exc.strerror}") from None
-        except (tomllib.TOMLDecodeError, RecursionError) as exc:  # RecursionError: nesting too deep
-            raise CentralConfigError(f"{path} is not valid TOML: {exc}") from None
+            raw = read_toml(path, CentralConfigError)
+        except FileNotFoundError:
+            raise CentralConfigError(f"{path}: no such configuration file") from None
     for section, values in (overrides or {}).items():
         raw.setdefault(section, {}).update({k: v for k, v in values.items() if v is not None})
     try:

@@ -10,14 +10,13 @@ the drivers in this package say *how* to use it. A rig file names resources only
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from gateway.strict import StrictModel
-from gateway.textfile import read_utf8
+from gateway.textfile import read_toml
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -274,11 +273,9 @@ class RigFileError(ValueError):
 def load_rig(path: Path) -> RigSpec:
     """Read and validate a rig file; errors name the file and the offending keys."""
     try:
-        data = tomllib.loads(read_utf8(path))
-    except OSError as exc:
+        data = read_toml(path, RigFileError)
+    except FileNotFoundError as exc:
         raise RigFileError(f"{path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise RigFileError(f"{path}: not valid TOML: {exc}") from None
     try:
         return RigSpec.model_validate(data)
     except ValidationError as exc:
