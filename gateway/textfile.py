@@ -11,7 +11,8 @@ sequence", the C library's own error for undecodable text) and a ``strerror`` th
 the first bad byte is and what to do. So each reader's existing ``except OSError`` branch gives
 its usual one-line message ("cannot read FILE: not UTF-8 text ...") and keeps its own policy
 (refuse to start, keep the previous keys, answer 503), and nothing else has to change.
-:func:`read_toml` adds the TOML step for the gateway's configuration and its zones overlay.
+:func:`read_toml` adds the TOML step for the configuration files (gateway, zones overlay,
+central, HIL rig).
 """
 
 from __future__ import annotations

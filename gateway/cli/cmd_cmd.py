@@ -36,6 +36,7 @@ from gateway.cli.events_cmd import (
     add_connection_args,
     options_from_args,
 )
+from gateway.events.render import visible
 
 EXIT_OK = 0
 EXIT_REFUSED = 1  # the gateway answered {ok: false, error}
@@ -233,8 +234,6 @@ def render_reply(device: str, name: str, doc: Any, *, saved: str | None = None,
     """Human form of a reply: ``ok`` or ``error`` first, then one ``key: value`` per line
     (``one_line``: separated by ``; `` instead, as ``events tail`` prints)."""
     if not isinstance(doc, dict):
-        from gateway.events.render import visible
-
         return visible(f"{device} {name}: {json.dumps(_plain(doc), ensure_ascii=False)}")
     lines = [f"{device} {name}: " + ("ok" if doc.get("ok") else f"error: {doc.get('error')}")]
     spec = COMMANDS.get(name)
@@ -252,8 +251,6 @@ def render_reply(device: str, name: str, doc: Any, *, saved: str | None = None,
             lines.append(f"  ts: {iso_ms(value)}")
         else:
             lines.append(f"  {key}: {json.dumps(_plain(value), ensure_ascii=False)}")
-    from gateway.events.render import visible
-
     lines = [visible(line) for line in lines]  # the device's strings, never terminal controls
     if one_line:
         return lines[0] + "".join(f";{line.removeprefix(' ')}" for line in lines[1:])
