@@ -6,6 +6,7 @@ code. It depends on Starlette (sessions signed with ``itsdangerous``) and argon2
 
 - :mod:`webkit.auth`: password hashes, roles, the logged-in user, role checks.
 - :mod:`webkit.csrf`: per-session CSRF token, checked on every unsafe request.
+- :mod:`webkit.throttle`: failed logins slow down per client address (429 with Retry-After).
 - :mod:`webkit.bodylimit`: a cap on request bodies (413), so no client can fill the memory.
 - :mod:`webkit.app`: an app factory that wires sessions, CSRF, the cap and the kit's static files
   (``/static/kit/kit.js``: a fetch helper that sends the CSRF token).

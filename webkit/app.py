@@ -39,7 +39,7 @@ def load_or_create_secret(path: Path) -> str:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if request.url.path.startswith("/api/") or exc.status_code not in (401, 403):
-        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
     return RedirectResponse("/login", status_code=303)  # a page: go and log in
 
 

@@ -7,11 +7,13 @@ login (timing, session fixation) lands in both.
 
 Contract: ``find_user(name)`` returns ``{"name", "role", "hash"}`` or None (it may raise
 :class:`~starlette.exceptions.HTTPException` itself, e.g. 503 when the users file is broken);
-an unknown name and a wrong password give the same 401 and cost the same time.
+an unknown name and a wrong password give the same 401 and cost the same time. After too many
+failures from one address, attempts from it are a 429 until its wait is over (:mod:`webkit.throttle`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -23,15 +25,18 @@ from starlette.routing import Route
 
 from webkit import auth
 from webkit.csrf import csrf_token
+from webkit.throttle import LoginThrottle, client_key
 
 UserLookup = Callable[[str], dict[str, Any] | None]
 
 
 def session_routes(find_user: UserLookup, extra: Callable[[], dict[str, Any]] | None = None,
-                   profile: auth.Profile = "central") -> list[Route]:
+                   profile: auth.Profile = "central", *,
+                   throttle: LoginThrottle) -> list[Route]:
     """Routes for the session document, login and logout; ``extra()`` adds session fields.
 
-    ``profile``: the argon2 profile of the site's logins (see :mod:`webkit.auth`)."""
+    ``profile``: the argon2 profile of the site's logins (see :mod:`webkit.auth`); ``throttle``:
+    the site's failed-login limit (its counters belong in the site's health or metrics)."""
 
     def session(request: Request) -> JSONResponse:
         body = {"user": auth.current_user(request), "csrf": csrf_token(request)}
@@ -44,11 +49,16 @@ def session_routes(find_user: UserLookup, extra: Callable[[], dict[str, Any]] | 
         except (ValueError, KeyError, TypeError):
             raise HTTPException(400, "send {\"name\": ..., \"password\": ...}") from None
         user = find_user(name)
+        key = client_key(request.client.host if request.client else None)
+        if (wait := throttle.attempt(key)) > 0:
+            raise too_many_attempts(wait)
         # in a worker thread: a hash takes ~0.1 s, and the event loop serves everyone else
         if not await run_in_threadpool(auth.verify_password, user["hash"] if user else None,
                                        password, profile):
+            throttle.failed(key)
             raise HTTPException(401, "wrong user name or password")
         assert user is not None
+        throttle.succeeded(key)
         auth.login(request, user["name"], user["role"])
         return JSONResponse({"user": auth.current_user(request), "csrf": csrf_token(request)})
 
@@ -61,6 +71,13 @@ def session_routes(find_user: UserLookup, extra: Callable[[], dict[str, Any]] | 
         Route("/api/v1/login", do_login, methods=["POST"]),
         Route("/api/v1/logout", do_logout, methods=["POST"]),
     ]
+
+
+def too_many_attempts(wait_s: float) -> HTTPException:
+    """The 429 for an address that must wait ``wait_s`` before its next login attempt."""
+    seconds = max(1, math.ceil(wait_s))
+    return HTTPException(429, f"too many failed logins from this address: try again in {seconds} s",
+                         headers={"Retry-After": str(seconds)})
 
 
 def jpeg_crop(data: bytes) -> Response:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -37,6 +37,7 @@ from central.store import PlateQuery, Store
 from webkit import auth
 from webkit.app import load_or_create_secret, make_app
 from webkit.session import jpeg_crop, session_routes
+from webkit.throttle import LoginThrottle
 
 HERE = Path(__file__).parent
 MAX_LIMIT = 1000
@@ -156,6 +157,21 @@ class FleetCollector:
             yield from (db, waiting, suppressed)
 
 
+class LoginCollector:
+    """Prometheus counters of the UI's login attempts: failed, and refused while an address waits."""
+
+    def __init__(self, throttle: LoginThrottle) -> None:
+        self.throttle = throttle
+
+    def collect(self) -> Any:
+        totals = self.throttle.snapshot()
+        yield CounterMetricFamily("edgepost_central_login_failed", "login attempts that failed",
+                                  value=float(totals["login_failed"]))
+        yield CounterMetricFamily("edgepost_central_login_refused",
+                                  "login attempts refused while their address waits (too many failures)",
+                                  value=float(totals["login_refused"]))
+
+
 def build_app(cfg: CentralConfig, store: Store,
               ingest_health: Callable[[], dict[str, Any]] | None = None,
               send_command: Callable[[str, str, dict[str, Any]], str] | None = None,
@@ -170,8 +186,10 @@ def build_app(cfg: CentralConfig, store: Store,
         grid = load_grid(cfg.grid.cells_file, cfg.grid.id_property)
     plate_key = load_plate_key(cfg.plates.hash_key_file) if cfg.plates.hash_key_file else None
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    throttle = LoginThrottle()  # failed logins slow down per address (webkit.throttle)
     registry = CollectorRegistry()
     registry.register(FleetCollector(store, ingest_health))  # type: ignore[arg-type]
+    registry.register(LoginCollector(throttle))  # type: ignore[arg-type]
 
     def page(name: str) -> Callable[[Request], Response]:
         def handler(request: Request) -> Response:
@@ -361,7 +379,7 @@ def build_app(cfg: CentralConfig, store: Store,
 
     api_routes = [
         Route("/api/v1", api_index),
-        *session_routes(store.user, lambda: {"now_ms": _now_ms()}),
+        *session_routes(store.user, lambda: {"now_ms": _now_ms()}, throttle=throttle),
         Route("/api/v1/fleet", fleet),
         Route("/api/v1/alarms", alarms),
         Route("/api/v1/alarms/{event_id}/ack", ack, methods=["POST"]),

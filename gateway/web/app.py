@@ -31,7 +31,8 @@ from gateway.web.users import Users, UsersFileError
 from gateway.web.zones import ZoneEditError, rules_of, save_rules
 from webkit import auth
 from webkit.app import load_or_create_secret, make_app
-from webkit.session import jpeg_crop, session_routes
+from webkit.session import jpeg_crop, session_routes, too_many_attempts
+from webkit.throttle import LoginThrottle, client_key
 
 STATIC = Path(__file__).parent / "static"
 MAX_EVENTS = 200
@@ -66,6 +67,9 @@ def build_app(service: Any, cfg: WebConfig) -> Starlette:
     users = Users(cfg.users_file)
     # a Prometheus scrape every 15 s: one argon2 verification per 5 minutes
     basic = auth.RecentlyVerified(absent="gateway")
+    # failed logins (page or HTTP Basic) slow down per address; counted as web.login_failed and
+    # web.login_refused in health
+    throttle = LoginThrottle(count=lambda name: service.health.counters.inc(f"web.{name}"))
     rates = _Rates()
     recent = service.recent
     registry = registry_for(lambda: service.health.report(now_ms()),
@@ -167,6 +171,7 @@ def build_app(service: Any, cfg: WebConfig) -> Starlette:
         return Response(render(registry), media_type="text/plain; version=0.0.4")
 
     def _basic_ok(request: Request) -> bool:
+        """Whether the request carries a page login as HTTP Basic (429 while its address waits)."""
         header = request.headers.get("authorization", "")
         if not header.lower().startswith("basic "):
             return False
@@ -175,12 +180,19 @@ def build_app(service: Any, cfg: WebConfig) -> Starlette:
         except (binascii.Error, UnicodeDecodeError):
             return False
         user = _user(name)
-        return basic.check(name, password, user["hash"] if user else None)
+        key = client_key(request.client.host if request.client else None)
+        if (wait := throttle.attempt(key)) > 0:
+            raise too_many_attempts(wait)
+        if not basic.check(name, password, user["hash"] if user else None):
+            throttle.failed(key)
+            return False
+        throttle.succeeded(key)
+        return True
 
     routes = [
         Route("/", page("index")), Route("/login", page("login")),
         *session_routes(_user, lambda: {"device": service.topics.device, "now_ms": now_ms()},
-                        profile="gateway"),
+                        profile="gateway", throttle=throttle),
         Route("/api/v1/status", status),
         Route("/api/v1/cameras/{name}/snapshot", snapshot),
         Route("/api/v1/cameras/{name}/rules", get_rules),

@@ -169,3 +169,19 @@ def test_one_device_with_an_absurd_health_figure_does_not_break_the_fleets_metri
     assert r.status_code == 200
     assert 'edgepost_device_spool_depth{device="cp-1"} 4.0' in r.text
     assert 'edgepost_device_spool_depth{device="cp-9"}' not in r.text
+
+
+def test_failed_logins_make_the_address_wait_and_are_counted(client: TestClient) -> None:
+    # found by probing (session 42): every attempt was checked, without end
+    csrf = client.get("/api/v1/session").json()["csrf"]
+    for i in range(5):
+        r = client.post("/api/v1/login", json={"name": "ops", "password": f"guess-{i}"},
+                        headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 401
+    r = client.post("/api/v1/login", json={"name": "ops", "password": "operator-pass"},
+                    headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 429, "the right password too waits its turn"
+    assert r.headers["Retry-After"] == "2" and "try again in 2 s" in r.json()["error"]
+    metrics = client.get("/metrics").text
+    assert "edgepost_central_login_failed_total 5.0" in metrics
+    assert "edgepost_central_login_refused_total 1.0" in metrics

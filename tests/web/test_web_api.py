@@ -87,6 +87,28 @@ def test_login_roles_events_metrics(broker: LocalMosquitto, tmp_path: Path) -> N
         assert r.status_code == 403 and "operator" in r.json()["error"]
 
 
+@pytest.mark.timeout(120)
+def test_failed_logins_and_scrapes_make_the_address_wait(broker: LocalMosquitto, tmp_path: Path) -> None:
+    # found by probing (session 42): the page checked every attempt (form or HTTP Basic) without end
+    path = gateway_toml(tmp_path, broker.port)
+    with running(path) as (service, base), httpx.Client(base_url=base, timeout=10) as client:
+        csrf = client.get("/api/v1/session").json()["csrf"]
+        for i in range(3):
+            r = client.post("/api/v1/login", json={"name": "tech", "password": f"guess-{i}"},
+                            headers={"X-CSRF-Token": csrf})
+            assert r.status_code == 401
+        assert client.get("/metrics", auth=("tech", PASSWORD)).status_code == 200, \
+            "a right login clears the count"
+        for i in range(5):
+            assert client.get("/metrics", auth=("tech", f"guess-{i}")).status_code == 401
+        r = client.post("/api/v1/login", json={"name": "tech", "password": PASSWORD},
+                        headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 429 and r.headers["Retry-After"] in ("1", "2")
+        assert client.get("/metrics", auth=("tech", PASSWORD)).status_code == 429
+        counters = service.health.report(0)["counters"]
+        assert counters["web.login_failed"] == 8 and counters["web.login_refused"] == 2
+
+
 def test_overlay_is_merged_and_must_hold_only_zones(tmp_path: Path) -> None:
     cam = {"source": {"uri": str(tmp_path / "x.mp4")}, "detector": {"model": "m.tflite"}}
     path = gateway_toml(tmp_path, 1883, cameras={"gate": cam})
