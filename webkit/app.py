@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 
 from webkit.bodylimit import BodyLimitMiddleware
 from webkit.csrf import CSRFMiddleware
+from webkit.session_check import SessionCheckMiddleware, UserLookup
 
 STATIC = Path(__file__).parent / "static"
 SESSION_MAX_AGE_S = 12 * 3600  # one shift
@@ -43,12 +44,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return RedirectResponse("/login", status_code=303)  # a page: go and log in
 
 
-def make_app(routes: Sequence[BaseRoute], secret_key: str, secure_cookies: bool = False,
-             name: str = "edgepost") -> Starlette:
-    """A Starlette app with sessions, CSRF and ``/static/kit``; API errors come back as JSON."""
+def make_app(routes: Sequence[BaseRoute], secret_key: str, find_user: UserLookup,
+             secure_cookies: bool = False, name: str = "edgepost") -> Starlette:
+    """A Starlette app with sessions, CSRF and ``/static/kit``; API errors come back as JSON.
+
+    ``find_user`` is the site's user lookup (as for :func:`webkit.session.session_routes`): each
+    request's session is checked against it (:mod:`webkit.session_check`)."""
     middleware = [
         Middleware(SessionMiddleware, secret_key=secret_key, session_cookie=f"{name}_session",
                    max_age=SESSION_MAX_AGE_S, same_site="lax", https_only=secure_cookies),
+        Middleware(SessionCheckMiddleware, find_user=find_user),
         Middleware(CSRFMiddleware),
         Middleware(BodyLimitMiddleware),
     ]

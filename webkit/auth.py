@@ -115,10 +115,14 @@ def role_at_least(role: str | None, needed: str) -> bool:
     return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
 
 
-def login(request: Request, name: str, role: str) -> None:
-    """Start a session for ``name`` (a fresh session: the old CSRF token is replaced)."""
+def login(request: Request, user: dict[str, Any]) -> None:
+    """Start a session for ``user`` (``{"name", "role", "hash"}`` as stored; a fresh session:
+    the old CSRF token is replaced). The session holds a stamp of the stored hash and role, so
+    a later change to either ends it (:mod:`webkit.session_check`)."""
+    from webkit.session_check import user_stamp
+
     request.session.clear()
-    request.session.update({"user": name, "role": role})
+    request.session.update({"user": user["name"], "role": user["role"], "stamp": user_stamp(user)})
 
 
 def logout(request: Request) -> None:

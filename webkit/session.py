@@ -25,9 +25,8 @@ from starlette.routing import Route
 
 from webkit import auth
 from webkit.csrf import csrf_token
+from webkit.session_check import UserLookup
 from webkit.throttle import LoginThrottle, client_key
-
-UserLookup = Callable[[str], dict[str, Any] | None]
 
 
 def session_routes(find_user: UserLookup, extra: Callable[[], dict[str, Any]] | None = None,
@@ -59,7 +58,7 @@ def session_routes(find_user: UserLookup, extra: Callable[[], dict[str, Any]] | 
             raise HTTPException(401, "wrong user name or password")
         assert user is not None
         throttle.succeeded(key)
-        auth.login(request, user["name"], user["role"])
+        auth.login(request, user)
         return JSONResponse({"user": auth.current_user(request), "csrf": csrf_token(request)})
 
     def do_logout(request: Request) -> JSONResponse:

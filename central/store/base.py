@@ -565,6 +565,12 @@ class Store:
                 "ON CONFLICT (name) DO UPDATE SET hash = excluded.hash, role = excluded.role"),
                 (name, password_hash, role, _now_ms()))
 
+    def remove_user(self, name: str) -> bool:
+        """Delete a user; False when there was none. Their open sessions end at their next request."""
+        with self._tx() as cur:
+            cur.execute(self._sql("DELETE FROM users WHERE name = %s"), (name,))
+            return bool(cur.rowcount)
+
     def user(self, name: str) -> dict[str, Any] | None:
         """A user's hash and role."""
         rows = self._rows("SELECT name, hash, role FROM users WHERE name = %s", (name,))

@@ -406,4 +406,5 @@ def build_app(cfg: CentralConfig, store: Store,
         Mount("/static/central", app=StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     secret = load_or_create_secret(cfg.web.secret_file)
-    return make_app(routes, secret, secure_cookies=cfg.web.secure_cookies, name="edgepost_central")
+    return make_app(routes, secret, store.user, secure_cookies=cfg.web.secure_cookies,
+                    name="edgepost_central")

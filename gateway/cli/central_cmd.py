@@ -36,6 +36,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     add.add_argument("--role", choices=("viewer", "operator", "admin"), default="admin")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     add.set_defaults(func=cmd_user_add)
+    remove = us.add_parser("remove", help="delete a user (their open sessions end too)")
+    _common(remove)
+    remove.add_argument("name")
+    remove.set_defaults(func=cmd_user_remove)
 
     gaps = cs.add_parser("gaps", help="sequence gaps per device, from the archive")
     _common(gaps)
@@ -139,6 +143,17 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     store.add_user(args.name, hashed, args.role)
     store.audit("cli", "user add", f"{args.name} ({args.role})")
     print(f"user {args.name} ({args.role}) saved")
+    return 0
+
+
+def cmd_user_remove(args: argparse.Namespace) -> int:
+    """Delete a user; a browser still logged in as them is logged out at its next request."""
+    store = _store(args)
+    if not store.remove_user(args.name):
+        print(f"edgepost central: no user {args.name!r}; nothing changed", file=sys.stderr)
+        return 1
+    store.audit("cli", "user remove", args.name)
+    print(f"user {args.name} removed")
     return 0
 
 

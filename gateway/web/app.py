@@ -204,5 +204,5 @@ def build_app(service: Any, cfg: WebConfig) -> Starlette:
         Mount("/static/gateway", app=StaticFiles(directory=str(STATIC)), name="static"),
     ]
     secret_file = cfg.secret_file or service.config.spool.path.parent / "web-secret.key"
-    return make_app(routes, load_or_create_secret(secret_file),
+    return make_app(routes, load_or_create_secret(secret_file), _user,
                     secure_cookies=cfg.tls is not None, name="edgepost_gateway")

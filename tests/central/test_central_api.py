@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -185,3 +186,45 @@ def test_failed_logins_make_the_address_wait_and_are_counted(client: TestClient)
     metrics = client.get("/metrics").text
     assert "edgepost_central_login_failed_total 5.0" in metrics
     assert "edgepost_central_login_refused_total 1.0" in metrics
+
+
+def test_a_reset_demoted_or_removed_user_is_logged_out_at_the_next_request(
+        client: TestClient, store: Store) -> None:
+    # found by probing (session 42): the signed cookie kept its user and role for its whole
+    # 12 h, whatever happened to the login meanwhile
+    login(client, "ops", "operator-pass")
+    assert client.get("/api/v1/fleet").status_code == 200
+    store.add_user("ops", hash_password("a-new-password"), "operator")  # reset after a leak
+    assert client.get("/api/v1/fleet").status_code == 401
+    assert client.get("/api/v1/session").json()["user"] is None
+
+    login(client, "ops", "a-new-password")
+    store.add_user("ops", store.user("ops")["hash"], "viewer")  # demoted, same password
+    assert client.get("/api/v1/fleet").status_code == 401
+    login(client, "ops", "a-new-password")
+    assert client.get("/api/v1/session").json()["user"] == {"name": "ops", "role": "viewer"}
+
+    assert store.remove_user("ops") and not store.remove_user("ops")
+    assert client.get("/api/v1/fleet").status_code == 401
+    csrf = client.get("/api/v1/session").json()["csrf"]
+    r = client.post("/api/v1/login", json={"name": "ops", "password": "a-new-password"},
+                    headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 401
+
+
+def test_central_user_remove_deletes_the_login_and_audits_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from central.store import open_store
+    from gateway.cli.main import main
+
+    db = f"sqlite:///{tmp_path / 'central.sqlite3'}"
+    cfg = tmp_path / "central.toml"
+    cfg.write_text(f'[database]\nurl = "{db}"\n[web]\nsecret_file = "{tmp_path / "secret.key"}"\n')
+    store = open_store(db)
+    store.migrate()
+    store.add_user("leaver", hash_password("leaver-password"), "operator")
+    assert main(["central", "user", "remove", "leaver", "-c", str(cfg)]) == 0
+    assert store.user("leaver") is None
+    assert store.audit_log()[0]["action"] == "user remove"
+    assert main(["central", "user", "remove", "leaver", "-c", str(cfg)]) == 1
+    assert "no user 'leaver'; nothing changed" in capsys.readouterr().err

@@ -109,6 +109,32 @@ def test_failed_logins_and_scrapes_make_the_address_wait(broker: LocalMosquitto,
         assert counters["web.login_failed"] == 8 and counters["web.login_refused"] == 2
 
 
+@pytest.mark.timeout(120)
+def test_a_changed_users_file_ends_the_sessions_it_no_longer_allows(
+        broker: LocalMosquitto, tmp_path: Path) -> None:
+    # found by probing (session 42): a login taken out of the users file kept its session (and
+    # role) until the cookie expired, 12 h later
+    from gateway.web.users import render_users
+    from webkit.auth import hash_password
+
+    path = gateway_toml(tmp_path, broker.port)
+    users = tmp_path / "web-users.toml"
+    with running(path) as (_service, base), httpx.Client(base_url=base, timeout=10) as tech, \
+            httpx.Client(base_url=base, timeout=10) as guest:
+        login(tech, "tech", PASSWORD)
+        login(guest, "guest", VIEWER_PASSWORD)
+        assert tech.get("/api/v1/status").status_code == 200
+        users.write_text(render_users({"tech": {"hash": hash_password(PASSWORD), "role": "admin"}}))
+        assert guest.get("/api/v1/status").status_code == 401, "guest was taken out"
+        assert tech.get("/api/v1/status").status_code == 401, "tech's password hash was renewed"
+        login(tech, "tech", PASSWORD)
+        assert tech.get("/api/v1/status").status_code == 200
+        users.write_bytes(b"\xff\xfe garbage")
+        r = tech.get("/api/v1/status")
+        assert r.status_code == 503 and "not UTF-8" in r.json()["error"], \
+            "a damaged users file is never read as 'the old cookie is still good'"
+
+
 def test_overlay_is_merged_and_must_hold_only_zones(tmp_path: Path) -> None:
     cam = {"source": {"uri": str(tmp_path / "x.mp4")}, "detector": {"model": "m.tflite"}}
     path = gateway_toml(tmp_path, 1883, cameras={"gate": cam})
