@@ -13,11 +13,15 @@ from gateway.config.health import HealthConfig
 from gateway.config.mqtt import MqttConfig
 from gateway.config.spool import SpoolConfig
 from gateway.config.web import WebConfig
+from gateway.events.fields import MAX_TEXT
 from gateway.events.topics import NAME_RE
 from gateway.sensors.config import SensorsConfig
 from gateway.strict import ReadOnlyDict, StrictModel, revalidated
 from gateway.vision.config import VisionCameraConfig
 from gateway.vision.schedule import SiteConfig
+
+#: the longest camera name: its faults name it as ``camera/<name>`` in an event text field
+MAX_CAMERA_NAME = MAX_TEXT - len("camera/")
 
 
 class GatewayConfig(StrictModel):
@@ -31,7 +35,8 @@ class GatewayConfig(StrictModel):
     cameras: ReadOnlyDict[str, VisionCameraConfig] = Field(
         default_factory=dict,
         description="Cameras by name ([cameras.<name>]): source, detector, motion gate, "
-        "tracker, zones and lines. The name appears in events as `camera`.")
+        "tracker, zones and lines. The name appears in events as `camera`: lower-case letters, "
+        f"digits, '-' or '_', at most {MAX_CAMERA_NAME} characters.")
     sensors: SensorsConfig = Field(
         default_factory=SensorsConfig,
         description="Serial sensor readers: node links (radio/UART), GPS, Modbus RTU buses.")
@@ -52,6 +57,10 @@ class GatewayConfig(StrictModel):
         for name in value:
             if not NAME_RE.match(name):
                 raise ValueError(f"camera name {name!r}: use lower-case letters, digits, - or _")
+            if len(name) > MAX_CAMERA_NAME:
+                # a camera's faults name it as "camera/<name>" in a text field of MAX_TEXT
+                raise ValueError(f"camera name {name!r}: at most {MAX_CAMERA_NAME} characters "
+                                 f"(its faults travel as camera/<name>, at most {MAX_TEXT})")
         return value
 
     @model_validator(mode="after")

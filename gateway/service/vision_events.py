@@ -19,6 +19,7 @@ from gateway.events.bodies import (
     VehiclePassage,
     ZoneIntrusion,
 )
+from gateway.events.fields import MAX_TEXT
 from gateway.events.types import Direction, Phase, PlateColour, PlateStatus, PlateType, Severity
 from gateway.vision import events as ve
 from gateway.vision.tamper import CameraTamper
@@ -35,7 +36,9 @@ def to_body(ev: ve.VisionEvent) -> Body | None:
                            duration_ms=None if ev.duration_s is None
                            else round(ev.duration_s * 1000), crop=ev.crop_jpeg)
     clip = ev.clip
-    cls = ev.label or "object"
+    # a model's labels file may hold a label longer than an event's text field (MAX_TEXT):
+    # cut it, or every event of that class would fail to encode and be lost
+    cls = (ev.label or "object")[:MAX_TEXT]
     conf = None if ev.confidence is None else min(1.0, max(0.0, float(ev.confidence)))
     track = ev.track_id or 0
     if isinstance(ev, ve.ObjectEnter):

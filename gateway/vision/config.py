@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from gateway.camera.config import CameraSourceConfig
 from gateway.clips.config import ClipsConfig
+from gateway.events.fields import MAX_TEXT
 from gateway.inference.config import TfliteModelConfig
 from gateway.plates.config import PlatesConfig
 from gateway.strict import ReadOnlyDict, StrictModel, revalidated
@@ -192,7 +193,10 @@ class TrackerConfig(StrictModel):
 class ZoneConfig(StrictModel):
     """A polygon of interest and the rules that apply inside it."""
 
-    name: str = Field(description="Zone name used in events (unique per camera).")
+    # an event's text fields hold at most MAX_TEXT characters: a longer name made every event of
+    # the zone fail to encode, so its alarms were dropped (found by probing, session 42)
+    name: str = Field(min_length=1, max_length=MAX_TEXT,
+                      description=f"Zone name used in events (unique per camera; 1-{MAX_TEXT} characters).")
     # bounded: every track is tested against every vertex on every frame, in Python, and the
     # page lets an operator save what it likes (a hand-drawn zone has a few dozen at most)
     polygon: tuple[Point, ...] = Field(min_length=3, max_length=100,
@@ -220,7 +224,8 @@ class ZoneConfig(StrictModel):
 class LineConfig(StrictModel):
     """A counting line; crossing it in either direction is an event."""
 
-    name: str = Field(description="Line name used in events (unique per camera).")
+    name: str = Field(min_length=1, max_length=MAX_TEXT,
+                      description=f"Line name used in events (unique per camera; 1-{MAX_TEXT} characters).")
     a: Point = Field(description="First end point, normalized.")
     b: Point = Field(description="Second end point, normalized.")
     inbound_side: Point = Field(
