@@ -71,6 +71,11 @@ class CameraComponent:
             except Exception as exc:  # any type (ModelError, AssetError, OSError...) = cannot start
                 self._fault("start_failed", f"camera {self.name} not started: {exc}")
                 return
+            if never := self.pipeline.untracked_classes():
+                # the camera runs for the classes it can see; these would silently never count
+                self._fault("classes_unknown", f"camera {self.name}: rules.classes {never} are not "
+                            "among the model's labels, so they are never tracked: correct them, "
+                            "or map a label onto them in rules.class_aliases", Severity.WARNING)
             self.pipeline.run()
             source = self.pipeline.health().get("source", {})
             if not source.get("ended") and not self._stopping:
@@ -115,12 +120,14 @@ class CameraComponent:
             return None
         return self.plates
 
-    def _fault(self, code: str, message: str) -> None:
-        self.error = message
+    def _fault(self, code: str, message: str, severity: Severity = Severity.ERROR) -> None:
+        """Count, log and send a device_fault; an ERROR is also the camera's error state."""
+        if severity is Severity.ERROR:
+            self.error = message
         self._counters.inc(f"camera.{self.name}.{code}")
         log.error("%s", message)
         self._producer.emit(DeviceFault(component=f"camera/{self.name}", code=code,
-                                        severity=Severity.ERROR, message=message[:256]))
+                                        severity=severity, message=message[:256]))
 
     def _on_event(self, ev: Any) -> None:
         body = to_body(ev)

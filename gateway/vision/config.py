@@ -21,7 +21,14 @@ from gateway.plates.config import PlatesConfig
 from gateway.strict import ReadOnlyDict, StrictModel, revalidated
 from gateway.vision.schedule import TimeWindow
 
-Point = Annotated[tuple[float, float], Field(description="(x, y), normalized 0..1")]
+# A coordinate is a share of the frame's width or height. Checked (found by probing, session
+# 42): pixel coordinates by mistake (640) or NaN (valid TOML, and what the page's JSON parser
+# accepts) made a zone that nothing is ever inside, so its alarms never fired, without a word.
+#: the smallest zone (a share of the frame): one millionth, a few pixels of a 1080p frame
+MIN_ZONE_AREA = 1e-6
+Coordinate = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Point = Annotated[tuple[Coordinate, Coordinate],
+                  Field(description="(x, y), normalized 0..1 (shares of the frame's width and height)")]
 
 
 class DecoderKind(StrEnum):
@@ -220,6 +227,16 @@ class ZoneConfig(StrictModel):
     levels: tuple[str, ...] = Field(
         default=(), description="Armed only at these alert levels (empty: at every level).")
 
+    @model_validator(mode="after")
+    def _has_area(self) -> ZoneConfig:
+        # shoelace formula: a polygon whose vertices all lie on one line has no inside
+        pts = self.polygon
+        twice_area = sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(pts, pts[1:] + pts[:1], strict=True))
+        if abs(twice_area) < MIN_ZONE_AREA * 2:
+            raise ValueError(f"zone {self.name!r}: its polygon has no area (all its vertices lie "
+                             "on one line or point): nothing could ever be inside it")
+        return self
+
 
 class LineConfig(StrictModel):
     """A counting line; crossing it in either direction is an event."""
@@ -266,6 +283,16 @@ class CropConfig(StrictModel):
     max_bytes: int = Field(default=16_000, ge=1_000, description="Upper bound of the JPEG size.")
     max_side: int = Field(default=224, ge=32, description="Longest side of the crop in pixels.")
     padding: float = Field(default=0.1, ge=0, le=1, description="Margin around the box (ratio).")
+
+
+def untracked(what: str, classes: tuple[str, ...], tracked: tuple[str, ...]) -> None:
+    """Refuse a zone or line that watches classes the camera does not track: only tracked
+    objects reach the rules, so it would never see them (a typo such as 'persons' made an
+    intrusion zone that never fired, without a word; found by probing, session 42)."""
+    unknown = sorted(set(classes) - set(tracked))
+    if unknown:
+        raise ValueError(f"{what} watches {unknown}, which rules.classes does not track "
+                         f"({sorted(tracked)}): add them there, or correct the name")
 
 
 class RulesConfig(StrictModel):
@@ -318,7 +345,10 @@ class RulesConfig(StrictModel):
         line_names = [ln.name for ln in self.lines]
         if len(set(line_names)) != len(line_names):
             raise ValueError("line names must be unique per camera")
+        for kind, item in (*(("zone", z) for z in self.zones), *(("line", ln) for ln in self.lines)):
+            untracked(f"{kind} {item.name!r}", item.classes, self.classes)
         return self
+
 
 
 class ZoneLevelConfig(StrictModel):
@@ -405,6 +435,9 @@ class VisionCameraConfig(StrictModel):
             if unknown:
                 raise ValueError(f"level_overrides.{level} names unknown zones {unknown}; "
                                  f"zones: {sorted(zones)}")
+            for name, zone in override.zones.items():
+                untracked(f"level_overrides.{level}.zones.{name}", zone.classes or (),
+                          self.rules.classes)
         return self
 
     def levels_used(self) -> set[str]:

@@ -128,6 +128,17 @@ class CameraPipeline:
         self._pending_cfg: VisionCameraConfig | None = None
         self._cfg_lock = threading.Lock()
 
+    def untracked_classes(self) -> list[str]:
+        """Classes of ``rules.classes`` that the detector never reports: not among its model's
+        labels, nor a name an alias gives (a typo such as 'persons', or another model's names).
+        Empty when the model has no label map (its classes are then called ``class_<id>``)."""
+        labels = getattr(self.detector, "labels", None)
+        if labels is None:
+            return []
+        known = {n for n in labels.names if n not in ("", "???")}
+        known |= set(self.cfg.rules.class_aliases.values())
+        return sorted(set(self.cfg.rules.classes) - known)
+
     def _fault(self, where: str, exc: BaseException, msg: str, *args: object) -> None:
         """Log a per-frame failure rate-limited per (stage, exception type), with the traceback
         at DEBUG level on every occurrence (for a technician who turns debug logging on)."""

@@ -107,3 +107,25 @@ def test_snapshot_reply_in_json_is_base64() -> None:
     import base64
 
     assert base64.b64decode(doc["jpeg"]) == b"\xff\xd8xyz"
+
+
+def test_classes_the_model_never_reports_are_a_warning_and_the_rest_still_counts(
+        broker: LocalMosquitto, tmp_path: Path) -> None:
+    # found by probing (session 42): a tracked class the model has no label for (a typo, or
+    # another model's names) was silently never tracked
+    sub = Collector(broker.port).start()
+    camera = lane_camera(str(shared_dir() / SSD_MODEL))
+    camera["rules"]["classes"] = ["car", "lorry"]  # COCO says truck; no alias gives lorry
+    service = GatewayService(make_config(tmp_path, broker.port, cameras={"lane": camera}))
+    service.start()
+    try:
+        assert sub.wait_for(lambda c: any(m.event.type.label == "line_crossing" for m in c.events), 30)
+        faults = [m.event.body for m in sub.events if m.event.type.label == "device_fault"]
+        assert [(f.component, f.code, f.severity.name) for f in faults] == [
+            ("camera/lane", "classes_unknown", "WARNING")]
+        assert "['lorry']" in faults[0].message and "class_aliases" in faults[0].message
+        assert service.health.counters.get("camera.lane.classes_unknown") == 1
+        assert "error" not in service.health.report(0)["cameras"]["lane"], "the camera runs"
+    finally:
+        service.stop()
+        sub.stop()

@@ -12,6 +12,8 @@ async function loginPage() {
 }
 
 const r3 = (v) => Math.round(v * 1000) / 1000;
+// a point as a share of the frame, 0..1 (a click on the canvas's border lies just outside it)
+const share = (v) => r3(Math.min(1, Math.max(0, v)));
 const fmt = (v) => v === null || v === undefined ? "—" : (typeof v === "number" ? String(Math.round(v * 10) / 10) : String(v));
 
 function cameraByName(name) { return state.cameras.find(c => c.name === name); }
@@ -189,7 +191,7 @@ async function indexPage() {
     const d = state.draft;
     if (!d) return;
     const c = e.currentTarget;
-    d.points.push([r3(e.offsetX / c.clientWidth), r3(e.offsetY / c.clientHeight)]);
+    d.points.push([share(e.offsetX / c.clientWidth), share(e.offsetY / c.clientHeight)]);
     if (d.kind === "line" && d.points.length === 3) finishDraft(); else { renderShapes(); draw(); }
   });
   await refreshStatus(true);
