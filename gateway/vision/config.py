@@ -22,13 +22,16 @@ from gateway.strict import ReadOnlyDict, StrictModel, revalidated
 from gateway.vision.schedule import TimeWindow
 
 # A coordinate is a share of the frame's width or height. Checked (found by probing, session
-# 42): pixel coordinates by mistake (640) or NaN (valid TOML, and what the page's JSON parser
-# accepts) made a zone that nothing is ever inside, so its alarms never fired, without a word.
+# 42): pixel coordinates by mistake (a line at y = 360 that nothing crosses) or NaN (valid TOML,
+# and what the page's JSON parser accepts: a zone nothing is ever inside) made rules that never
+# fired, without a word. A point may lie up to one frame past an edge: a hand-written zone that
+# reaches past the edge to cover it worked before, and must still load after an update.
 #: the smallest zone (a share of the frame): one millionth, a few pixels of a 1080p frame
 MIN_ZONE_AREA = 1e-6
-Coordinate = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Coordinate = Annotated[float, Field(ge=-1.0, le=2.0, allow_inf_nan=False)]
 Point = Annotated[tuple[Coordinate, Coordinate],
-                  Field(description="(x, y), normalized 0..1 (shares of the frame's width and height)")]
+                  Field(description="(x, y), normalized 0..1 (shares of the frame's width and "
+                                    "height; up to one frame past an edge)")]
 
 
 class DecoderKind(StrEnum):

@@ -22,10 +22,10 @@ SQUARE = [[0.2, 0.2], [0.8, 0.2], [0.8, 0.8], [0.2, 0.8]]
 
 
 @pytest.mark.parametrize(("polygon", "why"), [
-    ([[0, 0], [640, 0], [640, 360]], "less than or equal to 1"),
+    ([[0, 0], [640, 0], [640, 360]], "less than or equal to 2"),
     ([[0.1, 0.1], [0.9, 0.1], [0.5, math.nan]], "finite number"),
     ([[0.1, 0.1], [0.9, 0.1], [0.5, math.inf]], "finite number"),
-    ([[-0.2, 0.1], [0.9, 0.1], [0.5, 0.9]], "greater than or equal to 0"),
+    ([[-1.5, 0.1], [0.9, 0.1], [0.5, 0.9]], "greater than or equal to -1"),
     ([[0.1, 0.1], [0.5, 0.5], [0.9, 0.9]], "has no area"),
     ([[0.3, 0.3], [0.3, 0.3], [0.3, 0.3]], "has no area"),
 ])
@@ -37,12 +37,12 @@ def test_a_zone_nothing_could_be_inside_is_refused(polygon: list[list[float]], w
 def test_line_points_are_shares_of_the_frame_too() -> None:
     with pytest.raises(ValidationError, match="finite number"):
         LineConfig(name="road", a=(0.0, 0.5), b=(1.0, math.nan), inbound_side=(0.5, 1.0))
-    with pytest.raises(ValidationError, match="less than or equal to 1"):
+    with pytest.raises(ValidationError, match="less than or equal to 2"):
         LineConfig(name="road", a=(0, 360), b=(1280, 360), inbound_side=(640, 720))
 
 
 #: mostly in the frame, so that both answers are drawn often
-COORDINATE = st.floats(0.0, 1.0) | st.floats(0.0, 1.0) | st.floats(allow_nan=True, allow_infinity=True)
+COORDINATE = st.floats(-1.0, 2.0) | st.floats(0.0, 1.0) | st.floats(allow_nan=True, allow_infinity=True)
 
 
 def _twice_area(polygon: list[tuple[float, float]]) -> float:
@@ -54,7 +54,7 @@ def _twice_area(polygon: list[tuple[float, float]]) -> float:
 @given(st.lists(st.tuples(COORDINATE, COORDINATE), min_size=3, max_size=8))
 def test_a_zone_is_accepted_exactly_when_it_is_in_the_frame_and_has_an_inside(
         polygon: list[tuple[float, float]]) -> None:
-    in_frame = all(math.isfinite(v) and 0.0 <= v <= 1.0 for p in polygon for v in p)
+    in_frame = all(math.isfinite(v) and -1.0 <= v <= 2.0 for p in polygon for v in p)
     try:
         zone = ZoneConfig(name="z", polygon=polygon)
     except ValidationError:
@@ -63,8 +63,10 @@ def test_a_zone_is_accepted_exactly_when_it_is_in_the_frame_and_has_an_inside(
         assert in_frame and abs(_twice_area(list(zone.polygon))) >= 2 * MIN_ZONE_AREA
 
 
-def test_a_drawn_zone_is_still_accepted() -> None:
+def test_a_drawn_zone_is_still_accepted_and_may_reach_past_the_edge() -> None:
     assert len(ZoneConfig(name="shore", polygon=SQUARE).polygon) == 4
+    edge = [[-0.05, 0.6], [1.05, 0.6], [1.05, 1.05], [-0.05, 1.05]]  # the bottom band, edges covered
+    assert ZoneConfig(name="band", polygon=edge).polygon[0] == (-0.05, 0.6)
 
 
 def test_a_zone_or_line_watching_an_untracked_class_is_refused() -> None:
