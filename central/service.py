@@ -13,6 +13,7 @@ import threading
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from paho.mqtt.packettypes import PacketTypes
@@ -50,13 +51,18 @@ class CentralService:
         self.server: Any = None
         self.web_port: int | None = None
 
-    def send_command(self, device: str, name: str, args: dict[str, Any]) -> str:
+    def send_command(self, device: str, name: str, args: dict[str, Any],
+                     record: Callable[[str], None]) -> str:
         """Publish a command to a gateway (its ``cmd/<name>`` topic), as the operator asked.
 
-        Returns the correlation id the gateway's reply will carry (``reply/<name>``).
+        ``record(cid)`` writes it down (command list, audit log) before it is published: when
+        that raises, nothing is sent, so no command reaches a gateway unaudited. Returns the
+        correlation id the gateway's reply will carry (``reply/<name>``); a ValueError for a
+        device or command name that cannot be a topic.
         """
         topic = Topics(device, self.cfg.broker.prefix).cmd(name)
         cid = f"{self.cfg.broker.client_id}-{uuid.uuid4().hex[:16]}"
+        record(cid)
         props = Properties(PacketTypes.PUBLISH)
         props.ContentType = Format.JSON.content_type
         props.CorrelationData = cid.encode()

@@ -22,6 +22,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -172,13 +173,22 @@ class LoginCollector:
                                   value=float(totals["login_refused"]))
 
 
+#: publishes a command after ``record(cid)`` wrote it down; returns the cid
+SendCommand = Callable[[str, str, dict[str, Any], Callable[[str], None]], str]
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def build_app(cfg: CentralConfig, store: Store,
               ingest_health: Callable[[], dict[str, Any]] | None = None,
-              send_command: Callable[[str, str, dict[str, Any]], str] | None = None,
+              send_command: SendCommand | None = None,
               grid: Grid | None = None) -> Starlette:
     """The ASGI app. ``store`` is this app's own connection (requests are serialised on it).
 
-    ``send_command`` publishes a command and returns its correlation id; ``grid`` defaults to
+    ``send_command`` publishes a command, after its ``record`` argument wrote it down, and
+    returns its correlation id (:meth:`central.service.CentralService.send_command`); ``grid`` defaults to
     the configured cells file. A configured plate-hash key that can't be read raises
     :class:`central.privacy.PlateKeyError` here, at start-up.
     """
@@ -359,18 +369,25 @@ def build_app(cfg: CentralConfig, store: Store,
         if send_command is None:
             raise HTTPException(503, "this instance is not connected to the broker")
         device, name = request.path_params["device"], request.path_params["name"]
+        body = await request.body()
         try:
-            args = await request.json() if await request.body() else {}
+            # strict JSON: NaN and Infinity (which Python's parser takes) are no JSON, and the
+            # archive's JSON column refused them only after the command had gone out, unaudited
+            args = json.loads(body, parse_constant=_no_constant) if body else {}
         except ValueError:
-            raise HTTPException(400, "command arguments must be a JSON object") from None
+            raise HTTPException(400, "command arguments must be a JSON object "
+                                     "(numbers finite: NaN and Infinity are not JSON)") from None
         if not isinstance(args, dict):
             raise HTTPException(400, "command arguments must be a JSON object")
+
+        def record(cid: str) -> None:  # before the command is published (no command unaudited)
+            store.record_command(cid, user["name"], device, name, args, _now_ms())
+            store.audit(user["name"], "command", f"{device} {name} {json.dumps(args)[:200]} cid={cid}")
+
         try:
-            cid = send_command(device, name, args)
+            cid = await run_in_threadpool(send_command, device, name, args, record)
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
-        store.record_command(cid, user["name"], device, name, args, _now_ms())
-        store.audit(user["name"], "command", f"{device} {name} {json.dumps(args)[:200]} cid={cid}")
         return JSONResponse({"sent": True, "device": device, "command": name, "cid": cid})
 
     def api_index(request: Request) -> JSONResponse:

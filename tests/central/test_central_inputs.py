@@ -307,6 +307,54 @@ def test_a_command_from_the_ui_gets_its_reply_shown(broker: LocalMosquitto, stor
         gw.disconnect()
 
 
+def test_a_command_is_audited_before_it_goes_out_and_nan_arguments_never_go(
+        broker: LocalMosquitto, store: Store, tmp_path: Path,
+        central_config: Callable[..., CentralConfig]) -> None:
+    # found by probing (session 42): {"for_s": NaN} was published to the gateway, then the
+    # archive's JSON column refused it on PostgreSQL: a 500, and a command sent but not audited
+    from central.store import open_store
+
+    audited_when_received: list[bool] = []
+    reader = open_store(store.url)  # a connection of its own, for the gateway's thread
+    gw = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="gw-8", protocol=mqtt.MQTTv5)
+
+    def on_cmd(c: mqtt.Client, u: object, msg: mqtt.MQTTMessage) -> None:
+        cid = msg.properties.CorrelationData.decode()
+        audited_when_received.append(any(cid in a["detail"] for a in reader.audit_log()))
+
+    gw.on_message = on_cmd
+    gw.connect("127.0.0.1", broker.port)
+    gw.subscribe(Topics("gw-8").cmd_filter, qos=1)
+    gw.loop_start()
+    service = CentralService(central_config(broker.port, store.url))
+    service.ingest.start()
+    try:
+        assert service.ingest.subscribed.wait(10)
+        c = client_for(store, service.cfg, send_command=service.send_command)
+        csrf = login(c, "ops", "operator-pass")
+        for body in (b'{"for_s": NaN}', b'{"for_s": Infinity}', b"[1]"):
+            r = c.post("/api/v1/devices/gw-8/cmd/level", content=body,
+                       headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"})
+            assert r.status_code == 400 and "JSON object" in r.json()["error"], r.text
+        r = c.post("/api/v1/devices/gw+8/cmd/level", json={}, headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 400
+        assert c.get("/api/v1/commands").json()["commands"] == [], "nothing refused was recorded"
+        r = c.post("/api/v1/devices/gw-8/cmd/level", json={"level": "normal"},
+                   headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 200, r.text
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not audited_when_received:
+            time.sleep(0.05)  # waiting for the gateway's receipt, with a deadline
+        assert audited_when_received == [True], "only the valid command went out, audited first"
+    finally:
+        service.ingest.stop()
+        service.web_store.close()
+        service.side_store.close()
+        reader.close()
+        gw.loop_stop()
+        gw.disconnect()
+
+
 def test_reply_classification() -> None:
     r = classify("edgepost/v1/gw-1/reply/ping", dump_document({"ok": True}, Format.CBOR), None, 5,
                  correlation=b"central-1-abc")
