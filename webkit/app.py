@@ -1,4 +1,5 @@
-"""App factory: sessions (signed cookie), CSRF, a body cap, the kit's static files, JSON API errors."""
+"""App factory: security headers, sessions (signed cookie) checked against the users, CSRF, a body
+cap, the kit's static files, JSON API errors."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from webkit.bodylimit import BodyLimitMiddleware
 from webkit.csrf import CSRFMiddleware
+from webkit.headers import SecurityHeadersMiddleware
 from webkit.session_check import SessionCheckMiddleware, UserLookup
 
 STATIC = Path(__file__).parent / "static"
@@ -51,6 +53,7 @@ def make_app(routes: Sequence[BaseRoute], secret_key: str, find_user: UserLookup
     ``find_user`` is the site's user lookup (as for :func:`webkit.session.session_routes`): each
     request's session is checked against it (:mod:`webkit.session_check`)."""
     middleware = [
+        Middleware(SecurityHeadersMiddleware),
         Middleware(SessionMiddleware, secret_key=secret_key, session_cookie=f"{name}_session",
                    max_age=SESSION_MAX_AGE_S, same_site="lax", https_only=secure_cookies),
         Middleware(SessionCheckMiddleware, find_user=find_user),

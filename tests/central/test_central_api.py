@@ -228,3 +228,21 @@ def test_central_user_remove_deletes_the_login_and_audits_it(
     assert store.audit_log()[0]["action"] == "user remove"
     assert main(["central", "user", "remove", "leaver", "-c", str(cfg)]) == 1
     assert "no user 'leaver'; nothing changed" in capsys.readouterr().err
+
+
+def test_pages_and_answers_refuse_framing_and_sniffing(client: TestClient, store: Store) -> None:
+    # found by probing (session 42): no response said "not in a frame", and SameSite=Lax does
+    # not keep a page on another port of the same host from framing the UI (clickjacking)
+    now = time.time_ns() // 1_000_000
+    alarm = row("gw-a", 1, ZoneIntrusion(zone="shore", cls="person", track_id=1, crop=b"\xff\xd8x"), now)
+    store.write(Batch(events=[alarm]))
+    for path in ("/login", "/api/v1/session", "/static/kit/kit.js"):
+        h = client.get(path).headers
+        assert h["X-Frame-Options"] == "DENY", path
+        assert h["Content-Security-Policy"] == "frame-ancestors 'none'", path
+        assert h["X-Content-Type-Options"] == "nosniff" and h["Referrer-Policy"] == "same-origin"
+    login(client, "view", "viewer-pass")
+    aid = client.get("/api/v1/alarms?open=1").json()["alarms"][0]["id"]
+    crop = client.get(f"/api/v1/events/{aid}/crop").headers
+    assert crop["Content-Security-Policy"] == "default-src 'none'", "a crop keeps its own, stricter one"
+    assert crop["X-Frame-Options"] == "DENY"

@@ -43,6 +43,10 @@ def test_login_roles_events_metrics(broker: LocalMosquitto, tmp_path: Path) -> N
     path = gateway_toml(tmp_path, broker.port, demo={"enabled": True, "interval_s": 0.1})
     with running(path) as (service, base), httpx.Client(base_url=base, timeout=10) as client:
         assert client.get("/", follow_redirects=False).headers["location"] == "/login"
+        for page in ("/login", "/metrics", "/api/v1/session"):  # no framing (session 42)
+            headers = client.get(page).headers
+            assert headers["X-Frame-Options"] == "DENY", page
+            assert headers["Content-Security-Policy"] == "frame-ancestors 'none'", page
         assert client.get("/api/v1/status").status_code == 401
         assert client.get("/metrics").status_code == 401
         csrf = client.get("/api/v1/session").json()["csrf"]
