@@ -39,6 +39,7 @@ from central.quarantine_budget import QuarantineBudget
 from central.store import Batch, Store
 from gateway.ratelog import RateLimitedLog
 from gateway.subscriber.client import mqtt5_client, on_subscribe_granted
+from gateway.uplink.diagnose import Endpoint, closed_before_connack, explain_connack, probe
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,17 @@ class IngestService:
                 ctx.load_cert_chain(str(b.certfile), str(b.keyfile) if b.keyfile else None)
             self.client.tls_set_context(ctx)
         self.client.on_connect = self._on_connect
+        self.client.on_connect_fail = self._on_connect_fail
         self.client.on_disconnect = self._on_disconnect
+        # how the configuration names what a failed connection's fix must change
+        self.endpoint = Endpoint(
+            b.host, b.port, tls=b.ca_file is not None, ca_file=b.ca_file, certfile=b.certfile,
+            keyfile=b.keyfile, username=b.username, has_password=b.password is not None,
+            opt_port="[broker] port (--broker HOST:PORT)", opt_tls="[broker] ca_file = the site CA",
+            opt_ca="[broker] ca_file", opt_cert="[broker] certfile and keyfile",
+            opt_creds="[broker] username and password", opt_no_tls="remove [broker] ca_file")
+        self.broker_failures = 0  # connection attempts that failed (health)
+        self.broker_error: str | None = None  # why the last one failed, with the fix
         self.client.on_message = self._on_message
         self._cond = threading.Condition()
         self._inbox: deque[Inbound] = deque()
@@ -151,12 +162,25 @@ class IngestService:
     def _on_connect(self, client: mqtt.Client, userdata: object, flags: Any,
                     reason: mqtt.ReasonCode, properties: Properties | None) -> None:
         if reason.is_failure:
-            self._ratelog.log(logging.ERROR, "connack", "broker refused the connection: %s", reason)
+            self._broker_failed(explain_connack(reason, self.endpoint).message)
             return
+        self.broker_error = None
         client.subscribe(self.filters())
         self.connected.set()
         log.info("connected to %s:%d as %s (session present: %s)", self.cfg.broker.host,
                  self.cfg.broker.port, self.cfg.broker.client_id, getattr(flags, "session_present", "?"))
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: object) -> None:
+        # paho retries by itself but says nothing: without this an instance whose broker is
+        # unreachable printed its start line and then stayed silent (found by probing, session 42)
+        diagnosis = probe(self.endpoint, "connect_fail") or closed_before_connack(self.endpoint)
+        self._broker_failed(diagnosis.message)
+
+    def _broker_failed(self, why: str) -> None:
+        self.broker_failures += 1
+        self.broker_error = why
+        self._ratelog.log(logging.ERROR, "connect", "cannot connect to the broker at %s: %s; "
+                          "retrying", self.endpoint.where, why)
 
     def _on_disconnect(self, client: mqtt.Client, userdata: object, flags: Any,
                        reason: mqtt.ReasonCode, properties: Properties | None) -> None:
@@ -318,6 +342,8 @@ class IngestService:
         return {
             "instance": self.cfg.broker.client_id,
             "broker_connected": self.connected.is_set(),
+            "broker_failures": self.broker_failures,
+            "broker_error": self.broker_error,
             "subscribed": self.subscribed.is_set(),
             "database": {"ok": self.db_ok, "error": self.db_error, "failures": self.db_failures,
                          "backing_off_s": self.backoff_s, "kind": self.store.kind},

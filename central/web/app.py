@@ -146,6 +146,10 @@ class FleetCollector:
             db = GaugeMetricFamily("edgepost_central_database_ok", "1 when this instance can write",
                                    labels=["instance"])
             db.add_metric(inst, 1.0 if h["database"]["ok"] else 0.0)
+            broker = GaugeMetricFamily("edgepost_central_broker_connected",
+                                       "1 when this instance is connected to the broker",
+                                       labels=["instance"])
+            broker.add_metric(inst, 1.0 if h.get("broker_connected") else 0.0)
             waiting = GaugeMetricFamily("edgepost_central_waiting", "messages held unacknowledged",
                                         labels=["instance"])
             waiting.add_metric(inst, float(h["waiting"]))
@@ -155,7 +159,7 @@ class FleetCollector:
                 labels=["instance", "reason"])
             for reason, n in h.get("quarantine_suppressed", {}).items():
                 suppressed.add_metric([*inst, reason], float(n))
-            yield from (db, waiting, suppressed)
+            yield from (db, broker, waiting, suppressed)
 
 
 class LoginCollector:

@@ -127,3 +127,28 @@ def test_any_valid_text_in_an_event_can_be_stored_in_json(plate: str, zone: str)
     c = classify("edgepost/v1/gw-1/event/vehicle_passage", encode(ev), None, ev.ts_ms)
     assert isinstance(c, EventRow)
     assert "\x00" not in (c.plate or "") + c.body  # PostgreSQL text/jsonb can't hold NUL
+
+
+def test_an_unreachable_broker_is_named_in_the_log_and_health(
+        store: Store, central_config: Callable[..., Any], caplog: Any) -> None:
+    # found by probing (session 42): `central run` printed its start line and then said nothing
+    # while paho retried a broker that was not there
+    import logging
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    caplog.set_level(logging.ERROR, logger="central.ingest")
+    ingest = IngestService(central_config(port, store.url), store).start()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not ingest.health()["broker_failures"]:
+            time.sleep(0.05)  # paho's first attempt, with a deadline
+        h = ingest.health()
+        assert h["broker_failures"] >= 1 and not h["broker_connected"]
+        assert f"nothing is listening on port {port}" in h["broker_error"]
+        assert any(f"cannot connect to the broker at 127.0.0.1:{port}" in r.getMessage()
+                   for r in caplog.records)
+    finally:
+        ingest.stop()
