@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -47,11 +47,23 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def make_app(routes: Sequence[BaseRoute], secret_key: str, find_user: UserLookup,
-             secure_cookies: bool = False, name: str = "edgepost") -> Starlette:
+             secure_cookies: bool = False, name: str = "edgepost",
+             unavailable: Callable[[BaseException], str | None] | None = None) -> Starlette:
     """A Starlette app with sessions, CSRF and ``/static/kit``; API errors come back as JSON.
 
     ``find_user`` is the site's user lookup (as for :func:`webkit.session.session_routes`): each
-    request's session is checked against it (:mod:`webkit.session_check`)."""
+    request's session is checked against it (:mod:`webkit.session_check`). ``unavailable(exc)``
+    names a failure that is a service outage (the centre's archive unreachable): such a request
+    is answered 503 with that text; any other unexpected failure is a JSON 500 (details in the
+    log), never a bare "Internal Server Error"."""
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        why = unavailable(exc) if unavailable is not None else None
+        if why is not None:
+            return JSONResponse({"error": why}, status_code=503, headers={"Retry-After": "5"})
+        return JSONResponse({"error": "internal error: the server's log has the details"},
+                            status_code=500)
+
     middleware = [
         Middleware(SecurityHeadersMiddleware),
         Middleware(SessionMiddleware, secret_key=secret_key, session_cookie=f"{name}_session",
@@ -62,4 +74,4 @@ def make_app(routes: Sequence[BaseRoute], secret_key: str, find_user: UserLookup
     ]
     all_routes = [*routes, Mount("/static/kit", app=StaticFiles(directory=STATIC), name="kit")]
     return Starlette(routes=all_routes, middleware=middleware,
-                     exception_handlers={HTTPException: _http_error})
+                     exception_handlers={HTTPException: _http_error, Exception: server_error})

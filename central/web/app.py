@@ -111,6 +111,20 @@ class FleetCollector:
         self.store, self.ingest_health = store, ingest_health
 
     def collect(self) -> Any:
+        up = GaugeMetricFamily("edgepost_central_archive_up",
+                               "1 when the archive database answered this scrape")
+        try:
+            families = list(self._archive())
+        except Exception as exc:
+            if not self.store.is_connection_error(exc):
+                raise
+            families = []  # the archive is away: say so, and still give the ingest's figures
+        up.add_metric([], 1.0 if families else 0.0)
+        yield up
+        yield from families
+        yield from self._ingest()
+
+    def _archive(self) -> Any:
         online = GaugeMetricFamily("edgepost_device_online", "1 when the device's retained state says online",
                                    labels=["device"])
         depth = GaugeMetricFamily("edgepost_device_spool_depth", "events waiting in the device's spool",
@@ -140,6 +154,8 @@ class FleetCollector:
         for reason, n in totals["quarantined"].items():
             q.add_metric([reason], float(n))
         yield q
+
+    def _ingest(self) -> Any:
         if self.ingest_health is not None:
             h = self.ingest_health()
             inst = [h["instance"]]
@@ -427,5 +443,12 @@ def build_app(cfg: CentralConfig, store: Store,
         Mount("/static/central", app=StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     secret = load_or_create_secret(cfg.web.secret_file)
+    def unavailable(exc: BaseException) -> str | None:
+        if not store.is_connection_error(exc):
+            return None
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return (f"the archive database cannot be reached now ({why[:200]}); events wait in the "
+                "broker meanwhile - try again shortly, and see the central's log")
+
     return make_app(routes, secret, store.user, secure_cookies=cfg.web.secure_cookies,
-                    name="edgepost_central")
+                    name="edgepost_central", unavailable=unavailable)

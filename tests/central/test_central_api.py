@@ -246,3 +246,33 @@ def test_pages_and_answers_refuse_framing_and_sniffing(client: TestClient, store
     crop = client.get(f"/api/v1/events/{aid}/crop").headers
     assert crop["Content-Security-Policy"] == "default-src 'none'", "a crop keeps its own, stricter one"
     assert crop["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_an_unreachable_archive_is_a_503_saying_so_and_metrics_still_answer(
+        backend: str, tmp_path: Path, central_config: Callable[..., Any]) -> None:
+    # found by probing (session 42): with the database away every page answered a bare
+    # "Internal Server Error" (500), /metrics too
+    import socket
+
+    from central.store import open_store
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = (f"postgresql://postgres@127.0.0.1:{port}/archive" if backend == "postgresql"
+           else f"sqlite:///{tmp_path / 'no-such-folder' / 'central.sqlite3'}")
+    store = open_store(url)
+    c = TestClient(build_app(central_config(1883, url), store, lambda: {
+        "instance": "t", "database": {"ok": False}, "waiting": 3, "broker_connected": True}),
+        raise_server_exceptions=False)
+    csrf = c.get("/api/v1/session").json()["csrf"]
+    r = c.post("/api/v1/login", json={"name": "ops", "password": "operator-pass"},
+               headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 503 and r.headers["Retry-After"] == "5"
+    assert r.json()["error"].startswith("the archive database cannot be reached now (")
+    metrics = c.get("/metrics")
+    assert metrics.status_code == 200
+    assert "edgepost_central_archive_up 0.0" in metrics.text
+    assert 'edgepost_central_waiting{instance="t"} 3.0' in metrics.text
+    assert c.get("/api/v1/health").status_code == 200
