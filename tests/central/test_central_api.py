@@ -182,7 +182,9 @@ def test_failed_logins_make_the_address_wait_and_are_counted(client: TestClient)
     r = client.post("/api/v1/login", json={"name": "ops", "password": "operator-pass"},
                     headers={"X-CSRF-Token": csrf})
     assert r.status_code == 429, "the right password too waits its turn"
-    assert r.headers["Retry-After"] == "2" and "try again in 2 s" in r.json()["error"]
+    # the wait is 2 s from the fifth attempt's start: 1 or 2 s are left, however slow the hash
+    wait = r.headers["Retry-After"]
+    assert wait in ("1", "2") and f"try again in {wait} s" in r.json()["error"]
     metrics = client.get("/metrics").text
     assert "edgepost_central_login_failed_total 5.0" in metrics
     assert "edgepost_central_login_refused_total 1.0" in metrics
