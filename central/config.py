@@ -78,6 +78,12 @@ class IngestConfig(StrictModel):
         description="bad messages of one device kept in the quarantine table per minute (a burst "
                     "of as many); beyond that they are counted, not stored, so a device sending "
                     "garbage cannot fill the archive")
+    max_nodes_per_device: int = Field(
+        1000, ge=1, le=65_535,
+        description="most sensor nodes listed per gateway in the fleet; events naming further "
+                    "nodes are stored, but those nodes are not listed (counted as "
+                    "nodes_not_listed), so one gateway sending ever new node names cannot make "
+                    "every fleet view slow")
 
 
 class WebConfig(StrictModel):

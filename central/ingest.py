@@ -109,6 +109,7 @@ class IngestService:
         self._ratelog = RateLimitedLog(log, 30.0)  # an outage is re-announced every 30 s
         # health figures
         self.stored = 0
+        self.nodes_not_listed = 0  # new nodes left out of the fleet list (max_nodes_per_device)
         self.duplicates = 0
         self.acked = 0
         self.batches = 0
@@ -235,7 +236,7 @@ class IngestService:
         items = self._take()
         if not items:
             return
-        batch = Batch()
+        batch = Batch(max_nodes_per_device=self.cfg.ingest.max_nodes_per_device)
         suppressed: list[str] = []
         for it in items:
             c = classify(it.topic, it.payload, it.content_type, it.rx_ms, self.limits,
@@ -291,6 +292,12 @@ class IngestService:
             self.db_ok, self.db_error, self.backoff_s = True, None, 0.0
             self.stored += result.inserted
             self.duplicates += result.duplicates
+            if result.nodes_not_listed:
+                self.nodes_not_listed += result.nodes_not_listed
+                self._ratelog.log(logging.WARNING, "nodes", "a gateway names more than %d sensor "
+                                  "nodes: events of further nodes are stored, the nodes not listed "
+                                  "(%d so far; [ingest] max_nodes_per_device)",
+                                  batch.max_nodes_per_device, self.nodes_not_listed)
             self.batches += 1
             self.last_commit_ms = time.time_ns() // 1_000_000
             return True
@@ -302,7 +309,8 @@ class IngestService:
         """
         self._ratelog.log(logging.WARNING, "db-data", "database refused a batch (%s); writing it "
                           "one message at a time", str(first).strip()[:200])
-        singles = ([Batch(events=[e]) for e in batch.events]
+        cap = batch.max_nodes_per_device
+        singles = ([Batch(events=[e], max_nodes_per_device=cap) for e in batch.events]
                    + [Batch(quarantined=[q]) for q in batch.quarantined]
                    + [Batch(statuses=[s]) for s in batch.statuses]
                    + [Batch(replies=[r]) for r in batch.replies])
@@ -353,6 +361,7 @@ class IngestService:
             "waiting": waiting,
             "stored": self.stored,
             "duplicates": self.duplicates,
+            "nodes_not_listed": self.nodes_not_listed,
             "acked": self.acked,
             "batches": self.batches,
             "statuses": self.statuses,

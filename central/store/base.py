@@ -39,6 +39,8 @@ class Batch:
     quarantined: list[Quarantined] = field(default_factory=list)
     statuses: list[StatusDoc] = field(default_factory=list)
     replies: list[Reply] = field(default_factory=list)
+    #: most nodes listed per device: an event naming a node beyond it is stored, the node not listed
+    max_nodes_per_device: int = 1000
 
     def __len__(self) -> int:
         return len(self.events) + len(self.quarantined) + len(self.statuses) + len(self.replies)
@@ -50,6 +52,7 @@ class WriteResult:
 
     inserted: int
     duplicates: int
+    nodes_not_listed: int = 0  # new nodes past Batch.max_nodes_per_device
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +264,8 @@ class Store:
             devices = self._device_rows(events, batch.statuses)
             if devices:
                 cur.executemany(self._sql(DEVICE_UPSERT.format(json=self.json_param)), devices)
-            nodes = self._node_rows(events)
+            nodes, not_listed = self._listed_nodes(cur, self._node_rows(events),
+                                                   batch.max_nodes_per_device)
             if nodes:
                 cur.executemany(self._sql(NODE_UPSERT.format(json=self.json_param)), nodes)
             if batch.replies:
@@ -270,7 +274,30 @@ class Store:
                     f"{self.json_param}) ON CONFLICT DO NOTHING"),
                     [(r.correlation, r.device, r.name, r.rx_ms, json.dumps(r.doc, ensure_ascii=False))
                      for r in batch.replies])
-        return WriteResult(inserted, len(events) - inserted)
+        return WriteResult(inserted, len(events) - inserted, not_listed)
+
+    def _listed_nodes(self, cur: Any, rows: list[tuple[Any, ...]], cap: int
+                      ) -> tuple[list[tuple[Any, ...]], int]:
+        """The node upserts that keep each device at most ``cap`` listed nodes, and how many new
+        nodes were left out. Why: the fleet view reads every node row on each call, so one
+        gateway naming ever new nodes would slow it for every operator (session 42)."""
+        if not rows:
+            return rows, 0
+        devices = sorted({r[0] for r in rows})
+        cur.execute(self._sql(f"SELECT device, node FROM nodes WHERE device IN "
+                              f"({', '.join(['%s'] * len(devices))})"), tuple(devices))
+        known: dict[str, set[str]] = {}
+        for device, node in cur.fetchall():
+            known.setdefault(device, set()).add(node)
+        kept, left_out = [], 0
+        for r in rows:
+            listed = known.setdefault(r[0], set())
+            if r[1] in listed or len(listed) < cap:
+                listed.add(r[1])
+                kept.append(r)
+            else:
+                left_out += 1
+        return kept, left_out
 
     @staticmethod
     def _node_rows(events: list[EventRow]) -> list[tuple[Any, ...]]:

@@ -217,6 +217,26 @@ def test_nodes_appear_in_the_fleet_from_their_events_and_node_status(
         ("gw-1", "n-2"), ("gw-1", "n-7")}
 
 
+def test_one_gateway_naming_ever_new_nodes_cannot_grow_the_fleet_list(store: Store) -> None:
+    # found by probing (session 42): every fleet view (and /metrics scrape) reads all node rows,
+    # and nothing bounded how many nodes one gateway could name
+    now = time.time_ns() // 1_000_000 - 60_000
+
+    def alarm(device: str, seq: int, node: str) -> Any:
+        return row(device, seq, SensorAlarm(node=node, kind=AlarmKind.PIR, state=AlarmState.ACTIVE),
+                   now + seq)
+
+    result = store.write(Batch(events=[alarm("gw-1", i, f"n-{i}") for i in range(1, 6)],
+                               max_nodes_per_device=3))
+    assert result.inserted == 5 and result.nodes_not_listed == 2, "every event is stored"
+    result = store.write(Batch(events=[alarm("gw-1", 6, "n-1"), alarm("gw-1", 7, "n-9"),
+                                       alarm("gw-2", 8, "n-1")], max_nodes_per_device=3))
+    assert result.inserted == 3 and result.nodes_not_listed == 1
+    nodes = {(n["device"], n["node"]): n for n in store.nodes()}
+    assert set(nodes) == {("gw-1", "n-1"), ("gw-1", "n-2"), ("gw-1", "n-3"), ("gw-2", "n-1")}
+    assert nodes[("gw-1", "n-1")]["last_event_ms"] == now + 6, "a listed node is still updated"
+
+
 # --- retention ----------------------------------------------------------------------------
 def test_retention_by_age_per_event_kind(store: Store, tmp_path: Path) -> None:
     now = time.time_ns() // 1_000_000
