@@ -44,7 +44,9 @@ StartLimitBurst=10
 [Service]
 Type=notify
 NotifyAccess=main
-ExecStartPre={opts.exe} gateway check-config {opts.config}
+# No ExecStartPre check-config: `gateway run` refuses an invalid main file with the same
+# message, and it runs on where check-config would refuse (a damaged zones overlay: the main
+# file's zones; a missing model: that camera's start_failed fault), so a site is not kept dark.
 ExecStart={opts.exe} gateway run -c {opts.config}
 # The gateway pings every WatchdogSec/3 while its uplink loop runs; no ping -> SIGABRT, restart.
 WatchdogSec={opts.watchdog_s}

@@ -67,6 +67,9 @@ def test_gateway_bundle(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
                  "NoNewPrivileges=yes", "PrivateTmp=yes", "StateDirectory=edgepost", "User=edgepost",
                  "ExecStart=/opt/edgepost/venv/bin/edgepost gateway run -c /etc/edgepost/edgepost.toml"):
         assert line in unit.splitlines(), line
+    # found by probing (session 42): an ExecStartPre check-config refused a damaged zones
+    # overlay, so the unit never reached `gateway run`, which runs on the main file's zones
+    assert not [ln for ln in unit.splitlines() if ln.startswith("ExecStartPre")]
     # Same key on a re-run (no silent rotation of a deployed device).
     key = (d / "cp-north-1.key").read_bytes()
     assert run_provision(site, "gateway", "cp-north-1", "--broker-host", "broker.site") == 0
