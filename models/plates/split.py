@@ -45,18 +45,24 @@ def load_crop_rgb(path: Path) -> np.ndarray:
     return np.ascontiguousarray(load_crop_bgr(path)[..., ::-1])
 
 
-#: Crops of labels.csv that show no plate, left out of both sides (file name -> what it shows).
-#: Found in session 42 by pasting development crops into scenes: the recognizer, trained on it,
-#: reads the sign as its label (memorised), so it only ever taught noise. The shipped models were
-#: trained with it; a retrain leaves it out. Validation never held it (training side only).
+#: Crops of labels.csv that show no plate (file name -> what it shows), left out of training
+#: (:func:`training_rows`). Found in session 42 by pasting development crops into scenes: the
+#: recognizer, trained on it, reads the sign as its label (learnt by heart), so it only ever
+#: taught noise. The shipped models were trained with it; a retrain leaves it out. The split
+#: itself keeps it, so that the development scene sets draw the same placements as before.
 NOT_PLATES: dict[str, str] = {
     "皖AJ0J22.jpg": "a dark sign reading 合肥城泊, not a plate",
 }
 
 
 def split(root: Path = DEFAULT_DEV_CROPS) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """``(train_rows, validation_rows)``, without :data:`NOT_PLATES`."""
-    rows = [r for r in read_labels(root) if r[0] not in NOT_PLATES]
+    """``(train_rows, validation_rows)``."""
+    rows = read_labels(root)
     train = [r for r in rows if not is_validation(r[0])]
     val = [r for r in rows if is_validation(r[0])]
     return train, val
+
+
+def training_rows(root: Path = DEFAULT_DEV_CROPS) -> list[tuple[str, str]]:
+    """The training side without :data:`NOT_PLATES`: what the training scripts learn from."""
+    return [r for r in split(root)[0] if r[0] not in NOT_PLATES]

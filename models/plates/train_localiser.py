@@ -38,7 +38,7 @@ def _build_scenes(n: int, seed: int) -> dict[str, np.ndarray]:
 
     rng = np.random.default_rng(seed)
     pool = background_pool()
-    train_rows, _ = dsplit.split()
+    train_rows = dsplit.training_rows()
     real = [dsplit.load_crop_rgb(dsplit.DEFAULT_DEV_CROPS / f) for f, _ in train_rows]
     r = PlateRenderer()
     x = np.empty((n, SIZE, SIZE, 3), np.uint8)

@@ -53,7 +53,7 @@ def real_training_crops() -> tuple[list[np.ndarray], list[str], list[np.ndarray]
     from models.plates.evaluate_scenes import _hyperlpr_crop
 
     items: list[tuple[np.ndarray, str]] = [
-        (dsplit.load_crop_rgb(dsplit.DEFAULT_DEV_CROPS / f), t) for f, t in dsplit.split()[0]
+        (dsplit.load_crop_rgb(dsplit.DEFAULT_DEV_CROPS / f), t) for f, t in dsplit.training_rows()
     ]
     finder = PlateFinder()
     for label in real_scenes.split()[0]:
