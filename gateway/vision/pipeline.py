@@ -54,6 +54,9 @@ from gateway.vision.tracker import Track, Tracker
 
 log = logging.getLogger(__name__)
 
+#: a camera's snapshot is encoded at most this often (5 a second), whoever asks
+SNAPSHOT_MIN_INTERVAL_S = 0.2
+
 EventCallback = Callable[[VisionEvent], None]
 LevelSource = Callable[[float], str]  # frame wall time -> alert level in force
 
@@ -110,6 +113,10 @@ class CameraPipeline:
         self._entered: set[int] = set()
         self._history: deque[Track] = deque(maxlen=keep_history)
         self._last_frame: Frame | None = None
+        # the newest snapshot (frame, when, quality, JPEG, rules drawn): see snapshot()
+        self._snapshot: tuple[Frame, float, int, bytes, VisionCameraConfig] | None = None
+        self._snapshot_lock = threading.Lock()
+        self.snapshots_made = 0  # JPEGs actually encoded by snapshot() (health, tests)
         # set once run() has ended every open track and handed its events on: the source's own
         # "ended" comes earlier, before the exits (and their plate reads) of the last tracks
         self._finished = threading.Event()
@@ -514,14 +521,31 @@ class CameraPipeline:
         return out
 
     def snapshot(self, quality: int = 85) -> bytes | None:
-        """Annotated JPEG of the newest frame (for ``cmd/snapshot``); None before any frame."""
-        if self._last_frame is None:
-            return None
-        img = annotate(
-            self._last_frame.image, tracks=self.tracker.tracks, zones=self.cfg.rules.zones,
-            lines=self.cfg.rules.lines, caption=f"{self.name} t={self._last_frame.t:.1f}s",
-        )
-        return encode_jpeg(img, quality)
+        """Annotated JPEG of the newest frame (for ``cmd/snapshot`` and the page's live view);
+        None before any frame.
+
+        Made at most once per frame and per :data:`SNAPSHOT_MIN_INTERVAL_S`; other callers get
+        the last one. Why: every call annotated and encoded a whole frame (tens of ms of a Pi's
+        core at 1080p), so one logged-in client asking in a loop, or many open live views,
+        could take the CPU detection runs on (found by probing, session 42)."""
+        with self._snapshot_lock:  # one encode at a time, whatever the web server's threads
+            frame, now = self._last_frame, time.monotonic()
+            if frame is None:
+                return None
+            cached, cfg = self._snapshot, self.cfg
+            # the same frame and rules (a zone edit swaps cfg: draw the new zones at once), or
+            # a newer frame asked for too soon after the last encode: the last JPEG
+            if cached is not None and cached[2] == quality and cached[4] is cfg and (
+                    cached[0] is frame or now - cached[1] < SNAPSHOT_MIN_INTERVAL_S):
+                return cached[3]
+            img = annotate(
+                frame.image, tracks=self.tracker.tracks, zones=self.cfg.rules.zones,
+                lines=self.cfg.rules.lines, caption=f"{self.name} t={frame.t:.1f}s",
+            )
+            jpeg = encode_jpeg(img, quality)
+            self._snapshot = (frame, now, quality, jpeg, cfg)
+            self.snapshots_made += 1
+            return jpeg
 
     def summary_image(self) -> np.ndarray | None:
         """The newest frame with every track seen (paths, last boxes), zones and lines."""
