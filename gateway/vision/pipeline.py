@@ -116,7 +116,7 @@ class CameraPipeline:
         # the newest snapshot (frame, when, quality, JPEG, rules drawn): see snapshot()
         self._snapshot: tuple[Frame, float, int, bytes, VisionCameraConfig] | None = None
         self._snapshot_lock = threading.Lock()
-        self.snapshots_made = 0  # JPEGs actually encoded by snapshot() (health, tests)
+        self.snapshots_made = 0  # JPEGs actually encoded by snapshot() (tests)
         # set once run() has ended every open track and handed its events on: the source's own
         # "ended" comes earlier, before the exits (and their plate reads) of the last tracks
         self._finished = threading.Event()
