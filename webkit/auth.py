@@ -19,6 +19,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from webkit.session_check import user_stamp
+
 ROLES = ("viewer", "operator", "admin")
 # argon2id profiles. "central": argon2-cffi's default (RFC 9106 low-memory: 64 MiB, t=3, p=4),
 # for the centre's servers. "gateway": OWASP's minimum for argon2id (19 MiB, t=2, p=1): a
@@ -119,8 +121,6 @@ def login(request: Request, user: dict[str, Any]) -> None:
     """Start a session for ``user`` (``{"name", "role", "hash"}`` as stored; a fresh session:
     the old CSRF token is replaced). The session holds a stamp of the stored hash and role, so
     a later change to either ends it (:mod:`webkit.session_check`)."""
-    from webkit.session_check import user_stamp
-
     request.session.clear()
     request.session.update({"user": user["name"], "role": user["role"], "stamp": user_stamp(user)})
 

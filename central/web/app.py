@@ -34,6 +34,7 @@ from central.grid import Grid, load_grid
 from central.privacy import load_plate_key, plate_digest
 from central.store import PlateQuery, Store
 from central.web.metrics import FleetCollector, LoginCollector
+from gateway.events import Format, load_document
 from webkit import auth
 from webkit.app import load_or_create_secret, make_app
 from webkit.session import jpeg_crop, session_routes
@@ -90,10 +91,6 @@ def _limit(request: Request, default: int) -> int:
 
 #: publishes a command after ``record(cid)`` wrote it down; returns the cid
 SendCommand = Callable[[str, str, dict[str, Any], Callable[[str], None]], str]
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def build_app(cfg: CentralConfig, store: Store,
@@ -286,9 +283,9 @@ def build_app(cfg: CentralConfig, store: Store,
         device, name = request.path_params["device"], request.path_params["name"]
         body = await request.body()
         try:
-            # strict JSON: NaN and Infinity (which Python's parser takes) are no JSON, and the
-            # archive's JSON column refused them only after the command had gone out, unaudited
-            args = json.loads(body, parse_constant=_no_constant) if body else {}
+            # strict JSON as on the wire: NaN and Infinity (which Python's parser takes) are no
+            # JSON, and the archive's JSON column refused them only after the command went out
+            args = load_document(body, Format.JSON) if body else {}
         except ValueError:
             raise HTTPException(400, "command arguments must be a JSON object "
                                      "(numbers finite: NaN and Infinity are not JSON)") from None

@@ -255,13 +255,10 @@ def test_an_unreachable_archive_is_a_503_saying_so_and_metrics_still_answer(
         backend: str, tmp_path: Path, central_config: Callable[..., Any]) -> None:
     # found by probing (session 42): with the database away every page answered a bare
     # "Internal Server Error" (500), /metrics too
-    import socket
-
     from central.store import open_store
+    from gateway.broker import free_port
 
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # nothing listens there
     url = (f"postgresql://postgres@127.0.0.1:{port}/archive" if backend == "postgresql"
            else f"sqlite:///{tmp_path / 'no-such-folder' / 'central.sqlite3'}")
     store = open_store(url)

@@ -134,11 +134,10 @@ def test_an_unreachable_broker_is_named_in_the_log_and_health(
     # found by probing (session 42): `central run` printed its start line and then said nothing
     # while paho retried a broker that was not there
     import logging
-    import socket
 
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    from gateway.broker import free_port
+
+    port = free_port()  # nothing listens there
     caplog.set_level(logging.ERROR, logger="central.ingest")
     ingest = IngestService(central_config(port, store.url), store).start()
     try:
