@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from gateway.camera.config import CameraSourceConfig
 from gateway.clips.config import ClipsConfig
@@ -28,7 +28,14 @@ from gateway.vision.schedule import TimeWindow
 # reaches past the edge to cover it worked before, and must still load after an update.
 #: the smallest zone (a share of the frame): one millionth, a few pixels of a 1080p frame
 MIN_ZONE_AREA = 1e-6
-Coordinate = Annotated[float, Field(ge=-1.0, le=2.0, allow_inf_nan=False)]
+def _share_of_frame(v: float) -> float:
+    if not -1.0 <= v <= 2.0:
+        raise ValueError(f"{v:g} is not a share of the frame: points are 0..1 of its width and "
+                         "height (pixel coordinates? divide by the frame size)")
+    return v
+
+
+Coordinate = Annotated[float, Field(allow_inf_nan=False), AfterValidator(_share_of_frame)]
 Point = Annotated[tuple[Coordinate, Coordinate],
                   Field(description="(x, y), normalized 0..1 (shares of the frame's width and "
                                     "height; up to one frame past an edge)")]
