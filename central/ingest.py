@@ -36,7 +36,7 @@ from central.config import CentralConfig
 from central.decode import EventRow, Limits, Quarantined, Reply, StatusDoc, classify
 from central.grid import Grid, load_grid
 from central.quarantine_budget import QuarantineBudget
-from central.store import Batch, Store
+from central.store import Batch, Store, WriteResult
 from gateway.ratelog import RateLimitedLog
 from gateway.subscriber.client import mqtt5_client, on_subscribe_granted
 from gateway.uplink.diagnose import Endpoint, closed_before_connack, explain_connack, probe
@@ -290,14 +290,7 @@ class IngestService:
             if not self.db_ok:
                 log.info("database is back after %d failed attempt(s)", self.db_failures)
             self.db_ok, self.db_error, self.backoff_s = True, None, 0.0
-            self.stored += result.inserted
-            self.duplicates += result.duplicates
-            if result.nodes_not_listed:
-                self.nodes_not_listed += result.nodes_not_listed
-                self._ratelog.log(logging.WARNING, "nodes", "a gateway names more than %d sensor "
-                                  "nodes: events of further nodes are stored, the nodes not listed "
-                                  "(%d so far; [ingest] max_nodes_per_device)",
-                                  batch.max_nodes_per_device, self.nodes_not_listed)
+            self._count(result, batch.max_nodes_per_device)
             self.batches += 1
             self.last_commit_ms = time.time_ns() // 1_000_000
             return True
@@ -330,10 +323,20 @@ class IngestService:
                     self._ratelog.log(logging.ERROR, "quarantine", "cannot quarantine: %s", exc2)
                 self.quarantined["store_refused"] += 1
                 continue
-            self.stored += result.inserted
-            self.duplicates += result.duplicates
+            self._count(result, cap)
         self.batches += 1
         return True
+
+    def _count(self, result: WriteResult, max_nodes: int) -> None:
+        """Health figures of one committed write (a whole batch or one item of it)."""
+        self.stored += result.inserted
+        self.duplicates += result.duplicates
+        if result.nodes_not_listed:
+            self.nodes_not_listed += result.nodes_not_listed
+            self._ratelog.log(logging.WARNING, "nodes", "a gateway names more than %d sensor "
+                              "nodes: events of further nodes are stored, the nodes not listed "
+                              "(%d so far; [ingest] max_nodes_per_device)",
+                              max_nodes, self.nodes_not_listed)
 
     def _ack(self, items: list[Inbound]) -> None:
         with self._ack_lock:

@@ -381,3 +381,21 @@ def test_reply_classification() -> None:
     assert isinstance(r, Reply) and r.correlation == "central-1-abc" and r.doc == {"ok": True}
     q = classify("edgepost/v1/gw-1/reply/ping", dump_document([1, 2], Format.CBOR), None, 5)
     assert not isinstance(q, Reply) and q.reason == "undecodable"  # type: ignore[union-attr]
+
+
+def test_nodes_left_out_of_the_list_are_counted_when_a_batch_is_written_item_by_item(
+        store: Store, central_config: Callable[..., Any]) -> None:
+    # found by reading (session 43): the path that writes a batch the database refused one item
+    # at a time counted what it stored but not the nodes it left out of the fleet list
+    import dataclasses
+
+    from central.ingest import IngestService
+
+    now = time.time_ns() // 1_000_000 - 60_000
+    alarms = [row("gw-1", i, SensorAlarm(node=f"n-{i}", kind=AlarmKind.PIR,
+                                         state=AlarmState.ACTIVE), now + i) for i in range(1, 6)]
+    refused = dataclasses.replace(alarms[0], seq=2**64, id=b"\x01" * 16)  # no database takes it
+    ingest = IngestService(central_config(1, store.url), store)
+    assert ingest._commit(Batch(events=[*alarms, refused], max_nodes_per_device=3))
+    assert ingest.stored == 5 and ingest.quarantined["store_refused"] == 1
+    assert ingest.nodes_not_listed == 2 and ingest.health()["nodes_not_listed"] == 2
