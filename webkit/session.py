@@ -26,7 +26,7 @@ from starlette.routing import Route
 from webkit import auth
 from webkit.csrf import csrf_token
 from webkit.session_check import UserLookup
-from webkit.throttle import LoginThrottle, client_key
+from webkit.throttle import LoginThrottle, request_key
 
 
 def session_routes(find_user: UserLookup, extra: Callable[[], dict[str, Any]] | None = None,
@@ -48,7 +48,7 @@ def session_routes(find_user: UserLookup, extra: Callable[[], dict[str, Any]] | 
         except (ValueError, KeyError, TypeError):
             raise HTTPException(400, "send {\"name\": ..., \"password\": ...}") from None
         user = find_user(name)
-        key = client_key(request.client.host if request.client else None)
+        key = request_key(request)
         if (wait := throttle.attempt(key)) > 0:
             raise too_many_attempts(wait)
         # in a worker thread: a hash takes ~0.1 s, and the event loop serves everyone else

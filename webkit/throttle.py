@@ -24,6 +24,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from starlette.requests import HTTPConnection
 
 
 def client_key(host: str | None) -> str:
@@ -39,6 +43,11 @@ def client_key(host: str | None) -> str:
             return str(addr.ipv4_mapped)
         return str(ipaddress.IPv6Network((addr, 64), strict=False))
     return str(addr)
+
+
+def request_key(request: HTTPConnection) -> str:
+    """:func:`client_key` of the address a request came from (every login point uses this)."""
+    return client_key(request.client.host if request.client else None)
 
 
 @dataclass

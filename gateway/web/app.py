@@ -32,7 +32,7 @@ from gateway.web.zones import ZoneEditError, rules_of, save_rules
 from webkit import auth
 from webkit.app import load_or_create_secret, make_app
 from webkit.session import jpeg_crop, session_routes, too_many_attempts
-from webkit.throttle import LoginThrottle, client_key
+from webkit.throttle import LoginThrottle, request_key
 
 STATIC = Path(__file__).parent / "static"
 MAX_EVENTS = 200
@@ -180,7 +180,7 @@ def build_app(service: Any, cfg: WebConfig) -> Starlette:
         except (binascii.Error, UnicodeDecodeError):
             return False
         user = _user(name)
-        key = client_key(request.client.host if request.client else None)
+        key = request_key(request)
         if (wait := throttle.attempt(key)) > 0:
             raise too_many_attempts(wait)
         if not basic.check(name, password, user["hash"] if user else None):
