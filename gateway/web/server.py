@@ -33,6 +33,8 @@ class WebServer:
         self.service, self.cfg = service, cfg
         self.ports: list[tuple[str, int]] = []
         self.error: str | None = None
+        # addresses off this machine where logins travel in clear (no [web.tls])
+        self.cleartext: list[str] = []
         self._server: Any = None
         self._thread: threading.Thread | None = None
         service.health.register("web", self.health)
@@ -81,6 +83,14 @@ class WebServer:
         self._thread.start()
         where = ", ".join(f"{'https' if tls else 'http'}://{a}:{p}/" for a, p in self.ports)
         log.info("gateway page on %s", where)
+        if not tls:
+            self.cleartext = [f"{a}:{p}" for a, p in self.ports
+                              if not ipaddress.ip_address(a).is_loopback]
+        if self.cleartext:
+            # allowed (a closed service LAN may accept it), but never silently
+            log.warning("gateway page on %s without TLS: passwords and session cookies cross the "
+                        "network in clear; set [web.tls] (a certificate from the site CA), or bind "
+                        "loopback only and reach it through ssh -L", ", ".join(self.cleartext))
 
     def _serve(self, socks: list[socket.socket]) -> None:
         try:
@@ -100,6 +110,8 @@ class WebServer:
             self._thread.join(STOP_TIMEOUT_S)
 
     def health(self) -> dict[str, Any]:
-        """Where the page listens, and why not if it does not."""
+        """Where the page listens, why not if it does not, and where logins cross the network
+        without TLS."""
         return {"listening": [f"{a}:{p}" for a, p in self.ports] if self.error is None else [],
-                **({"error": self.error} if self.error else {})}
+                **({"error": self.error} if self.error else {}),
+                **({"cleartext_logins": self.cleartext} if self.cleartext else {})}
