@@ -20,10 +20,9 @@ from starlette.staticfiles import StaticFiles
 from webkit.bodylimit import BodyLimitMiddleware
 from webkit.csrf import CSRFMiddleware
 from webkit.headers import SecurityHeadersMiddleware
-from webkit.session_check import SessionCheckMiddleware, UserLookup
+from webkit.session_check import SESSION_MAX_AGE_S, SessionCheckMiddleware, UserLookup
 
 STATIC = Path(__file__).parent / "static"
-SESSION_MAX_AGE_S = 12 * 3600  # one shift
 
 
 def load_or_create_secret(path: Path) -> str:

@@ -10,6 +10,7 @@ import functools
 import hashlib
 import hmac
 import os
+import secrets
 import threading
 import time
 from typing import Any, Literal
@@ -120,13 +121,15 @@ def role_at_least(role: str | None, needed: str) -> bool:
 def login(request: Request, user: dict[str, Any]) -> None:
     """Start a session for ``user`` (``{"name", "role", "hash"}`` as stored; a fresh session:
     the old CSRF token is replaced). The session holds a stamp of the stored hash and role, so
-    a later change to either ends it (:mod:`webkit.session_check`)."""
+    a later change to either ends it, and a random id that its logout revokes everywhere
+    (:mod:`webkit.session_check`)."""
     request.session.clear()
-    request.session.update({"user": user["name"], "role": user["role"], "stamp": user_stamp(user)})
+    request.session.update({"user": user["name"], "role": user["role"], "stamp": user_stamp(user),
+                            "sid": secrets.token_urlsafe(16)})
 
 
 def logout(request: Request) -> None:
-    """End the session."""
+    """End the session: in this browser, and for any copy of its cookie (the id is revoked)."""
     request.session.clear()
 
 

@@ -139,6 +139,46 @@ def test_a_changed_users_file_ends_the_sessions_it_no_longer_allows(
             "a damaged users file is never read as 'the old cookie is still good'"
 
 
+def test_logout_ends_every_copy_of_the_session_cookie(broker: LocalMosquitto, tmp_path: Path) -> None:
+    # found by probing (session 43): logout only cleared the browser's own cookie; a copy taken
+    # earlier (a shared laptop, a proxy log) stayed logged in for the rest of the 12 h
+    path = gateway_toml(tmp_path, broker.port)
+    with running(path) as (_service, base), httpx.Client(base_url=base, timeout=10) as tech, \
+            httpx.Client(base_url=base, timeout=10) as copy:
+        csrf = login(tech, "tech", PASSWORD)
+        cookie = next(iter(tech.cookies.jar))
+        copy.cookies.set(cookie.name, cookie.value or "")
+        assert copy.get("/api/v1/status").status_code == 200, "the copy works while logged in"
+        first = cookie.value
+        csrf = login(tech, "tech", PASSWORD)  # a new login replaces the session...
+        assert copy.get("/api/v1/status").status_code == 401, "...and ends the one before"
+        copy.cookies.clear()
+        copy.cookies.set(cookie.name, next(iter(tech.cookies.jar)).value or "")
+        assert next(iter(tech.cookies.jar)).value != first
+        assert copy.get("/api/v1/status").status_code == 200
+        assert tech.post("/api/v1/logout", headers={"X-CSRF-Token": csrf}).status_code == 200
+        assert copy.get("/api/v1/status").status_code == 401, "logout ends the copy too"
+        assert tech.get("/api/v1/status").status_code == 401
+        login(tech, "tech", PASSWORD)
+        assert tech.get("/api/v1/status").status_code == 200, "a new login is not affected"
+
+
+def test_revoked_sessions_are_kept_as_long_as_a_cookie_can_live_and_bounded() -> None:
+    from webkit.session_check import RevokedSessions
+
+    now = [1000.0]
+    revoked = RevokedSessions(max_age_s=60, limit=3, clock=lambda: now[0])
+    revoked.revoke("a")
+    now[0] += 30
+    revoked.revoke("b")
+    assert "a" in revoked and "b" in revoked and "c" not in revoked
+    now[0] += 30  # a's cookie can no longer be valid: forgotten; b's still can
+    assert "a" not in revoked and "b" in revoked and len(revoked) == 1
+    for sid in "cdef":
+        revoked.revoke(sid)
+    assert len(revoked) == 3 and "b" not in revoked and revoked.dropped == 2
+
+
 def test_overlay_is_merged_and_must_hold_only_zones(tmp_path: Path) -> None:
     cam = {"source": {"uri": str(tmp_path / "x.mp4")}, "detector": {"model": "m.tflite"}}
     path = gateway_toml(tmp_path, 1883, cameras={"gate": cam})
