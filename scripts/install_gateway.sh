@@ -10,6 +10,12 @@
 # the gateway extra under numpy<2 (tflite-runtime fails under numpy 2), says which numpy is
 # in use, then runs the bundle's install.sh (identity, config, systemd unit, start).
 #
+# Run again with a newer wheel to update. Each run installs into a venv of its own under
+# /opt/edgepost/venvs/; /opt/edgepost/venv (what the service runs) is a link that install.sh
+# switches to it only after the new edgepost has accepted the configuration, just before the
+# restart, and switches back when the new version does not start. Until then the running
+# version is untouched. The venv in use and the one before it are kept; older ones are removed.
+#
 # Environment:
 #   EDGEPOST_ROOT    install under a prefix (tests): no apt, no users, no systemctl
 #   EDGEPOST_PYTHON  the Python to build the venv from (default /usr/bin/python3: the one
@@ -20,7 +26,8 @@ set -eu
 cd "$(dirname "$0")"
 ROOT="${EDGEPOST_ROOT:-}"
 PY="${EDGEPOST_PYTHON:-/usr/bin/python3}"
-VENV="$ROOT/opt/edgepost/venv"
+VENV="$ROOT/opt/edgepost/venv"      # a link to the venv in use (a directory before versioned venvs)
+VENVS="$ROOT/opt/edgepost/venvs"
 EXTRAS="${EDGEPOST_EXTRAS:-gateway}"
 
 say() { printf '[install_gateway] %s\n' "$*"; }
@@ -40,10 +47,17 @@ if [ -z "$ROOT" ]; then
         || say "python3-picamera2 is not available: CSI cameras (source picamera2) will not work"
 fi
 
-say "creating $VENV (with system site packages, so apt's picamera2 is importable)"
-"$PY" -m venv --system-site-packages "$VENV"
+NEW="$VENVS/$(date +%Y%m%d-%H%M%S-%N)-$(basename "$WHEEL" .whl)"  # dated first: sorted by age
+say "creating $NEW (with system site packages, so apt's picamera2 is importable)"
+mkdir -p "$VENVS"
+"$PY" -m venv --system-site-packages "$NEW"
 CONSTRAINTS="$(mktemp)"
-trap 'rm -f "$CONSTRAINTS"' EXIT
+# A failed run leaves nothing half-made: the new venv goes unless the service runs it now.
+cleanup() {
+    rm -f "$CONSTRAINTS"
+    [ "$(readlink "$VENV" 2>/dev/null || true)" = "$NEW" ] || rm -rf "$NEW"
+}
+trap cleanup EXIT
 # One numpy for picamera2 and the detector: apt's python3-numpy (1.24 on Debian 12) already
 # satisfies numpy<2, so pip keeps it; were a venv copy installed, the venv's would win (its
 # site-packages come before the system's on sys.path).
@@ -53,13 +67,27 @@ if [ -d wheelhouse ]; then
     set -- "$@" --no-index --find-links wheelhouse
 fi
 say "installing $WHEEL[$EXTRAS]"
-"$VENV/bin/python" "$@" "$WHEEL[$EXTRAS]" || die "pip could not install $WHEEL (see above)"
-"$VENV/bin/python" -c 'import numpy; print("[install_gateway] numpy", numpy.__version__, "from", numpy.__file__)'
-"$VENV/bin/python" -c 'import picamera2' 2>/dev/null && say "picamera2: importable" \
+"$NEW/bin/python" "$@" "$WHEEL[$EXTRAS]" || die "pip could not install $WHEEL (see above); \
+the installed version is untouched"
+"$NEW/bin/python" -c 'import numpy; print("[install_gateway] numpy", numpy.__version__, "from", numpy.__file__)'
+"$NEW/bin/python" -c 'import picamera2' 2>/dev/null && say "picamera2: importable" \
     || say "picamera2: not importable (only on a Pi with python3-picamera2)"
 
 if [ -f install.sh ]; then
-    EDGEPOST_BIN="$VENV/bin/edgepost" sh ./install.sh
+    # install.sh checks the configuration with the new edgepost, then switches the link
+    EDGEPOST_BIN="$NEW/bin/edgepost" EDGEPOST_VENV="$NEW" sh ./install.sh \
+        || die "install.sh failed (above); the service runs $(readlink "$VENV" 2>/dev/null || echo "$VENV")"
 else
+    [ ! -d "$VENV" ] || [ -L "$VENV" ] || mv "$VENV" "$VENV.replaced"
+    ln -s "$NEW" "$VENV.new" && mv -T "$VENV.new" "$VENV"
+    rm -rf "$VENV.replaced"
     say "no install.sh here: edgepost is at $VENV/bin/edgepost; run the bundle's install.sh next"
 fi
+
+# keep the venv in use and the newest other one (the one before it); names sort by date
+KEEP=2
+for old in $(ls -1d "$VENVS"/*/ 2>/dev/null | sed 's#/$##' | sort -r); do
+    if [ "$old" = "$(readlink "$VENV")" ]; then continue; fi
+    KEEP=$((KEEP - 1))
+    [ "$KEEP" -gt 0 ] || rm -rf "$old"
+done

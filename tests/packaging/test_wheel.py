@@ -70,6 +70,8 @@ def test_wheel_installs_outside_the_repo_and_runs_demo_and_plates(tmp_path: Path
     assert "[install] checking the configuration" in res.stdout, res.stdout
     assert (root / "etc" / "systemd" / "system" / "edgepost-gateway.service").is_file()
     venv = root / "opt" / "edgepost" / "venv"
+    # a venv of its own per install, behind the link the unit runs (tests/provisioning/test_install_update.py)
+    assert venv.is_symlink() and venv.resolve().parent == root / "opt" / "edgepost" / "venvs"
     py = venv / "bin" / "python"
     numpy_line = next(line for line in res.stdout.splitlines() if "] numpy " in line)
     assert numpy_line.split()[2].startswith("1."), numpy_line  # numpy<2 held
