@@ -118,7 +118,8 @@ WHEEL="$(ls "$WORK"/dist/edgepost-*.whl)"
 
 # 5. Install it in the root the way a Pi gets it: scripts/install_gateway.sh (prefix mode:
 # no apt, no systemd), the gateway and plate extras under numpy<2, dependencies from PyPI's
-# aarch64 wheels. The same version is reinstalled from the new wheel on every run.
+# aarch64 wheels. Each run installs into a fresh venv of its own (install_gateway.sh keeps
+# one venv per install behind /opt/edgepost/venv), so the dependencies are installed again.
 rm -rf "$ROOTFS$PROOF/install"
 mkdir -p "$ROOTFS$PROOF/install" "$ROOTFS$PROOF/assets"
 cp "$WHEEL" "$REPO/scripts/install_gateway.sh" "$ROOTFS$PROOF/install/"
@@ -129,10 +130,7 @@ rm -rf "$ROOTFS$PROOF/assets/plates"
 mkdir -p "$ROOTFS$PROOF/assets/plates"
 find "$SHARED/plates/real_scenes_hyperlpr/cache_bad2" -name '*.png' | LC_ALL=C sort | head -n 20 \
     | while IFS= read -r f; do cp "$f" "$ROOTFS$PROOF/assets/plates/"; done
-if [ -x "$ROOTFS/opt/edgepost/venv/bin/python" ]; then
-    chroot "$ROOTFS" /opt/edgepost/venv/bin/python -m pip uninstall -q -y edgepost >/dev/null 2>&1 || true
-fi
-say "installing $(basename "$WHEEL")[gateway,plates] in the arm64 root (first time ~3 min)"
+say "installing $(basename "$WHEEL")[gateway,plates] in the arm64 root (~3 min)"
 T_INSTALL=$(date +%s)
 chroot "$ROOTFS" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
     PIP_CERT=/etc/ssl/certs/ca-certificates.crt \
