@@ -131,6 +131,23 @@ class LivenessConfig(StrictModel):
                                  description="How often silence is checked.")
 
 
+class NodeBudgetConfig(StrictModel):
+    """How many events one node may cause, so that a broken or stolen node cannot crowd the
+    spool and the uplink (and with them every camera's and other node's events) out."""
+
+    alarms_per_min: float = Field(
+        default=60.0, gt=0, le=1_000_000,
+        description="Sustained alarm events per node per minute; above it (past the burst) the "
+        "node's alarms are dropped and counted, with one device_fault 'flooding' per episode.")
+    others_per_min: float = Field(
+        default=30.0, gt=0, le=1_000_000,
+        description="Sustained readings, status and check-in events per node per minute (a "
+        "lane of their own, so a node flooding readings still gets its alarms through).")
+    burst: int = Field(default=20, ge=1, le=10000,
+                       description="Events a node may send at once above its rate before "
+                       "the limit applies (each lane).")
+
+
 class CheckinConfig(StrictModel):
     """Patrol check-ins at nodes with a card reader: how card ids are hashed, which are known."""
 
@@ -175,6 +192,8 @@ class SensorsConfig(StrictModel):
                                              description="Node-link ports (radios, wired).")
     liveness: LivenessConfig = Field(default_factory=LivenessConfig,
                                      description="Silent-node detection for the node links.")
+    budget: NodeBudgetConfig = Field(default_factory=NodeBudgetConfig,
+                                     description="Events per node per minute (flood limit).")
     checkin: CheckinConfig | None = Field(
         default=None, description="Patrol check-ins (card readers on nodes); without it a "
         "check-in frame is counted and dropped, since its card id cannot be hashed.")

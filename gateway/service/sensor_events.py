@@ -6,6 +6,7 @@ from gateway.events.bodies import Checkin, DeviceFault, NodeStatus, SensorAlarm,
 from gateway.events.senml import SenMLRecord
 from gateway.events.types import AlarmKind, AlarmState, BootCause, Severity
 from gateway.sensors import records
+from gateway.sensors.budget import FloodChange
 from gateway.sensors.liveness import SilenceChange
 from gateway.sensors.records import (
     InstrumentAlarm,
@@ -91,6 +92,20 @@ def silence(ch: SilenceChange) -> DeviceFault:
                        message=f"node {name} (id {ch.node_id}) has sent nothing for "
                        f"{ch.gap_s:.0f} s (expected every {ch.interval_s:g} s): check its "
                        "battery, power and radio link"[:256])
+
+
+def flooding(ch: FloodChange) -> DeviceFault:
+    """A node over its event budget (once per episode), or back under it (cleared)."""
+    name = node_name(ch.node_id, ch.name)
+    if ch.cleared:
+        return DeviceFault(component=f"node/{name}"[:64], code="flooding", severity=Severity.INFO,
+                           message=f"node {name} (id {ch.node_id}) back under its budget: "
+                           f"{ch.dropped} {ch.lane} event(s) dropped"[:256],
+                           cleared=True, duration_ms=int(ch.duration_s * 1000))
+    return DeviceFault(component=f"node/{name}"[:64], code="flooding", severity=Severity.WARNING,
+                       message=f"node {name} (id {ch.node_id}) sends more than {ch.per_min:g} "
+                       f"{ch.lane} events a minute: the excess is dropped (counted) until it calms "
+                       "down; check its sensor and firmware, or revoke it if it should not send"[:256])
 
 
 def instrument_readings(r: InstrumentReading) -> SensorReadings:

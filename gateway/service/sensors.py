@@ -20,6 +20,7 @@ from typing import Any
 from gateway.events.bodies import Body
 from gateway.events.envelope import Location
 from gateway.ratelog import RateLimitedLog
+from gateway.sensors.budget import FloodChange, Lane, NodeBudget
 from gateway.sensors.cards import AllowList, CardConfigError, card_hash, read_card_key
 from gateway.sensors.config import SensorsConfig
 from gateway.sensors.counters import Counters
@@ -46,8 +47,10 @@ class SensorsComponent:
         self._ratelog = RateLimitedLog(log)
         self._no_position: set[int] = set()
         self.readers = SensorReaders(cfg, SensorCallbacks(
-            on_node_reading=lambda r: self._emit(se.node_readings(r), r.node_id),
-            on_node_alarm=lambda a: self._emit(se.node_alarm(a), a.node_id),
+            on_node_reading=lambda r: self._emit_node(se.node_readings(r), r.node_id, r.node_name,
+                                                      "others"),
+            on_node_alarm=lambda a: self._emit_node(se.node_alarm(a), a.node_id, a.node_name,
+                                                    "alarms"),
             on_node_status=self._on_status,
             on_node_checkin=self._on_checkin,
             on_node_frame=self._on_frame,
@@ -56,6 +59,7 @@ class SensorsComponent:
             on_instrument_alarm=lambda a: self._emit(se.instrument_alarm(a)),
         ))
         self.liveness = Liveness(cfg.liveness, self.readers.node_entries)
+        self.budget = NodeBudget(cfg.budget)
         self._card_key: bytes | None = None
         self._allow: AllowList | None = None
         if cfg.checkin is not None:
@@ -100,6 +104,8 @@ class SensorsComponent:
             try:
                 for change in self.liveness.check():
                     self._silence(change)
+                for flood in self.budget.calmed():
+                    self._flood(flood)
             except Exception as exc:  # a bug here must not end silence detection for good
                 self.counters.add("liveness_errors")
                 self._ratelog.log(logging.ERROR, "liveness", "node liveness check failed: %r",
@@ -168,9 +174,11 @@ class SensorsComponent:
     def _on_status(self, s: NodeStatus) -> None:
         self.liveness.status(s.node_id, s.interval_s, "config_fallback" in s.flags,
                              firmware=s.firmware, boot_cause=s.wake_cause)
-        self._emit(se.node_status(s), s.node_id)
+        self._emit_node(se.node_status(s), s.node_id, s.node_name, "others")
 
     def _on_checkin(self, c: NodeCheckin) -> None:
+        if not self._within_budget(c.node_id, c.node_name, "others"):
+            return
         if self._card_key is None:
             self.counters.add("checkins_dropped")
             self._ratelog.log(logging.ERROR, "checkin",
@@ -183,6 +191,30 @@ class SensorsComponent:
             log.warning("check-in at node %s with an unknown card %s", c.node_name or c.node_id,
                         h.hex()[:8])
         self._emit(se.checkin(c, h, known), c.node_id)
+
+    def _flood(self, change: FloodChange) -> None:
+        name = se.node_name(change.node_id, change.name)
+        if change.cleared:
+            log.warning("node %s (id %d) back under its budget: %d %s event(s) dropped in %.0f s",
+                        name, change.node_id, change.dropped, change.lane, change.duration_s)
+        else:
+            log.warning("node %s (id %d) sends more than %g %s events a minute: the excess is "
+                        "dropped until it calms down ([sensors.budget])", name, change.node_id,
+                        change.per_min, change.lane)
+        self._emit(se.flooding(change))
+
+    def _within_budget(self, node_id: int, name: str | None, lane: Lane) -> bool:
+        allowed, change = self.budget.allow(node_id, name, lane)
+        if change is not None:
+            self._flood(change)
+        if not allowed:
+            self.counters.add(f"flood_dropped_{lane}")
+        return allowed
+
+    def _emit_node(self, body: Body | None, node_id: int, name: str | None, lane: Lane) -> None:
+        """A node's event, within that node's budget."""
+        if body is not None and self._within_budget(node_id, name, lane):
+            self._emit(body, node_id)
 
     def _emit(self, body: Body | None, node_id: int | None = None) -> None:
         if body is None:

@@ -95,7 +95,11 @@ class Rig:
             "spool": {"path": str(self.workdir / "gateway" / "spool.sqlite3")},
             "demo": {"enabled": False},
             "health": {"interval_s": g.health_interval_s},
-            "sensors": {"node_links": links},
+            # a rig drives its nodes many times faster than any deployed node sends, so the
+            # per-node flood budget (gateway/sensors/budget.py) is opened wide here
+            "sensors": {"node_links": links,
+                        "budget": {"alarms_per_min": 60000, "others_per_min": 60000,
+                                   "burst": 10000}},
         }
 
     def make_gateway(self, broker: Broker, events: EventsProbe) -> Gateway:

@@ -26,7 +26,9 @@ def test_node_frames_reach_the_broker_as_events(broker: LocalMosquitto, tmp_path
     keys.chmod(0o600)
     cfg = make_config(tmp_path, broker.port, sensors={"node_links": [{
         "name": "radio", "key_file": str(keys),
-        "serial": {"port": os.ttyname(slave), "baudrate": 115200}}]})
+        "serial": {"port": os.ttyname(slave), "baudrate": 115200}}],
+        # the simulated node wakes 25 times in a second, far above any real node's budget
+        "budget": {"others_per_min": 6000, "alarms_per_min": 6000, "burst": 1000}})
     sub = Collector(broker.port).start()
     service = GatewayService(cfg)
     service.start()
