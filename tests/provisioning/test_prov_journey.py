@@ -103,7 +103,13 @@ class Field:
     def stop_gateway(self) -> None:
         if self.gateway is not None and self.gateway.poll() is None:
             self.gateway.terminate()
-            self.gateway.wait(20)
+            try:
+                self.gateway.wait(20)  # systemd gives it 30 s (TimeoutStopSec) before SIGKILL
+            except subprocess.TimeoutExpired:
+                self.gateway.kill()
+                self.gateway.wait(5)
+                raise AssertionError("gateway did not stop within 20 s of SIGTERM:\n"
+                                     + (self.tmp / "gateway.log").read_text()[-4000:]) from None
         self.gateway = None
 
     def boot_node(self, board_port: str) -> None:
