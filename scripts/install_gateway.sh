@@ -10,14 +10,21 @@
 # the gateway extra under numpy<2 (tflite-runtime fails under numpy 2), says which numpy is
 # in use, then runs the bundle's install.sh (identity, config, systemd unit, start).
 #
-# Run again with a newer wheel to update. Each run installs into a venv of its own under
-# /opt/edgepost/venvs/; /opt/edgepost/venv (what the service runs) is a link that install.sh
-# switches to it only after the new edgepost has accepted the configuration, just before the
-# restart, and switches back when the new version does not start. Until then the running
-# version is untouched. The venv in use and the one before it are kept; older ones are removed.
+# Run again with a newer wheel to update: in the bundle folder (install.sh installs its files
+# too), or in a folder holding only this script and the wheel (a software update: the
+# configuration installed in /etc/edgepost stays). Each run installs into a venv of its own
+# under /opt/edgepost/venvs/. The new edgepost checks the configuration and the zones saved on
+# the gateway's page first; only then is /opt/edgepost/venv (a link: what the service runs)
+# switched to it and the service restarted. When the new version does not come up, the link
+# goes back, the previous configuration with it, and the old version is restarted. The venv
+# in use and the one before it are kept; older ones are removed.
 #
 # Environment:
-#   EDGEPOST_ROOT    install under a prefix (tests): no apt, no users, no systemctl
+#   EDGEPOST_ROOT    install under a prefix (tests): no apt, no users, and no systemctl
+#                    unless EDGEPOST_SYSTEMCTL is set
+#   EDGEPOST_SYSTEMCTL  the systemctl to use (default systemctl)
+#   EDGEPOST_SETTLE_S   seconds a restarted service must stay up (default 3)
+#   EDGEPOST_ETC     the installed configuration's folder (default /etc/edgepost)
 #   EDGEPOST_PYTHON  the Python to build the venv from (default /usr/bin/python3: the one
 #                    apt's python3-picamera2 is built for)
 #   EDGEPOST_EXTRAS  extras to install (default: gateway)
@@ -28,10 +35,14 @@ ROOT="${EDGEPOST_ROOT:-}"
 PY="${EDGEPOST_PYTHON:-/usr/bin/python3}"
 VENV="$ROOT/opt/edgepost/venv"      # a link to the venv in use (a directory before versioned venvs)
 VENVS="$ROOT/opt/edgepost/venvs"
+ETC="$ROOT${EDGEPOST_ETC:-/etc/edgepost}"
+SYSTEMCTL="${EDGEPOST_SYSTEMCTL:-systemctl}"
+UNIT=edgepost-gateway.service
 EXTRAS="${EDGEPOST_EXTRAS:-gateway}"
 
 say() { printf '[install_gateway] %s\n' "$*"; }
 die() { printf '[install_gateway] ERROR: %s\n' "$*" >&2; exit 1; }
+services() { [ -z "$ROOT" ] || [ -n "${EDGEPOST_SYSTEMCTL:-}" ]; }
 
 [ -n "$ROOT" ] || [ "$(id -u)" = 0 ] || die "run as root: sudo ./install_gateway.sh"
 WHEEL="${EDGEPOST_WHEEL:-$(ls -t edgepost-*.whl 2>/dev/null | head -n 1)}"
@@ -73,16 +84,78 @@ the installed version is untouched"
 "$NEW/bin/python" -c 'import picamera2' 2>/dev/null && say "picamera2: importable" \
     || say "picamera2: not importable (only on a Pi with python3-picamera2)"
 
+CONFIG="$ETC/edgepost.toml"
+RESTORE=""
 if [ -f install.sh ]; then
-    # install.sh checks the configuration with the new edgepost, then switches the link
-    EDGEPOST_BIN="$NEW/bin/edgepost" EDGEPOST_VENV="$NEW" sh ./install.sh \
-        || die "install.sh failed (above); the service runs $(readlink "$VENV" 2>/dev/null || echo "$VENV")"
+    # the bundle's files: install.sh checks them with the new edgepost before it changes
+    # anything, keeps edgepost.toml.previous, and leaves the switch and restart to us
+    EDGEPOST_BIN="$NEW/bin/edgepost" EDGEPOST_NO_RESTART=1 sh ./install.sh \
+        || die "install.sh failed (above); the running version is untouched"
+    RESTORE=1
+elif [ -f "$CONFIG" ]; then
+    # a software update: the installed configuration and saved zones, checked by the new edgepost
+    say "checking $CONFIG with the new edgepost before switching"
+    CHECK="$(mktemp -d)"
+    sed "s#\"${EDGEPOST_ETC:-/etc/edgepost}/#\"$ETC/#g" "$CONFIG" > "$CHECK/edgepost.toml"
+    [ ! -f "$ETC/edgepost.zones.toml" ] || cp "$ETC/edgepost.zones.toml" "$CHECK/"
+    if ! "$NEW/bin/edgepost" gateway check-config "$CHECK/edgepost.toml" >/dev/null 2>"$CHECK/why"; then
+        sed "s#$CHECK/#$ETC/#g" "$CHECK/why" >&2
+        rm -rf "$CHECK"
+        die "the new edgepost refuses the installed configuration or the saved zones (above): \
+nothing was changed, the installed version keeps running"
+    fi
+    rm -rf "$CHECK"
 else
-    [ ! -d "$VENV" ] || [ -L "$VENV" ] || mv "$VENV" "$VENV.replaced"
-    ln -s "$NEW" "$VENV.new" && mv -T "$VENV.new" "$VENV"
-    rm -rf "$VENV.replaced"
-    say "no install.sh here: edgepost is at $VENV/bin/edgepost; run the bundle's install.sh next"
+    say "no install.sh here and no $CONFIG yet: run the gateway's install.sh next"
 fi
+
+# The switch: one rename of the link the unit runs; the one before kept for a rollback.
+switch_to() {
+    ln -s "$1" "$VENV.new"
+    mv -T "$VENV.new" "$VENV"
+}
+PREVIOUS=""
+if [ -L "$VENV" ]; then
+    PREVIOUS="$(readlink "$VENV")"
+elif [ -d "$VENV" ]; then
+    # a venv installed before versioned venvs: moved aside, and back on a rollback (its
+    # scripts name this path); removed once the new one runs
+    rm -rf "$VENV.replaced"
+    mv "$VENV" "$VENV.replaced"
+    PREVIOUS="$VENV.replaced"
+fi
+say "switching $VENV to $NEW"
+switch_to "$NEW"
+
+roll_back() {
+    if [ "$PREVIOUS" = "$VENV.replaced" ]; then
+        rm -f "$VENV"
+        mv "$VENV.replaced" "$VENV"
+    else
+        switch_to "$PREVIOUS"
+    fi
+    if [ -n "$RESTORE" ] && [ -f "$CONFIG.previous" ]; then
+        cp -p "$CONFIG.previous" "$CONFIG"
+    fi
+}
+
+if services && [ -f "$ROOT/etc/systemd/system/$UNIT" ]; then
+    # Type=notify: restart fails when the service never says it is ready
+    STARTED=1
+    "$SYSTEMCTL" restart "$UNIT" || STARTED=0
+    sleep "${EDGEPOST_SETTLE_S:-3}"
+    if [ "$STARTED" = 0 ] || ! "$SYSTEMCTL" is-active --quiet "$UNIT"; then
+        [ -n "$PREVIOUS" ] || die "service not active: journalctl -u $UNIT -n 50"
+        # an unattended site must not stay dark after an update: back to what ran before
+        roll_back
+        "$SYSTEMCTL" restart "$UNIT" || die "the new version did not start, and after rolling \
+back to the previous version neither did that: journalctl -u $UNIT -n 100"
+        die "the new version did not start (journalctl -u $UNIT -n 50): rolled back to the \
+previous version${RESTORE:+ and configuration}, which runs again"
+    fi
+    say "running: systemctl status $UNIT; logs: journalctl -u $UNIT -f"
+fi
+rm -rf "$VENV.replaced"
 
 # keep the venv in use and the newest other one (the one before it); names sort by date
 KEEP=2

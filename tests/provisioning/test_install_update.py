@@ -6,12 +6,14 @@ let install.sh check the configuration, after the bundle's configuration had rep
 was already in place when it refused, and the gateway stayed dark at its next restart.
 
 Now the edgepost to be installed checks the configuration and the saved zones before anything
-changes; each wheel gets a venv of its own and the service's venv link is switched only before the
-restart, and back (with the previous configuration) when the new version does not come up.
+changes (install.sh in a bundle folder; install_gateway.sh itself for a software update, which
+checks the installed configuration); each wheel gets a venv of its own and the service's venv
+link is switched only before the restart, and back (with the previous configuration when the
+bundle's was installed) when the new version does not come up.
 
 The scripts run as written, under a prefix (``EDGEPOST_ROOT``), with a stand-in ``systemctl``
-(``EDGEPOST_SYSTEMCTL``) that says whether the service came up; install.sh's checks run the real
-edgepost of this checkout. ``install_gateway.sh`` is driven with small stand-in wheels named
+(``EDGEPOST_SYSTEMCTL``) that says whether the service came up; install.sh's own checks run the
+real edgepost of this checkout. ``install_gateway.sh`` is driven with small stand-in wheels named
 edgepost (a real wheel install is ``tests/packaging/test_wheel.py``'s job), so that the switch,
 the rollback and the pruning of old venvs are each seen in seconds.
 """
@@ -77,13 +79,6 @@ class Pi:
         return subprocess.run(["sh", str(self.bundle / "install.sh")], capture_output=True, text=True,
                               env=self.env(good, EDGEPOST_BIN=str(DEV_EDGEPOST), **extra), timeout=120)
 
-    def fake_venv(self, name: str) -> Path:
-        """A venv-like folder whose edgepost is this checkout's (what install.sh runs)."""
-        v = self.venvs / name
-        (v / "bin").mkdir(parents=True)
-        (v / "bin" / "edgepost").symlink_to(DEV_EDGEPOST)
-        return v
-
 
 def test_a_configuration_the_new_edgepost_refuses_changes_nothing(bundle: Path, tmp_path: Path) -> None:
     pi = Pi(tmp_path, bundle)
@@ -109,41 +104,6 @@ def test_saved_zones_the_new_edgepost_refuses_are_named_before_anything_changes(
     assert r.returncode == 1 and "saved zones" in r.stderr, r.stdout + r.stderr
     assert str(pi.etc / "edgepost.zones.toml") in r.stderr, "the message names the file on the Pi"
     assert (pi.etc / "edgepost.toml").read_bytes() == installed
-
-
-def test_a_new_version_that_does_not_start_is_rolled_back_with_its_configuration(
-        bundle: Path, tmp_path: Path) -> None:
-    pi = Pi(tmp_path, bundle)
-    old, new = pi.fake_venv("1-old"), pi.fake_venv("2-new")
-    pi.link.symlink_to(old)
-    assert pi.install_sh().returncode == 0  # the configuration the old version runs with
-    before = (pi.etc / "edgepost.toml").read_bytes()
-    config = bundle / "edgepost.toml"
-    config.write_text("# changed for the new version\n" + config.read_text())
-
-    r = pi.install_sh(good=str(old), EDGEPOST_VENV=str(new))  # the new version never comes up
-    assert r.returncode == 1 and "rolled back" in r.stderr, r.stdout + r.stderr
-    assert os.readlink(pi.link) == str(old)
-    assert (pi.etc / "edgepost.toml").read_bytes() == before
-    assert pi.log.read_text().count("restart") == 3, "old, new, and old again"
-
-    r = pi.install_sh(good=str(new), EDGEPOST_VENV=str(new))  # it does come up
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert os.readlink(pi.link) == str(new)
-    assert (pi.etc / "edgepost.toml").read_text().startswith("# changed for the new version")
-    assert (pi.etc / "edgepost.toml.previous").read_bytes() == before
-
-
-def test_a_venv_from_before_versioned_venvs_is_put_back_on_a_rollback(bundle: Path, tmp_path: Path) -> None:
-    pi = Pi(tmp_path, bundle)
-    (pi.link / "bin").mkdir(parents=True)  # installed by the older install_gateway.sh: a directory
-    (pi.link / "bin" / "edgepost").symlink_to(DEV_EDGEPOST)
-    new = pi.fake_venv("2-new")
-    r = pi.install_sh(good="dir", EDGEPOST_VENV=str(new))
-    assert r.returncode == 1 and "rolled back" in r.stderr, r.stdout + r.stderr
-    assert not pi.link.is_symlink() and (pi.link / "bin" / "edgepost").exists()
-    assert pi.install_sh(EDGEPOST_VENV=str(new)).returncode == 0
-    assert os.readlink(pi.link) == str(new) and not pi.link.with_name("venv.replaced").exists()
 
 
 # --- install_gateway.sh with stand-in wheels ---------------------------------------------------
@@ -183,45 +143,97 @@ def fake_wheel(folder: Path, version: str) -> Path:
     return path
 
 
-def test_install_gateway_updates_into_a_venv_of_its_own_and_keeps_the_one_before(
-        bundle: Path, tmp_path: Path) -> None:
-    pi = Pi(tmp_path, bundle)
-    wheels = tmp_path / "wheels"
-    wheels.mkdir()
+class Updates:
+    """install_gateway.sh run in a folder with a stand-in wheel, on the prefix of ``pi``."""
 
-    def update(version: str, good: str = "*") -> subprocess.CompletedProcess[str]:
-        for w in bundle.glob("edgepost-*.whl"):
+    def __init__(self, pi: Pi, tmp_path: Path) -> None:
+        self.pi = pi
+        self.wheels = tmp_path / "wheels"
+        self.wheels.mkdir()
+
+    def run(self, folder: Path, version: str, good: str = "*") -> subprocess.CompletedProcess[str]:
+        for w in folder.glob("edgepost-*.whl"):
             w.unlink()
-        shutil.copy(fake_wheel(wheels, version), bundle)
-        return subprocess.run(["sh", str(bundle / "install_gateway.sh")], capture_output=True, text=True,
-                              env=pi.env(good, EDGEPOST_PYTHON=sys.executable, PIP_NO_INDEX="1"),
-                              timeout=300)
+        shutil.copy(fake_wheel(self.wheels, version), folder)
+        if not (folder / "install_gateway.sh").exists():
+            shutil.copy(self.pi.bundle / "install_gateway.sh", folder)
+        return subprocess.run(["sh", str(folder / "install_gateway.sh")], capture_output=True,
+                              text=True, timeout=300,
+                              env=self.pi.env(good, EDGEPOST_PYTHON=sys.executable, PIP_NO_INDEX="1"))
 
-    def in_use() -> str:
-        return os.readlink(pi.link)
+    def in_use(self) -> str:
+        return os.readlink(self.pi.link)
 
-    assert (r := update("1.0")).returncode == 0, r.stdout + r.stderr
-    first = in_use()
+    def venvs(self) -> list[str]:
+        return sorted(p.name for p in self.pi.venvs.iterdir())
+
+
+def test_install_gateway_switches_rolls_back_and_keeps_the_venv_before(bundle: Path, tmp_path: Path) -> None:
+    pi = Pi(tmp_path, bundle)
+    up = Updates(pi, tmp_path)
+    assert (r := up.run(bundle, "1.0")).returncode == 0, r.stdout + r.stderr
+    first = up.in_use()
     assert first.endswith("-edgepost-1.0-py3-none-any") and Path(first).parent == pi.venvs
-    assert (r := update("1.1")).returncode == 0, r.stdout + r.stderr
-    second = in_use()
-    assert second != first and Path(first).is_dir(), "the venv before is kept"
-
-    r = update("1.2", good=second)  # 1.2 never comes up
-    assert r.returncode == 1 and "rolled back" in r.stderr, r.stdout + r.stderr
-    assert in_use() == second
-    assert sorted(p.name for p in pi.venvs.iterdir()) == sorted([Path(first).name, Path(second).name]), \
-        "the failed venv is removed"
-
     config = bundle / "edgepost.toml"
     text = config.read_text()
-    config.write_text(text + "\n# refuse-me\n")
-    r = update("1.3")
-    assert r.returncode == 1 and "refused by edgepost 1.3" in r.stderr and "nothing was changed" in r.stderr
-    assert in_use() == second and len(list(pi.venvs.iterdir())) == 2
-    config.write_text(text)
+    config.write_text("# for 1.1\n" + text)
+    assert (r := up.run(bundle, "1.1")).returncode == 0, r.stdout + r.stderr
+    second = up.in_use()
+    assert second != first and Path(first).is_dir(), "the venv before is kept"
+    assert pi.log.read_text().count("restart") == 2
 
-    assert (r := update("1.4")).returncode == 0, r.stdout + r.stderr
-    assert in_use().endswith("-edgepost-1.4-py3-none-any")
-    assert sorted(p.name for p in pi.venvs.iterdir()) == sorted([Path(second).name, Path(in_use()).name]), \
+    config.write_text("# for 1.2\n" + text)
+    r = up.run(bundle, "1.2", good=second)  # 1.2 never comes up
+    assert r.returncode == 1 and "rolled back to the previous version and configuration" in r.stderr, \
+        r.stdout + r.stderr
+    assert up.in_use() == second and (pi.etc / "edgepost.toml").read_text().startswith("# for 1.1")
+    assert up.venvs() == sorted([Path(first).name, Path(second).name]), "the failed venv is removed"
+    assert pi.log.read_text().count("restart") == 4, "1.2, then 1.1 again"
+
+    config.write_text(text + "\n# refuse-me\n")
+    r = up.run(bundle, "1.3")
+    assert r.returncode == 1 and "refused by edgepost 1.3" in r.stderr and "nothing was changed" in r.stderr
+    assert up.in_use() == second and len(up.venvs()) == 2
+    assert pi.log.read_text().count("restart") == 4, "nothing restarted"
+
+    config.write_text(text)
+    assert (r := up.run(bundle, "1.4")).returncode == 0, r.stdout + r.stderr
+    assert up.in_use().endswith("-edgepost-1.4-py3-none-any")
+    assert up.venvs() == sorted([Path(second).name, Path(up.in_use()).name]), \
         "the venv in use and the one before it are kept, older ones removed"
+
+
+def test_a_software_update_checks_the_installed_configuration(bundle: Path, tmp_path: Path) -> None:
+    pi = Pi(tmp_path, bundle)
+    up = Updates(pi, tmp_path)
+    assert (r := up.run(bundle, "2.0")).returncode == 0, r.stdout + r.stderr
+    before = up.in_use()
+    update = tmp_path / "update"  # only the script and the wheel: no key travels again
+    update.mkdir()
+    installed = pi.etc / "edgepost.toml"
+    text = installed.read_text()
+    installed.write_text(text + "\n# refuse-me\n")  # what the newer version refuses
+    r = up.run(update, "2.1")
+    assert r.returncode == 1 and "refuses the installed configuration" in r.stderr, r.stdout + r.stderr
+    assert str(installed) in r.stderr, "the message names the file on the Pi"
+    assert up.in_use() == before and installed.read_text().endswith("# refuse-me\n")
+    installed.write_text(text)
+    r = up.run(update, "2.1", good="*")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert up.in_use().endswith("-edgepost-2.1-py3-none-any") and installed.read_text() == text
+    r = up.run(update, "2.2", good=up.in_use())  # does not come up: back to 2.1, config untouched
+    assert r.returncode == 1 and "rolled back to the previous version, which" in r.stderr
+    assert up.in_use().endswith("-edgepost-2.1-py3-none-any") and installed.read_text() == text
+
+
+def test_a_venv_from_before_versioned_venvs_is_put_back_on_a_rollback(bundle: Path, tmp_path: Path) -> None:
+    pi = Pi(tmp_path, bundle)
+    up = Updates(pi, tmp_path)
+    assert pi.install_sh().returncode == 0  # installed by the older scripts: a venv directory
+    (pi.link / "bin").mkdir(parents=True)
+    (pi.link / "bin" / "marker").write_text("old venv")
+    r = up.run(bundle, "3.0", good="dir")  # the new version does not come up
+    assert r.returncode == 1 and "rolled back" in r.stderr, r.stdout + r.stderr
+    assert not pi.link.is_symlink() and (pi.link / "bin" / "marker").read_text() == "old venv"
+    assert (r := up.run(bundle, "3.0")).returncode == 0, r.stdout + r.stderr
+    assert pi.link.is_symlink() and not pi.link.with_name("venv.replaced").exists()
