@@ -1,15 +1,16 @@
-"""Per-node event budget: a token bucket per node and lane (alarms, everything else).
+"""Per-node frame budget: a token bucket per node and lane (alarm frames, everything else).
 
-Why: every authenticated node frame becomes an event, and a node's key can be read from its
+Why: every authentic, fresh node frame becomes events, and a node's key can be read from its
 flash (docs/provisioning.md). One node stuck in a loop, or one stolen and scripted, could send
 alarms as fast as the link carries frames: at HIGH priority they would push camera events and
-other nodes' alarms out of a full spool and hold the uplink's alarm lane for themselves. The
-budget caps what one node can cause; frames within it are untouched.
+other nodes' alarms out of a full spool and hold the uplink's alarm lane for themselves, and
+each frame cost a replay-state write (an fsync on the SD card). The budget caps what one node
+can cause; frames within it are untouched. The decoder asks it (gateway/sensors/nodelink.py).
 
-Contract: :meth:`NodeBudget.allow` says whether a node's event may be emitted; the first refusal
+Contract: :meth:`NodeBudget.allow` says whether a node's frame may go on; the first refusal
 of an episode is returned as a :class:`FloodChange` (raise one fault), and :meth:`calmed` returns
 the episodes whose bucket has filled up again (the node kept under its rate for a whole burst:
-clear the fault, with how many events were dropped). A sustained flood keeps its one fault and
+clear the fault, with how many frames were dropped). A sustained flood keeps its one fault and
 still gets its rate through. Judged on the monotonic clock. Thread-safe.
 """
 
@@ -34,7 +35,7 @@ class FloodChange:
     name: str | None
     lane: Lane
     per_min: float
-    dropped: int  # events dropped in this episode so far (1 when it starts)
+    dropped: int  # frames dropped in this episode so far (1 when it starts)
     duration_s: float  # since the first drop
     cleared: bool
 

@@ -132,19 +132,21 @@ class LivenessConfig(StrictModel):
 
 
 class NodeBudgetConfig(StrictModel):
-    """How many events one node may cause, so that a broken or stolen node cannot crowd the
-    spool and the uplink (and with them every camera's and other node's events) out."""
+    """How many frames one node may have turned into events, so that a broken or stolen node
+    cannot crowd the spool, the uplink and the link itself (and with them every camera's and
+    other node's events) out."""
 
     alarms_per_min: float = Field(
         default=60.0, gt=0, le=1_000_000,
-        description="Sustained alarm events per node per minute; above it (past the burst) the "
-        "node's alarms are dropped and counted, with one device_fault 'flooding' per episode.")
+        description="Sustained alarm frames per node per minute; above it (past the burst) the "
+        "node's alarm frames are dropped and counted, with one device_fault 'flooding' per "
+        "episode.")
     others_per_min: float = Field(
         default=30.0, gt=0, le=1_000_000,
-        description="Sustained readings, status and check-in events per node per minute (a "
+        description="Sustained readings, status and check-in frames per node per minute (a "
         "lane of their own, so a node flooding readings still gets its alarms through).")
     burst: int = Field(default=20, ge=1, le=10000,
-                       description="Events a node may send at once above its rate before "
+                       description="Frames a node may send at once above its rate before "
                        "the limit applies (each lane).")
 
 

@@ -7,6 +7,14 @@ counted under its reason (``cobs``, ``short``, ``crc``, ``version``, ``unknown_n
 A node repeats a panic frame with the same seq on purpose: such byte-identical copies of its
 last accepted frame are rejected as replays like any other, but also counted as ``repeats``
 and not logged as a problem.
+
+``admit(node_id, name, frame_type)``, when given, is asked after a frame proved authentic and
+fresh and before the replay window remembers it: a frame it refuses (the node's flood budget,
+gateway/sensors/budget.py) is dropped and counted as ``over_budget`` without moving the window,
+so a flooding node costs no replay-state write (an fsync each) per frame. It is asked only for
+fresh frames, so replaying a node's recorded frames cannot spend that node's budget. The price:
+a fresh frame dropped over budget is not remembered as seen, so a recording of it could still be
+delivered once, late, while within the window.
 """
 
 from __future__ import annotations
@@ -68,6 +76,7 @@ class NodeLinkDecoder:
         *,
         on_checkin: Callable[[NodeCheckin], None] | None = None,
         on_frame: Callable[[int, str | None], None] | None = None,
+        admit: Callable[[int, str | None, int], bool] | None = None,
         window: ReplayWindow | None = None,
         source: str = "",
         clock: Callable[[], datetime] = _utcnow,
@@ -81,6 +90,7 @@ class NodeLinkDecoder:
         # Called with (node_id, name) for every accepted (authenticated and fresh) frame,
         # before its records: the liveness check's evidence that the node is alive.
         self.on_frame = on_frame
+        self.admit = admit
         self._last_raw: dict[int, bytes] = {}
         self.window = window if window is not None else ReplayWindow()
         self.source = source
@@ -140,7 +150,12 @@ class NodeLinkDecoder:
             detail = str(exc).partition(": ")[2] if exc.reason == "unknown_node" else ""
             self._reject(exc.reason, detail=detail)
             return False
-        if not self.window.check_and_mark(frame.node_id, frame.seq):
+        fresh = self.window.is_fresh(frame.node_id, frame.seq)
+        if fresh and self.admit is not None and not self.admit(
+                frame.node_id, self._name(frame.node_id), frame.type):
+            self.counters.add("over_budget")
+            return False
+        if not (fresh and self.window.check_and_mark(frame.node_id, frame.seq)):
             if self._last_raw.get(frame.node_id) == raw:
                 # The node's own repeat (panic): dropped, counted, not a warning.
                 self.counters.add("rejected_replay")

@@ -83,6 +83,15 @@ class ReplayWindow:
         self._bits: dict[int, int] = {}
         self._lock = threading.Lock()
 
+    def is_fresh(self, node_id: int, seq: int) -> bool:
+        """Whether :meth:`check_and_mark` would accept ``seq`` now (nothing is remembered)."""
+        with self._lock:
+            top = self._top.get(node_id)
+            if top is None or seq > top:
+                return True
+            offset = top - seq
+            return offset < self.size and not self._bits[node_id] & (1 << offset)
+
     def check_and_mark(self, node_id: int, seq: int) -> bool:
         """Return True and remember ``seq`` if it is fresh; False for a replay or stale seq.
 

@@ -44,6 +44,8 @@ class SensorCallbacks:
     on_node_checkin: Callable[[NodeCheckin], None] | None = None
     # (node id, name) of every accepted frame, before its records (liveness)
     on_node_frame: Callable[[int, str | None], None] | None = None
+    # (node id, name, frame type) of an authentic, fresh frame: False drops it (flood budget)
+    admit_node_frame: Callable[[int, str | None, int], bool] | None = None
     on_gps_fix: Callable[[GpsFix], None] | None = None
     on_instrument_reading: Callable[[InstrumentReading], None] | None = None
     on_instrument_alarm: Callable[[InstrumentAlarm], None] | None = None
@@ -70,7 +72,7 @@ class NodeLink:
             self.keys, callbacks.on_node_reading, callbacks.on_node_alarm,
             callbacks.on_node_status, window=self.window, source=cfg.name,
             counters=self.counters, on_checkin=callbacks.on_node_checkin,
-            on_frame=callbacks.on_node_frame,
+            on_frame=callbacks.on_node_frame, admit=callbacks.admit_node_frame,
         )
         self.reader = SerialPortReader(cfg.serial, self._sink, name=cfg.name,
                                        counters=self.counters)

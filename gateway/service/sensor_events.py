@@ -100,11 +100,11 @@ def flooding(ch: FloodChange) -> DeviceFault:
     if ch.cleared:
         return DeviceFault(component=f"node/{name}"[:64], code="flooding", severity=Severity.INFO,
                            message=f"node {name} (id {ch.node_id}) back under its budget: "
-                           f"{ch.dropped} {ch.lane} event(s) dropped"[:256],
+                           f"{ch.dropped} {ch.lane} frame(s) dropped"[:256],
                            cleared=True, duration_ms=int(ch.duration_s * 1000))
     return DeviceFault(component=f"node/{name}"[:64], code="flooding", severity=Severity.WARNING,
                        message=f"node {name} (id {ch.node_id}) sends more than {ch.per_min:g} "
-                       f"{ch.lane} events a minute: the excess is dropped (counted) until it calms "
+                       f"{ch.lane} frames a minute: the excess is dropped (counted) until it calms "
                        "down; check its sensor and firmware, or revoke it if it should not send"[:256])
 
 

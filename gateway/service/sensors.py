@@ -24,6 +24,7 @@ from gateway.sensors.budget import FloodChange, Lane, NodeBudget
 from gateway.sensors.cards import AllowList, CardConfigError, card_hash, read_card_key
 from gateway.sensors.config import SensorsConfig
 from gateway.sensors.counters import Counters
+from gateway.sensors.frames import FrameType
 from gateway.sensors.gps import GpsTimeSource
 from gateway.sensors.liveness import Liveness, SilenceChange
 from gateway.sensors.records import NodeCheckin, NodeStatus
@@ -47,13 +48,12 @@ class SensorsComponent:
         self._ratelog = RateLimitedLog(log)
         self._no_position: set[int] = set()
         self.readers = SensorReaders(cfg, SensorCallbacks(
-            on_node_reading=lambda r: self._emit_node(se.node_readings(r), r.node_id, r.node_name,
-                                                      "others"),
-            on_node_alarm=lambda a: self._emit_node(se.node_alarm(a), a.node_id, a.node_name,
-                                                    "alarms"),
+            on_node_reading=lambda r: self._emit(se.node_readings(r), r.node_id),
+            on_node_alarm=lambda a: self._emit(se.node_alarm(a), a.node_id),
             on_node_status=self._on_status,
             on_node_checkin=self._on_checkin,
             on_node_frame=self._on_frame,
+            admit_node_frame=self._admit,
             on_gps_fix=self._on_fix,
             on_instrument_reading=lambda r: self._emit(se.instrument_readings(r)),
             on_instrument_alarm=lambda a: self._emit(se.instrument_alarm(a)),
@@ -174,11 +174,9 @@ class SensorsComponent:
     def _on_status(self, s: NodeStatus) -> None:
         self.liveness.status(s.node_id, s.interval_s, "config_fallback" in s.flags,
                              firmware=s.firmware, boot_cause=s.wake_cause)
-        self._emit_node(se.node_status(s), s.node_id, s.node_name, "others")
+        self._emit(se.node_status(s), s.node_id)
 
     def _on_checkin(self, c: NodeCheckin) -> None:
-        if not self._within_budget(c.node_id, c.node_name, "others"):
-            return
         if self._card_key is None:
             self.counters.add("checkins_dropped")
             self._ratelog.log(logging.ERROR, "checkin",
@@ -195,26 +193,24 @@ class SensorsComponent:
     def _flood(self, change: FloodChange) -> None:
         name = se.node_name(change.node_id, change.name)
         if change.cleared:
-            log.warning("node %s (id %d) back under its budget: %d %s event(s) dropped in %.0f s",
+            log.warning("node %s (id %d) back under its budget: %d %s frame(s) dropped in %.0f s",
                         name, change.node_id, change.dropped, change.lane, change.duration_s)
         else:
-            log.warning("node %s (id %d) sends more than %g %s events a minute: the excess is "
+            log.warning("node %s (id %d) sends more than %g %s frames a minute: the excess is "
                         "dropped until it calms down ([sensors.budget])", name, change.node_id,
                         change.per_min, change.lane)
         self._emit(se.flooding(change))
 
-    def _within_budget(self, node_id: int, name: str | None, lane: Lane) -> bool:
+    def _admit(self, node_id: int, name: str | None, frame_type: int) -> bool:
+        """The decoder asks before it remembers an authentic, fresh frame: within the node's
+        budget? (alarm frames in a lane of their own)."""
+        lane: Lane = "alarms" if frame_type == FrameType.ALARM else "others"
         allowed, change = self.budget.allow(node_id, name, lane)
         if change is not None:
             self._flood(change)
         if not allowed:
             self.counters.add(f"flood_dropped_{lane}")
         return allowed
-
-    def _emit_node(self, body: Body | None, node_id: int, name: str | None, lane: Lane) -> None:
-        """A node's event, within that node's budget."""
-        if body is not None and self._within_budget(node_id, name, lane):
-            self._emit(body, node_id)
 
     def _emit(self, body: Body | None, node_id: int | None = None) -> None:
         if body is None:

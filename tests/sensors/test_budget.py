@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from gateway.sensors.budget import NodeBudget
 from gateway.sensors.config import NodeBudgetConfig
 
@@ -48,3 +50,38 @@ def test_lanes_and_nodes_have_buckets_of_their_own() -> None:
     assert budget.calmed() == []
     clock.t += 20.0
     assert [c.lane for c in budget.calmed()] == ["others"]
+
+
+def test_the_decoder_asks_before_the_window_remembers_and_never_for_replays(tmp_path: Path) -> None:
+    from gateway.sensors import frames
+    from gateway.sensors.keys import NodeKeyRegistry
+    from gateway.sensors.nodelink import NodeLinkDecoder
+    from gateway.sensors.replay import ReplayWindow
+
+    key = bytes(range(32))
+    state = tmp_path / "replay.json"
+    window = ReplayWindow(64, state_file=state)
+    asked: list[tuple[int, str | None, int]] = []
+    allow = [True]
+
+    def admit(node: int, name: str | None, ftype: int) -> bool:
+        asked.append((node, name, ftype))
+        return allow[0]
+
+    got: list[object] = []
+    dec = NodeLinkDecoder(NodeKeyRegistry({5: (key, "gate")}), got.append, got.append,
+                          admit=admit, window=window)
+
+    def alarm(seq: int) -> bytes:
+        payload = frames.alarm_payload([(2, True, 0)])
+        return frames.build_frame(frames.FrameType.ALARM, 5, seq, payload, key)
+
+    assert dec.feed(alarm(1)) == 1 and asked == [(5, "gate", frames.FrameType.ALARM)]
+    assert dec.feed(alarm(1)) == 0 and len(asked) == 1, "a replay spends no budget"
+    saved = state.read_bytes()
+    allow[0] = False
+    assert dec.feed(alarm(2)) == 0 and len(asked) == 2 and len(got) == 1
+    assert window.highest() == {5: 1} and state.read_bytes() == saved, "refused: no window move, no write"
+    assert dec.stats()["over_budget"] == 1
+    allow[0] = True
+    assert dec.feed(alarm(2)) == 1 and window.highest() == {5: 2} and len(got) == 2

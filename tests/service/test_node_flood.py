@@ -72,8 +72,8 @@ def test_a_flooding_node_is_held_to_its_budget_and_the_others_get_through(
     assert len(stuck) + counters["flood_dropped_alarms"] == FLOOD, "every frame sent or counted"
     raised, cleared = faults(sub)
     assert raised.component == "node/stuck-pir" and not raised.cleared
-    assert "more than 60 alarms events a minute" in raised.message
+    assert "more than 60 alarms frames a minute" in raised.message
     dropped = counters["flood_dropped_alarms"]
-    assert cleared.cleared and f"{dropped} alarms event(s) dropped" in cleared.message
+    assert cleared.cleared and f"{dropped} alarms frame(s) dropped" in cleared.message
     seqs = sorted(m.event.seq for m in sub.events)
     assert seqs == list(range(1, len(seqs) + 1)), "dropped before the spool: no gaps in the stream"
