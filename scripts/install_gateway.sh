@@ -24,7 +24,6 @@
 #                    unless EDGEPOST_SYSTEMCTL is set
 #   EDGEPOST_SYSTEMCTL  the systemctl to use (default systemctl)
 #   EDGEPOST_SETTLE_S   seconds a restarted service must stay up (default 3)
-#   EDGEPOST_ETC     the installed configuration's folder (default /etc/edgepost)
 #   EDGEPOST_PYTHON  the Python to build the venv from (default /usr/bin/python3: the one
 #                    apt's python3-picamera2 is built for)
 #   EDGEPOST_EXTRAS  extras to install (default: gateway)
@@ -35,7 +34,6 @@ ROOT="${EDGEPOST_ROOT:-}"
 PY="${EDGEPOST_PYTHON:-/usr/bin/python3}"
 VENV="$ROOT/opt/edgepost/venv"      # a link to the venv in use (a directory before versioned venvs)
 VENVS="$ROOT/opt/edgepost/venvs"
-ETC="$ROOT${EDGEPOST_ETC:-/etc/edgepost}"
 SYSTEMCTL="${EDGEPOST_SYSTEMCTL:-systemctl}"
 UNIT=edgepost-gateway.service
 EXTRAS="${EDGEPOST_EXTRAS:-gateway}"
@@ -84,7 +82,15 @@ the installed version is untouched"
 "$NEW/bin/python" -c 'import picamera2' 2>/dev/null && say "picamera2: importable" \
     || say "picamera2: not importable (only on a Pi with python3-picamera2)"
 
-CONFIG="$ETC/edgepost.toml"
+# The configuration the unit runs with (its ExecStart's -c): the bundle's unit, else the installed
+# one; a bundle made with --etc-dir puts it elsewhere than /etc/edgepost.
+UNIT_FILE="$ROOT/etc/systemd/system/$UNIT"
+if [ -f "$UNIT" ]; then SRC_UNIT="$UNIT"; else SRC_UNIT="$UNIT_FILE"; fi
+CONF_PATH="$(sed -n 's/^ExecStart=.* -c \([^ ]*\).*$/\1/p' "$SRC_UNIT" 2>/dev/null | head -n 1)"
+CONF_PATH="${CONF_PATH:-/etc/edgepost/edgepost.toml}"
+ETC_DIR="$(dirname "$CONF_PATH")"
+ETC="$ROOT$ETC_DIR"
+CONFIG="$ROOT$CONF_PATH"
 RESTORE=""
 if [ -f install.sh ]; then
     # the bundle's files: install.sh checks them with the new edgepost before it changes
@@ -96,8 +102,9 @@ elif [ -f "$CONFIG" ]; then
     # a software update: the installed configuration and saved zones, checked by the new edgepost
     say "checking $CONFIG with the new edgepost before switching"
     CHECK="$(mktemp -d)"
-    sed "s#\"${EDGEPOST_ETC:-/etc/edgepost}/#\"$ETC/#g" "$CONFIG" > "$CHECK/edgepost.toml"
-    [ ! -f "$ETC/edgepost.zones.toml" ] || cp "$ETC/edgepost.zones.toml" "$CHECK/"
+    sed "s#\"$ETC_DIR/#\"$ETC/#g" "$CONFIG" > "$CHECK/edgepost.toml"
+    ZONES="${CONFIG%.toml}.zones.toml"  # the page's saved zones, beside the configuration
+    [ ! -f "$ZONES" ] || cp "$ZONES" "$CHECK/edgepost.zones.toml"
     if ! "$NEW/bin/edgepost" gateway check-config "$CHECK/edgepost.toml" >/dev/null 2>"$CHECK/why"; then
         sed "s#$CHECK/#$ETC/#g" "$CHECK/why" >&2
         rm -rf "$CHECK"
@@ -139,7 +146,7 @@ roll_back() {
     fi
 }
 
-if services && [ -f "$ROOT/etc/systemd/system/$UNIT" ]; then
+if services && [ -f "$UNIT_FILE" ]; then
     # Type=notify: restart fails when the service never says it is ready
     STARTED=1
     "$SYSTEMCTL" restart "$UNIT" || STARTED=0

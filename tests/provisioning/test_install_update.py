@@ -107,14 +107,17 @@ def test_saved_zones_the_new_edgepost_refuses_are_named_before_anything_changes(
 
 
 # --- install_gateway.sh with stand-in wheels ---------------------------------------------------
-FAKE_MODULE = '''import sys
+FAKE_MODULE = '''import os, sys
 
 def main():
-    # stands in for `edgepost gateway check-config FILE`: refuses a file saying so
+    # stands in for `edgepost gateway check-config FILE`: refuses a file, or the zones overlay
+    # beside it, saying so
     path = sys.argv[-1]
-    if "refuse-me" in open(path, encoding="utf-8").read():
-        print(path + ": refused by edgepost VERSION", file=sys.stderr)
-        sys.exit(2)
+    zones = path[:-len(".toml")] + ".zones.toml"
+    for f in (path, zones):
+        if os.path.exists(f) and "refuse-me" in open(f, encoding="utf-8").read():
+            print(f + ": refused by edgepost VERSION", file=sys.stderr)
+            sys.exit(2)
 '''
 
 
@@ -218,6 +221,12 @@ def test_a_software_update_checks_the_installed_configuration(bundle: Path, tmp_
     assert str(installed) in r.stderr, "the message names the file on the Pi"
     assert up.in_use() == before and installed.read_text().endswith("# refuse-me\n")
     installed.write_text(text)
+    zones = pi.etc / "edgepost.zones.toml"
+    zones.write_text("# refuse-me\n")  # zones saved on the page that the newer version refuses
+    r = up.run(update, "2.1")
+    assert r.returncode == 1 and f"{zones}: refused by edgepost 2.1" in r.stderr, r.stdout + r.stderr
+    assert up.in_use() == before
+    zones.write_text("")
     r = up.run(update, "2.1", good="*")
     assert r.returncode == 0, r.stdout + r.stderr
     assert up.in_use().endswith("-edgepost-2.1-py3-none-any") and installed.read_text() == text
