@@ -3,6 +3,10 @@
 Handlers run on a worker thread so a slow one (a snapshot) never stalls the uplink. A
 reply echoes the request's MQTT 5 correlation data. Replies go to the device's own reply
 topic, because the broker ACL lets a device write only under its own prefix.
+
+At most :data:`MAX_WAITING` commands wait for the worker: more are dropped (no reply), counted
+and logged, so a command flood (a runaway script, a stolen operator certificate) cannot grow a
+Pi's memory until the cameras die with it.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from gateway.events.codec import Format, dump_document, load_document
 from gateway.events.envelope import now_ms
 from gateway.events.errors import EventDecodeError
 from gateway.events.topics import Topics
+from gateway.ratelog import RateLimitedLog
 
 log = logging.getLogger(__name__)
+MAX_WAITING = 32  # commands queued behind the one running; far more than an operator sends
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 Send = Callable[..., None]
@@ -36,7 +42,9 @@ class CommandRouter:
         self._handlers: dict[str, Handler] = {}
         # One worker thread and a queue, not concurrent.futures: that package costs ~0.7 MB of
         # a Pi's RSS for what a queue does here (issue 16).
-        self._queue: queue.SimpleQueue[tuple[str, bytes, bytes | None] | None] = queue.SimpleQueue()
+        self._queue: queue.Queue[tuple[str, bytes, bytes | None] | None] = queue.Queue(MAX_WAITING)
+        self.dropped = 0  # commands refused because MAX_WAITING were waiting
+        self._ratelog = RateLimitedLog(log)
         self._worker = threading.Thread(target=self._work, name="cmd", daemon=True)
         self._worker.start()
         self.register("ping", lambda args: {"pong": True})
@@ -52,7 +60,17 @@ class CommandRouter:
     def dispatch(self, name: str, payload: bytes, props: Properties | None) -> None:
         """Called by the uplink for each command message."""
         correlation = getattr(props, "CorrelationData", None) if props is not None else None
-        self._queue.put((name, payload, correlation))
+        try:
+            self._queue.put_nowait((name, payload, correlation))
+        except queue.Full:
+            self.dropped += 1
+            self._ratelog.log(logging.WARNING, "full", "command %s dropped: %d commands are "
+                              "waiting already (%d dropped so far); who sends this many?",
+                              name, MAX_WAITING, self.dropped)
+
+    def health(self) -> dict[str, int]:
+        """Commands waiting, and dropped because too many were."""
+        return {"waiting": self._queue.qsize(), "dropped": self.dropped}
 
     def _work(self) -> None:
         while (item := self._queue.get()) is not None:
@@ -80,11 +98,16 @@ class CommandRouter:
         # Commands not started yet are dropped (their senders get no reply, as on a restart);
         # the worker stops after the one it is running, if any.
         while True:
+            while True:
+                try:
+                    self._queue.get_nowait()
+                except queue.Empty:
+                    break
             try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                break
-        self._queue.put(None)
+                self._queue.put_nowait(None)  # never blocks: commands may still be arriving
+                return
+            except queue.Full:
+                continue
 
 
 def _arguments(payload: bytes) -> dict[str, Any]:

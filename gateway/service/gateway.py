@@ -110,6 +110,7 @@ class GatewayService:
             self.health.register("sensors", self.sensors.health)
         self.health.register("spool", self._spool_health)
         self.health.register("uplink", self._uplink_health)
+        self.health.register("commands", self.router.health)
         if self.cameras:
             self.health.register("cameras", lambda: {c.name: c.health() for c in self.cameras})
             self.router.register("snapshot", self._snapshot)

@@ -139,3 +139,39 @@ def _cert_for(key: Any) -> bytes:
             .public_key(key.public_key()).serial_number(2).not_valid_before(now)
             .not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
     return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def test_a_command_flood_is_held_to_a_bounded_queue() -> None:
+    # found by probing (session 43): commands queued without bound behind a slow one, so a
+    # runaway script or a stolen operator certificate could grow a Pi's memory without end
+    from gateway.service.commands import MAX_WAITING
+
+    release = threading.Event()
+    started = threading.Event()
+    all_answered = threading.Event()
+    replies: list[str] = []
+
+    def send(topic: str, data: bytes, qos: int, correlation: bytes | None) -> None:
+        replies.append(topic)
+        if len(replies) == MAX_WAITING + 1:  # the slow one and every command that waited
+            all_answered.set()
+
+    def slow(args: dict[str, Any]) -> dict[str, Any]:
+        started.set()
+        release.wait(10)
+        return {}
+
+    router = CommandRouter(Topics("gw-example"), Format.CBOR, send)
+    router.register("slow", slow)
+    try:
+        router.dispatch("slow", b"", None)
+        assert started.wait(5)  # the worker is busy: everything else waits
+        for _ in range(MAX_WAITING + 100):
+            router.dispatch("ping", b"", None)
+        assert router.health() == {"waiting": MAX_WAITING, "dropped": 100}
+        release.set()
+        assert all_answered.wait(10)
+        assert router.health()["waiting"] == 0 and len(replies) == MAX_WAITING + 1
+    finally:
+        release.set()
+        router.close()
