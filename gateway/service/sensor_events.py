@@ -80,32 +80,40 @@ def checkin(c: records.NodeCheckin, card_hash: bytes, known: bool | None) -> Che
                    node_seq=c.seq)
 
 
+def node_fault(node_id: int, name: str | None, message: str, *, code: str,
+               cleared_after_s: float | None = None) -> DeviceFault:
+    """A ``node/<name>`` fault: a warning, or (``cleared_after_s``) its end, with how long it
+    lasted."""
+    if cleared_after_s is None:
+        return DeviceFault(component=f"node/{node_name(node_id, name)}"[:64], code=code,
+                           severity=Severity.WARNING, message=message[:256])
+    return DeviceFault(component=f"node/{node_name(node_id, name)}"[:64], code=code,
+                       severity=Severity.INFO, message=message[:256], cleared=True,
+                       duration_ms=int(cleared_after_s * 1000))
+
+
 def silence(ch: SilenceChange) -> DeviceFault:
     """A node gone silent (once), or heard again (cleared, with the length of the gap)."""
-    name = node_name(ch.node_id, ch.name)
+    who = f"node {node_name(ch.node_id, ch.name)} (id {ch.node_id})"
     if ch.cleared:
-        return DeviceFault(component=f"node/{name}"[:64], code="silent", severity=Severity.INFO,
-                           message=f"node {name} (id {ch.node_id}) heard again after "
-                           f"{ch.gap_s:.0f} s of silence"[:256],
-                           cleared=True, duration_ms=int(ch.gap_s * 1000))
-    return DeviceFault(component=f"node/{name}"[:64], code="silent", severity=Severity.WARNING,
-                       message=f"node {name} (id {ch.node_id}) has sent nothing for "
-                       f"{ch.gap_s:.0f} s (expected every {ch.interval_s:g} s): check its "
-                       "battery, power and radio link"[:256])
+        return node_fault(ch.node_id, ch.name, code="silent", cleared_after_s=ch.gap_s,
+                          message=f"{who} heard again after {ch.gap_s:.0f} s of silence")
+    return node_fault(ch.node_id, ch.name, code="silent",
+                      message=f"{who} has sent nothing for {ch.gap_s:.0f} s (expected every "
+                      f"{ch.interval_s:g} s): check its battery, power and radio link")
 
 
 def flooding(ch: FloodChange) -> DeviceFault:
-    """A node over its event budget (once per episode), or back under it (cleared)."""
-    name = node_name(ch.node_id, ch.name)
+    """A node over its frame budget (once per episode), or back under it (cleared)."""
+    who = f"node {node_name(ch.node_id, ch.name)} (id {ch.node_id})"
     if ch.cleared:
-        return DeviceFault(component=f"node/{name}"[:64], code="flooding", severity=Severity.INFO,
-                           message=f"node {name} (id {ch.node_id}) back under its budget: "
-                           f"{ch.dropped} {ch.lane} frame(s) dropped"[:256],
-                           cleared=True, duration_ms=int(ch.duration_s * 1000))
-    return DeviceFault(component=f"node/{name}"[:64], code="flooding", severity=Severity.WARNING,
-                       message=f"node {name} (id {ch.node_id}) sends more than {ch.per_min:g} "
-                       f"{ch.lane} frames a minute: the excess is dropped (counted) until it calms "
-                       "down; check its sensor and firmware, or revoke it if it should not send"[:256])
+        return node_fault(ch.node_id, ch.name, code="flooding", cleared_after_s=ch.duration_s,
+                          message=f"{who} back under its budget: {ch.dropped} {ch.lane} "
+                          "frame(s) dropped")
+    return node_fault(ch.node_id, ch.name, code="flooding",
+                      message=f"{who} sends more than {ch.per_min:g} {ch.lane} frames a minute: "
+                      "the excess is dropped (counted) until it calms down; check its sensor and "
+                      "firmware, or revoke it if it should not send")
 
 
 def instrument_readings(r: InstrumentReading) -> SensorReadings:
